@@ -1,0 +1,15 @@
+"""CLI commands: one module per command group, each with ``register(subparsers, common)``.
+
+Commands are plain functions with explicit arguments that return an exit code.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+
+def command_modules() -> list[ModuleType]:
+    """Every command group, in the order `coffee-maker --help` lists them."""
+    from coffee_maker.commands import config_cmd, init_cmd
+
+    return [init_cmd, config_cmd]

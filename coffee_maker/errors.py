@@ -1,0 +1,69 @@
+"""The error family the CLI turns into one clear sentence.
+
+Library code raises these with a message a person can act on; the CLI's single
+error boundary (``coffee_maker.cli.main``) prints the message and exits with
+``exit_code`` — never a traceback for a known failure.
+"""
+
+from __future__ import annotations
+
+
+class CoffeeMakerError(Exception):
+    """A known failure: its message is shown to the user as is."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(CoffeeMakerError):
+    """Bad usage or bad input (a missing file, an unreadable roadmap, a wrong argument)."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """The configuration file or environment holds an unknown key or a wrong value."""
+
+
+class RoadmapError(UsageError):
+    """The roadmap cannot be read or parsed into priorities."""
+
+
+class RoadmapConflictError(CoffeeMakerError):
+    """The roadmap changed on disk under an edit, and the edit cannot be re-applied safely."""
+
+
+class ProcessError(CoffeeMakerError):
+    """A subprocess failed; the message carries the command, exit code and output tails."""
+
+    def __init__(
+        self, message: str, *, cmd: tuple[str, ...] = (), returncode: int | None = None,
+        stdout: str = "", stderr: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.cmd = cmd
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class GitError(CoffeeMakerError):
+    """A git operation failed or the repository is not in a state the daemon can work in."""
+
+
+class ForgeError(CoffeeMakerError):
+    """The forge (GitHub, GitLab, …) refused or failed a request."""
+
+
+class AgentError(CoffeeMakerError):
+    """The coding agent could not be started or broke its protocol."""
+
+
+class LockHeldError(CoffeeMakerError):
+    """Another daemon already runs for this repository."""

@@ -1,0 +1,1 @@
+"""Observability: structlog setup, Langfuse tracing, the telemetry store and stats."""

@@ -1,0 +1,182 @@
+"""Frozen values shared by the layers: roadmap, agent, interaction, vcs, daemon.
+
+Nothing here imports the rest of the package; every layer can import this.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+# --------------------------------------------------------------------------- roadmap
+
+
+class Status(StrEnum):
+    """A priority's normalised status."""
+
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    BLOCKED = "blocked"
+    COMPLETE = "complete"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    """A checkbox item in a priority's section (`- [ ] text` / `- [x] text`)."""
+
+    text: str
+    checked: bool
+    line: int  # 1-based line number in the roadmap file
+
+
+@dataclass(frozen=True)
+class RoadmapWarning:
+    """Something odd in the roadmap, never fatal."""
+
+    line: int
+    kind: str  # status_mismatch | duplicate_id | unknown_status | unclosed_fence | …
+    message: str
+
+
+@dataclass(frozen=True)
+class Priority:
+    """One priority of the roadmap: a `PRIORITY <n>:` or `US-<n>:` heading and its section."""
+
+    id: str  # "PRIORITY 2.5", "US-062"
+    title: str
+    line: int  # 1-based line of the heading
+    end_line: int  # 1-based last line of the section (inclusive)
+    level: int  # heading level, 2..4
+    status: Status
+    status_text: str  # the original text the status was read from
+    status_line: int | None  # line of the `**Status**:` line, None when read from the heading
+    deliverables: tuple[Deliverable, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    text: str = ""  # the whole section, heading included
+
+    @property
+    def slug(self) -> str:
+        """`PRIORITY 2.5` + `New User Experience` → `priority-2-5-new-user-experience`."""
+        raw = f"{self.id} {self.title}".lower()
+        slug = re.sub(r"[^a-z0-9]+", "-", raw).strip("-")
+        return slug[:60].rstrip("-")
+
+    @property
+    def id_slug(self) -> str:
+        """`PRIORITY 2.5` → `priority-2.5` (used in commit scopes)."""
+        return re.sub(r"\s+", "-", self.id.lower())
+
+    @property
+    def deliverables_done(self) -> int:
+        return sum(1 for d in self.deliverables if d.checked)
+
+
+# --------------------------------------------------------------------------- agent ↔ handler
+
+
+@dataclass(frozen=True)
+class PermissionRequest:
+    """The agent asks to use a tool (Claude Code's `can_use_tool` control request)."""
+
+    tool: str
+    input: Mapping[str, Any]
+    tool_use_id: str | None = None
+    suggestions: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Question:
+    """The agent asks a question (AskUserQuestion tool, or a final text that ends by asking)."""
+
+    text: str
+    options: tuple[str, ...] = ()
+    source: str = "final_text"  # final_text | ask_user_question | daemon
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+class DecisionKind(StrEnum):
+    ALLOW = "allow"  # permission granted (possibly with updated input)
+    DENY = "deny"  # permission refused, with a message the model sees
+    ANSWER = "answer"  # a question answered with text
+    ASK = "ask"  # only from a dry rule check: a person would be asked
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the daemon answers to a permission request or question, and how it decided."""
+
+    kind: DecisionKind
+    answer: str | None = None
+    message: str | None = None
+    updated_input: Mapping[str, Any] | None = None
+    method: str = ""  # "rule:<name>", "person:<channel>:<who>", "timeout_default", "callback_timeout"
+    latency_s: float = 0.0
+    timed_out: bool = False
+
+
+Request = PermissionRequest | Question
+DecisionCallback = Callable[[Request], Decision]
+
+
+class OutcomeKind(StrEnum):
+    """How an agent session ended."""
+
+    SUCCESS = "success"
+    ERROR = "error"
+    USAGE_LIMIT = "usage_limit"
+    RATE_LIMIT = "rate_limit"
+    OVERLOADED = "overloaded"
+    AUTH_FAILED = "auth_failed"
+    TIMEOUT = "timeout"  # idle or total time limit
+    LIMIT = "limit"  # max turns or max cost
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    """The end of one agent session, with what the agent reported."""
+
+    kind: OutcomeKind
+    session_id: str | None = None
+    cost_usd: float = 0.0
+    num_turns: int = 0
+    usage: Mapping[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+    is_error: bool = False
+    reason: str = ""
+    final_text: str = ""
+    model: str | None = None
+    reset_at: datetime | None = None  # for usage / rate limits, when the CLI gives one
+
+    @property
+    def ok(self) -> bool:
+        return self.kind is OutcomeKind.SUCCESS
+
+
+# --------------------------------------------------------------------------- vcs
+
+
+class PRState(StrEnum):
+    OPEN = "open"
+    MERGED = "merged"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """A pull (merge) request as the forge reports it."""
+
+    number: int
+    url: str
+    branch: str
+    base: str
+    title: str
+    state: PRState = PRState.OPEN
+    provider: str = "local"
+    review_decision: str | None = None  # approved | changes_requested | None
+    checks: str | None = None  # success | failure | pending | None
