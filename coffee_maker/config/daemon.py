@@ -6,7 +6,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class DaemonSettings(BaseModel):
+    """The daemon loop: attempts, budgets, pacing."""
+
     model_config = ConfigDict(extra="forbid")
 
     max_attempts: int = Field(3, description="Failed attempts before a priority is marked blocked.")
-    poll_interval_s: float = Field(60.0, description="How often an idle daemon fetches the remote.")
+    gate_fix_rounds: int = Field(2, description="Times the agent is asked to fix a failing gate within one attempt.")
+    poll_interval_s: float = Field(60.0, description="How often an idle daemon fetches the remote and checks PRs.")
+    roadmap_debounce_s: float = Field(0.1, description="Quiet time after a roadmap save before it is re-read.")
+    priority_soft_cap_usd: float | None = Field(None, description="Warn when one priority's agent cost passes this.")
+    priority_hard_cap_usd: float | None = Field(None, description="Block a priority whose agent cost reaches this.")
+    daily_soft_cap_usd: float | None = Field(None, description="Warn when today's agent cost passes this.")
+    daily_hard_cap_usd: float | None = Field(None, description="Pause all work for the day when today's cost reaches this.")
+    usage_limit_backoff_s: float = Field(900.0, description="Sleep after a usage/rate limit without a reset time.")
+    fallback_backend: str | None = Field(None, description="Another agent backend to use while the main one is rate-limited.")
+    devlogs: bool = Field(True, description="Write docs/devlogs/<date>_<priority>-<outcome>.md on the branch per attempt.")
+    guidance_files: list[str] = Field(
+        default_factory=lambda: ["CLAUDE.md", "AGENTS.md", "CONTRIBUTING.md"],
+        description="Repository guidance files put into the agent's prompt when present.",
+    )

@@ -1,0 +1,240 @@
+"""The persisted state machine of each priority (SQLite, WAL).
+
+Every transition is committed to disk before the daemon takes the next step, so
+a crash at any moment leaves a state the daemon can reconcile with git and the
+forge on start-up. Allowed transitions are explicit: an illegal one is a bug and
+raises instead of silently corrupting the record.
+
+    planned → branched → agent_running → validating → committed → pushed → pr_open
+        → merged → done                          (closed → blocked)
+    retry and blocked sit beside the line: any active phase can go to retry or blocked.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class Phase(StrEnum):
+    PLANNED = "planned"
+    BRANCHED = "branched"
+    AGENT_RUNNING = "agent_running"
+    VALIDATING = "validating"
+    COMMITTED = "committed"
+    PUSHED = "pushed"
+    PR_OPEN = "pr_open"
+    MERGED = "merged"
+    CLOSED = "closed"
+    DONE = "done"
+    RETRY = "retry"
+    BLOCKED = "blocked"
+
+
+ACTIVE = {Phase.BRANCHED, Phase.AGENT_RUNNING, Phase.VALIDATING, Phase.COMMITTED, Phase.PUSHED}
+#: A PR is out: the priority is "in review" and is not picked again.
+IN_REVIEW = {Phase.PR_OPEN}
+#: The work landed: dependants may go ahead even if the local roadmap file is behind.
+FINISHED = {Phase.MERGED, Phase.DONE}
+
+_ALLOWED: dict[Phase, set[Phase]] = {
+    Phase.PLANNED: {Phase.BRANCHED, Phase.BLOCKED},
+    Phase.RETRY: {Phase.BRANCHED, Phase.BLOCKED, Phase.PLANNED},
+    Phase.BRANCHED: {Phase.AGENT_RUNNING},
+    Phase.AGENT_RUNNING: {Phase.VALIDATING, Phase.AGENT_RUNNING},
+    Phase.VALIDATING: {Phase.AGENT_RUNNING, Phase.COMMITTED},
+    Phase.COMMITTED: {Phase.PUSHED},
+    Phase.PUSHED: {Phase.PR_OPEN},
+    # Review feedback sends the agent back to work on the same branch.
+    Phase.PR_OPEN: {Phase.MERGED, Phase.CLOSED, Phase.AGENT_RUNNING, Phase.PR_OPEN},
+    Phase.MERGED: {Phase.DONE},
+    Phase.CLOSED: {Phase.BLOCKED},
+    Phase.DONE: set(),
+    # A person unblocks a priority by setting it back to planned in the roadmap.
+    Phase.BLOCKED: {Phase.PLANNED},
+}
+for _phase in ACTIVE | {Phase.PR_OPEN}:
+    _ALLOWED[_phase] |= {Phase.RETRY, Phase.BLOCKED}
+
+
+class IllegalTransition(RuntimeError):
+    """A transition the state machine does not allow (a bug in the caller)."""
+
+
+@dataclass(frozen=True)
+class PriorityState:
+    priority: str
+    phase: Phase
+    attempt: int = 0
+    branch: str | None = None
+    workspace: str | None = None
+    session_id: str | None = None
+    commit_sha: str | None = None
+    pr_number: int | None = None
+    pr_url: str | None = None
+    cost_usd: float = 0.0
+    reason: str = ""
+    updated_at: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS priorities (
+    priority TEXT PRIMARY KEY, phase TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
+    branch TEXT, workspace TEXT, session_id TEXT, commit_sha TEXT, pr_number INTEGER, pr_url TEXT,
+    cost_usd REAL NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', updated_at REAL NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS transitions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, priority TEXT NOT NULL, from_phase TEXT, to_phase TEXT NOT NULL,
+    at REAL NOT NULL, detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS daily_cost (day TEXT PRIMARY KEY, cost_usd REAL NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS daemon (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_FIELDS = ("attempt", "branch", "workspace", "session_id", "commit_sha", "pr_number", "pr_url", "cost_usd", "reason")
+
+
+class StateStore:
+    """Per-priority phases, transitions, daily cost and the daemon's live status."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")  # a transition must survive a power cut
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # ----------------------------------------------------------------- priorities
+
+    def get(self, priority: str) -> PriorityState | None:
+        row = self._conn().execute("SELECT * FROM priorities WHERE priority = ?", (priority,)).fetchone()
+        return _row_to_state(row) if row else None
+
+    def all(self) -> list[PriorityState]:
+        rows = self._conn().execute("SELECT * FROM priorities ORDER BY updated_at").fetchall()
+        return [_row_to_state(r) for r in rows]
+
+    def ids_in(self, phases: set[Phase]) -> frozenset[str]:
+        return frozenset(s.priority for s in self.all() if s.phase in phases)
+
+    def transition(self, priority: str, to: Phase, *, detail: str = "", **fields: Any) -> PriorityState:
+        """Move ``priority`` to ``to`` (validated) and update ``fields``; durable on return."""
+        unknown = set(fields) - set(_FIELDS) - {"extra"}
+        if unknown:
+            raise TypeError(f"unknown state fields: {sorted(unknown)}")
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM priorities WHERE priority = ?", (priority,)).fetchone()
+            current = _row_to_state(row) if row else PriorityState(priority, Phase.PLANNED)
+            if row is not None and to not in _ALLOWED[current.phase]:
+                raise IllegalTransition(f"{priority}: {current.phase} → {to} is not allowed")
+            values = {name: fields.get(name, getattr(current, name)) for name in _FIELDS}
+            extra = {**current.extra, **fields.get("extra", {})}
+            now = time.time()
+            db.execute(
+                "INSERT OR REPLACE INTO priorities (priority, phase, attempt, branch, workspace, session_id,"
+                " commit_sha, pr_number, pr_url, cost_usd, reason, updated_at, extra)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (priority, to.value, *(values[n] for n in _FIELDS), now, json.dumps(extra)),
+            )
+            db.execute(
+                "INSERT INTO transitions (priority, from_phase, to_phase, at, detail) VALUES (?, ?, ?, ?, ?)",
+                (priority, current.phase.value if row else None, to.value, now, detail),
+            )
+        state = self.get(priority)
+        assert state is not None
+        return state
+
+    def update(self, priority: str, **fields: Any) -> PriorityState:
+        """Change fields without changing phase (session id, cost so far)."""
+        current = self.get(priority)
+        if current is None:
+            raise KeyError(priority)
+        sets = ", ".join(f"{name} = ?" for name in fields if name in _FIELDS)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE priorities SET {sets}, updated_at = ? WHERE priority = ?",  # noqa: S608 — names are whitelisted
+                (*(fields[n] for n in fields if n in _FIELDS), time.time(), priority),
+            )
+        state = self.get(priority)
+        assert state is not None
+        return state
+
+    def history(self, priority: str) -> list[tuple[str | None, str, float, str]]:
+        rows = self._conn().execute(
+            "SELECT from_phase, to_phase, at, detail FROM transitions WHERE priority = ? ORDER BY id", (priority,)
+        ).fetchall()
+        return [(r["from_phase"], r["to_phase"], r["at"], r["detail"]) for r in rows]
+
+    # ----------------------------------------------------------------- cost
+
+    def add_cost(self, day: str, usd: float) -> float:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO daily_cost (day, cost_usd) VALUES (?, ?)"
+                " ON CONFLICT(day) DO UPDATE SET cost_usd = cost_usd + excluded.cost_usd",
+                (day, usd),
+            )
+        return self.day_cost(day)
+
+    def day_cost(self, day: str) -> float:
+        row = self._conn().execute("SELECT cost_usd FROM daily_cost WHERE day = ?", (day,)).fetchone()
+        return float(row["cost_usd"]) if row else 0.0
+
+    # ----------------------------------------------------------------- live status (for `status`)
+
+    def set_info(self, **values: Any) -> None:
+        with self._tx() as db:
+            for key, value in values.items():
+                db.execute(
+                    "INSERT OR REPLACE INTO daemon (key, value) VALUES (?, ?)", (key, json.dumps(value, default=str))
+                )
+
+    def info(self) -> dict[str, Any]:
+        rows = self._conn().execute("SELECT key, value FROM daemon").fetchall()
+        return {r["key"]: json.loads(r["value"]) for r in rows}
+
+
+def _row_to_state(row: sqlite3.Row) -> PriorityState:
+    return PriorityState(
+        priority=row["priority"], phase=Phase(row["phase"]), attempt=row["attempt"], branch=row["branch"],
+        workspace=row["workspace"], session_id=row["session_id"], commit_sha=row["commit_sha"],
+        pr_number=row["pr_number"], pr_url=row["pr_url"], cost_usd=row["cost_usd"], reason=row["reason"],
+        updated_at=row["updated_at"], extra=json.loads(row["extra"] or "{}"),
+    )

@@ -1,0 +1,78 @@
+"""The persisted state machine: durable transitions, legal moves only, concurrent readers."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from coffee_maker.daemon.state import IllegalTransition, Phase, StateStore
+
+
+class TestStateStore:
+    def test_happy_path_is_recorded(self, tmp_path: Path) -> None:
+        """Each step of the line is allowed and lands in the history."""
+        store = StateStore(tmp_path / "state.db")
+        for phase in (Phase.BRANCHED, Phase.AGENT_RUNNING, Phase.VALIDATING, Phase.COMMITTED,
+                      Phase.PUSHED, Phase.PR_OPEN, Phase.MERGED, Phase.DONE):
+            store.transition("PRIORITY 1", phase)
+        assert store.get("PRIORITY 1").phase is Phase.DONE  # type: ignore[union-attr]
+        assert [h[1] for h in store.history("PRIORITY 1")][-1] == "done"
+
+    def test_illegal_transition_raises(self, tmp_path: Path) -> None:
+        """Skipping the gate (agent_running → committed) is refused."""
+        store = StateStore(tmp_path / "state.db")
+        store.transition("P", Phase.BRANCHED)
+        store.transition("P", Phase.AGENT_RUNNING)
+        with pytest.raises(IllegalTransition):
+            store.transition("P", Phase.COMMITTED)
+
+    def test_fields_survive_reopen(self, tmp_path: Path) -> None:
+        """A new process sees the phase and fields the last one wrote."""
+        store = StateStore(tmp_path / "state.db")
+        store.transition("P", Phase.BRANCHED, branch="coffee-maker/p", attempt=1)
+        store.update("P", session_id="s-1", cost_usd=0.5)
+        store.close()
+        again = StateStore(tmp_path / "state.db").get("P")
+        assert again is not None and again.branch == "coffee-maker/p" and again.session_id == "s-1"
+        assert again.attempt == 1 and again.cost_usd == 0.5
+
+    def test_sets_for_planner(self, tmp_path: Path) -> None:
+        """in-review and blocked sets come from the phases."""
+        store = StateStore(tmp_path / "state.db")
+        for phase in (Phase.BRANCHED, Phase.AGENT_RUNNING, Phase.VALIDATING, Phase.COMMITTED, Phase.PUSHED, Phase.PR_OPEN):
+            store.transition("A", phase)
+        store.transition("B", Phase.BLOCKED, reason="three failures")
+        assert store.ids_in({Phase.PR_OPEN}) == {"A"}
+        assert store.ids_in({Phase.BLOCKED}) == {"B"}
+
+    def test_daily_cost_accumulates(self, tmp_path: Path) -> None:
+        """Cost adds up per day."""
+        store = StateStore(tmp_path / "state.db")
+        store.add_cost("2026-11-23", 0.25)
+        assert store.add_cost("2026-11-23", 0.5) == 0.75
+        assert store.day_cost("2026-11-24") == 0.0
+
+
+def _writer(path: str, name: str) -> None:
+    store = StateStore(Path(path))
+    for _ in range(20):
+        store.add_cost("d", 1.0)
+    store.set_info(**{name: "ok"})
+
+
+class TestConcurrency:
+    def test_two_processes_write(self, tmp_path: Path) -> None:
+        """WAL and busy timeouts let two processes write without losing updates."""
+        path = str(tmp_path / "state.db")
+        StateStore(Path(path))
+        ctx = multiprocessing.get_context("spawn")
+        procs = [ctx.Process(target=_writer, args=(path, f"w{i}")) for i in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        store = StateStore(Path(path))
+        assert store.day_cost("d") == 40.0
+        assert store.info() == {"w0": "ok", "w1": "ok"}
