@@ -1,0 +1,61 @@
+"""What a person watching the terminal sees while an attempt runs.
+
+On a TTY: one live status line (priority, phase, elapsed, turns, cost) that
+redraws in place. Off a TTY (systemd, CI, pipes): nothing — the logs say it all.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import TextIO
+
+
+class Progress:
+    def __init__(self, stream: TextIO | None = None, *, enabled: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self._lock = threading.Lock()
+        self.priority = ""
+        self.phase = ""
+        self.turns = 0
+        self.cost = 0.0
+        self.started = time.monotonic()
+        self._shown = False
+
+    def start(self, priority: str) -> None:
+        with self._lock:
+            self.priority, self.phase, self.turns, self.cost = priority, "starting", 0, 0.0
+            self.started = time.monotonic()
+        self.render()
+
+    def update(self, *, phase: str | None = None, turns: int | None = None, cost: float | None = None) -> None:
+        with self._lock:
+            if phase is not None:
+                self.phase = phase
+            if turns is not None:
+                self.turns = turns
+            if cost is not None:
+                self.cost = cost
+        self.render()
+
+    def line(self) -> str:
+        elapsed = int(time.monotonic() - self.started)
+        return (f"☕ {self.priority} · {self.phase} · {elapsed // 60}m{elapsed % 60:02d}s"
+                f" · {self.turns} turns · ${self.cost:.2f}")
+
+    def render(self) -> None:
+        if not self.enabled or not self.priority:
+            return
+        with self._lock:
+            self.stream.write("\r\x1b[2K" + self.line())
+            self.stream.flush()
+            self._shown = True
+
+    def clear(self) -> None:
+        if self.enabled and self._shown:
+            with self._lock:
+                self.stream.write("\r\x1b[2K")
+                self.stream.flush()
+                self._shown = False
