@@ -1,0 +1,189 @@
+"""`coffee-maker run | status | stop | logs` — the daemon and its controls."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from coffee_maker.commands import _common
+from coffee_maker.config import LoadedConfig
+from coffee_maker.daemon.lock import lock_holder
+from coffee_maker.daemon.service import LOCK_NAME
+from coffee_maker.errors import CoffeeMakerError, UsageError
+from coffee_maker.observe.logging import LOG_FILE_NAME, configure_logging
+
+STATE_DB = "state.db"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    run = sub.add_parser("run", help="run the daemon (leave it running)", parents=[common])
+    run.add_argument("--once", action="store_true", help="work on one priority (or resume one), then exit")
+    run.add_argument("--priority", metavar="ID", help="work on this priority only, then exit")
+    run.add_argument("--dry-run", action="store_true", help="show what would be done, change nothing")
+    run.set_defaults(func=lambda a: run_daemon(_common.load(a), once=a.once, only=a.priority, dry_run=a.dry_run,
+                                               log_level=getattr(a, "log_level", None)))
+
+    status = sub.add_parser("status", help="what the daemon is doing", parents=[common])
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(func=lambda a: show_status(_common.load(a), as_json=a.json))
+
+    stop = sub.add_parser("stop", help="stop the running daemon cleanly (SIGTERM)", parents=[common])
+    stop.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for it to exit")
+    stop.set_defaults(func=lambda a: stop_daemon(_common.load(a), timeout_s=a.timeout))
+
+    logs = sub.add_parser("logs", help="show the daemon's log (JSON lines)", parents=[common])
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("-n", "--lines", type=int, default=40, help="how many recent lines")
+    logs.set_defaults(func=lambda a: show_logs(_common.load(a), follow=a.follow, lines=a.lines))
+
+
+def run_daemon(loaded: LoadedConfig, *, once: bool, only: str | None, dry_run: bool, log_level: str | None) -> int:
+    from coffee_maker.daemon import wiring
+    from coffee_maker.daemon.service import DaemonService
+
+    configure_logging(log_level or loaded.config.observe.log_level, log_dir=loaded.state_dir)
+    if dry_run:
+        return wiring.dry_run(loaded)
+    service = DaemonService(loaded, wiring.build_daemon)
+    return service.run(once=once or only is not None, only=only)
+
+
+def status_data(loaded: LoadedConfig) -> dict[str, Any]:
+    from coffee_maker.daemon.state import StateStore
+
+    db = loaded.state_dir / STATE_DB
+    pid = lock_holder(loaded.state_dir / LOCK_NAME)
+    data: dict[str, Any] = {"running": pid is not None, "pid": pid, "repo": str(loaded.repo)}
+    if not db.exists():
+        data.update(priorities=[], current=None, phase=None)
+        return data
+    store = StateStore(db)
+    info = store.info()
+    started = info.get("started")
+    data.update(
+        current=info.get("current"), phase=info.get("phase"), last_outcome=info.get("last_outcome"),
+        elapsed_s=round(time.time() - started) if started and info.get("current") else None,
+        cost_today_usd=round(store.day_cost(time.strftime("%Y-%m-%d")), 4),
+        priorities=[{"id": s.priority, "phase": s.phase.value, "attempt": s.attempt, "branch": s.branch,
+                     "pr_url": s.pr_url, "cost_usd": round(s.cost_usd, 4), "reason": s.reason} for s in store.all()],
+    )
+    current = next((p for p in data["priorities"] if p["id"] == data["current"]), None)
+    data["current_cost_usd"] = current["cost_usd"] if current else None
+    data["pending_questions"] = _pending_count(loaded)
+    data["next_up"] = _next_up(loaded, store)
+    store.close()
+    return data
+
+
+def _pending_count(loaded: LoadedConfig) -> int | None:
+    try:
+        from coffee_maker.notify.inbox import Inbox  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        inbox = Inbox(loaded.state_dir / "inbox.db")
+        return len(inbox.pending())
+    except Exception:  # noqa: BLE001 — status must always print something
+        return None
+
+
+def _next_up(loaded: LoadedConfig, store: Any) -> str | None:
+    from coffee_maker.daemon import wiring
+
+    try:
+        view = wiring.roadmap_reader(loaded)()
+        nxt = wiring.pick_next(store)(view)
+    except CoffeeMakerError:
+        return None
+    return f"{nxt.id}: {nxt.title}" if nxt else None
+
+
+def show_status(loaded: LoadedConfig, *, as_json: bool) -> int:
+    data = status_data(loaded)
+    if as_json:
+        _common.print_json(data)
+        return 0
+    console = _common.console()
+    head = f"[green]running[/] (pid {data['pid']})" if data["running"] else "[dim]not running[/]"
+    console.print(f"coffee-maker: {head} — {data['repo']}")
+    if data.get("current"):
+        console.print(f"  now: [bold]{data['current']}[/] · {data.get('phase')} · {data.get('elapsed_s') or 0}s"
+                      f" · ${data.get('current_cost_usd') or 0:.2f}")
+    for key, label in (("last_outcome", "last"), ("next_up", "next"), ("pending_questions", "pending questions"),
+                       ("cost_today_usd", "cost today")):
+        if data.get(key) is not None:
+            console.print(f"  {label}: {data[key]}")
+    if data["priorities"]:
+        table = Table(title="priorities the daemon has touched", title_justify="left")
+        for column in ("id", "phase", "attempt", "cost", "PR / reason"):
+            table.add_column(column)
+        for p in data["priorities"]:
+            table.add_row(p["id"], p["phase"], str(p["attempt"]), f"${p['cost_usd']:.2f}", p["pr_url"] or p["reason"])
+        console.print(table)
+    return 0
+
+
+def stop_daemon(loaded: LoadedConfig, *, timeout_s: float) -> int:
+    pid = lock_holder(loaded.state_dir / LOCK_NAME)
+    if pid is None:
+        _common.console().print("No coffee-maker daemon is running for this repository.")
+        return 0
+    if pid <= 0:
+        raise CoffeeMakerError("The daemon lock is held but its pid is unreadable; stop the process by hand.")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if lock_holder(loaded.state_dir / LOCK_NAME) is None:
+            _common.console().print(f"Stopped the daemon (pid {pid}).")
+            return 0
+        time.sleep(0.1)
+    raise CoffeeMakerError(f"The daemon (pid {pid}) did not stop within {timeout_s:.0f}s; it may be finishing a step.")
+
+
+def show_logs(loaded: LoadedConfig, *, follow: bool, lines: int) -> int:
+    path = loaded.state_dir / LOG_FILE_NAME
+    if not path.exists():
+        raise UsageError(f"No log yet at {path}: the daemon has not run in this repository.")
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh.readlines()[-lines:]:
+            _print_log_line(line)
+        while follow:
+            line = fh.readline()
+            if line:
+                _print_log_line(line)
+                continue
+            if _rotated(path, fh):
+                fh = path.open(encoding="utf-8", errors="replace")  # noqa: SIM115 — follows rotation
+                continue
+            time.sleep(0.2)
+    return 0
+
+
+def _rotated(path: Path, fh: Any) -> bool:
+    try:
+        return os.stat(path).st_ino != os.fstat(fh.fileno()).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _print_log_line(line: str) -> None:
+    try:
+        entry = json.loads(line)
+    except json.JSONDecodeError:
+        sys.stdout.write(line)
+        return
+    ts = str(entry.pop("timestamp", ""))[:19].replace("T", " ")
+    level = entry.pop("level", "")
+    event = entry.pop("event", "")
+    entry.pop("logger", None)
+    rest = " ".join(f"{k}={v}" for k, v in entry.items())
+    sys.stdout.write(f"{ts} {level:<7} {event} {rest}\n")
+    sys.stdout.flush()
