@@ -1,0 +1,98 @@
+"""Run the decision callback off the event loop, with a deadline.
+
+Why a worker thread: the callback may wait minutes for a person. The session loop
+must keep reading the agent's output and checking its time limits meanwhile, and a
+request nobody decides in time must be answered anyway (deny), never left hanging.
+Decisions run one at a time, in arrival order, on one worker per session.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from queue import Empty, SimpleQueue
+from typing import Any
+
+import structlog
+
+from coffee_maker.types import Decision, DecisionCallback, DecisionKind, PermissionRequest, Question
+
+log = structlog.get_logger(__name__)
+
+Request = PermissionRequest | Question
+
+
+def timeout_decision(request: Request, timeout_s: float) -> Decision:
+    """What a request gets when nobody decided in time: a denial the model can read."""
+    if isinstance(request, Question):
+        message = (f"No answer arrived within {timeout_s:g}s. Continue with your best judgement, "
+                   "and state the assumption you made.")
+    else:
+        message = f"No decision arrived within {timeout_s:g}s, so this {request.tool} call is denied."
+    return Decision(kind=DecisionKind.DENY, message=message, method="callback_timeout",
+                    latency_s=timeout_s, timed_out=True)
+
+
+def safe_decide(decide: DecisionCallback, request: Request) -> Decision:
+    """Call ``decide``; a callback that raises becomes a denial (the session goes on)."""
+    start = time.monotonic()
+    try:
+        decision = decide(request)
+    except Exception as exc:  # noqa: BLE001 — a broken callback must not kill the session
+        log.exception("decision callback failed", request=type(request).__name__)
+        return Decision(kind=DecisionKind.DENY, message=f"The decision callback failed: {exc}",
+                        method="callback_error", latency_s=time.monotonic() - start)
+    if not decision.latency_s:
+        from dataclasses import replace
+
+        decision = replace(decision, latency_s=time.monotonic() - start)
+    return decision
+
+
+class DecisionWorker:
+    """One daemon thread that calls ``decide`` for each submitted request, in order.
+
+    Each result is handed to ``post(key, request, decision)`` (typically a queue put that
+    wakes the session loop).
+    """
+
+    def __init__(self, decide: DecisionCallback, post: Callable[[Any, Request, Decision], None]) -> None:
+        self._decide = decide
+        self._post = post
+        self._inbox: SimpleQueue[tuple[Any, Request] | None] = SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="agent-decisions", daemon=True)
+        self._thread.start()
+
+    def submit(self, key: Any, request: Request) -> None:
+        self._inbox.put((key, request))
+
+    def close(self) -> None:
+        self._inbox.put(None)
+
+    def _loop(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is None:
+                return
+            key, request = item
+            self._post(key, request, safe_decide(self._decide, request))
+
+
+def decide_within(decide: DecisionCallback, request: Request, timeout_s: float,
+                  stop: threading.Event | None = None) -> Decision:
+    """Call ``decide`` with a deadline (for backends without their own loop, e.g. scripted).
+
+    Returns :func:`timeout_decision` when the deadline passes or ``stop`` is set first.
+    """
+    box: SimpleQueue[Decision] = SimpleQueue()
+    worker = threading.Thread(target=lambda: box.put(safe_decide(decide, request)),
+                              name="agent-decision", daemon=True)
+    worker.start()
+    deadline = time.monotonic() + timeout_s if timeout_s > 0 else float("inf")
+    while True:
+        try:
+            return box.get(timeout=min(0.05, max(0.0, deadline - time.monotonic())) or 0.001)
+        except Empty:
+            if (stop is not None and stop.is_set()) or time.monotonic() >= deadline:
+                return timeout_decision(request, timeout_s)
