@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 from coffee_maker.types import Decision, PermissionRequest, Question
 
 
-
 @dataclass(frozen=True)
 class AgentEvent:
     """Base of every event; ``raw`` is the JSON object it came from (empty when synthetic)."""
