@@ -18,7 +18,8 @@ class EventMapping(BaseModel):
 
     ``when`` holds dotted paths and the values they must equal (``{"type": "item.completed",
     "item.type": "agent_message"}``); ``fields`` maps an event field to a dotted path
-    (``{"text": "item.text"}``). The first mapping whose ``when`` matches wins.
+    (``{"text": "item.text"}``; ``"status==error"`` gives a boolean). ``values`` sets constant
+    fields. The first mapping whose ``when`` matches wins; unmatched lines become raw events.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -26,6 +27,7 @@ class EventMapping(BaseModel):
     when: dict[str, str | int | bool] = Field(default_factory=dict)
     event: Literal["init", "assistant_text", "tool_use", "tool_result", "result", "error", "ignore"]
     fields: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, str | int | float | bool] = Field(default_factory=dict, description="Constant event fields.")
 
 
 class CliAgentSettings(BaseModel):

@@ -1,0 +1,33 @@
+"""Which backend a configuration names: the explicit, typed registry of agent backends."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from coffee_maker.agent.base import AgentBackend, Limits
+from coffee_maker.agent.claude_code import ClaudeCodeBackend
+from coffee_maker.agent.cli_presets import PRESETS
+from coffee_maker.agent.generic_cli import GenericCliBackend, cli_spec
+from coffee_maker.agent.scripted import ScriptedBackend
+from coffee_maker.config.agent import AgentSettings
+from coffee_maker.errors import AgentError
+
+
+def backend_names(settings: AgentSettings | None = None) -> list[str]:
+    """Every backend name a configuration can use."""
+    return ["claude", "scripted", *sorted({*PRESETS, *(settings.cli if settings else {})})]
+
+
+def create_backend(settings: AgentSettings, *, name: str | None = None, binary: str | None = None,
+                   env: Mapping[str, str] | None = None, limits: Limits | None = None) -> AgentBackend:
+    """The backend ``name`` (default ``settings.backend``), built from ``settings``."""
+    name = name or settings.backend
+    limits = limits or Limits.from_settings(settings)
+    if name == "claude":
+        return ClaudeCodeBackend(settings, binary=binary, env=env, limits=limits)
+    if name == "scripted":
+        if not settings.script:
+            raise AgentError("The scripted backend needs a script: set [agent] script = \"path/to/script.json\".")
+        return ScriptedBackend(settings.script, limits=limits)
+    return GenericCliBackend(name, cli_spec(name, settings), settings=settings, binary=binary, env=env,
+                             limits=limits)
