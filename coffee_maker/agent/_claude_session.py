@@ -28,7 +28,7 @@ from coffee_maker.agent.events import (
     ToolUseEvent,
     parse_line,
 )
-from coffee_maker.agent.outcomes import classify_error, final_question, parse_reset
+from coffee_maker.agent.outcomes import classify_error, final_question, is_limit_notice, parse_reset
 from coffee_maker.agent.stream import AgentProcess
 from coffee_maker.errors import AgentError
 from coffee_maker.types import (
@@ -267,6 +267,9 @@ class ClaudeSession:
             return SessionOutcome(kind=OutcomeKind.ERROR, is_error=True, reason=(
                 f"Claude Code exited with code {code} without a result. stderr: {p.stderr_tail(5) or '(empty)'}"),
                 **common)
+        if not r.is_error and is_limit_notice(r.text):
+            return SessionOutcome(kind=OutcomeKind.USAGE_LIMIT, is_error=True, reason=r.text,
+                                  reset_at=parse_reset(r.text), **common)
         if not r.is_error and r.subtype == "success":
             return SessionOutcome(kind=OutcomeKind.SUCCESS, reason="completed", **common)
         if r.subtype == "error_max_turns":

@@ -37,6 +37,16 @@ _MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
 
 
+_LIMIT_NOTICE_RE = re.compile(
+    r"^\s*(?:Claude AI usage limit reached|You've hit your [\w -]*limit|[\w-]+ limit reached\s*[∙·|]|"
+    r"Usage limit reached)", re.IGNORECASE)
+
+
+def is_limit_notice(text: str) -> bool:
+    """A final text that *is* a usage-limit notice (some CLI versions report it as a normal result)."""
+    return len(text) < 300 and bool(_LIMIT_NOTICE_RE.match(text))
+
+
 def classify_error(text: str, status: int | None = None) -> OutcomeKind:
     """The kind of a failed turn, from the HTTP status the CLI reports and its text."""
     if status == 401 or status == 403 or AUTH_RE.search(text):

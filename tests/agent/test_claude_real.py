@@ -205,6 +205,13 @@ class TestFailures:
         assert outcome.kind is OutcomeKind.USAGE_LIMIT, outcome.reason
         assert outcome.reset_at is not None and (outcome.reset_at.hour, outcome.reset_at.minute) == (15, 0)
 
+    def test_usage_limit_notice_as_final_text(self, claude_bin: str, tmp_path: Path) -> None:
+        """The older `Claude AI usage limit reached|<epoch>` result text is usage_limit with that reset."""
+        with FakeAnthropic([Turn.say("Claude AI usage limit reached|1924992000")]) as api:
+            outcome = backend(claude_bin, api).run("go", tmp_path, on_event=lambda e: None, decide=Recorder().decide)
+        assert outcome.kind is OutcomeKind.USAGE_LIMIT
+        assert outcome.reset_at is not None and int(outcome.reset_at.timestamp()) == 1924992000
+
     def test_hung_model_is_stopped_and_leaves_no_orphan(self, claude_bin: str, tmp_path: Path) -> None:
         """The idle timeout interrupts, then kills the whole process group; a background child dies too."""
         marker = f"cm-orphan-check-{os.getpid()}-{time.monotonic_ns()}"

@@ -1,0 +1,55 @@
+"""Claude Code-style permission rules for `agent run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coffee_maker.agent.rules import RuleDecider, ToolRule
+from coffee_maker.errors import UsageError
+from coffee_maker.types import DecisionKind, PermissionRequest, Question
+
+
+def bash(command: str) -> PermissionRequest:
+    return PermissionRequest(tool="Bash", input={"command": command})
+
+
+class TestToolRule:
+    def test_bare_tool(self) -> None:
+        """`Write` matches any Write call and nothing else."""
+        rule = ToolRule.parse("Write")
+        assert rule.matches(PermissionRequest(tool="Write", input={"file_path": "/x"}))
+        assert not rule.matches(bash("ls"))
+
+    def test_prefix(self) -> None:
+        """`Bash(pytest:*)` matches pytest and pytest with arguments, not pytestx."""
+        rule = ToolRule.parse("Bash(pytest:*)")
+        assert rule.matches(bash("pytest")) and rule.matches(bash("pytest -q tests"))
+        assert not rule.matches(bash("pytestx")) and not rule.matches(bash("rm -rf /"))
+
+    def test_path_glob_relative_to_cwd(self, tmp_path: Path) -> None:
+        """`Edit(src/**)` matches files under src of the working directory."""
+        rule = ToolRule.parse("Edit(src/**)")
+        assert rule.matches(PermissionRequest(tool="Edit", input={"file_path": str(tmp_path / "src/a/b.py")}), tmp_path)
+        assert not rule.matches(PermissionRequest(tool="Edit", input={"file_path": str(tmp_path / "x.py")}), tmp_path)
+
+    def test_bad_rule(self) -> None:
+        """A malformed rule is a usage error."""
+        with pytest.raises(UsageError):
+            ToolRule.parse("Bash(")
+
+
+class TestRuleDecider:
+    def test_deny_beats_allow_and_default_is_deny(self) -> None:
+        """Deny rules win; anything unmatched is denied with a message."""
+        decide = RuleDecider(allow=["Bash"], deny=["Bash(rm:*)"])
+        assert decide(bash("ls")).kind is DecisionKind.ALLOW
+        assert decide(bash("rm -rf x")).kind is DecisionKind.DENY
+        other = decide(PermissionRequest(tool="WebFetch", input={"url": "http://x"}))
+        assert other.kind is DecisionKind.DENY and "no --allow rule" in (other.message or "")
+
+    def test_questions(self) -> None:
+        """Questions get --answer, or a denial telling the agent to decide."""
+        assert RuleDecider(answer="yes")(Question(text="?")).answer == "yes"
+        assert RuleDecider()(Question(text="?")).kind is DecisionKind.DENY
