@@ -10,15 +10,16 @@ Each class has a ``type`` string (also the ``"type"`` key of :meth:`AgentEvent.t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+import orjson
+
 from coffee_maker.types import Decision, PermissionRequest, Question
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentEvent:
     """Base of every event; ``raw`` is the JSON object it came from (empty when synthetic)."""
 
@@ -31,7 +32,7 @@ class AgentEvent:
         return {"type": self.type, **body}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InitEvent(AgentEvent):
     type: ClassVar[str] = "init"
     session_id: str | None
@@ -42,7 +43,7 @@ class InitEvent(AgentEvent):
     version: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TextEvent(AgentEvent):
     """Assistant text (one content block)."""
 
@@ -51,7 +52,7 @@ class TextEvent(AgentEvent):
     message_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolUseEvent(AgentEvent):
     type: ClassVar[str] = "tool_use"
     name: str
@@ -60,7 +61,7 @@ class ToolUseEvent(AgentEvent):
     message_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolResultEvent(AgentEvent):
     type: ClassVar[str] = "tool_result"
     tool_use_id: str | None
@@ -68,7 +69,7 @@ class ToolResultEvent(AgentEvent):
     is_error: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PermissionDeniedEvent(AgentEvent):
     """A tool call was refused — by the decision callback, a timeout, or the CLI's own mode."""
 
@@ -78,7 +79,7 @@ class PermissionDeniedEvent(AgentEvent):
     tool_use_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DecisionEvent(AgentEvent):
     """A permission request or question and how it was decided (for logs and the CLI)."""
 
@@ -87,7 +88,7 @@ class DecisionEvent(AgentEvent):
     decision: Decision
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ControlRequestEvent(AgentEvent):
     """A control request from the CLI (``can_use_tool`` …); the backend answers it."""
 
@@ -97,7 +98,7 @@ class ControlRequestEvent(AgentEvent):
     request: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResultEvent(AgentEvent):
     """The end of one turn of the conversation, with what the CLI reports about it."""
 
@@ -114,7 +115,7 @@ class ResultEvent(AgentEvent):
     terminal_reason: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawEvent(AgentEvent):
     """A line of a type this version does not know — passed through, never a crash."""
 
@@ -142,8 +143,8 @@ def parse_line(line: str | bytes) -> list[AgentEvent] | None:
     An ``assistant`` or ``user`` line may hold several content blocks, hence a list.
     """
     try:
-        obj = json.loads(line)
-    except ValueError:
+        obj = orjson.loads(line)  # ~3x the stdlib's speed: the reader parses every line of a session
+    except orjson.JSONDecodeError:
         return None
     if not isinstance(obj, dict):
         return None
