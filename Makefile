@@ -19,14 +19,20 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The real Claude Code CLI for the agent tests. Without npm it is skipped locally;
-# under CI=true a missing CLI fails the run (the tests refuse to skip).
-claude-cli: $(CLAUDE_BIN)
+# under CI=true a missing CLI fails the run (the tests refuse to skip). The stamp
+# carries the version, so changing the pin reinstalls. npm must run the postinstall
+# step and pull the platform's optional dependency (the native binary): never pass
+# --ignore-scripts or --omit=optional here.
+CLAUDE_STAMP := $(TOOLS)/claude-code/.installed-$(CLAUDE_CODE_VERSION)
 
-$(CLAUDE_BIN):
+claude-cli: $(CLAUDE_STAMP)
+
+$(CLAUDE_STAMP):
 	@if command -v npm >/dev/null 2>&1; then \
 		mkdir -p $(TOOLS)/claude-code && \
 		npm install --silent --no-audit --no-fund --prefix $(TOOLS)/claude-code \
-			@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION); \
+			@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) && \
+		$(CLAUDE_BIN) --version && rm -f $(TOOLS)/claude-code/.installed-* && touch $@; \
 	else \
 		echo "npm not found: skipping the Claude Code CLI (its tests will skip locally)"; \
 	fi
