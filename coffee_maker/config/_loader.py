@@ -38,7 +38,8 @@ class LoadedConfig:
 
     @property
     def roadmap_path(self) -> Path:
-        return (self.repo / self.config.roadmap.path) if not Path(self.config.roadmap.path).is_absolute() else Path(self.config.roadmap.path)
+        # normpath, not resolve(): a symlinked roadmap keeps its own name in messages.
+        return Path(os.path.normpath(self.repo / self.config.roadmap.path))
 
     @property
     def state_dir(self) -> Path:
@@ -111,7 +112,9 @@ def load_config(repo: str | Path = ".", *, roadmap: str | Path | None = None) ->
         raise ConfigError(explain_validation_error(exc, label, env_keys)) from None
     if roadmap is not None:
         config = config.model_copy(
-            update={"roadmap": config.roadmap.model_copy(update={"path": str(Path(roadmap).expanduser())})}
+            update={"roadmap": config.roadmap.model_copy(
+                # A path typed on the command line is relative to where it was typed.
+                update={"path": os.path.abspath(Path(roadmap).expanduser())})}
         )
     return LoadedConfig(config, repo_path, source, label, values, env_keys)
 

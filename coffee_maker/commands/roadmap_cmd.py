@@ -1,0 +1,147 @@
+"""`coffee-maker roadmap list | next | show ID | check`."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from typing import Any
+
+from rich.markdown import Markdown
+from rich.table import Table
+
+from coffee_maker.commands import _common
+from coffee_maker.config import LoadedConfig
+from coffee_maker.errors import UsageError
+from coffee_maker.roadmap import Roadmap, explain, normalise_id, read_roadmap
+from coffee_maker.types import Priority, Status
+
+#: Warnings `roadmap check` treats as errors (exit 1): they change what the daemon would do.
+ERROR_KINDS = {"unclosed_fence", "duplicate_id"}
+
+_STATUS_STYLE = {Status.PLANNED: "cyan", Status.IN_PROGRESS: "yellow", Status.COMPLETE: "green",
+                 Status.BLOCKED: "red", Status.UNKNOWN: "magenta"}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    parser = sub.add_parser("roadmap", help="read the roadmap as the daemon sees it", parents=[common])
+    actions = parser.add_subparsers(dest="roadmap_command", metavar="ACTION")
+    listing = actions.add_parser("list", help="every priority with status and progress", parents=[common])
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(func=lambda a: list_priorities(_common.load(a), as_json=a.json))
+    nxt = actions.add_parser("next", help="the priority the daemon would pick next", parents=[common])
+    nxt.add_argument("--json", action="store_true", help="print JSON")
+    nxt.set_defaults(func=lambda a: show_next(_common.load(a), as_json=a.json))
+    show = actions.add_parser("show", help="one priority's section", parents=[common])
+    show.add_argument("id", metavar="ID", help="e.g. 'PRIORITY 2.5', '2.5' or 'US-062'")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(func=lambda a: show_priority(_common.load(a), a.id, as_json=a.json))
+    check = actions.add_parser(
+        "check", parents=[common],
+        help="list warnings; exit 1 on errors (unclosed code fence, duplicate priority ids)")
+    check.add_argument("--json", action="store_true", help="print the warnings as JSON objects")
+    check.set_defaults(func=lambda a: check_roadmap(_common.load(a), as_json=a.json))
+    parser.set_defaults(func=lambda a: list_priorities(_common.load(a), as_json=False))
+
+
+def _load(loaded: LoadedConfig) -> Roadmap:
+    return read_roadmap(loaded.roadmap_path)[1]
+
+
+def priority_json(p: Priority, *, full: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": p.id, "title": p.title, "status": p.status.value, "status_text": p.status_text, "line": p.line,
+        "end_line": p.end_line, "deliverables_done": p.deliverables_done, "deliverables_total": len(p.deliverables),
+        "dependencies": list(p.dependencies),
+    }
+    if full:
+        data["deliverables"] = [asdict(d) for d in p.deliverables]
+        data["text"] = p.text
+    return data
+
+
+def list_priorities(loaded: LoadedConfig, *, as_json: bool) -> int:
+    roadmap = _load(loaded)
+    if as_json:
+        _common.print_json([priority_json(p) for p in roadmap.priorities])
+        return 0
+    by_line: dict[int, list[str]] = {}
+    for w in roadmap.warnings:
+        by_line.setdefault(w.line, []).append(w.kind)
+    table = Table(title=f"{loaded.roadmap_path} — {len(roadmap.priorities)} priorities", title_justify="left")
+    for column in ("id", "title", "status", "done", "line", "warnings"):
+        table.add_column(column, no_wrap=column in ("id", "line"))
+    for p in roadmap.priorities:
+        done = f"{p.deliverables_done}/{len(p.deliverables)}" if p.deliverables else "—"
+        kinds = by_line.get(p.line, []) + (by_line.get(p.status_line, []) if p.status_line else [])
+        table.add_row(p.id, p.title, f"[{_STATUS_STYLE[p.status]}]{p.status.value}[/]", done, str(p.line),
+                      ", ".join(kinds))
+    _common.console().print(table)
+    return 0
+
+
+def _daemon_sets(loaded: LoadedConfig) -> tuple[frozenset[str], frozenset[str]]:
+    """In-review and blocked priorities from the daemon's state, when it has run here."""
+    db = loaded.state_dir / "state.db"
+    if not db.exists():
+        return frozenset(), frozenset()
+    from coffee_maker.daemon.state import IN_REVIEW, Phase, StateStore
+
+    store = StateStore(db)
+    try:
+        return store.ids_in(IN_REVIEW), store.ids_in({Phase.BLOCKED})
+    finally:
+        store.close()
+
+
+def show_next(loaded: LoadedConfig, *, as_json: bool) -> int:
+    roadmap = _load(loaded)
+    in_review, blocked = _daemon_sets(loaded)
+    chosen, skipped = explain(roadmap, in_review=in_review, blocked=blocked)
+    if as_json:
+        _common.print_json({"next": priority_json(chosen) if chosen else None,
+                            "skipped": [{"id": s.priority.id, "line": s.priority.line, "reason": s.reason}
+                                        for s in skipped]})
+        return 0
+    console = _common.console()
+    for s in skipped:
+        console.print(f"[dim]skipped {s.priority.id} (line {s.priority.line}): {s.reason}[/]")
+    if chosen is None:
+        console.print("Nothing to do: no planned priority has all its dependencies complete.")
+        return 0
+    console.print(f"Next: [bold]{chosen.id}: {chosen.title}[/] (line {chosen.line})")
+    return 0
+
+
+def show_priority(loaded: LoadedConfig, query: str, *, as_json: bool) -> int:
+    roadmap = _load(loaded)
+    found = roadmap.find(query)
+    if not found:
+        raise UsageError(f"{normalise_id(query)} is not a priority in {loaded.roadmap_path} "
+                         "(see `coffee-maker roadmap list`).")
+    p = found[0]
+    if as_json:
+        _common.print_json(priority_json(p, full=True))
+        return 0
+    console = _common.console()
+    console.print(f"[bold]{p.id}: {p.title}[/] — [{_STATUS_STYLE[p.status]}]{p.status.value}[/] "
+                  f"(lines {p.line}–{p.end_line}; {p.deliverables_done}/{len(p.deliverables)} deliverables)")
+    if len(found) > 1:
+        console.print(f"[yellow]{p.id} appears {len(found)} times (lines "
+                      f"{', '.join(str(f.line) for f in found)}); showing the first.[/]")
+    console.print(Markdown(p.text))
+    return 0
+
+
+def check_roadmap(loaded: LoadedConfig, *, as_json: bool) -> int:
+    roadmap = _load(loaded)
+    errors = [w for w in roadmap.warnings if w.kind in ERROR_KINDS]
+    if as_json:
+        _common.print_json([{"line": w.line, "kind": w.kind, "message": w.message,
+                             "error": w.kind in ERROR_KINDS} for w in roadmap.warnings])
+    else:
+        console = _common.console()
+        for w in roadmap.warnings:
+            style = "red" if w.kind in ERROR_KINDS else "yellow"
+            console.print(f"{loaded.roadmap_path}:{w.line}: [{style}]{w.kind}[/] {w.message}")
+        console.print(f"{len(roadmap.priorities)} priorities, {len(roadmap.warnings)} warnings, {len(errors)} errors.")
+    return 1 if errors else 0
