@@ -105,7 +105,9 @@ class ClaudeSession:
                     ended = True
                 if not ended:
                     self._expire_decisions()
-                    limit = self.clock.expired() or self.clock.check_usage(self._turns(), self._cost())
+                    limit = self.clock.expired()
+                    if limit is None and p.stdin_open:  # a finished session is not stopped for its cost
+                        limit = self.clock.check_usage(self._turns(), self._cost())
                     if limit is not None:
                         self._abort(*limit)
                         ended = True

@@ -204,6 +204,7 @@ class GenericCliBackend:
             state.text.append(event.text)
         elif isinstance(event, ResultEvent):
             state.result = event
+            state.session_id = event.session_id or state.session_id
             state.turns += max(event.num_turns, 1)
             state.cost += event.cost_usd
         else:
@@ -214,6 +215,8 @@ class GenericCliBackend:
     def _outcome(self, p: AgentProcess, state: _State, stopped: tuple[OutcomeKind, str] | None,
                  clock: SessionClock) -> SessionOutcome:
         final = ("\n" if self.spec.output == "text" else "").join(state.text).strip()
+        if not final and state.result is not None and not state.result.is_error:
+            final = state.result.text
         common: dict[str, Any] = {"session_id": state.session_id, "cost_usd": state.cost,
                                   "num_turns": max(state.turns, 1), "duration_s": clock.elapsed(),
                                   "model": self.settings.model, "final_text": final,

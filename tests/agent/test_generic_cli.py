@@ -164,3 +164,20 @@ def test_auth_failure_is_its_own_outcome(tmp_path: Path, monkeypatch: pytest.Mon
     rec = Recorder()
     outcome = backend("codex").run("x", tmp_path, on_event=rec.on_event, decide=rec.decide)
     assert outcome.kind is OutcomeKind.AUTH_FAILED
+
+
+def test_configured_cli_with_prompt_on_stdin_and_one_json_document(tmp_path: Path) -> None:
+    """An [agent.cli.*] entry: prompt on stdin, a single JSON document mapped to a result."""
+    program = ("import json, sys; prompt = sys.stdin.read(); "
+               "print(json.dumps({'session_id': 's-1', 'response': 'echo: ' + prompt, 'stats': {'turns': 2}}))")
+    settings = AgentSettings.model_validate({"backend": "echo", "cli": {"echo": {
+        "command": ["python3", "-c", program], "prompt_via": "stdin", "output": "json",
+        "events": [{"when": {}, "event": "result", "fields": {"session_id": "session_id", "text": "response",
+                                                               "num_turns": "stats.turns"}}]}}})
+    rec = Recorder()
+    outcome = GenericCliBackend("echo", settings=settings).run("hello", tmp_path, on_event=rec.on_event,
+                                                               decide=rec.decide)
+    assert outcome.kind is OutcomeKind.SUCCESS and outcome.num_turns == 2 and outcome.session_id == "s-1"
+    assert outcome.final_text == "echo: hello"
+    result = rec.events[-1]
+    assert isinstance(result, ResultEvent) and result.text == "echo: hello"
