@@ -70,6 +70,7 @@ class ClaudeSession:
         self.json_lines = 0
         self.garbage: list[str] = []
         self.stopped: tuple[OutcomeKind, str] | None = None
+        self.unanswered: tuple[OutcomeKind, str] | None = None
         self.proc: AgentProcess | None = None
         self.worker: DecisionWorker | None = None
 
@@ -179,8 +180,10 @@ class ClaudeSession:
     def _after_result(self, result: ResultEvent) -> None:
         assert self.proc is not None
         question = None if result.is_error else final_question(result.text)
-        if (question and self.followups < self.backend.limits.max_followups
-                and self.clock.check_usage(self._turns(), self._cost()) is None):
+        over = self.clock.check_usage(self._turns(), self._cost())
+        if question and over is not None:
+            self.unanswered = over  # the agent wanted to go on; the budget said no
+        if question and self.followups < self.backend.limits.max_followups and over is None:
             request = Question(text=question, source="final_text", context={"session_id": self.session_id})
             self.pending[_FINAL] = (request, {}, self._deadline())
             self.clock.pending = len(self.pending)
@@ -272,6 +275,8 @@ class ClaudeSession:
         if not r.is_error and is_limit_notice(r.text):
             return SessionOutcome(kind=OutcomeKind.USAGE_LIMIT, is_error=True, reason=r.text,
                                   reset_at=parse_reset(r.text), **common)
+        if not r.is_error and self.unanswered is not None:
+            return SessionOutcome(kind=self.unanswered[0], is_error=True, reason=self.unanswered[1], **common)
         if not r.is_error and r.subtype == "success":
             return SessionOutcome(kind=OutcomeKind.SUCCESS, reason="completed", **common)
         if r.subtype == "error_max_turns":

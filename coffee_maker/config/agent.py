@@ -64,7 +64,7 @@ class AgentSettings(BaseModel):
     max_followups: int = Field(3, description="Answer at most this many questions a session ends with.")
     # ---- Claude Code
     binary: str = Field("claude", description="Path or name of the Claude Code CLI.")
-    permission_mode: Literal["default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto"] = Field(
+    permission_mode: Literal["default", "manual", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto"] = Field(
         "default", description="Claude Code --permission-mode; requests it does not settle reach the decision callback.")
     allowed_tools: list[str] = Field(default_factory=list, description="--allowedTools rules, e.g. 'Bash(pytest:*)'.")
     disallowed_tools: list[str] = Field(default_factory=list, description="--disallowedTools rules.")

@@ -23,6 +23,8 @@ from coffee_maker.types import Decision, DecisionKind, OutcomeKind, PermissionRe
 from .conftest import Recorder
 
 pytestmark = pytest.mark.claude_cli
+RULED = "python3 -c \"open('ruled.txt', 'w')\""
+OTHER = "python3 -c \"open('other.txt', 'w')\""
 LIMITS = Limits(idle_timeout_s=20, total_timeout_s=60, decision_timeout_s=20, max_followups=2)
 
 
@@ -110,6 +112,20 @@ class TestSession:
         assert denial[0]["is_error"] and "Not this file, please." in json.dumps(denial[0]["content"])
         denied = [e for e in rec.events if isinstance(e, PermissionDeniedEvent)]
         assert [d.message for d in denied] == ["Not this file, please."]
+
+    def test_settings_rules_settle_calls_without_asking(self, claude_bin: str, tmp_path: Path) -> None:
+        """acceptEdits and an allow rule with a space run their calls without a permission request."""
+        turns = [Turn.tool("Write", {"file_path": str(tmp_path / "a.txt"), "content": "x"}),
+                 Turn.tool("Bash", {"command": RULED, "description": "x"}),
+                 Turn.tool("Bash", {"command": OTHER, "description": "x"}), Turn.say("ok")]
+        rec = Recorder()
+        with FakeAnthropic(turns) as api:
+            backend(claude_bin, api, permission_mode="acceptEdits",
+                    allowed_tools=[f"Bash({RULED})"]).run("go", tmp_path, on_event=rec.on_event,
+                                                                 decide=rec.decide)
+        assert (tmp_path / "a.txt").exists() and (tmp_path / "ruled.txt").exists()
+        assert not (tmp_path / "other.txt").exists()
+        assert [r.input["command"] for r in rec.requests if isinstance(r, PermissionRequest)] == [OTHER]
 
     def test_edited_input_is_what_runs(self, claude_bin: str, tmp_path: Path) -> None:
         """Allow with updated input: the CLI runs the edited command, not the requested one."""
@@ -254,6 +270,15 @@ class TestFailures:
             agent = backend(claude_bin, api, Limits(max_turns=2, idle_timeout_s=20), allowed_tools=["Bash(echo:*)"])
             outcome = agent.run("go", tmp_path, on_event=lambda e: None, decide=Recorder().decide)
         assert outcome.kind is OutcomeKind.LIMIT and "max turns" in outcome.reason
+
+    def test_max_cost_stops_follow_ups(self, claude_bin: str, tmp_path: Path) -> None:
+        """Over budget, a final question is not answered and the outcome says max cost."""
+        rec = Recorder(answer="go on")
+        with FakeAnthropic([Turn.say("Part one done.\n\nShall I continue?")]) as api:
+            agent = backend(claude_bin, api, Limits(max_cost_usd=0.0001, idle_timeout_s=20))
+            outcome = agent.run("go", tmp_path, on_event=rec.on_event, decide=rec.decide)
+        assert outcome.kind is OutcomeKind.LIMIT and "max cost" in outcome.reason and rec.requests == []
+        assert outcome.cost_usd > 0.0001
 
     def test_missing_binary(self, tmp_path: Path) -> None:
         """A binary that does not exist: AgentError saying how to install or configure it."""
