@@ -42,7 +42,8 @@ def setup_logging(args: argparse.Namespace) -> None:
     """Console logging at --log-level (warning by default for one-shot commands)."""
     from coffee_maker.observe.logging import configure_logging
 
-    configure_logging(getattr(args, "log_level", None) or getattr(args, "default_log_level", "warning"))
+    level = getattr(args, "log_level", None) or getattr(args, "default_log_level", None) or "warning"
+    configure_logging(str(level))
 
 
 def console() -> Console:

@@ -85,7 +85,7 @@ def status_data(loaded: LoadedConfig) -> dict[str, Any]:
 
 def _pending_count(loaded: LoadedConfig) -> int | None:
     try:
-        from coffee_maker.notify.inbox import Inbox  # type: ignore[attr-defined]
+        from coffee_maker.notify.inbox import Inbox
     except ImportError:
         return None
     try:

@@ -159,9 +159,9 @@ def _describe(annotation: Any) -> str:
         return f"a list of {_describe(args[0]).removeprefix('a ').removeprefix('an ')}s" if args else "a list"
     if origin is dict:
         return "a table"
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    if args:
-        return " or ".join(_describe(a) for a in args)
+    members = [a for a in get_args(annotation) if a is not type(None)]
+    if members:
+        return " or ".join(_describe(a) for a in members)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "a table"
     return "a valid value"

@@ -16,13 +16,24 @@ from typing import Any
 
 import structlog
 
+from coffee_maker.agent.events import TextEvent, ToolUseEvent
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.devlog import write_devlog
-from coffee_maker.daemon.ports import Services, Workspace
+from coffee_maker.daemon.null_trace import NullAttemptTrace
+from coffee_maker.daemon.ports import Agent, Services, Workspace
 from coffee_maker.daemon.prompt import build_feedback_prompt, build_prompt
-from coffee_maker.daemon.record import AttemptRecord
+from coffee_maker.daemon.record import AttemptRecord, describe_tool_input
 from coffee_maker.daemon.state import Phase, PriorityState, StateStore
-from coffee_maker.types import OutcomeKind, Priority, Request, SessionOutcome
+from coffee_maker.roadmap import RoadmapEditor, SetNote, SetStatus, Tick
+from coffee_maker.types import (
+    Decision,
+    OutcomeKind,
+    Priority,
+    PullRequest,
+    Request,
+    SessionOutcome,
+    Status,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -30,10 +41,10 @@ log = structlog.get_logger(__name__)
 class AttemptFailed(Exception):
     """The attempt did not produce mergeable work; ``reason`` says why."""
 
-    def __init__(self, reason: str, *, retryable: bool = True) -> None:
+    def __init__(self, reason: str, *, secrets: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.retryable = retryable
+        self.secrets = secrets
 
 
 class AgentPaused(Exception):
@@ -57,12 +68,15 @@ class AttemptContext:
     ws: Workspace
     record: AttemptRecord
     facts: dict[str, Any]
+    trace: Any
+    feedback: str | None = None
 
 
 class AttemptRunner:
     def __init__(
         self, loaded: LoadedConfig, services: Services, store: StateStore, *,
         guidelines: list[tuple[str, str]], on_progress: Callable[..., None] | None = None,
+        on_agent: Callable[[Agent | None], None] | None = None,
     ) -> None:
         self.loaded = loaded
         self.cfg = loaded.config
@@ -70,18 +84,26 @@ class AttemptRunner:
         self.store = store
         self.guidelines = guidelines
         self.on_progress = on_progress or (lambda **_: None)
+        self.on_agent = on_agent or (lambda _agent: None)
+        self.last_record: AttemptRecord | None = None
 
-    # ------------------------------------------------------------------ entry point
+    # ------------------------------------------------------------------ entry points
 
-    def advance(self, priority: Priority) -> PriorityState:
-        """Drive ``priority`` from its persisted phase to pr_open; raises AttemptFailed/AgentPaused."""
+    def advance(self, priority: Priority, *, trace: Any = None, feedback: str | None = None) -> PriorityState:
+        """Drive ``priority`` from its persisted phase to pr_open; raises AttemptFailed/AgentPaused.
+
+        With ``feedback`` (review comments on an open PR) the agent is resumed on the same branch.
+        """
         state = self.store.get(priority.id)
         if state is None or state.phase in (Phase.PLANNED, Phase.RETRY):
             state = self._branch(priority, state)
-        ws = Workspace(Path(state.workspace or self.loaded.repo), state.branch or "", state.extra.get("base", ""))
-        ctx = AttemptContext(priority, state, ws, AttemptRecord(priority, state.attempt, ws.branch),
-                             {"priority": priority.id, "branch": ws.branch, "tests_passed": False,
-                              "changes_valid": False, "branch_ready": False, "files_modified": 0})
+        ws = self._workspace(priority, state)
+        record = AttemptRecord(priority, state.attempt, ws.branch)
+        self.last_record = record
+        ctx = AttemptContext(priority, state, ws, record, self._facts(priority, ws), trace or NullAttemptTrace(),
+                             feedback)
+        if feedback is not None:
+            ctx.state = self.store.transition(priority.id, Phase.AGENT_RUNNING, detail="review feedback")
         steps = {
             Phase.BRANCHED: self._work, Phase.AGENT_RUNNING: self._work, Phase.VALIDATING: self._work,
             Phase.COMMITTED: self._push, Phase.PUSHED: self._open_pr,
@@ -89,6 +111,30 @@ class AttemptRunner:
         while ctx.state.phase in steps:
             ctx.state = steps[ctx.state.phase](ctx)
         return ctx.state
+
+    def mark_blocked_on_branch(self, priority: Priority, reason: str, *, secrets: bool) -> None:
+        """Record the failure on the branch: the dev log and ⏸️ Blocked with the reason, pushed.
+
+        The agent's unvalidated work goes with it for inspection, unless the gate saw a secret
+        in it — then it is dropped and only the dev log and the status are committed.
+        """
+        state = self.store.get(priority.id)
+        if state is None or not state.branch:
+            return
+        ws = self._workspace(priority, state)
+        if secrets:
+            self.s.git.discard(ws, keep_branch=True)
+            ws = self.s.git.prepare(priority)
+        record = self.last_record or AttemptRecord(priority, state.attempt, ws.branch)
+        record.result, record.reason = "blocked", reason
+        record.ended_at = time.time()
+        if self.cfg.daemon.devlogs:
+            write_devlog(ws.path, record)
+        self._edit_roadmap(ws, priority, [SetStatus(Status.BLOCKED, _one_line(reason))])
+        self.s.git.commit(ws, f"chore({priority.id_slug}): blocked after {state.attempt} attempts",
+                          {"Priority": priority.id, "Blocked-Reason": _one_line(reason)})
+        self.s.git.push(ws)
+        self.s.git.discard(ws, keep_branch=self.s.keep_failed_branches)
 
     # ------------------------------------------------------------------ steps
 
@@ -98,37 +144,60 @@ class AttemptRunner:
         ws = self.s.git.prepare(priority)
         return self.store.transition(
             priority.id, Phase.BRANCHED, attempt=attempt, branch=ws.branch, workspace=str(ws.path),
-            session_id=None, commit_sha=None, reason="", extra={"base": ws.base}, detail=f"attempt {attempt}",
+            session_id=previous.session_id if previous else None, commit_sha=None, reason="",
+            extra={"base": ws.base}, detail=f"attempt {attempt}",
         )
+
+    def _workspace(self, priority: Priority, state: PriorityState) -> Workspace:
+        """The attempt's worktree; recreated from its branch when it is gone (a crash, a cleanup)."""
+        if state.workspace and Path(state.workspace).is_dir() and state.extra.get("base"):
+            return Workspace(Path(state.workspace), state.branch or "", state.extra["base"])
+        ws = self.s.git.prepare(priority)
+        self.store.update(priority.id, workspace=str(ws.path))
+        return ws
+
+    def _facts(self, priority: Priority, ws: Workspace) -> dict[str, Any]:
+        return {"priority": priority.id, "branch": ws.branch, "tests_passed": False, "changes_valid": False,
+                "branch_ready": False, "files_modified": 0}
+
+    def _first_prompt(self, ctx: AttemptContext) -> str | None:
+        test_command = self.cfg.git.test_command
+        if ctx.feedback is not None:
+            return build_feedback_prompt(ctx.priority, feedback=ctx.feedback, test_command=test_command)
+        if ctx.state.phase is Phase.VALIDATING:
+            return None  # crashed during validation: validate again before asking the agent anything
+        if ctx.state.phase is Phase.AGENT_RUNNING and ctx.state.session_id:
+            return build_feedback_prompt(
+                ctx.priority, test_command=test_command,
+                feedback="The previous session was interrupted. Continue where you stopped and finish the work.")
+        retry_note = ctx.state.reason if ctx.state.attempt > 1 else None
+        return build_prompt(ctx.priority, branch=ctx.ws.branch, guidelines=self.guidelines,
+                            guidance_files=self._guidance_files(ctx.ws.path), test_command=test_command,
+                            feedback=f"The previous attempt failed: {retry_note}" if retry_note else None)
 
     def _work(self, ctx: AttemptContext) -> PriorityState:
         """Agent → gate, with fix rounds; ends committed (or raises)."""
-        resume = ctx.state.session_id if ctx.state.phase is not Phase.BRANCHED else None
-        if ctx.state.phase is Phase.VALIDATING:
-            prompt = None  # crashed during validation: validate again before asking the agent anything
-        elif resume:
-            prompt = build_feedback_prompt(ctx.priority, feedback="The previous session was interrupted. "
-                                           "Continue where you stopped and finish the work.",
-                                           test_command=self.cfg.git.test_command)
-        else:
-            prompt = build_prompt(ctx.priority, branch=ctx.ws.branch, guidelines=self.guidelines,
-                                  guidance_files=self._guidance_files(ctx.ws.path),
-                                  test_command=self.cfg.git.test_command)
+        prompt = self._first_prompt(ctx)
+        resume = ctx.state.session_id if (ctx.feedback is not None or ctx.state.phase is Phase.AGENT_RUNNING) else None
         rounds = self.cfg.daemon.gate_fix_rounds
         for round_no in range(rounds + 1):
             if prompt is not None:
-                ctx.state = self._move(ctx, Phase.AGENT_RUNNING, detail=f"round {round_no}")
+                if ctx.state.phase is not Phase.AGENT_RUNNING:
+                    ctx.state = self.store.transition(ctx.priority.id, Phase.AGENT_RUNNING, detail=f"round {round_no}")
                 self._run_agent(ctx, prompt, resume)
-            already = self._already_committed(ctx)
-            if already:
-                return already
-            ctx.state = self._move(ctx, Phase.VALIDATING)
+            found = self._already_committed(ctx)
+            if found is not None:
+                return found
+            if ctx.state.phase is not Phase.VALIDATING:
+                ctx.state = self.store.transition(ctx.priority.id, Phase.VALIDATING)
             self.on_progress(phase="validating")
-            report = self.s.gate.check(ctx.ws)
+            with ctx.trace.span("safety_gate", input={"test_command": self.cfg.git.test_command}) as span:
+                report = self.s.gate.check(ctx.ws)
+                span.end(output={"passed": report.passed, "summary": report.summary})
             ctx.record.gate_passed, ctx.record.gate_summary = report.passed, report.summary
             ctx.record.test_output = report.test_output
-            ctx.facts.update(tests_passed=report.passed or "test" not in report.summary.lower(),
-                             changes_valid=report.passed)
+            ctx.facts.update(tests_passed=report.passed or not any("test" in f.lower() for f in report.failures),
+                             changes_valid=report.passed, files_modified=len(self.s.git.changed_files(ctx.ws)))
             if report.passed:
                 return self._commit(ctx)
             if report.secrets_found:
@@ -136,95 +205,125 @@ class AttemptRunner:
                     f"{ctx.priority.id}: the safety gate found what looks like a secret in the agent's changes; "
                     f"nothing was committed. {report.summary}", priority=ctx.priority.id, kind="escalation")
             if round_no == rounds:
-                raise AttemptFailed(f"the safety gate failed: {report.summary}")
+                raise AttemptFailed(f"the safety gate failed: {report.summary}", secrets=report.secrets_found)
             prompt = build_feedback_prompt(ctx.priority, feedback=report.summary + "\n\n" + _tail(report.test_output),
                                            test_command=self.cfg.git.test_command)
             resume = ctx.state.session_id
-        raise AttemptFailed("the safety gate failed")  # unreachable: the loop returns or raises
+        raise AssertionError("unreachable: the loop returns or raises")
 
     def _run_agent(self, ctx: AttemptContext, prompt: str, resume: str | None) -> None:
         self.on_progress(phase="agent running")
         decide = self.s.decide_factory(ctx.priority, ctx.facts)
 
-        def decide_and_note(request: Request) -> Any:
+        def decide_and_note(request: Request) -> Decision:
             decision = decide(request)
             ctx.record.note_decision(request, decision)
             return decision
 
-        outcome = self.s.agent.run(prompt, cwd=ctx.ws.path, decide=decide_and_note,
-                                   on_event=lambda event: self._on_event(ctx, event), resume_session_id=resume)
+        agent = self.s.agent_for(ctx.priority)
+        self.on_agent(agent)
+        started = time.time()
+        try:
+            outcome = agent.run(prompt, ctx.ws.path, decide=decide_and_note,
+                                on_event=lambda event: self._on_event(ctx, event), resume_session_id=resume)
+        finally:
+            self.on_agent(None)
+        ctx.trace.set_session(outcome.session_id)
+        ctx.trace.generation("agent_session", model=outcome.model, usage=dict(outcome.usage),
+                             cost_usd=outcome.cost_usd, input=prompt, output=outcome.final_text,
+                             start=started, end=time.time())
         ctx.record.note_outcome(outcome)
-        day = time.strftime("%Y-%m-%d")
-        self.store.add_cost(day, outcome.cost_usd)
+        self.store.add_cost(time.strftime("%Y-%m-%d"), outcome.cost_usd)
         ctx.state = self.store.update(ctx.priority.id, session_id=outcome.session_id or ctx.state.session_id,
                                       cost_usd=ctx.state.cost_usd + outcome.cost_usd)
         self.on_progress(turns=ctx.record.turns, cost=ctx.state.cost_usd)
         log.info("agent session ended", outcome=outcome.kind.value, cost_usd=outcome.cost_usd,
-                 turns=outcome.num_turns, session_id=outcome.session_id, reason=outcome.reason)
+                 turns=outcome.num_turns, session_id=outcome.session_id, reason=outcome.reason or None)
         if outcome.kind in (OutcomeKind.USAGE_LIMIT, OutcomeKind.RATE_LIMIT, OutcomeKind.OVERLOADED):
             raise AgentPaused(outcome)
         if outcome.kind is OutcomeKind.AUTH_FAILED:
             raise AgentAuthFailed(outcome.reason or "the agent could not authenticate")
         if not outcome.ok:
-            raise AttemptFailed(f"the agent session ended with {outcome.kind.value}: {outcome.reason}".rstrip(": "))
+            raise AttemptFailed(f"the agent session ended with {outcome.kind.value}"
+                                + (f": {outcome.reason}" if outcome.reason else ""))
 
     def _on_event(self, ctx: AttemptContext, event: Any) -> None:
-        kind = getattr(event, "kind", None) or getattr(event, "type", None) or type(event).__name__
-        kind = str(getattr(kind, "value", kind)).lower()
-        if "tool_use" in kind or kind == "tooluse":
-            ctx.record.note_tool(str(getattr(event, "name", getattr(event, "tool", "tool"))),
-                                 _summarise(getattr(event, "input", getattr(event, "tool_input", {}))))
-        elif "text" in kind:
-            ctx.record.note_text(str(getattr(event, "text", "")))
+        if isinstance(event, ToolUseEvent):
+            ctx.record.note_tool(event.name, describe_tool_input(dict(event.input)))
+        elif isinstance(event, TextEvent):
+            ctx.record.note_text(event.text)
 
     def _already_committed(self, ctx: AttemptContext) -> PriorityState | None:
         """After a crash between commit and its state write, the commit is found, not redone."""
-        if ctx.state.phase is not Phase.VALIDATING:
+        if ctx.state.phase is not Phase.VALIDATING or self.s.git.changed_files(ctx.ws):
             return None
-        head = self.s.extra.get("committed_head")
-        sha = head(ctx.ws) if callable(head) else None
-        if sha and not self.s.git.changed_files(ctx.ws):
+        sha = self.s.git.committed_head(ctx.ws)
+        if sha and sha != ctx.state.commit_sha:
             return self.store.transition(ctx.priority.id, Phase.COMMITTED, commit_sha=sha, detail="found after restart")
         return None
 
     def _commit(self, ctx: AttemptContext) -> PriorityState:
         ctx.record.files_changed = self.s.git.changed_files(ctx.ws)
         ctx.record.result = "success"
-        if self.cfg.daemon.devlogs:
+        ctx.record.ended_at = time.time()
+        if self.cfg.daemon.devlogs and ctx.feedback is None:
             write_devlog(ctx.ws.path, ctx.record)
-        message = f"feat({ctx.priority.id_slug}): {ctx.priority.title}"
+        kind = "fix" if ctx.feedback is not None else "feat"
+        message = f"{kind}({ctx.priority.id_slug}): {ctx.priority.title}"
+        if ctx.feedback is not None:
+            message += " (review feedback)"
         trailers = {"Priority": ctx.priority.id, "Attempt": str(ctx.state.attempt)}
         if ctx.state.session_id:
             trailers["Agent-Session"] = ctx.state.session_id
         self.on_progress(phase="committing")
-        sha = self.s.git.commit(ctx.ws, message, trailers)
+        with ctx.trace.span("commit", input={"message": message}) as span:
+            sha = self.s.git.commit(ctx.ws, message, trailers)
+            span.end(output={"sha": sha})
         return self.store.transition(ctx.priority.id, Phase.COMMITTED, commit_sha=sha)
 
     def _push(self, ctx: AttemptContext) -> PriorityState:
         self.on_progress(phase="pushing")
-        self.s.git.push(ctx.ws)
+        with ctx.trace.span("push", input={"branch": ctx.ws.branch}) as span:
+            self.s.git.push(ctx.ws)
+            span.end(output={"pushed": True})
         return self.store.transition(ctx.priority.id, Phase.PUSHED)
 
     def _open_pr(self, ctx: AttemptContext) -> PriorityState:
         self.on_progress(phase="opening PR")
-        body_for = self.s.extra.get("pr_body")
-        body = body_for(ctx.priority, ctx.record) if callable(body_for) else ctx.priority.text
-        pr = self.s.forge.open_or_update(branch=ctx.ws.branch, base=ctx.ws.base,
-                                         title=f"{ctx.priority.id}: {ctx.priority.title}", body=body)
+        body = self.s.pr_body(ctx.priority, ctx.record)
+        with ctx.trace.span("pull_request", input={"branch": ctx.ws.branch, "base": ctx.ws.base}) as span:
+            pr = self.s.forge.open_or_update(branch=ctx.ws.branch, base=ctx.ws.base,
+                                             title=f"{ctx.priority.id}: {ctx.priority.title}", body=body)
+            span.end(output={"number": pr.number, "url": pr.url})
         state = self.store.transition(ctx.priority.id, Phase.PR_OPEN, pr_number=pr.number, pr_url=pr.url)
-        tick = self.s.extra.get("tick_roadmap")
-        if callable(tick):
-            tick(ctx.ws, ctx.priority, pr)
-        self.s.notifier.inform(f"{ctx.priority.id} done — PR #{pr.number} ready for review: {pr.url}",
-                               priority=ctx.priority.id, kind="pr_ready")
+        ctx.record.pr_url = pr.url
+        self._tick_roadmap(ctx, pr)
+        if ctx.feedback is None:
+            self.s.notifier.inform(f"{ctx.priority.id} done — PR #{pr.number} ready for review: {pr.url}",
+                                   priority=ctx.priority.id, kind="pr_ready")
+        else:
+            self.s.notifier.inform(f"{ctx.priority.id}: review feedback addressed on PR #{pr.number}",
+                                   priority=ctx.priority.id, kind="pr_updated")
         return state
+
+    def _tick_roadmap(self, ctx: AttemptContext, pr: PullRequest) -> None:
+        """Complete, tick and link the priority in the branch's roadmap so the merge updates main."""
+        changed = self._edit_roadmap(ctx.ws, ctx.priority,
+                                     [SetStatus(Status.COMPLETE), Tick(), SetNote("PR", pr.url)])
+        if changed:
+            self.s.git.commit(ctx.ws, f"docs(roadmap): mark {ctx.priority.id} complete",
+                              {"Priority": ctx.priority.id})
+            self.s.git.push(ctx.ws)
 
     # ------------------------------------------------------------------ helpers
 
-    def _move(self, ctx: AttemptContext, phase: Phase, *, detail: str = "") -> PriorityState:
-        if ctx.state.phase is phase and phase is not Phase.AGENT_RUNNING:
-            return ctx.state
-        return self.store.transition(ctx.priority.id, phase, detail=detail)
+    def _edit_roadmap(self, ws: Workspace, priority: Priority, edits: list[Any]) -> bool:
+        path = ws.path / self.s.roadmap_relpath
+        if not path.exists():
+            log.warning("roadmap not found on the branch; not updated", path=str(path))
+            return False
+        heading = priority.text.split("\n", 1)[0]
+        return RoadmapEditor(path).apply(priority.id, edits, heading=heading)
 
     def _guidance_files(self, root: Path) -> list[tuple[str, str]]:
         found = []
@@ -235,11 +334,9 @@ class AttemptRunner:
         return found
 
 
-def _summarise(tool_input: Any) -> str:
-    from coffee_maker.daemon.record import describe_tool_input
-
-    return describe_tool_input(tool_input)
-
-
 def _tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200]

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -20,11 +21,13 @@ import structlog
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.attempt import AgentAuthFailed, AgentPaused, AttemptFailed, AttemptRunner
 from coffee_maker.daemon.budget import BudgetVerdict, check_budget
-from coffee_maker.daemon.ports import Services
+from coffee_maker.daemon.devlog import write_devlog
+from coffee_maker.daemon.null_trace import NullTracer
+from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, StateStore
 from coffee_maker.errors import CoffeeMakerError
-from coffee_maker.types import PRState, Priority, Status
+from coffee_maker.types import Priority, PRState, PullRequest, Status
 
 log = structlog.get_logger(__name__)
 
@@ -62,16 +65,19 @@ class Daemon:
         self._sleep_override = sleep
         self._paused_notified: set[str] = set()
         self._last_poll = 0.0
+        self.current_agent: Agent | None = None
 
     # ------------------------------------------------------------------ control
 
     def request_stop(self) -> None:
         self.stopping.set()
         self.wake.set()
-        try:
-            self.services.agent.stop()
-        except Exception:  # noqa: BLE001 — stopping must not fail on a half-started agent
-            log.warning("agent stop failed", exc_info=True)
+        agent = self.current_agent
+        if agent is not None:
+            try:
+                agent.stop()
+            except Exception:  # noqa: BLE001 — stopping must not fail on a half-started agent
+                log.warning("agent stop failed", exc_info=True)
 
     def sleep(self, seconds: float) -> None:
         """Sleep, but wake at once for a stop or a roadmap change."""
@@ -132,56 +138,94 @@ class Daemon:
             dataclasses.replace(p, status=Status.COMPLETE) if p.id in finished else p for p in view.priorities
         ))
 
-    def _attempt(self, priority: Priority, view: RoadmapView) -> None:
+    def _attempt(self, priority: Priority, view: RoadmapView, *, feedback: str | None = None) -> None:
         runner = AttemptRunner(self.loaded, self.services, self.store, guidelines=view.guidelines,
-                               on_progress=self.progress.update)
+                               on_progress=self.progress.update, on_agent=self._set_agent)
+        before = self.store.get(priority.id)
+        attempt_no = (before.attempt if before and before.phase not in (Phase.PLANNED, Phase.RETRY) else
+                      (before.attempt + 1 if before else 1))
         self.progress.start(priority.id)
         self.store.set_info(current=priority.id, phase="working", started=time.time())
-        log.info("working on priority", priority=priority.id, title=priority.title)
+        log.info("working on priority", priority=priority.id, title=priority.title, attempt=attempt_no)
+        telemetry_id = self._telemetry("start_attempt", priority.id, attempt_no, before.branch if before else None)
+        outcome = "error"
+        tracer = self.services.tracer or NullTracer()
         try:
-            state = runner.advance(priority)
-            self.store.set_info(last_outcome=f"{priority.id}: {state.phase.value}")
+            with tracer.attempt(priority.id, attempt=attempt_no, branch=before.branch if before else None) as trace:
+                state = runner.advance(priority, trace=trace, feedback=feedback)
+            outcome = "pr_open" if state.phase is Phase.PR_OPEN else state.phase.value
+            self.store.set_info(last_outcome=f"{priority.id}: {outcome}")
         except AgentPaused as paused:
+            outcome = paused.outcome.kind.value
             self._pause_for_limit(priority, paused)
         except AgentAuthFailed as exc:
+            outcome = "auth_failed"
             self.services.notifier.inform(
                 f"The coding agent cannot authenticate ({exc}). Log in (`claude login`) or set the API key, "
                 "then restart coffee-maker.", priority=priority.id, kind="error")
             self.store.set_info(last_outcome=f"{priority.id}: agent authentication failed")
             self.request_stop()
         except AttemptFailed as failed:
-            self._fail(priority, failed.reason)
+            outcome = self._fail(priority, runner, failed.reason, secrets=failed.secrets)
         except CoffeeMakerError as exc:  # git / forge / agent start-up errors: a failed attempt, not a crash
-            self._fail(priority, exc.message)
+            outcome = self._fail(priority, runner, exc.message, secrets=False)
         finally:
             self.progress.clear()
             self.store.set_info(current=None, phase="idle")
+            record = runner.last_record
+            if telemetry_id is not None:
+                self._telemetry("finish_attempt", telemetry_id, outcome=outcome,
+                                cost_usd=record.cost_usd if record else 0.0,
+                                input_tokens=_tokens(record, "input_tokens"), output_tokens=_tokens(record, "output_tokens"),
+                                turns=record.turns if record else 0)
+            after = self.store.get(priority.id)
+            if after and after.pr_url and after.pr_number is not None:
+                self._telemetry("record_pull_request", priority.id, after.pr_number, after.pr_url, after.phase.value)
+
+    def _set_agent(self, agent: Agent | None) -> None:
+        self.current_agent = agent
+        if agent is not None and self.stopping.is_set():
+            agent.stop()
+
+    def _telemetry(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        target = getattr(self.services.telemetry, method, None)
+        if not callable(target):
+            return None
+        try:
+            return target(*args, **kwargs)
+        except Exception:  # noqa: BLE001 — numbers must never stop the work
+            log.warning("telemetry write failed", method=method, exc_info=True)
+            return None
 
     # ------------------------------------------------------------------ failure policy
 
-    def _fail(self, priority: Priority, reason: str) -> None:
+    def _fail(self, priority: Priority, runner: AttemptRunner, reason: str, *, secrets: bool) -> str:
+        """Retry, or block after ``max_attempts``: never loop forever on one priority."""
         state = self.store.get(priority.id)
         attempt = state.attempt if state else 1
         if self.stopping.is_set():
             log.info("attempt interrupted by shutdown; it resumes on the next start", priority=priority.id)
-            return
+            return "interrupted"
         log.warning("attempt failed", priority=priority.id, attempt=attempt, reason=reason)
-        on_fail = self.services.extra.get("on_attempt_failed")
         blocked = attempt >= self.loaded.config.daemon.max_attempts
-        if callable(on_fail):
-            try:
-                on_fail(priority, state, reason, blocked)
-            except CoffeeMakerError as exc:
-                log.warning("cleanup after a failed attempt did not finish", error=exc.message)
         if blocked:
+            try:
+                runner.mark_blocked_on_branch(priority, reason, secrets=secrets)
+            except CoffeeMakerError as exc:
+                log.warning("could not record the blocked status on the branch", error=exc.message)
             self.store.transition(priority.id, Phase.BLOCKED, reason=reason, detail=reason)
             self.services.notifier.inform(
                 f"{priority.id} is blocked after {attempt} failed attempts: {reason}", priority=priority.id,
                 kind="blocked")
             self.store.set_info(last_outcome=f"{priority.id}: blocked")
-        else:
-            self.store.transition(priority.id, Phase.RETRY, reason=reason, detail=reason)
-            self.store.set_info(last_outcome=f"{priority.id}: attempt {attempt} failed, will retry")
+            return "blocked"
+        record = runner.last_record
+        if record is not None and state is not None and state.workspace and self.loaded.config.daemon.devlogs:
+            record.result, record.reason, record.ended_at = "failed", reason, time.time()
+            write_devlog(Path(state.workspace), record)
+        self.store.transition(priority.id, Phase.RETRY, reason=reason, detail=reason)
+        self.store.set_info(last_outcome=f"{priority.id}: attempt {attempt} failed, will retry")
+        return "failed"
 
     def _pause_for_limit(self, priority: Priority, paused: AgentPaused) -> None:
         outcome = paused.outcome
@@ -261,7 +305,26 @@ class Daemon:
             elif pr.review_decision == "changes_requested":
                 self._address_feedback(state.priority, pr)
 
-    def _address_feedback(self, pid: str, pr: Any) -> None:
-        handled = self.services.extra.get("address_feedback")
-        if callable(handled):
-            handled(pid, pr)
+    def _address_feedback(self, pid: str, pr: PullRequest) -> None:
+        """Resume the agent on the PR's branch with review comments it has not seen yet."""
+        comments = self.services.forge.feedback(pr)
+        state = self.store.get(pid)
+        seen = int(state.extra.get("feedback_seen", 0)) if state else 0
+        fresh = comments[seen:]
+        if not fresh:
+            return
+        view = self.read_roadmap()
+        priority = view.get(pid)
+        if priority is None:
+            return
+        self.store.update(pid, extra={"feedback_seen": len(comments)})
+        feedback = "Reviewers asked for changes on the pull request:\n\n" + "\n\n".join(f"- {c}" for c in fresh)
+        log.info("addressing review feedback", priority=pid, comments=len(fresh))
+        self._attempt(priority, view, feedback=feedback)
+
+
+def _tokens(record: Any, key: str) -> int:
+    if record is None or record.outcome is None:
+        return 0
+    value = record.outcome.usage.get(key, 0)
+    return int(value) if isinstance(value, (int, float)) else 0

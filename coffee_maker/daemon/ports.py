@@ -1,10 +1,12 @@
 """The shapes the daemon loop needs from each stage. Real implementations are wired in
-``coffee_maker.daemon.wiring``; the loop itself imports no subsystem directly."""
+``coffee_maker.daemon.wiring``; the loop and the attempt pipeline import no subsystem's
+implementation directly, so each stage can be replaced (and the demo uses the same seams)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -13,8 +15,8 @@ from coffee_maker.types import DecisionCallback, Priority, PullRequest, SessionO
 
 class Agent(Protocol):
     def run(
-        self, prompt: str, *, cwd: Path, decide: DecisionCallback,
-        on_event: Callable[[Any], None], resume_session_id: str | None = None,
+        self, prompt: str, cwd: Path, *, on_event: Callable[[Any], None], decide: DecisionCallback,
+        resume_session_id: str | None = None,
     ) -> SessionOutcome: ...
 
     def stop(self) -> None: ...
@@ -22,6 +24,8 @@ class Agent(Protocol):
 
 @dataclass(frozen=True)
 class Workspace:
+    """Where an attempt works: a git worktree on the priority's branch."""
+
     path: Path
     branch: str
     base: str
@@ -41,10 +45,10 @@ class Git(Protocol):
     def prepare(self, priority: Priority) -> Workspace: ...
     def changed_files(self, ws: Workspace) -> list[str]: ...
     def commit(self, ws: Workspace, message: str, trailers: Mapping[str, str]) -> str | None: ...
+    def committed_head(self, ws: Workspace) -> str | None: ...
     def push(self, ws: Workspace) -> None: ...
     def discard(self, ws: Workspace, *, keep_branch: bool) -> None: ...
     def fetch(self) -> None: ...
-    def has_branch(self, branch: str) -> bool: ...
 
 
 class Gate(Protocol):
@@ -61,16 +65,30 @@ class Notifier(Protocol):
     def inform(self, message: str, *, priority: str | None = None, kind: str = "info") -> None: ...
 
 
+class Tracer(Protocol):
+    def attempt(self, priority_id: str, *, attempt: int, branch: str | None) -> AbstractContextManager[Any]: ...
+
+
 @dataclass
 class Services:
-    """Everything the loop uses, built once (and rebuilt on SIGHUP)."""
+    """Everything the loop uses, built once per configuration (rebuilt on SIGHUP)."""
 
-    agent: Agent
+    agent_for: Callable[[Priority], Agent]
     git: Git
     gate: Gate
     forge: Forge
     notifier: Notifier
+    #: The MessageHandler's decision callback for one attempt; facts are read live from the dict.
     decide_factory: Callable[[Priority, dict[str, Any]], DecisionCallback]
+    pr_body: Callable[[Priority, Any], str]
+    #: Roadmap path relative to the repository (the same file inside a worktree).
+    roadmap_relpath: Path
     tracer: Any = None
     telemetry: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    keep_failed_branches: bool = True
+
+    def close(self) -> None:
+        for part in (self.telemetry, self.tracer, self.notifier):
+            close = getattr(part, "close", None) or getattr(part, "shutdown", None)
+            if callable(close):
+                close()

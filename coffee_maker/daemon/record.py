@@ -9,7 +9,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from coffee_maker.types import Decision, PermissionRequest, Priority, Question, Request, SessionOutcome
+from coffee_maker.types import (
+    Decision,
+    PermissionRequest,
+    Priority,
+    Question,
+    Request,
+    SessionOutcome,
+)
 
 
 @dataclass

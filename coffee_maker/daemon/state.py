@@ -186,11 +186,19 @@ class StateStore:
         current = self.get(priority)
         if current is None:
             raise KeyError(priority)
-        sets = ", ".join(f"{name} = ?" for name in fields if name in _FIELDS)
+        unknown = set(fields) - set(_FIELDS) - {"extra"}
+        if unknown:
+            raise TypeError(f"unknown state fields: {sorted(unknown)}")
+        names = [n for n in fields if n in _FIELDS]
+        values = [fields[n] for n in names]
+        if "extra" in fields:
+            names.append("extra")
+            values.append(json.dumps({**current.extra, **fields["extra"]}))
+        sets = "".join(f"{name} = ?, " for name in names)
         with self._tx() as db:
             db.execute(
-                f"UPDATE priorities SET {sets}, updated_at = ? WHERE priority = ?",  # noqa: S608 — names are whitelisted
-                (*(fields[n] for n in fields if n in _FIELDS), time.time(), priority),
+                f"UPDATE priorities SET {sets}updated_at = ? WHERE priority = ?",  # noqa: S608 — names are whitelisted
+                (*values, time.time(), priority),
             )
         state = self.get(priority)
         assert state is not None
