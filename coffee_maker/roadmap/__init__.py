@@ -1,6 +1,13 @@
 """The roadmap engine: parser (pure), editor (surgical, atomic), planner (pure)."""
 
-from coffee_maker.roadmap.editor import RoadmapEditor, SetNote, SetStatus, Tick, atomic_write, edit_text
+from coffee_maker.roadmap.editor import (
+    RoadmapEditor,
+    SetNote,
+    SetStatus,
+    Tick,
+    atomic_write,
+    edit_text,
+)
 from coffee_maker.roadmap.loader import read_roadmap, read_text
 from coffee_maker.roadmap.model import Roadmap, normalise_id
 from coffee_maker.roadmap.parser import guideline_sections, parse_roadmap
