@@ -7,7 +7,6 @@ A pending decision pauses the idle clock: waiting for a person is not the agent 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from coffee_maker.agent import claude_code as cc
-from coffee_maker.agent.base import EventCallback, SessionClock
+from coffee_maker.agent.base import EventCallback, SessionClock, StopFlag
 from coffee_maker.agent.decisions import DecisionWorker, timeout_decision
 from coffee_maker.agent.events import (
     ControlRequestEvent,
@@ -79,7 +78,7 @@ class ClaudeSession:
             self.proc.wake()
 
     # ------------------------------------------------------------------ main loop
-    def run(self, stop: threading.Event) -> SessionOutcome:
+    def run(self, stop: StopFlag) -> SessionOutcome:
         if not self.cwd.is_dir():
             raise AgentError(f"The agent's working directory does not exist: {self.cwd}")
         self.proc = p = AgentProcess(self.backend.command(self.resume_session_id), cwd=self.cwd,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -10,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from coffee_maker import proc
-from coffee_maker.agent.base import EventCallback, Limits, SessionClock
+from coffee_maker.agent.base import EventCallback, Limits, SessionClock, StopFlag
 from coffee_maker.agent.decisions import decide_within
 from coffee_maker.agent.events import (
     DecisionEvent,
@@ -94,7 +93,7 @@ class StepRunner:
     """Runs one scripted session."""
 
     def __init__(self, *, cwd: Path, on_event: EventCallback, decide: DecisionCallback, limits: Limits,
-                 stop: threading.Event, answers: dict[str, str], step_delay_s: float, session_id: str,
+                 stop: StopFlag, answers: dict[str, str], step_delay_s: float, session_id: str,
                  model: str) -> None:
         self.cwd, self.on_event, self.decide, self.limits = cwd, on_event, decide, limits
         self.stop, self.answers, self.step_delay_s = stop, answers, step_delay_s

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import Protocol, runtime_checkable
 
 from coffee_maker.agent.events import AgentEvent
@@ -37,6 +38,42 @@ class AgentBackend(Protocol):
     def stop(self) -> None:
         """Ask the running session to end now (thread- and signal-safe; idempotent)."""
         ...
+
+
+class StopFlag:
+    """A stop request that is safe to set from a signal handler.
+
+    ``threading.Event.set`` takes a lock the interrupted thread may hold (deadlock);
+    this only assigns a bool and puts on a ``SimpleQueue``, whose ``put`` is reentrant.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+        self._wake: SimpleQueue[None] = SimpleQueue()
+
+    def set(self) -> None:
+        self._set = True
+        self._wake.put(None)
+
+    def clear(self) -> None:
+        self._set = False
+        while not self._wake.empty():
+            try:
+                self._wake.get_nowait()
+            except Empty:
+                break
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds, returning early once set; True when set."""
+        if not self._set:
+            try:
+                self._wake.get(timeout=max(0.0, timeout))
+            except Empty:
+                pass
+        return self._set
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from coffee_maker import proc
-from coffee_maker.agent.base import EventCallback, Limits
+from coffee_maker.agent.base import EventCallback, Limits, StopFlag
 from coffee_maker.config.agent import AgentSettings
 from coffee_maker.types import (
     Decision,
@@ -58,7 +58,7 @@ class ClaudeCodeBackend:
         self.limits = limits or Limits.from_settings(self.settings)
         self.extra_env = dict(env or {})
         self.kill_grace_s = kill_grace_s
-        self._stop = threading.Event()
+        self._stop = StopFlag()
         self._lock = threading.Lock()
         self._current: Any = None  # the running _ClaudeSession, for stop()
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from coffee_maker.agent.base import StopFlag
 from coffee_maker.types import Decision, DecisionCallback, DecisionKind, PermissionRequest, Question
 
 log = structlog.get_logger(__name__)
@@ -80,7 +81,7 @@ class DecisionWorker:
 
 
 def decide_within(decide: DecisionCallback, request: Request, timeout_s: float,
-                  stop: threading.Event | None = None) -> Decision:
+                  stop: StopFlag | None = None) -> Decision:
     """Call ``decide`` with a deadline (for backends without their own loop, e.g. scripted).
 
     Returns :func:`timeout_decision` when the deadline passes or ``stop`` is set first.

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from queue import Empty
@@ -25,7 +24,7 @@ from typing import Any
 import structlog
 
 from coffee_maker import proc
-from coffee_maker.agent.base import EventCallback, Limits, SessionClock
+from coffee_maker.agent.base import EventCallback, Limits, SessionClock, StopFlag
 from coffee_maker.agent.cli_presets import PRESETS, map_object
 from coffee_maker.agent.decisions import decide_within
 from coffee_maker.agent.events import (
@@ -84,7 +83,7 @@ class GenericCliBackend:
         self.limits = limits or Limits.from_settings(self.settings)
         self.env = {**self.settings.env, **self.spec.env, **(env or {})}
         self.kill_grace_s = kill_grace_s
-        self._stop = threading.Event()
+        self._stop = StopFlag()
         self._proc: AgentProcess | None = None
 
     def stop(self) -> None:

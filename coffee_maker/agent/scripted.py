@@ -54,7 +54,6 @@ with the last ``say`` text.
 from __future__ import annotations
 
 import json
-import threading
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,7 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from coffee_maker.agent._scripted_steps import ACTIONS, StepRunner, validate_steps
-from coffee_maker.agent.base import EventCallback, Limits
+from coffee_maker.agent.base import EventCallback, Limits, StopFlag
 from coffee_maker.errors import AgentError
 from coffee_maker.types import DecisionCallback, SessionOutcome
 
@@ -139,7 +138,7 @@ class ScriptedBackend:
         self.limits = limits or Limits()
         self.step_delay_s = step_delay_s
         self.runs: list[RunRecord] = []
-        self._stop = threading.Event()
+        self._stop = StopFlag()
         self._index = 0
 
     def run(self, prompt: str, cwd: Path | str, *, on_event: EventCallback, decide: DecisionCallback,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 from datetime import UTC, datetime
@@ -104,6 +105,18 @@ class TestLimits:
         backend = ScriptedBackend([{"hang": True}], limits=Limits(idle_timeout_s=0))
         threading.Timer(0.2, backend.stop).start()
         outcome = backend.run("p", tmp_path, on_event=lambda e: None, decide=Recorder().decide)
+        assert outcome.kind is OutcomeKind.INTERRUPTED
+
+    def test_stop_from_a_signal_handler(self, tmp_path: Path) -> None:
+        """stop() called from a signal handler in the running thread ends the session."""
+        backend = ScriptedBackend([{"hang": True}], limits=Limits(idle_timeout_s=0))
+        previous = signal.signal(signal.SIGALRM, lambda signum, frame: backend.stop())
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            outcome = backend.run("p", tmp_path, on_event=lambda e: None, decide=Recorder().decide)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
         assert outcome.kind is OutcomeKind.INTERRUPTED
 
     def test_max_cost(self, tmp_path: Path) -> None:
