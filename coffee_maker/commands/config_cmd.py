@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from coffee_maker.commands import _common
@@ -48,7 +49,7 @@ def show_config(loaded: LoadedConfig, *, as_json: bool) -> int:
     table.add_column("value")
     table.add_column("from", style="dim")
     for key, value, origin in rows:
-        table.add_row(key, repr(value) if not isinstance(value, str) else value, origin)
+        table.add_row(key, escape(repr(value) if not isinstance(value, str) else value), origin)
     console.print(table)
     return 0
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from coffee_maker.commands import _common
@@ -120,13 +121,13 @@ def show_status(loaded: LoadedConfig, *, as_json: bool) -> int:
     for key, label in (("last_outcome", "last"), ("next_up", "next"), ("pending_questions", "pending questions"),
                        ("cost_today_usd", "cost today")):
         if data.get(key) is not None:
-            console.print(f"  {label}: {data[key]}")
+            console.print(f"  {label}: {escape(str(data[key]))}")
     if data["priorities"]:
         table = Table(title="priorities the daemon has touched", title_justify="left")
         for column in ("id", "phase", "attempt", "cost", "PR / reason"):
             table.add_column(column)
         for p in data["priorities"]:
-            table.add_row(p["id"], p["phase"], str(p["attempt"]), f"${p['cost_usd']:.2f}", p["pr_url"] or p["reason"])
+            table.add_row(p["id"], p["phase"], str(p["attempt"]), f"${p['cost_usd']:.2f}", escape(p["pr_url"] or p["reason"]))
         console.print(table)
     return 0
 

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
 from coffee_maker.commands import _common
@@ -73,7 +74,7 @@ def list_priorities(loaded: LoadedConfig, *, as_json: bool) -> int:
     for p in roadmap.priorities:
         done = f"{p.deliverables_done}/{len(p.deliverables)}" if p.deliverables else "—"
         kinds = by_line.get(p.line, []) + (by_line.get(p.status_line, []) if p.status_line else [])
-        table.add_row(p.id, p.title, f"[{_STATUS_STYLE[p.status]}]{p.status.value}[/]", done, str(p.line),
+        table.add_row(p.id, escape(p.title), f"[{_STATUS_STYLE[p.status]}]{p.status.value}[/]", done, str(p.line),
                       ", ".join(kinds))
     _common.console().print(table)
     return 0
@@ -104,11 +105,11 @@ def show_next(loaded: LoadedConfig, *, as_json: bool) -> int:
         return 0
     console = _common.console()
     for s in skipped:
-        console.print(f"[dim]skipped {s.priority.id} (line {s.priority.line}): {s.reason}[/]")
+        console.print(f"[dim]skipped {s.priority.id} (line {s.priority.line}): {escape(s.reason)}[/]")
     if chosen is None:
         console.print("Nothing to do: no planned priority has all its dependencies complete.")
         return 0
-    console.print(f"Next: [bold]{chosen.id}: {chosen.title}[/] (line {chosen.line})")
+    console.print(f"Next: [bold]{chosen.id}: {escape(chosen.title)}[/] (line {chosen.line})")
     return 0
 
 
@@ -123,7 +124,7 @@ def show_priority(loaded: LoadedConfig, query: str, *, as_json: bool) -> int:
         _common.print_json(priority_json(p, full=True))
         return 0
     console = _common.console()
-    console.print(f"[bold]{p.id}: {p.title}[/] — [{_STATUS_STYLE[p.status]}]{p.status.value}[/] "
+    console.print(f"[bold]{p.id}: {escape(p.title)}[/] — [{_STATUS_STYLE[p.status]}]{p.status.value}[/] "
                   f"(lines {p.line}–{p.end_line}; {p.deliverables_done}/{len(p.deliverables)} deliverables)")
     if len(found) > 1:
         console.print(f"[yellow]{p.id} appears {len(found)} times (lines "
@@ -142,6 +143,6 @@ def check_roadmap(loaded: LoadedConfig, *, as_json: bool) -> int:
         console = _common.console()
         for w in roadmap.warnings:
             style = "red" if w.kind in ERROR_KINDS else "yellow"
-            console.print(f"{loaded.roadmap_path}:{w.line}: [{style}]{w.kind}[/] {w.message}")
+            console.print(f"{loaded.roadmap_path}:{w.line}: [{style}]{w.kind}[/] {escape(w.message)}")
         console.print(f"{len(roadmap.priorities)} priorities, {len(roadmap.warnings)} warnings, {len(errors)} errors.")
     return 1 if errors else 0
