@@ -83,8 +83,7 @@ class ClaudeSession:
             raise AgentError(f"The agent's working directory does not exist: {self.cwd}")
         self.proc = p = AgentProcess(self.backend.command(self.resume_session_id), cwd=self.cwd,
                                      env=self.backend.environment(), what=f"Claude Code ({self.backend.binary})")
-        self.worker = worker = DecisionWorker(
-            self.decide, lambda key, req, dec: p.inbox.put(("decision", (key, req, dec))))
+        self.worker = self._new_worker()
         try:
             p.send_json(cc.user_message(self.prompt, self.session_id))
             ended = False
@@ -112,7 +111,7 @@ class ClaudeSession:
                         self._abort(*limit)
                         ended = True
         finally:
-            worker.close()
+            self.worker.close()
             if p.wait(2.0) is None:
                 log.warning("agent did not exit after its session ended; killing its process group")
             p.kill_group(grace_s=self.backend.kill_grace_s)
@@ -200,15 +199,25 @@ class ClaudeSession:
             return
         self._answer(key, request, entry[1], decision)
 
+    def _new_worker(self) -> DecisionWorker:
+        inbox = self.proc.inbox if self.proc is not None else None
+        assert inbox is not None
+        return DecisionWorker(self.decide, lambda key, req, dec: inbox.put(("decision", (key, req, dec))))
+
     def _expire_decisions(self) -> None:
         now = time.monotonic()
-        for key, (request, original, deadline) in list(self.pending.items()):
-            if now >= deadline:
-                del self.pending[key]
-                self.clock.pending = len(self.pending)
-                self.clock.touch()
-                self._answer(key, request, original,
-                             timeout_decision(request, self.backend.limits.decision_timeout_s))
+        expired = [key for key, (_, _, deadline) in self.pending.items() if now >= deadline]
+        for key in expired:
+            request, original, _ = self.pending.pop(key)
+            self.clock.pending = len(self.pending)
+            self.clock.touch()
+            self._answer(key, request, original, timeout_decision(request, self.backend.limits.decision_timeout_s))
+        if expired:  # the worker may be stuck in that callback: give the others a fresh one
+            assert self.worker is not None
+            self.worker.close()
+            self.worker = self._new_worker()
+            for key, (request, _, _) in self.pending.items():
+                self.worker.submit(key, request)
 
     def _answer(self, key: str, request: PermissionRequest | Question, original: Mapping[str, Any],
                 decision: Decision) -> None:

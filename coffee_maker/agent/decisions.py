@@ -3,7 +3,9 @@
 Why a worker thread: the callback may wait minutes for a person. The session loop
 must keep reading the agent's output and checking its time limits meanwhile, and a
 request nobody decides in time must be answered anyway (deny), never left hanging.
-Decisions run one at a time, in arrival order, on one worker per session.
+Decisions run one at a time, in arrival order, on one worker; when a request times out
+the session abandons that worker (its callback may never return) and hands the
+requests still waiting to a fresh one, so one unanswered request starves no other.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class DecisionWorker:
         self._decide = decide
         self._post = post
         self._inbox: SimpleQueue[tuple[Any, Request] | None] = SimpleQueue()
+        self._closed = False
         self._thread = threading.Thread(target=self._loop, name="agent-decisions", daemon=True)
         self._thread.start()
 
@@ -69,12 +72,14 @@ class DecisionWorker:
         self._inbox.put((key, request))
 
     def close(self) -> None:
+        """Stop after the current callback returns; requests still queued are dropped."""
+        self._closed = True
         self._inbox.put(None)
 
     def _loop(self) -> None:
         while True:
             item = self._inbox.get()
-            if item is None:
+            if item is None or self._closed:
                 return
             key, request = item
             self._post(key, request, safe_decide(self._decide, request))

@@ -196,6 +196,26 @@ class TestSession:
         assert not (tmp_path / "late.txt").exists()
 
 
+    def test_a_stuck_callback_does_not_starve_later_requests(self, claude_bin: str, tmp_path: Path) -> None:
+        """After a request times out in a stuck callback, the next request is still decided."""
+        release = threading.Event()
+
+        def decide(request: PermissionRequest | Question) -> Decision:
+            assert isinstance(request, PermissionRequest)
+            if "stuck" in request.input["command"]:
+                release.wait(30)
+            return Decision(kind=DecisionKind.ALLOW)
+
+        turns = [Turn.tool("Bash", {"command": "touch stuck.txt", "description": "x"}),
+                 Turn.tool("Bash", {"command": "touch next.txt", "description": "x"}), Turn.say("ok")]
+        limits = Limits(idle_timeout_s=10, total_timeout_s=30, decision_timeout_s=1.0)
+        with FakeAnthropic(turns) as api:
+            outcome = backend(claude_bin, api, limits).run("go", tmp_path, on_event=lambda e: None, decide=decide)
+        release.set()
+        assert outcome.kind is OutcomeKind.SUCCESS
+        assert (tmp_path / "next.txt").exists() and not (tmp_path / "stuck.txt").exists()
+
+
 class TestFailures:
     @pytest.mark.parametrize(("turn", "kind"), [
         (Turn.error(500, "api_error", "Internal server error"), OutcomeKind.ERROR),
@@ -303,6 +323,19 @@ class TestFailures:
         agent = ClaudeCodeBackend(AgentSettings.model_validate({"binary": str(script)}))
         with pytest.raises(AgentError, match="Welcome to something else"):
             agent.run("go", tmp_path, on_event=lambda e: None, decide=Recorder().decide)
+
+
+def test_cli_that_dies_mid_session(tmp_path: Path) -> None:
+    """A CLI that exits after starting a session: an error outcome with its stderr, not an exception."""
+    script = tmp_path / "claude"
+    script.write_text("#!/bin/sh\nread line\n"
+                      "echo '{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s-9\"}'\n"
+                      "echo 'FATAL: out of memory' >&2\nexit 137\n")
+    script.chmod(0o755)
+    agent = ClaudeCodeBackend(AgentSettings.model_validate({"binary": str(script)}))
+    outcome = agent.run("go", tmp_path, on_event=lambda e: None, decide=Recorder().decide)
+    assert outcome.kind is OutcomeKind.ERROR and outcome.session_id == "s-9"
+    assert "137" in outcome.reason and "out of memory" in outcome.reason
 
 
 def test_subscription_auth_drops_the_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
