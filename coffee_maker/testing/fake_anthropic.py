@@ -17,7 +17,7 @@ Usage::
         api.requests[-1]             # the last request the CLI sent (parsed JSON)
 
 A turn can also be an API error (``Turn.error(529, "overloaded_error", "Overloaded")``),
-or hang (``Turn.hang()``: headers sent, then nothing until the server stops).
+or stall (``Turn.stall()``: headers sent, then nothing until the server stops).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class Turn:
         return cls(text=text, tools=(ToolUse(name, dict(input)),))
 
     @classmethod
-    def tools_(cls, *uses: ToolUse, text: str | None = None) -> Turn:
+    def multi(cls, *uses: ToolUse, text: str | None = None) -> Turn:
         return cls(text=text, tools=tuple(uses))
 
     @classmethod
@@ -74,7 +74,7 @@ class Turn:
         return cls(status=status, error_type=error_type, error_message=message, headers=dict(headers or {}))
 
     @classmethod
-    def hang_(cls) -> Turn:
+    def stall(cls) -> Turn:
         return cls(hang=True)
 
 

@@ -253,7 +253,7 @@ class TestFailures:
         marker = f"cm-orphan-check-{os.getpid()}-{time.monotonic_ns()}"
         command = f"python3 -c 'import time; time.sleep(60)' {marker}"
         turns = [Turn.tool("Bash", {"command": command, "run_in_background": True, "description": "bg"}),
-                 Turn.hang_()]
+                 Turn.stall()]
         groups: list[int] = []
         rec = Recorder(allow=("Bash",))
         with FakeAnthropic(turns) as api:
@@ -276,7 +276,7 @@ class TestFailures:
 
     def test_stop_from_another_thread(self, claude_bin: str, tmp_path: Path) -> None:
         """stop() during a hung turn ends the session as interrupted."""
-        with FakeAnthropic([Turn.hang_()]) as api:
+        with FakeAnthropic([Turn.stall()]) as api:
             agent = backend(claude_bin, api)
             timer = threading.Timer(1.5, agent.stop)
             timer.start()
