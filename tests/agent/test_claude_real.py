@@ -338,6 +338,22 @@ def test_cli_that_dies_mid_session(tmp_path: Path) -> None:
     assert "137" in outcome.reason and "out of memory" in outcome.reason
 
 
+def test_noise_between_json_lines_is_skipped(tmp_path: Path) -> None:
+    """Non-JSON lines among stream-json ones are logged and skipped; unknown types become raw events."""
+    script = tmp_path / "claude"
+    script.write_text("#!/bin/sh\nread line\necho 'Debugger attached.'\n"
+                      "echo '{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s-1\"}'\n"
+                      "echo '{\"type\":\"brand_new\",\"x\":1}'\necho '<<<garbage>>>'\n"
+                      "echo '{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,"
+                      "\"result\":\"ok\",\"session_id\":\"s-1\",\"num_turns\":1,\"total_cost_usd\":0.01}'\n")
+    script.chmod(0o755)
+    rec = Recorder()
+    outcome = ClaudeCodeBackend(AgentSettings.model_validate({"binary": str(script)})).run(
+        "go", tmp_path, on_event=rec.on_event, decide=rec.decide)
+    assert outcome.kind is OutcomeKind.SUCCESS and outcome.cost_usd == 0.01
+    assert rec.types() == ["init", "raw", "result"]
+
+
 def test_subscription_auth_drops_the_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """With auth = subscription the child never sees ANTHROPIC_API_KEY, nor nesting variables."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-secret")
