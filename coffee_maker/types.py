@@ -6,10 +6,11 @@ Nothing here imports the rest of the package; every layer can import this.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 # --------------------------------------------------------------------------- roadmap
@@ -180,3 +181,23 @@ class PullRequest:
     provider: str = "local"
     review_decision: str | None = None  # approved | changes_requested | None
     checks: str | None = None  # success | failure | pending | None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where an attempt works: a git worktree on the priority's branch, based on ``base``."""
+
+    path: Path
+    branch: str
+    base: str
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """The safety gate's verdict on a workspace; ``summary`` has one sentence per failure."""
+
+    passed: bool
+    summary: str
+    test_output: str = ""
+    secrets_found: bool = False
+    failures: Sequence[str] = ()

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class GitSettings(BaseModel):
+    """Branches, worktrees and the safety gate."""
+
     model_config = ConfigDict(extra="forbid")
 
     remote: str = Field("origin", description="The remote to fetch from and push to.")
-    branch_template: str = Field("coffee-maker/{slug}", description="Branch name per priority; {slug} is the priority's slug.")
+    default_branch: str | None = Field(None, description="The branch PRs target (detected from the remote when unset).")
+    branch_template: str = Field("coffee-maker/{slug}", description="Branch name per priority; {slug} and {id} available.")
     test_command: str | None = Field(None, description="The command that must pass before a commit (e.g. 'pytest -q').")
-    protected_branches: list[str] = Field(default_factory=lambda: ["main", "master"])
+    test_timeout_s: float = Field(1800.0, description="Stop the test command after this long (the gate fails).")
+    protected_branches: list[str] = Field(default_factory=lambda: ["main", "master"],
+                                          description="Branches the daemon never pushes to (the default branch too).")
     protected_paths: list[str] = Field(default_factory=list, description="Glob patterns the agent may not change.")
+    keep_failed_branches: bool = Field(True, description="Keep a blocked attempt's branch for inspection.")
+    secret_allowlist: list[str] = Field(default_factory=list,
+                                        description="Regexes of strings the secret scan must not flag (false positives).")
 
 
 class ForgeSettings(BaseModel):
+    """Where pull requests go."""
+
     model_config = ConfigDict(extra="forbid")
 
-    provider: str = Field("auto", description="auto | github | gh | gitlab | local")
+    provider: Literal["auto", "github", "gitlab", "local"] = Field(
+        "auto", description="auto (from the remote URL) | github | gitlab | local (review branches, no forge)")
+    api_url: str | None = Field(None, description="API base URL (GitHub Enterprise, self-hosted GitLab, tests).")
+    token_env: str | None = Field(None, description="Environment variable holding the token (default GITHUB_TOKEN/GH_TOKEN/GITLAB_TOKEN).")
+    labels: list[str] = Field(default_factory=lambda: ["coffee-maker"], description="Labels put on each PR.")
+    reviewers: list[str] = Field(default_factory=list, description="Reviewers requested on each PR.")
+    draft: bool = Field(False, description="Open PRs as drafts.")

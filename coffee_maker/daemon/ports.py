@@ -4,13 +4,22 @@ implementation directly, so each stage can be replaced (and the demo uses the sa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from coffee_maker.types import DecisionCallback, Priority, PullRequest, SessionOutcome
+from coffee_maker.types import (
+    DecisionCallback,
+    GateReport,
+    Priority,
+    PullRequest,
+    SessionOutcome,
+    Workspace,
+)
+
+__all__ = ["Agent", "Forge", "Gate", "GateReport", "Git", "Notifier", "Services", "Tracer", "Workspace"]
 
 
 class Agent(Protocol):
@@ -20,24 +29,6 @@ class Agent(Protocol):
     ) -> SessionOutcome: ...
 
     def stop(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """Where an attempt works: a git worktree on the priority's branch."""
-
-    path: Path
-    branch: str
-    base: str
-
-
-@dataclass(frozen=True)
-class GateReport:
-    passed: bool
-    summary: str
-    test_output: str = ""
-    secrets_found: bool = False
-    failures: Sequence[str] = ()
 
 
 class Git(Protocol):

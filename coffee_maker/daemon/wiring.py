@@ -16,6 +16,7 @@ import structlog
 
 from coffee_maker.agent import ScriptedBackend, create_backend
 from coffee_maker.config import LoadedConfig
+from coffee_maker.daemon.devlog import devlog_path
 from coffee_maker.daemon.loop import Daemon, RoadmapView
 from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
@@ -94,7 +95,15 @@ def build_services(loaded: LoadedConfig) -> Services:
         return handler.decide  # type: ignore[no-any-return]
 
     def pr_body(priority: Priority, record: AttemptRecord) -> str:
-        return render_pr_body(priority, record=record)  # type: ignore[no-any-return]
+        outcome = record.outcome
+        return render_pr_body(
+            priority, gate_summary=record.gate_summary, test_output=record.test_output, cost_usd=record.cost_usd,
+            turns=record.turns, session_id=outcome.session_id if outcome else None,
+            decisions=[f"{d.request} → {d.kind}{': ' + d.response if d.kind == 'answer' else ''} ({d.method})"
+                       for d in record.decisions if not d.escalated],
+            escalations=[f"{d.request} → {d.response} ({d.method})" for d in record.escalations],
+            devlog=str(devlog_path(record)),
+        )
 
     return Services(
         agent_for=agent_factory(loaded), git=git, gate=SafetyGate(loaded, git), forge=make_forge(loaded),

@@ -1,0 +1,89 @@
+"""Forge providers behind one protocol: open or update a PR (idempotently), find it, read feedback.
+
+``make_forge`` picks the provider from config, or from the remote URL with ``auto``:
+github.com → GitHub REST, a URL with "gitlab" → GitLab REST, anything else (a local
+path, a bare repository) → local review branches with a summary file per PR.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from typing import Protocol
+
+import structlog
+
+from coffee_maker import proc
+from coffee_maker.config import LoadedConfig
+from coffee_maker.errors import ForgeError
+from coffee_maker.types import PullRequest
+
+log = structlog.get_logger(__name__)
+
+
+class Forge(Protocol):
+    name: str
+
+    def open_or_update(self, *, branch: str, base: str, title: str, body: str) -> PullRequest: ...
+    def find(self, branch: str) -> PullRequest | None: ...
+    def feedback(self, pr: PullRequest) -> list[str]: ...
+
+
+def remote_url(loaded: LoadedConfig) -> str:
+    result = proc.run(["git", "remote", "get-url", loaded.config.git.remote], cwd=loaded.repo, timeout=20)
+    return result.stdout.strip() if result.ok else ""
+
+
+def owner_and_repo(url: str) -> tuple[str, str] | None:
+    """`git@github.com:o/r.git`, `https://github.com/o/r` … → ("o", "r"); GitLab groups keep their path."""
+    rest = url.strip()
+    if "://" in rest:
+        rest = rest.split("://", 1)[1]
+        rest = rest.split("/", 1)[1] if "/" in rest else ""
+    elif re.match(r"^[\w.-]+@[\w.-]+:", rest):
+        rest = rest.split(":", 1)[1]
+    else:
+        return None
+    owner, _, name = rest.rstrip("/").removesuffix(".git").rpartition("/")
+    return (owner, name) if owner and name else None
+
+
+def forge_token(loaded: LoadedConfig, names: tuple[str, ...], *, gh_cli: bool) -> str | None:
+    settings = loaded.config.forge
+    for name in ((settings.token_env,) if settings.token_env else ()) + names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    if gh_cli and shutil.which("gh"):
+        result = proc.run(["gh", "auth", "token"], timeout=10)
+        if result.ok and result.stdout.strip():
+            return result.stdout.strip()
+    return None
+
+
+def make_forge(loaded: LoadedConfig) -> Forge:
+    from coffee_maker.vcs.forge.github import GitHubForge
+    from coffee_maker.vcs.forge.gitlab import GitLabForge
+    from coffee_maker.vcs.forge.local import LocalForge
+
+    settings = loaded.config.forge
+    url = remote_url(loaded)
+    provider = settings.provider
+    if provider == "auto":
+        host = url.lower()
+        provider = "github" if "github" in host else "gitlab" if "gitlab" in host else "local"
+    if provider == "local":
+        return LocalForge(loaded)
+    parsed = owner_and_repo(url)
+    if parsed is None:
+        raise ForgeError(f"Cannot read owner/repository from the remote URL {url!r}; set [forge] provider = \"local\".")
+    if provider == "github":
+        token = forge_token(loaded, ("GITHUB_TOKEN", "GH_TOKEN"), gh_cli=True)
+        if token is None:
+            raise ForgeError("No GitHub token: export GITHUB_TOKEN, run `gh auth login`, or set [forge] provider = \"local\".")
+        return GitHubForge(settings.api_url or "https://api.github.com", parsed[0], parsed[1], token, settings)
+    token = forge_token(loaded, ("GITLAB_TOKEN",), gh_cli=False)
+    if token is None:
+        raise ForgeError("No GitLab token: export GITLAB_TOKEN, or set [forge] provider = \"local\".")
+    return GitLabForge(settings.api_url or "https://gitlab.com/api/v4", f"{parsed[0]}/{parsed[1]}", token, settings)

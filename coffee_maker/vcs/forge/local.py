@@ -1,0 +1,92 @@
+"""The local forge: no server. The branch stays for review, a JSON record and a Markdown
+summary per PR live in `.coffee_maker/reviews/`, and "merged" means the branch's tip is
+on the remote's default branch."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from coffee_maker.config import LoadedConfig
+from coffee_maker.roadmap.editor import atomic_write
+from coffee_maker.types import PRState, PullRequest
+
+
+class LocalForge:
+    name = "local"
+
+    def __init__(self, loaded: LoadedConfig) -> None:
+        self.loaded = loaded
+        self.dir = loaded.state_dir / "reviews"
+
+    def _path(self, branch: str) -> Path:
+        return self.dir / (re.sub(r"[^A-Za-z0-9._-]+", "-", branch) + ".json")
+
+    def _load(self, branch: str) -> dict[str, Any] | None:
+        path = self._path(branch)
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def _save(self, record: dict[str, Any]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self._path(record["branch"]), json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        summary = self._path(record["branch"]).with_suffix(".md")
+        atomic_write(summary, f"# PR #{record['number']}: {record['title']}\n\n"
+                              f"Branch `{record['branch']}` → `{record['base']}` · state: {record['state']}\n\n"
+                              f"Review it with `git diff {record['base']}...{record['branch']}`.\n\n{record['body']}\n")
+
+    def _next_number(self) -> int:
+        numbers = [json.loads(p.read_text()).get("number", 0) for p in self.dir.glob("*.json")] if self.dir.exists() else []
+        return max(numbers, default=0) + 1
+
+    def _to_pr(self, record: dict[str, Any]) -> PullRequest:
+        return PullRequest(number=record["number"], url=record["url"], branch=record["branch"], base=record["base"],
+                           title=record["title"], state=PRState(record["state"]), provider="local",
+                           review_decision=record.get("review_decision"))
+
+    def open_or_update(self, *, branch: str, base: str, title: str, body: str) -> PullRequest:
+        record = self._load(branch)
+        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        if record is None or record["state"] != "open":
+            number = record["number"] if record else self._next_number()
+            record = {"number": number, "branch": branch, "base": base, "state": "open", "created": now,
+                      "comments": [], "review_decision": None,
+                      "url": self._path(branch).with_suffix(".md").as_uri()}
+        record.update(title=title, body=body, updated=now)
+        self._save(record)
+        return self._to_pr(record)
+
+    def find(self, branch: str) -> PullRequest | None:
+        record = self._load(branch)
+        if record is None:
+            return None
+        if record["state"] == "open" and self._merged(branch, record["base"]):
+            record["state"] = "merged"
+            self._save(record)
+        return self._to_pr(record)
+
+    def _merged(self, branch: str, base: str) -> bool:
+        from coffee_maker.vcs.git import GitManager
+
+        return GitManager(self.loaded).is_merged(branch, base)
+
+    def feedback(self, pr: PullRequest) -> list[str]:
+        record = self._load(pr.branch) or {}
+        return [f"{c.get('author', 'reviewer')}: {c['body']}" for c in record.get("comments", [])]
+
+    def review(self, branch: str, *, author: str, body: str, changes_requested: bool) -> None:
+        """A person's review of a local PR (what `changes requested` means without a forge)."""
+        record = self._load(branch)
+        if record is None:
+            raise KeyError(branch)
+        record["comments"].append({"author": author, "body": body})
+        record["review_decision"] = "changes_requested" if changes_requested else "approved"
+        self._save(record)
+
+    def close(self, branch: str) -> None:
+        record = self._load(branch)
+        if record is not None:
+            record["state"] = "closed"
+            self._save(record)

@@ -1,0 +1,77 @@
+"""The safety gate before every commit and push: real work, no protected paths, no secrets, tests green.
+
+The cheap checks run first so a secret or an empty diff is reported without
+waiting for the test suite; the test output is always kept for the dev log and
+for the agent's next fix-up round.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+from coffee_maker import proc
+from coffee_maker.config import LoadedConfig
+from coffee_maker.types import GateReport, Workspace
+from coffee_maker.vcs.git import GitManager
+from coffee_maker.vcs.secrets import added_lines, scan
+
+#: Changes that do not count as work on their own.
+NOT_WORK = ("*.lock", "package-lock.json", "poetry.lock", "uv.lock", "Pipfile.lock", "*.log",
+            "interaction_logs/*", "docs/devlogs/*", ".coffee_maker/*", "coffee_maker.toml")
+
+
+class SafetyGate:
+    def __init__(self, loaded: LoadedConfig, git: GitManager) -> None:
+        self.loaded = loaded
+        self.settings = loaded.config.git
+        self.git = git
+        self.roadmap_rel = str(Path(loaded.roadmap_path).relative_to(loaded.repo)) \
+            if Path(loaded.roadmap_path).is_relative_to(loaded.repo) else ""
+
+    def _is_noise(self, path: str) -> bool:
+        return path == self.roadmap_rel or any(fnmatch.fnmatch(path, pattern) for pattern in NOT_WORK)
+
+    def check(self, ws: Workspace, *, run_tests: bool = True) -> GateReport:
+        files = self.git.files_vs_base(ws)
+        failures: list[str] = []
+        real = [f for f in files if not self._is_noise(f)]
+        if not real:
+            failures.append("No real work: nothing changed outside the roadmap, lock files, logs and the "
+                            "daemon's own files.")
+        protected = [f for f in files if any(fnmatch.fnmatch(f, p) for p in self.settings.protected_paths)]
+        if protected:
+            failures.append(f"Protected paths were changed: {', '.join(protected[:10])}.")
+        findings = scan(self._added(ws), files, self.settings.secret_allowlist)
+        if findings:
+            failures.append("Possible secrets: " + "; ".join(f.sentence() for f in findings[:10]) + ".")
+        output = ""
+        if run_tests and self.settings.test_command and not findings:
+            result = proc.run(self.settings.test_command, cwd=ws.path, shell=True,
+                              timeout=self.settings.test_timeout_s)
+            output = (result.stdout + ("\n" if result.stdout and result.stderr else "") + result.stderr).strip()
+            if result.timed_out:
+                failures.append(f"The tests (`{self.settings.test_command}`) timed out after "
+                                f"{self.settings.test_timeout_s:.0f}s.")
+            elif result.returncode != 0:
+                failures.append(f"The tests (`{self.settings.test_command}`) failed with exit code {result.returncode}.")
+        summary = " ".join(failures) if failures else (
+            f"{len(real)} files changed; " + ("tests passed." if self.settings.test_command else "no test command configured."))
+        return GateReport(passed=not failures, summary=summary, test_output=output,
+                          secrets_found=bool(findings), failures=tuple(failures))
+
+    def _added(self, ws: Workspace) -> list[tuple[str, int, str]]:
+        diff = self.git._git("diff", "--no-color", "--no-ext-diff", "-U0", f"{self.git.remote}/{ws.base}",
+                             "--", cwd=ws.path)
+        lines = added_lines(diff)
+        tracked = {path for path, _, _ in lines}
+        for path in self.git.changed_files(ws):  # untracked files are not in `git diff`
+            full = ws.path / path
+            if path in tracked or not full.is_file():
+                continue
+            try:
+                text = full.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+            lines.extend((path, i, line) for i, line in enumerate(text.split("\n"), 1))
+        return lines

@@ -1,0 +1,210 @@
+"""GitManager: a branch and a separate worktree per priority; the person's checkout is never touched.
+
+Why worktrees (docs/tech_decisions/workspace.md): the person keeps working in their
+own checkout — uncommitted changes included — while the daemon's agent works on
+`coffee-maker/<slug>` in `.coffee_maker/worktrees/<slug>`. Nothing the daemon does
+runs `checkout`, `reset` or `stash` in the person's tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import structlog
+from git import GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
+
+from coffee_maker.config import LoadedConfig
+from coffee_maker.errors import GitError
+from coffee_maker.proc import tail
+from coffee_maker.types import Priority, Workspace
+
+log = structlog.get_logger(__name__)
+
+#: Paths the daemon writes inside the person's repository; never committed by accident.
+EXCLUDES = (".coffee_maker/", "interaction_logs/")
+
+
+class GitManager:
+    def __init__(self, loaded: LoadedConfig) -> None:
+        self.loaded = loaded
+        self.settings = loaded.config.git
+        self.root = loaded.repo
+        self.worktrees = loaded.state_dir / "worktrees"
+        self._repo: Repo | None = None
+        self._default: str | None = None
+
+    # ------------------------------------------------------------------ basics
+
+    @property
+    def repo(self) -> Repo:
+        if self._repo is None:
+            try:
+                self._repo = Repo(self.root, search_parent_directories=False)
+            except (InvalidGitRepositoryError, NoSuchPathError):
+                raise GitError(f"{self.root} is not a git repository (run `git init`, or pass --repo).") from None
+        return self._repo
+
+    def _git(self, *args: str, cwd: Path | None = None) -> str:
+        """Run git (through GitPython's command wrapper) and turn failures into one sentence."""
+        runner = Repo(cwd).git if cwd is not None else self.repo.git
+        try:
+            return str(runner.execute(["git", *args], with_extended_output=False))
+        except GitCommandError as exc:
+            detail = tail(str(exc.stderr or exc.stdout or ""), 6).strip().strip("'").strip()
+            raise GitError(f"`git {' '.join(args)}` failed: {detail or exc}") from None
+
+    @property
+    def remote(self) -> str:
+        return self.settings.remote
+
+    def preflight(self) -> None:
+        """Everything the daemon needs from the repository, with a sentence for each problem."""
+        repo = self.repo
+        if self.remote not in [r.name for r in repo.remotes]:
+            raise GitError(f"The repository has no remote named {self.remote!r}; add one "
+                           f"(`git remote add {self.remote} URL`) or set [git] remote.")
+        git_dir = Path(repo.git_dir)
+        if (git_dir / "rebase-merge").exists() or (git_dir / "rebase-apply").exists():
+            raise GitError("A rebase is in progress in the repository; finish or abort it first.")
+        if (git_dir / "MERGE_HEAD").exists():
+            raise GitError("A merge is in progress in the repository; finish or abort it first.")
+        reader = repo.config_reader()
+        import os
+
+        name = os.environ.get("GIT_AUTHOR_NAME") or reader.get_value("user", "name", default="")
+        email = os.environ.get("GIT_AUTHOR_EMAIL") or reader.get_value("user", "email", default="")
+        if not name or not email:
+            raise GitError("No git identity: set `git config user.name` and `git config user.email`.")
+        self.default_branch()
+        self._exclude_daemon_files()
+
+    def _exclude_daemon_files(self) -> None:
+        exclude = (self.root / self._git("rev-parse", "--git-common-dir", cwd=self.root)).resolve() / "info" / "exclude"
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        current = exclude.read_text() if exclude.exists() else ""
+        missing = [line for line in EXCLUDES if line not in current.split("\n")]
+        if missing:
+            prefix = "" if not current or current.endswith("\n") else "\n"
+            exclude.write_text(current + prefix + "# coffee-maker\n" + "\n".join(missing) + "\n")
+
+    def default_branch(self) -> str:
+        if self._default:
+            return self._default
+        if self.settings.default_branch:
+            self._default = self.settings.default_branch
+            return self._default
+        try:
+            ref = self._git("symbolic-ref", "--short", f"refs/remotes/{self.remote}/HEAD")
+            self._default = ref.split("/", 1)[1]
+            return self._default
+        except GitError:
+            pass
+        self.fetch()
+        remote_branches = {ref.remote_head for ref in self.repo.remote(self.remote).refs}
+        for candidate in ("main", "master", "trunk"):
+            if candidate in remote_branches:
+                self._default = candidate
+                return candidate
+        raise GitError(f"Cannot tell the default branch of {self.remote}; set [git] default_branch.")
+
+    def fetch(self) -> None:
+        self._git("fetch", "--prune", "--quiet", self.remote)
+
+    def branch_name(self, priority: Priority) -> str:
+        return self.settings.branch_template.format(slug=priority.slug, id=priority.id_slug)
+
+    def has_branch(self, branch: str) -> bool:
+        local = branch in [h.name for h in self.repo.heads]
+        return local or f"{self.remote}/{branch}" in [r.name for r in self.repo.remote(self.remote).refs]
+
+    # ------------------------------------------------------------------ workspaces
+
+    def prepare(self, priority: Priority) -> Workspace:
+        """The priority's worktree on its branch — reused as is when it exists (crash, retry)."""
+        branch = self.branch_name(priority)
+        base = self.default_branch()
+        path = self.worktrees / priority.slug
+        if path.is_dir() and (path / ".git").exists():
+            current = self._git("rev-parse", "--abbrev-ref", "HEAD", cwd=path)
+            if current == branch:
+                return Workspace(path, branch, base)
+            raise GitError(f"The worktree {path} is on {current!r}, not {branch!r}; remove it "
+                           f"(`git worktree remove {path}`) and restart.")
+        self._git("worktree", "prune")
+        self.fetch()
+        self.worktrees.mkdir(parents=True, exist_ok=True)
+        if branch in [h.name for h in self.repo.heads]:
+            self._git("worktree", "add", "--quiet", str(path), branch)
+        elif f"{self.remote}/{branch}" in [r.name for r in self.repo.remote(self.remote).refs]:
+            self._git("worktree", "add", "--quiet", "-b", branch, str(path), f"{self.remote}/{branch}")
+        else:
+            self._git("worktree", "add", "--quiet", "--no-track", "-b", branch, str(path), f"{self.remote}/{base}")
+        log.info("workspace ready", branch=branch, path=str(path), base=base)
+        return Workspace(path, branch, base)
+
+    def changed_files(self, ws: Workspace) -> list[str]:
+        """Uncommitted changes in the worktree, untracked files included."""
+        out = self._git("status", "--porcelain", "-z", "--untracked-files=all", cwd=ws.path)
+        entries = [e for e in out.split("\0") if e]
+        files, skip = [], False
+        for entry in entries:
+            if skip:
+                skip = False
+                continue
+            status, name = entry[:2], entry[3:]
+            files.append(name)
+            skip = "R" in status or "C" in status  # the next entry is the rename's source
+        return files
+
+    def files_vs_base(self, ws: Workspace) -> list[str]:
+        """Everything this branch changes relative to the default branch (committed or not)."""
+        committed = self._git("diff", "--name-only", f"{self.remote}/{ws.base}...HEAD", cwd=ws.path).split("\n")
+        return sorted({f for f in committed if f} | set(self.changed_files(ws)))
+
+    def committed_head(self, ws: Workspace) -> str | None:
+        ahead = int(self._git("rev-list", "--count", f"{self.remote}/{ws.base}..HEAD", cwd=ws.path) or 0)
+        return self._git("rev-parse", "HEAD", cwd=ws.path) if ahead else None
+
+    def commit(self, ws: Workspace, message: str, trailers: Mapping[str, str]) -> str | None:
+        """Stage everything and commit; a hook that rewrites files gets one re-stage and retry."""
+        full = message + "\n\n" + "\n".join(f"{k}: {v}" for k, v in trailers.items()) + "\n"
+        for attempt in (1, 2):
+            self._git("add", "-A", cwd=ws.path)
+            if not self._git("diff", "--cached", "--name-only", cwd=ws.path):
+                return self.committed_head(ws)
+            try:
+                self._git("commit", "--quiet", "-m", full, cwd=ws.path)
+                break
+            except GitError as exc:
+                if attempt == 2 or not self.changed_files(ws):
+                    raise GitError(f"The commit on {ws.branch} failed: {exc.message}") from None
+                log.info("a commit hook changed files; re-staging and retrying once", branch=ws.branch)
+        return self._git("rev-parse", "HEAD", cwd=ws.path)
+
+    def push(self, ws: Workspace) -> None:
+        protected = {self.default_branch(), *self.settings.protected_branches}
+        if ws.branch in protected:
+            raise GitError(f"Refusing to push to {ws.branch!r}: it is the default or a protected branch.")
+        try:
+            self._git("push", "--quiet", "-u", self.remote, f"HEAD:refs/heads/{ws.branch}", cwd=ws.path)
+        except GitError as exc:
+            raise GitError(f"Pushing {ws.branch} to {self.remote} was rejected: {exc.message}") from None
+
+    def discard(self, ws: Workspace, *, keep_branch: bool) -> None:
+        """Remove the attempt's worktree; keep or delete its branch."""
+        if ws.path.exists():
+            self._git("worktree", "remove", "--force", str(ws.path))
+        self._git("worktree", "prune")
+        if not keep_branch and ws.branch in [h.name for h in self.repo.heads]:
+            self._git("branch", "-D", ws.branch)
+
+    def is_merged(self, branch: str, base: str | None = None) -> bool:
+        """Is the branch's tip reachable from the default branch on the remote?"""
+        base = base or self.default_branch()
+        tip = f"{self.remote}/{branch}" if self.has_branch(branch) else branch
+        try:
+            self._git("merge-base", "--is-ancestor", tip, f"{self.remote}/{base}")
+            return True
+        except GitError:
+            return False
