@@ -213,7 +213,7 @@ class AttemptRunner:
 
     def _run_agent(self, ctx: AttemptContext, prompt: str, resume: str | None) -> None:
         self.on_progress(phase="agent running")
-        decide = self.s.decide_factory(ctx.priority, ctx.facts)
+        decide = self.s.decide_factory(ctx.priority, ctx.facts, ctx.ws.path)
 
         def decide_and_note(request: Request) -> Decision:
             decision = decide(request)

@@ -70,7 +70,7 @@ class Services:
     forge: Forge
     notifier: Notifier
     #: The MessageHandler's decision callback for one attempt; facts are read live from the dict.
-    decide_factory: Callable[[Priority, dict[str, Any]], DecisionCallback]
+    decide_factory: Callable[[Priority, dict[str, Any], Path], DecisionCallback]
     pr_body: Callable[[Priority, Any], str]
     #: Roadmap path relative to the repository (the same file inside a worktree).
     roadmap_relpath: Path

@@ -79,19 +79,16 @@ def agent_factory(loaded: LoadedConfig) -> Any:
 def build_services(loaded: LoadedConfig) -> Services:
     from coffee_maker.interaction.handler import build_message_handler
     from coffee_maker.notify import build_escalator
-    from coffee_maker.observe.telemetry import TelemetryStore
-    from coffee_maker.observe.tracing import Tracer
     from coffee_maker.vcs import GitManager, SafetyGate, make_forge, render_pr_body
 
-    telemetry = TelemetryStore(loaded.state_dir / "telemetry.db")
-    tracer = Tracer.from_config(loaded)
+    telemetry, tracer = _observability(loaded)
     escalator = build_escalator(loaded, sink=telemetry)
     git = GitManager(loaded)
     roadmap_rel = Path(os.path.relpath(loaded.roadmap_path, loaded.repo))
 
-    def decide_factory(priority: Priority, facts: dict[str, Any]) -> DecisionCallback:
+    def decide_factory(priority: Priority, facts: dict[str, Any], root: Path) -> DecisionCallback:
         handler = build_message_handler(loaded, escalator=escalator, sink=telemetry, priority=priority.id,
-                                        facts=lambda: facts, tracer=tracer)
+                                        facts=lambda: facts, tracer=tracer, root=root)
         return handler.decide  # type: ignore[no-any-return]
 
     def pr_body(priority: Priority, record: AttemptRecord) -> str:
@@ -111,6 +108,17 @@ def build_services(loaded: LoadedConfig) -> Services:
         tracer=tracer, telemetry=telemetry,
         keep_failed_branches=getattr(loaded.config.git, "keep_failed_branches", True),
     )
+
+
+def _observability(loaded: LoadedConfig) -> tuple[Any, Any]:
+    try:
+        from coffee_maker.observe.telemetry import TelemetryStore
+        from coffee_maker.observe.tracing import Tracer
+    except ImportError:  # TODO(observe): remove once the observability modules land
+        from coffee_maker.daemon.null_trace import NullTracer
+
+        return None, NullTracer()
+    return TelemetryStore(loaded.state_dir / "telemetry.db"), Tracer.from_config(loaded)
 
 
 def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:

@@ -1,0 +1,175 @@
+"""MessageHandler: the agent's decision callback.
+
+A request is decided by rule when a rule decides it; otherwise (or when an
+escalation pattern matches) a person is asked through the escalator, with a
+timeout and a safe default. Every exchange goes to the interaction log (redacted),
+the telemetry sink and the tracer. Apart from the escalation call it is pure.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import structlog
+
+from coffee_maker.config import LoadedConfig
+from coffee_maker.config.rules import PermissionRule
+from coffee_maker.interaction.log import InteractionLog
+from coffee_maker.interaction.rules import RuleEngine
+from coffee_maker.notify.escalator import Escalation, Escalator
+from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question, Request
+
+log = structlog.get_logger(__name__)
+
+PERMISSION_OPTIONS = ("yes", "no", "always")
+
+
+class InteractionSink(Protocol):
+    def record_interaction(self, record: dict[str, Any]) -> None: ...
+
+
+class LearnedRules:
+    """"Always allow" answers saved as rules (with who and when), merged in at the next load."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> list[PermissionRule]:
+        if not self.path.exists():
+            return []
+        return [PermissionRule(**r) for r in json.loads(self.path.read_text(encoding="utf-8"))]
+
+    def add(self, request: PermissionRequest, who: str) -> PermissionRule:
+        import re
+
+        command = request.input.get("command")
+        rule = PermissionRule(
+            name=f"learned-{request.tool.lower()}-{int(time.time())}", tool=request.tool, decision="allow",
+            command=("^" + re.escape(str(command).strip()) + "$") if command else None,
+            path=str(request.input.get("file_path") or request.input.get("path") or "") or None,
+            saved_by=who, saved_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        rules = [r.model_dump(exclude_none=True) for r in self.load()] + [rule.model_dump(exclude_none=True)]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(rules, indent=2) + "\n", encoding="utf-8")
+        return rule
+
+
+def describe(request: Request) -> str:
+    if isinstance(request, Question):
+        return request.text
+    summary = request.input.get("command") or request.input.get("file_path") or request.input.get("path") or ""
+    return f"Allow {request.tool}: {summary}".strip(": ")
+
+
+class MessageHandler:
+    def __init__(
+        self, engine: RuleEngine, *, escalator: Escalator | None, log_: InteractionLog,
+        facts: Callable[[], Mapping[str, Any]] = dict, priority: str | None = None, phase: str = "implementation",
+        sink: InteractionSink | None = None, tracer: Any = None, timeout_answer: str = "no",
+        learned: LearnedRules | None = None,
+    ) -> None:
+        self.engine = engine
+        self.escalator = escalator
+        self.log = log_
+        self.facts = facts
+        self.priority = priority
+        self.phase = phase
+        self.sink = sink
+        self.tracer = tracer
+        self.timeout_answer = timeout_answer
+        self.learned = learned
+
+    def evaluate(self, request: Request) -> Decision:
+        """The rules' verdict alone (ASK when a person would be needed)."""
+        return self.engine.evaluate(request, self.facts())
+
+    def decide(self, request: Request) -> Decision:
+        started = time.monotonic()
+        decision = self.evaluate(request)
+        escalation: Escalation | None = None
+        if decision.kind is DecisionKind.ASK:
+            escalation, decision = self._ask_person(request, decision)
+        decision = Decision(decision.kind, answer=decision.answer, message=decision.message,
+                            updated_input=decision.updated_input, method=decision.method,
+                            latency_s=time.monotonic() - started, timed_out=decision.timed_out)
+        self._record(request, decision, escalation)
+        return decision
+
+    def _ask_person(self, request: Request, rule_verdict: Decision) -> tuple[Escalation | None, Decision]:
+        is_permission = isinstance(request, PermissionRequest)
+        if self.escalator is None:
+            if is_permission:
+                return None, Decision(DecisionKind.DENY, message="No person is reachable; denied by default.",
+                                      method="timeout_default", timed_out=True)
+            return None, Decision(DecisionKind.ANSWER, answer=self.timeout_answer, method="timeout_default",
+                                  timed_out=True)
+        options = PERMISSION_OPTIONS if is_permission else tuple(getattr(request, "options", ()) or ())
+        safe = "no" if is_permission else self.timeout_answer
+        result = self.escalator.ask(
+            describe(request), kind="permission" if is_permission else "question", options=options, safe_default=safe,
+            priority=self.priority, rank=2 if rule_verdict.method.startswith("escalate") else 1,
+            context={"rule": rule_verdict.method})
+        method = "timeout_default" if result.timed_out else f"person:{result.channel}:{result.who}"
+        if isinstance(request, PermissionRequest):
+            if result.answer == "always" and self.learned is not None:
+                rule = self.learned.add(request, result.who)
+                log.info("saved an always-allow rule", rule=rule.name, by=result.who)
+            allowed = result.answer in ("yes", "always")
+            return result, Decision(DecisionKind.ALLOW if allowed else DecisionKind.DENY, method=method,
+                                    message=None if allowed else ("Nobody answered in time; denied by default."
+                                                                  if result.timed_out else "A person denied this."),
+                                    timed_out=result.timed_out)
+        return result, Decision(DecisionKind.ANSWER, answer=result.answer, method=method, timed_out=result.timed_out)
+
+    def _record(self, request: Request, decision: Decision, escalation: Escalation | None) -> None:
+        if isinstance(request, PermissionRequest):
+            kind = "permission"
+            context: dict[str, Any] = {"tool": request.tool, "input": dict(request.input)}
+        else:
+            kind = ("timeout_default" if decision.timed_out else "user_response" if escalation else "auto_response")
+            context = {**dict(request.context), **dict(self.facts()), "source": request.source}
+        record = {
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "priority": self.priority, "phase": self.phase, "interaction_type": kind,
+            "question": describe(request), "context": context,
+            "response": decision.answer if decision.kind is DecisionKind.ANSWER else decision.kind.value,
+            "response_method": decision.method, "user_notified": escalation is not None,
+            "channels": list(escalation.channels) if escalation else [],
+            "response_time_seconds": round(decision.latency_s, 4), "timed_out": decision.timed_out,
+        }
+        clean = self.log.append(record)
+        for target, call in ((self.sink, "record_interaction"),):
+            method = getattr(target, call, None)
+            if callable(method):
+                try:
+                    method(clean)
+                except Exception:  # noqa: BLE001 — numbers never break a decision
+                    log.warning("interaction sink failed", exc_info=True)
+        tracer_decision = getattr(self.tracer, "decision", None)
+        if callable(tracer_decision):
+            try:
+                tracer_decision(clean["question"], decision, clean["channels"],
+                                self.escalator.timeout_s if self.escalator else 0.0)
+            except Exception:  # noqa: BLE001
+                log.debug("tracing a decision failed", exc_info=True)
+
+
+def build_rule_engine(loaded: LoadedConfig, *, root: Path | None = None) -> RuleEngine:
+    learned = LearnedRules(loaded.state_dir / "learned_rules.json").load()
+    return RuleEngine(loaded.config.rules, root=root or loaded.repo, test_command=loaded.config.git.test_command,
+                      learned=learned)
+
+
+def build_message_handler(
+    loaded: LoadedConfig, *, escalator: Escalator | None, sink: Any = None, priority: str | None = None,
+    facts: Callable[[], Mapping[str, Any]] = dict, tracer: Any = None, root: Path | None = None,
+) -> MessageHandler:
+    return MessageHandler(
+        build_rule_engine(loaded, root=root), escalator=escalator, log_=InteractionLog(loaded.interaction_log_dir),
+        facts=facts, priority=priority, sink=sink, tracer=tracer, timeout_answer=loaded.config.rules.timeout_answer,
+        learned=LearnedRules(loaded.state_dir / "learned_rules.json"))

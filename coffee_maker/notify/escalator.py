@@ -1,0 +1,143 @@
+"""Ask a person through every configured channel; the first valid answer wins.
+
+The question goes into the inbox first (so a restart or a click while the daemon
+was away loses nothing), then to each channel in order. A failing channel is
+logged and skipped. An answer that is not one of the options re-opens the
+question (up to ``invalid_retries`` times). On timeout the safe default is used
+and every channel gets a timeout alert.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+
+from coffee_maker.notify.channels import Channel
+from coffee_maker.notify.inbox import Inbox, PendingQuestion
+
+log = structlog.get_logger(__name__)
+
+_SYNONYMS = {"y": "yes", "ok": "yes", "allow": "yes", "approve": "yes", "n": "no", "deny": "no", "s": "skip",
+             "always allow": "always", "a": "always"}
+
+
+class NotificationSink(Protocol):
+    def record_notification(self, channel: str, kind: str, ok: bool, question_id: str | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """How a person (or the clock) answered."""
+
+    answer: str
+    who: str
+    channel: str
+    timed_out: bool
+    latency_s: float
+    channels: tuple[str, ...]
+    question_id: str
+
+
+def normalise_answer(value: str, options: Sequence[str]) -> str | None:
+    """The option ``value`` means, or None when it is not valid. Free text when there are no options."""
+    text = value.strip()
+    if not options:
+        return text or None
+    lowered = _SYNONYMS.get(text.lower(), text.lower())
+    for option in options:
+        if option.lower() == lowered:
+            return option
+    prefixed = [o for o in options if o.lower().startswith(lowered)]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+class Escalator:
+    def __init__(self, inbox: Inbox, channels: Sequence[Channel], *, timeout_s: float, invalid_retries: int = 2,
+                 sink: NotificationSink | None = None, stop: threading.Event | None = None) -> None:
+        self.inbox = inbox
+        self.channels = list(channels)
+        self.timeout_s = timeout_s
+        self.invalid_retries = invalid_retries
+        self.sink = sink
+        self.stop = stop or threading.Event()
+        self._serial = threading.Lock()  # several questions: served one at a time, highest rank first
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.channels)
+
+    def _each(self, what: str, call: Any, question_id: str | None) -> list[str]:
+        reached = []
+        for channel in self.channels:
+            try:
+                call(channel)
+                reached.append(channel.name)
+                ok = True
+            except Exception as exc:  # noqa: BLE001 — a channel must never crash the daemon
+                log.warning("notification channel failed; skipping it", channel=channel.name, action=what,
+                            error=f"{type(exc).__name__}: {exc}")
+                ok = False
+            if self.sink is not None:
+                try:
+                    self.sink.record_notification(channel.name, what, ok, question_id)
+                except Exception:  # noqa: BLE001
+                    log.debug("notification sink failed", exc_info=True)
+        return reached
+
+    def ask(self, text: str, *, kind: str, options: Sequence[str], safe_default: str, priority: str | None = None,
+            rank: int = 0, context: dict[str, Any] | None = None, timeout_s: float | None = None) -> Escalation:
+        started = time.monotonic()
+        question = self.inbox.add(text, kind=kind, options=options, safe_default=safe_default,
+                                  timeout_s=timeout_s or self.timeout_s, priority=priority, rank=rank, context=context)
+        return self.wait_for(question, started=started)
+
+    def wait_for(self, question: PendingQuestion, *, started: float | None = None) -> Escalation:
+        """Ask (or re-ask, after a restart) an inbox question on every channel and wait for it."""
+        started = time.monotonic() if started is None else started
+        reached = self._each("ask", lambda c: c.ask(question), question.id)
+        retries = self.invalid_retries
+        while True:
+            answered = self.inbox.wait(question.id, until=question.timeout_at, stop=self.stop)
+            if answered is None:
+                return self._timeout(question, reached, started)
+            value = normalise_answer(answered.answer or "", question.options)
+            if value is not None:
+                who = answered.answered_by or "someone"
+                self._each("resolve", lambda c: c.resolve(question, value, who), question.id)
+                return Escalation(value, who, answered.channel or "?", False, time.monotonic() - started,
+                                  tuple(reached), question.id)
+            log.warning("invalid answer", id=question.id, answer=answered.answer, options=list(question.options))
+            self.inbox.reopen(question.id)
+            if retries <= 0:
+                return self._timeout(question, reached, started, reason="no valid answer")
+            retries -= 1
+            self._each("reprompt", lambda c: c.inform(
+                f"[{question.id}] {answered.answer!r} is not one of {', '.join(question.options)}; please answer again.",
+                kind="reprompt"), question.id)
+
+    def _timeout(self, question: PendingQuestion, reached: list[str], started: float, reason: str = "timeout"
+                 ) -> Escalation:
+        self.inbox.close_question(question.id, "expired")
+        if not self.stop.is_set():
+            self._each("timeout", lambda c: c.inform(
+                f"No answer to [{question.id}] {question.text!r} ({reason}); used the safe default: "
+                f"{question.safe_default}.", kind="timeout"), question.id)
+        return Escalation(question.safe_default, "timeout_default", "none", True, time.monotonic() - started,
+                          tuple(reached), question.id)
+
+    def inform(self, message: str, *, priority: str | None = None, kind: str = "info") -> None:
+        self._each(kind, lambda c: c.inform(message, kind=kind), None)
+
+    def close(self) -> None:
+        for channel in self.channels:
+            close = getattr(channel, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # noqa: BLE001
+                    log.debug("channel close failed", exc_info=True)

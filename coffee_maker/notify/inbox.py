@@ -1,0 +1,140 @@
+"""Pending questions in SQLite: a daemon restart loses none, and any process can answer.
+
+The daemon waits on a question by polling ``PRAGMA data_version`` every 50 ms —
+a cheap read that changes only when another connection commits — so an answer
+typed in another shell (`coffee-maker answer ID VALUE`) arrives within ~50 ms.
+The first valid answer wins: answering is an UPDATE guarded by status='pending'.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: easy to type from a phone
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (
+    id TEXT PRIMARY KEY, created REAL NOT NULL, priority TEXT, kind TEXT NOT NULL, text TEXT NOT NULL,
+    options TEXT NOT NULL, safe_default TEXT NOT NULL, timeout_at REAL NOT NULL, rank INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending', answer TEXT, answered_by TEXT, channel TEXT, answered_at REAL,
+    context TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS questions_status ON questions(status, rank, created);
+"""
+
+
+@dataclass(frozen=True)
+class PendingQuestion:
+    id: str
+    created: float
+    priority: str | None
+    kind: str  # question | permission
+    text: str
+    options: tuple[str, ...]
+    safe_default: str
+    timeout_at: float
+    status: str = "pending"
+    answer: str | None = None
+    answered_by: str | None = None
+    channel: str | None = None
+    answered_at: float | None = None
+
+    def answer_command(self, value: str | None = None) -> str:
+        return f"coffee-maker answer {self.id} {value or (self.options[0] if self.options else 'VALUE')}"
+
+
+class Inbox:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        self._conn().executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def add(self, text: str, *, kind: str, options: Sequence[str], safe_default: str, timeout_s: float,
+            priority: str | None = None, rank: int = 0, context: dict[str, object] | None = None) -> PendingQuestion:
+        now = time.time()
+        for _ in range(20):
+            qid = "".join(secrets.choice(_ALPHABET) for _ in range(4))
+            try:
+                self._conn().execute(
+                    "INSERT INTO questions (id, created, priority, kind, text, options, safe_default, timeout_at, rank,"
+                    " context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (qid, now, priority, kind, text, json.dumps(list(options)), safe_default, now + timeout_s, rank,
+                     json.dumps(context or {}, default=str)))
+                found = self.get(qid)
+                assert found is not None
+                return found
+            except sqlite3.IntegrityError:
+                continue
+        raise RuntimeError("could not allocate a question id")
+
+    def get(self, qid: str) -> PendingQuestion | None:
+        row = self._conn().execute("SELECT * FROM questions WHERE id = ?", (qid.strip().lower(),)).fetchone()
+        return _row(row) if row else None
+
+    def pending(self) -> list[PendingQuestion]:
+        """Open questions, most important first (rank, then oldest)."""
+        rows = self._conn().execute(
+            "SELECT * FROM questions WHERE status = 'pending' ORDER BY rank DESC, created").fetchall()
+        return [_row(r) for r in rows]
+
+    def answer(self, qid: str, value: str, *, who: str, channel: str) -> bool:
+        """Record an answer; False when the question is not pending (answered elsewhere, expired)."""
+        cur = self._conn().execute(
+            "UPDATE questions SET status = 'answered', answer = ?, answered_by = ?, channel = ?, answered_at = ?"
+            " WHERE id = ? AND status = 'pending'", (value, who, channel, time.time(), qid.strip().lower()))
+        return cur.rowcount == 1
+
+    def reopen(self, qid: str) -> None:
+        """An invalid answer: the question is pending again."""
+        self._conn().execute("UPDATE questions SET status = 'pending', answer = NULL, answered_by = NULL,"
+                             " channel = NULL, answered_at = NULL WHERE id = ?", (qid,))
+
+    def close_question(self, qid: str, status: str) -> None:
+        self._conn().execute("UPDATE questions SET status = ? WHERE id = ? AND status = 'pending'", (status, qid))
+
+    def wait(self, qid: str, *, until: float, poll_s: float = 0.05, stop: threading.Event | None = None
+             ) -> PendingQuestion | None:
+        """Block until the question is answered (returned) or ``until`` passes / ``stop`` is set (None)."""
+        conn = self._conn()
+        version = None
+        while time.time() < until and not (stop and stop.is_set()):
+            current = conn.execute("PRAGMA data_version").fetchone()[0]
+            if current != version:
+                version = current
+                found = self.get(qid)
+                if found is not None and found.status == "answered":
+                    return found
+            time.sleep(poll_s)
+        return None
+
+
+def _row(row: sqlite3.Row) -> PendingQuestion:
+    return PendingQuestion(
+        id=row["id"], created=row["created"], priority=row["priority"], kind=row["kind"], text=row["text"],
+        options=tuple(json.loads(row["options"])), safe_default=row["safe_default"], timeout_at=row["timeout_at"],
+        status=row["status"], answer=row["answer"], answered_by=row["answered_by"], channel=row["channel"],
+        answered_at=row["answered_at"])
