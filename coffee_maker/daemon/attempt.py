@@ -217,7 +217,7 @@ class AttemptRunner:
 
         def decide_and_note(request: Request) -> Decision:
             decision = decide(request)
-            ctx.record.note_decision(request, decision)
+            ctx.record.note_decision(request, decision, str(ctx.ws.path))
             return decision
 
         agent = self.s.agent_for(ctx.priority)
@@ -249,7 +249,7 @@ class AttemptRunner:
 
     def _on_event(self, ctx: AttemptContext, event: Any) -> None:
         if isinstance(event, ToolUseEvent):
-            ctx.record.note_tool(event.name, describe_tool_input(dict(event.input)))
+            ctx.record.note_tool(event.name, describe_tool_input(dict(event.input)), str(ctx.ws.path))
         elif isinstance(event, TextEvent):
             ctx.record.note_text(event.text)
 

@@ -49,16 +49,21 @@ class AttemptRecord:
     result: str = "failed"  # success | partial | failed | blocked
     reason: str = ""
 
-    def note_tool(self, name: str, summary: str) -> None:
+    def note_tool(self, name: str, summary: str, root: str | None = None) -> None:
+        if root and summary.startswith(root.rstrip("/") + "/"):
+            summary = summary[len(root.rstrip("/")) + 1:]
         self.tools.append((name, summary[:200]))
 
     def note_text(self, text: str) -> None:
         if text.strip():
             self.texts.append(text.strip())
 
-    def note_decision(self, request: Request, decision: Decision) -> None:
+    def note_decision(self, request: Request, decision: Decision, root: str | None = None) -> None:
         if isinstance(request, PermissionRequest):
-            summary = f"{request.tool}: {describe_tool_input(request.input)}"
+            detail = describe_tool_input(request.input)
+            if root and detail.startswith(root.rstrip("/") + "/"):
+                detail = detail[len(root.rstrip("/")) + 1:]
+            summary = f"{request.tool}: {detail}"
         else:
             summary = f"Q: {request.text}"
         response = decision.answer or decision.message or decision.kind.value

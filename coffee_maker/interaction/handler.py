@@ -59,10 +59,13 @@ class LearnedRules:
         return rule
 
 
-def describe(request: Request) -> str:
+def describe(request: Request, root: Path | None = None) -> str:
+    """One line for people: the question, or the tool and its command or path (relative to the repo)."""
     if isinstance(request, Question):
         return request.text
-    summary = request.input.get("command") or request.input.get("file_path") or request.input.get("path") or ""
+    summary = str(request.input.get("command") or request.input.get("file_path") or request.input.get("path") or "")
+    if root is not None and summary.startswith(str(root) + "/"):
+        summary = summary[len(str(root)) + 1:]
     return f"Allow {request.tool}: {summary}".strip(": ")
 
 
@@ -111,10 +114,11 @@ class MessageHandler:
         options = PERMISSION_OPTIONS if is_permission else tuple(getattr(request, "options", ()) or ())
         safe = "no" if is_permission else self.timeout_answer
         result = self.escalator.ask(
-            describe(request), kind="permission" if is_permission else "question", options=options, safe_default=safe,
+            describe(request, self.engine.root), kind="permission" if is_permission else "question", options=options, safe_default=safe,
             priority=self.priority, rank=2 if rule_verdict.method.startswith("escalate") else 1,
             context={"rule": rule_verdict.method})
-        method = "timeout_default" if result.timed_out else f"person:{result.channel}:{result.who}"
+        who = result.who.removeprefix(f"{result.channel}:")
+        method = "timeout_default" if result.timed_out else f"person:{result.channel}:{who}"
         if isinstance(request, PermissionRequest):
             if result.answer == "always" and self.learned is not None:
                 rule = self.learned.add(request, result.who)
@@ -136,7 +140,7 @@ class MessageHandler:
         record = {
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "priority": self.priority, "phase": self.phase, "interaction_type": kind,
-            "question": describe(request), "context": context,
+            "question": describe(request, self.engine.root), "context": context,
             "response": decision.answer if decision.kind is DecisionKind.ANSWER else decision.kind.value,
             "response_method": decision.method, "user_notified": escalation is not None,
             "channels": list(escalation.channels) if escalation else [],
