@@ -87,64 +87,75 @@ def build_sandbox(root: Path) -> Path:
     return project
 
 
-def _answer_when_asked(project: Path, stop: threading.Event, delay_s: float) -> None:
-    """Play the person: wait for the escalated question, then answer it from another process."""
+def answer_when_asked(project: Path, stop: threading.Event, *, delay_s: float, answer: str = DEMO_ANSWER) -> None:
+    """Play the person: wait for an escalated question, then answer it from another process."""
     from coffee_maker.notify.inbox import Inbox
 
     inbox_path = project / ".coffee_maker" / "inbox.db"
     while not stop.is_set():
-        if inbox_path.exists():
-            pending = Inbox(inbox_path).pending()
-            if pending:
-                question = pending[0]
-                log.info("demo: a question is waiting for a person; answering it in a few seconds",
-                         id=question.id, question=question.text)
-                time.sleep(delay_s)
-                subprocess.run(  # the real command a person would type in another shell
-                    [sys.executable, "-m", "coffee_maker", "answer", question.id, DEMO_ANSWER, "--repo", str(project)],
-                    check=False, stdin=subprocess.DEVNULL,
-                )
+        pending = Inbox(inbox_path).pending() if inbox_path.exists() else []
+        if pending:
+            question = pending[0]
+            log.info("demo: a question is waiting for a person; answering it in a few seconds",
+                     id=question.id, question=question.text)
+            if stop.wait(delay_s):
                 return
+            subprocess.run(  # the real command a person would type in another shell
+                [sys.executable, "-m", "coffee_maker", "answer", question.id, answer, "--repo", str(project)],
+                check=False, stdin=subprocess.DEVNULL,
+            )
+            return
         stop.wait(0.2)
 
 
-def _stop_when_done(project: Path, service: object, stop: threading.Event, timeout_s: float) -> None:
+def run_until_settled(project: Path, *, settled: int, timeout_s: float, answer_delay_s: float | None = None) -> int:
+    """Run the real daemon on ``project`` until ``settled`` priorities have an open PR or are blocked.
+
+    With ``answer_delay_s`` a helper answers the first escalated question through `coffee-maker answer`.
+    """
+    from coffee_maker.daemon import wiring
+    from coffee_maker.daemon.service import DaemonService
+
+    loaded = load_config(project)
+    stop = threading.Event()
+    service = DaemonService(loaded, wiring.build_daemon, watch=True)
+    helpers = [threading.Thread(target=_stop_when_settled, args=(project, service, stop, settled, timeout_s),
+                                daemon=True)]
+    if answer_delay_s is not None:
+        helpers.append(threading.Thread(target=answer_when_asked, args=(project, stop),
+                                        kwargs={"delay_s": answer_delay_s}, daemon=True))
+    for thread in helpers:
+        thread.start()
+    try:
+        return service.run()
+    finally:
+        stop.set()
+
+
+def _stop_when_settled(project: Path, service: object, stop: threading.Event, settled: int, timeout_s: float) -> None:
     db = project / ".coffee_maker" / "state.db"
     deadline = time.monotonic() + timeout_s
     while not stop.is_set() and time.monotonic() < deadline:
         if db.exists():
-            states = StateStore(db).all()
-            settled = [s for s in states if s.phase in (Phase.PR_OPEN, Phase.BLOCKED)]
-            if len(settled) >= 2:
+            done = [s for s in StateStore(db).all() if s.phase in (Phase.PR_OPEN, Phase.BLOCKED)]
+            if len(done) >= settled:
                 break
-        stop.wait(0.25)
+        stop.wait(0.1)
+    while getattr(service, "daemon", None) is None and not stop.is_set():
+        stop.wait(0.05)
     daemon = getattr(service, "daemon", None)
     if daemon is not None:
         daemon.request_stop()
 
 
 def run_demo(root: Path, *, answer_delay_s: float = 3.0, timeout_s: float = 50.0) -> int:
-    from coffee_maker.daemon import wiring
-    from coffee_maker.daemon.service import DaemonService
     from coffee_maker.observe.logging import configure_logging
 
     started = time.monotonic()
     project = build_sandbox(root)
-    loaded = load_config(project)
-    configure_logging("info", log_dir=loaded.state_dir)
+    configure_logging("info", log_dir=project / ".coffee_maker")
     log.info("demo sandbox ready", project=str(project))
-    stop = threading.Event()
-    service = DaemonService(loaded, wiring.build_daemon, watch=True)
-    helpers = [
-        threading.Thread(target=_answer_when_asked, args=(project, stop, answer_delay_s), daemon=True),
-        threading.Thread(target=_stop_when_done, args=(project, service, stop, timeout_s), daemon=True),
-    ]
-    for thread in helpers:
-        thread.start()
-    try:
-        code = service.run()
-    finally:
-        stop.set()
+    code = run_until_settled(project, settled=2, timeout_s=timeout_s, answer_delay_s=answer_delay_s)
     _summary(project, root, time.monotonic() - started)
     return code
 

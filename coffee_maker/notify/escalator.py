@@ -9,6 +9,7 @@ and every channel gets a timeout alert.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -92,17 +93,27 @@ class Escalator:
     def ask(self, text: str, *, kind: str, options: Sequence[str], safe_default: str, priority: str | None = None,
             rank: int = 0, context: dict[str, Any] | None = None, timeout_s: float | None = None) -> Escalation:
         started = time.monotonic()
-        question = self.inbox.add(text, kind=kind, options=options, safe_default=safe_default,
-                                  timeout_s=timeout_s or self.timeout_s, priority=priority, rank=rank, context=context)
-        return self.wait_for(question, started=started)
+        with self._serial:
+            question = self.inbox.find_open(priority=priority, kind=kind, text=text)
+            if question is not None:
+                log.info("re-using a question asked before a restart", id=question.id, status=question.status)
+            else:
+                question = self.inbox.add(text, kind=kind, options=options, safe_default=safe_default,
+                                          timeout_s=timeout_s or self.timeout_s, priority=priority, rank=rank,
+                                          context=context)
+            result = self.wait_for(question, started=started)
+            self.inbox.consume(question.id)
+            return result
 
     def wait_for(self, question: PendingQuestion, *, started: float | None = None) -> Escalation:
         """Ask (or re-ask, after a restart) an inbox question on every channel and wait for it."""
         started = time.monotonic() if started is None else started
-        reached = self._each("ask", lambda c: c.ask(question), question.id)
+        reached = [] if question.status == "answered" else self._each("ask", lambda c: c.ask(question), question.id)
         retries = self.invalid_retries
         while True:
-            answered = self.inbox.wait(question.id, until=question.timeout_at, stop=self.stop)
+            answered = question if question.status == "answered" else self.inbox.wait(
+                question.id, until=question.timeout_at, stop=self.stop)
+            question = dataclasses.replace(question, status="pending")
             if answered is None:
                 return self._timeout(question, reached, started)
             value = normalise_answer(answered.answer or "", question.options)

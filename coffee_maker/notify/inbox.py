@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS questions (
     id TEXT PRIMARY KEY, created REAL NOT NULL, priority TEXT, kind TEXT NOT NULL, text TEXT NOT NULL,
     options TEXT NOT NULL, safe_default TEXT NOT NULL, timeout_at REAL NOT NULL, rank INTEGER NOT NULL DEFAULT 0,
     status TEXT NOT NULL DEFAULT 'pending', answer TEXT, answered_by TEXT, channel TEXT, answered_at REAL,
-    context TEXT NOT NULL DEFAULT '{}'
+    context TEXT NOT NULL DEFAULT '{}', consumed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS questions_status ON questions(status, rank, created);
 """
@@ -55,7 +55,11 @@ class Inbox:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
-        self._conn().executescript(_SCHEMA)
+        conn = self._conn()
+        conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(questions)")}
+        if "consumed" not in columns:  # inboxes created before questions could be re-used after a restart
+            conn.execute("ALTER TABLE questions ADD COLUMN consumed INTEGER NOT NULL DEFAULT 0")
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -90,6 +94,17 @@ class Inbox:
             except sqlite3.IntegrityError:
                 continue
         raise RuntimeError("could not allocate a question id")
+
+    def find_open(self, *, priority: str | None, kind: str, text: str) -> PendingQuestion | None:
+        """The same question asked before a restart: still pending, or answered but not yet used."""
+        row = self._conn().execute(
+            "SELECT * FROM questions WHERE priority IS ? AND kind = ? AND text = ? AND consumed = 0"
+            " AND status IN ('pending', 'answered') ORDER BY created DESC LIMIT 1", (priority, kind, text)).fetchone()
+        return _row(row) if row else None
+
+    def consume(self, qid: str) -> None:
+        """The daemon has acted on this question's outcome; it is never reused."""
+        self._conn().execute("UPDATE questions SET consumed = 1 WHERE id = ?", (qid,))
 
     def get(self, qid: str) -> PendingQuestion | None:
         row = self._conn().execute("SELECT * FROM questions WHERE id = ?", (qid.strip().lower(),)).fetchone()
