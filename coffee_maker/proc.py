@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +69,12 @@ def run(
     check: bool = False,
     shell: bool = False,
     input: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Completed:
     """Run a command to completion; on timeout the whole process group is killed.
+
+    ``should_stop`` is polled every 100 ms: when it turns true (a daemon shutting down)
+    the command's process group is stopped as on a timeout.
 
     With ``check=True`` a non-zero exit raises ProcessError naming the command,
     the exit code and the tails of both streams.
@@ -96,12 +100,24 @@ def run(
     except PermissionError as exc:
         raise ProcessError(f"Command {argv[0]!r} is not executable.", cmd=argv) from exc
     timed_out = False
-    try:
-        out, err = proc.communicate(input=input, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        stop_group(proc, grace_s=2.0)
-        out, err = proc.communicate()
+    deadline = None if timeout is None else start + timeout
+    pending_input = input
+    while True:
+        step = 0.1 if should_stop is not None else None
+        if deadline is not None:
+            remaining = max(0.0, deadline - time.monotonic())
+            step = remaining if step is None else min(step, remaining)
+        try:
+            out, err = proc.communicate(input=pending_input, timeout=step)
+            break
+        except subprocess.TimeoutExpired:
+            pending_input = None  # communicate() already sent it
+            expired = deadline is not None and time.monotonic() >= deadline
+            if expired or (should_stop is not None and should_stop()):
+                timed_out = True
+                stop_group(proc, grace_s=2.0)
+                out, err = proc.communicate()
+                break
     result = Completed(argv, proc.returncode, out or "", err or "", time.monotonic() - start, timed_out)
     if check and not result.ok:
         what = f"timed out after {timeout:.0f}s" if timed_out else f"exited with code {proc.returncode}"

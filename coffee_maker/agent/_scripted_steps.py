@@ -221,7 +221,8 @@ class StepRunner:
 
         def effect() -> tuple[str, bool]:
             try:
-                done = proc.run(command, cwd=self.cwd, shell=True, timeout=float(step.get("timeout", 600)))
+                done = proc.run(command, cwd=self.cwd, shell=True, timeout=float(step.get("timeout", 600)),
+                                should_stop=self.stop.is_set)
             except ProcessError as exc:
                 return exc.message, True
             return (done.stdout + done.stderr).strip() or f"(exit code {done.returncode})", not done.ok

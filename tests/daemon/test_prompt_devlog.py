@@ -8,7 +8,14 @@ from coffee_maker.daemon.devlog import devlog_path, render_devlog, write_devlog
 from coffee_maker.daemon.prompt import build_feedback_prompt, build_prompt
 from coffee_maker.daemon.record import AttemptRecord
 from coffee_maker.roadmap import parse_roadmap
-from coffee_maker.types import Decision, DecisionKind, OutcomeKind, PermissionRequest, Question, SessionOutcome
+from coffee_maker.types import (
+    Decision,
+    DecisionKind,
+    OutcomeKind,
+    PermissionRequest,
+    Question,
+    SessionOutcome,
+)
 
 TEXT = (
     "## Technology selection\n\n- Python only\n\n"

@@ -1,0 +1,28 @@
+"""A demo sandbox per test: bare origin, project clone, two-priority roadmap, scripted agent, local forge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coffee_maker.demo import build_sandbox
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Path:
+    """The project directory of a fresh sandbox."""
+    return build_sandbox(tmp_path / "sandbox")
+
+
+def set_script(project: Path, name: str, script: dict[str, Any]) -> None:
+    """Replace one priority's agent script (scripts live beside the project)."""
+    (project.parent / "agent-scripts" / name).write_text(json.dumps(script))
+
+
+def add_config(project: Path, text: str) -> None:
+    """Append TOML to the sandbox's coffee_maker.toml (not committed: the daemon reads the checkout)."""
+    path = project / "coffee_maker.toml"
+    path.write_text(path.read_text() + "\n" + text)
