@@ -8,9 +8,11 @@ long-running streaming children (agent CLIs): a new session/process group, so
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +45,20 @@ class Completed:
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and not self.timed_out
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM me when the daemon dies, even by SIGKILL (Linux only).
+
+    Children run in their own session so the daemon can stop their whole group; that
+    also means nothing else ends them if the daemon is killed outright.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
 
 
 def tail(text: str, lines: int = 20) -> str:
@@ -94,6 +110,7 @@ def run(
             encoding="utf-8",
             errors="replace",
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     except FileNotFoundError as exc:
         raise ProcessError(f"Command not found: {argv[0]!r}. Is it installed and on PATH?", cmd=argv) from exc
@@ -145,6 +162,7 @@ def spawn(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
             bufsize=0,
         )
     except FileNotFoundError as exc:

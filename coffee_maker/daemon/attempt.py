@@ -29,7 +29,6 @@ from coffee_maker.types import (
     Decision,
     OutcomeKind,
     Priority,
-    PullRequest,
     Request,
     SessionOutcome,
     Status,
@@ -289,15 +288,23 @@ class AttemptRunner:
         return self.store.transition(ctx.priority.id, Phase.PUSHED)
 
     def _open_pr(self, ctx: AttemptContext) -> PriorityState:
+        """Open (or find) the PR, tick the roadmap on the branch, push — then record pr_open.
+
+        Every part is idempotent, so a crash anywhere in here repeats the step harmlessly:
+        the forge finds the PR it opened, the editor finds the roadmap already ticked, and
+        the push sends whatever commit did not reach the remote.
+        """
         self.on_progress(phase="opening PR")
         body = self.s.pr_body(ctx.priority, ctx.record)
         with ctx.trace.span("pull_request", input={"branch": ctx.ws.branch, "base": ctx.ws.base}) as span:
             pr = self.s.forge.open_or_update(branch=ctx.ws.branch, base=ctx.ws.base,
                                              title=f"{ctx.priority.id}: {ctx.priority.title}", body=body)
             span.end(output={"number": pr.number, "url": pr.url})
-        state = self.store.transition(ctx.priority.id, Phase.PR_OPEN, pr_number=pr.number, pr_url=pr.url)
         ctx.record.pr_url = pr.url
-        self._tick_roadmap(ctx, pr)
+        if self._edit_roadmap(ctx.ws, ctx.priority, [SetStatus(Status.COMPLETE), Tick(), SetNote("PR", pr.url)]):
+            self.s.git.commit(ctx.ws, f"docs(roadmap): mark {ctx.priority.id} complete", {"Priority": ctx.priority.id})
+        self.s.git.push(ctx.ws)
+        state = self.store.transition(ctx.priority.id, Phase.PR_OPEN, pr_number=pr.number, pr_url=pr.url)
         if ctx.feedback is None:
             self.s.notifier.inform(f"{ctx.priority.id} done — PR #{pr.number} ready for review: {pr.url}",
                                    priority=ctx.priority.id, kind="pr_ready")
@@ -305,15 +312,6 @@ class AttemptRunner:
             self.s.notifier.inform(f"{ctx.priority.id}: review feedback addressed on PR #{pr.number}",
                                    priority=ctx.priority.id, kind="pr_updated")
         return state
-
-    def _tick_roadmap(self, ctx: AttemptContext, pr: PullRequest) -> None:
-        """Complete, tick and link the priority in the branch's roadmap so the merge updates main."""
-        changed = self._edit_roadmap(ctx.ws, ctx.priority,
-                                     [SetStatus(Status.COMPLETE), Tick(), SetNote("PR", pr.url)])
-        if changed:
-            self.s.git.commit(ctx.ws, f"docs(roadmap): mark {ctx.priority.id} complete",
-                              {"Priority": ctx.priority.id})
-            self.s.git.push(ctx.ws)
 
     # ------------------------------------------------------------------ helpers
 
