@@ -18,6 +18,16 @@ import structlog
 LOG_FILE_NAME = "coffee-maker.log"
 
 
+def _drop_none_context(
+    _logger: object, _name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """A context field not known yet (session id before the agent reports it) is left out, not printed as None."""
+    for key in ("session_id", "phase", "attempt", "priority"):
+        if key in event_dict and event_dict[key] is None:
+            del event_dict[key]
+    return event_dict
+
+
 def configure_logging(
     level: str = "info",
     *,
@@ -28,10 +38,14 @@ def configure_logging(
 ) -> Path | None:
     """Route structlog through stdlib logging to the console (stderr) and a rotating JSON file.
 
+    The console is for people: only ``level`` and above, no logger names, colours
+    only on a terminal. The file is for tools: everything from debug up, one JSON
+    object per line with the attempt context, rotated at ``max_bytes``.
     Returns the log file path, or None when no ``log_dir`` was given.
     """
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        _drop_none_context,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -85,6 +99,7 @@ def configure_logging(
         rotating._coffee_maker = True  # type: ignore[attr-defined]
         root.addHandler(rotating)
     # Chatty libraries stay at warning unless we debug.
-    for noisy in ("urllib3", "httpx", "httpcore", "git", "slack_sdk", "watchdog", "asyncio", "opentelemetry"):
+    for noisy in ("urllib3", "httpx", "httpcore", "git", "slack_sdk", "watchdog", "asyncio", "opentelemetry",
+                  "langfuse"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
     return log_file
