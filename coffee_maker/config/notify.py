@@ -14,7 +14,8 @@ class SlackSettings(BaseModel):
     bot_token_env: str = Field("SLACK_BOT_TOKEN", description="Env variable with the xoxb- bot token.")
     app_token_env: str = Field("SLACK_APP_TOKEN", description="Env variable with the xapp- app-level token.")
     allowed_users: list[str] = Field(default_factory=list, description="Slack user IDs allowed to answer.")
-    base_url: str | None = Field(None, description="Slack Web API base URL (tests, Enterprise Grid proxies).")
+    base_url: str | None = Field(None, description="Slack Web API base URL, ending in '/' (tests, proxies).")
+    poll_replies_s: float = Field(15.0, description="Poll thread replies this often (0 = only message events).")
 
 
 class NotifySettings(BaseModel):
@@ -30,4 +31,6 @@ class NotifySettings(BaseModel):
     invalid_answer_retries: int = Field(2, description="Re-prompts after an answer that is not one of the options.")
     apprise_urls: list[str] = Field(default_factory=list,
                                     description="One-way webhooks/email via apprise, e.g. 'ntfy://topic', 'discord://…'.")
+    desktop_actions: bool = Field(True, description="Yes/No/Skip buttons on desktop notifications "
+                                  "(needs the 'desktop' extra, desktop-notifier); plain plyer otherwise.")
     slack: SlackSettings = Field(default_factory=SlackSettings)

@@ -7,12 +7,29 @@ part of a chain (`&&`, `;`, `|`, `$(…)`) is judged and the riskiest verdict wi
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FACTS = ("tests_passed", "changes_valid", "branch_ready", "files_modified", "branch", "priority")
 FILE_TOOLS = ("Read", "Edit", "Write", "MultiEdit", "NotebookEdit", "Glob", "Grep", "LS")
+KNOWN_TOOLS = frozenset({
+    "Bash", "Read", "Edit", "Write", "MultiEdit", "NotebookEdit", "Glob", "Grep", "LS", "WebFetch", "WebSearch",
+    "TodoWrite", "Task", "ExitPlanMode", "BashOutput", "KillShell", "AskUserQuestion", "SlashCommand",
+    "NotebookRead", "*"})
+
+
+def _check_regex(rule: str, field: str, pattern: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"rule {rule!r} has a bad regular expression in {field} ({pattern!r}: {exc})") from None
+
+
+def unknown_tools(tool: str) -> list[str]:
+    """Names in a rule's ``tool`` that are neither Claude Code tools nor MCP tools (``mcp__…``)."""
+    return sorted(t for t in (p.strip() for p in tool.split("|")) if t not in KNOWN_TOOLS and not t.startswith("mcp__"))
 
 
 class PermissionRule(BaseModel):
@@ -30,6 +47,16 @@ class PermissionRule(BaseModel):
     saved_by: str | None = Field(None, description="Who saved this rule from an 'always allow' answer.")
     saved_at: str | None = None
 
+    @model_validator(mode="after")
+    def _valid(self) -> PermissionRule:
+        """Bad regexes and unknown tools fail at load, naming the rule — not at the first request."""
+        unknown = unknown_tools(self.tool)
+        if unknown:
+            raise ValueError(f"rule {self.name!r} names unknown tools {unknown}; known: {sorted(KNOWN_TOOLS)} or mcp__…")
+        if self.command is not None:
+            _check_regex(self.name, "command", self.command)
+        return self
+
 
 class QuestionRule(BaseModel):
     """A regex on the question → an answer, when the facts match."""
@@ -41,10 +68,18 @@ class QuestionRule(BaseModel):
     answer: str
     when: dict[str, Any] = Field(default_factory=dict, description=f"Facts that must hold: {', '.join(FACTS)}.")
 
+    @model_validator(mode="after")
+    def _valid(self) -> QuestionRule:
+        _check_regex(self.name, "pattern", self.pattern)
+        unknown = sorted(set(self.when) - set(FACTS))
+        if unknown:
+            raise ValueError(f"rule {self.name!r} uses unknown facts {unknown}; known: {', '.join(FACTS)}")
+        return self
+
 
 def _p(name: str, tool: str, decision: str, *, command: str | None = None, path: str | None = None,
        inside_repo: bool | None = None, message: str | None = None) -> PermissionRule:
-    return PermissionRule(name=name, tool=tool, decision=decision,  # type: ignore[arg-type]
+    return PermissionRule(name=name, tool=tool, decision=decision,
                           command=command, path=path, inside_repo=inside_repo, message=message)
 
 
@@ -121,3 +156,10 @@ class RulesSettings(BaseModel):
     default_question: Literal["ask"] | str = Field("ask", description="Unmatched question: 'ask' a person, or this answer.")
     default_permission: Literal["ask", "deny"] = Field("ask", description="Unmatched permission request.")
     timeout_answer: str = Field("no", description="Safe answer to a question nobody answered in time.")
+
+    @field_validator("escalate")
+    @classmethod
+    def _valid_escalations(cls, patterns: list[str]) -> list[str]:
+        for i, pattern in enumerate(patterns):
+            _check_regex(f"escalate[{i}]", "escalate", pattern)
+        return patterns

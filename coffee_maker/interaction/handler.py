@@ -8,55 +8,26 @@ the telemetry sink and the tracer. Apart from the escalation call it is pure.
 
 from __future__ import annotations
 
-import json
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from coffee_maker.config import LoadedConfig
-from coffee_maker.config.rules import PermissionRule
+from coffee_maker.interaction.learned import FILE_NAME, LearnedRules
 from coffee_maker.interaction.log import InteractionLog
 from coffee_maker.interaction.rules import RuleEngine
 from coffee_maker.notify.escalator import Escalation, Escalator
+from coffee_maker.notify.sink import InteractionSink
 from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question, Request
 
 log = structlog.get_logger(__name__)
 
 PERMISSION_OPTIONS = ("yes", "no", "always")
-
-
-class InteractionSink(Protocol):
-    def record_interaction(self, record: dict[str, Any]) -> None: ...
-
-
-class LearnedRules:
-    """"Always allow" answers saved as rules (with who and when), merged in at the next load."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def load(self) -> list[PermissionRule]:
-        if not self.path.exists():
-            return []
-        return [PermissionRule(**r) for r in json.loads(self.path.read_text(encoding="utf-8"))]
-
-    def add(self, request: PermissionRequest, who: str) -> PermissionRule:
-        import re
-
-        command = request.input.get("command")
-        rule = PermissionRule(
-            name=f"learned-{request.tool.lower()}-{int(time.time())}", tool=request.tool, decision="allow",
-            command=("^" + re.escape(str(command).strip()) + "$") if command else None,
-            path=str(request.input.get("file_path") or request.input.get("path") or "") or None,
-            saved_by=who, saved_at=datetime.now(UTC).isoformat(timespec="seconds"))
-        rules = [r.model_dump(exclude_none=True) for r in self.load()] + [rule.model_dump(exclude_none=True)]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(rules, indent=2) + "\n", encoding="utf-8")
-        return rule
 
 
 def describe(request: Request, root: Path | None = None) -> str:
@@ -70,6 +41,13 @@ def describe(request: Request, root: Path | None = None) -> str:
 
 
 class MessageHandler:
+    """The agent session's decision callback: ``handler.decide(request) -> Decision``.
+
+    Facts for question rules (tests_passed, changes_valid, branch_ready, …) come
+    from ``facts`` (a provider called at each decision) merged with whatever was
+    set through ``set_facts`` — the daemon updates them as the attempt goes on.
+    """
+
     def __init__(
         self, engine: RuleEngine, *, escalator: Escalator | None, log_: InteractionLog,
         facts: Callable[[], Mapping[str, Any]] = dict, priority: str | None = None, phase: str = "implementation",
@@ -79,19 +57,32 @@ class MessageHandler:
         self.engine = engine
         self.escalator = escalator
         self.log = log_
-        self.facts = facts
+        self.provider = facts
         self.priority = priority
         self.phase = phase
         self.sink = sink
         self.tracer = tracer
         self.timeout_answer = timeout_answer
         self.learned = learned
+        self._facts: dict[str, Any] = {}
+        self._facts_lock = threading.Lock()
+
+    def set_facts(self, **facts: Any) -> None:
+        """Set or change facts (``handler.set_facts(tests_passed=True)``); they override the provider's."""
+        with self._facts_lock:
+            self._facts.update(facts)
+
+    def facts(self) -> dict[str, Any]:
+        """The facts a question is judged with right now."""
+        with self._facts_lock:
+            return {**dict(self.provider()), **self._facts}
 
     def evaluate(self, request: Request) -> Decision:
         """The rules' verdict alone (ASK when a person would be needed)."""
         return self.engine.evaluate(request, self.facts())
 
     def decide(self, request: Request) -> Decision:
+        """Decide by rule, else ask a person (or fall back to the safe default); log and count it."""
         started = time.monotonic()
         decision = self.evaluate(request)
         escalation: Escalation | None = None
@@ -147,13 +138,11 @@ class MessageHandler:
             "response_time_seconds": round(decision.latency_s, 4), "timed_out": decision.timed_out,
         }
         clean = self.log.append(record)
-        for target, call in ((self.sink, "record_interaction"),):
-            method = getattr(target, call, None)
-            if callable(method):
-                try:
-                    method(clean)
-                except Exception:  # noqa: BLE001 — numbers never break a decision
-                    log.warning("interaction sink failed", exc_info=True)
+        if self.sink is not None:
+            try:
+                self.sink.record_interaction(clean)
+            except Exception:  # noqa: BLE001 — numbers never break a decision
+                log.warning("interaction sink failed", exc_info=True)
         tracer_decision = getattr(self.tracer, "decision", None)
         if callable(tracer_decision):
             try:
@@ -164,16 +153,19 @@ class MessageHandler:
 
 
 def build_rule_engine(loaded: LoadedConfig, *, root: Path | None = None) -> RuleEngine:
-    learned = LearnedRules(loaded.state_dir / "learned_rules.json").load()
+    """The configured rules, the learned ones first, judged relative to ``root`` (default: the repo)."""
+    learned = LearnedRules(loaded.state_dir / FILE_NAME).load()
     return RuleEngine(loaded.config.rules, root=root or loaded.repo, test_command=loaded.config.git.test_command,
                       learned=learned)
 
 
 def build_message_handler(
-    loaded: LoadedConfig, *, escalator: Escalator | None, sink: Any = None, priority: str | None = None,
+    loaded: LoadedConfig, *, escalator: Escalator | None, sink: InteractionSink | None = None,
+    priority: str | None = None,
     facts: Callable[[], Mapping[str, Any]] = dict, tracer: Any = None, root: Path | None = None,
 ) -> MessageHandler:
+    """A handler wired from the configuration: rules, log directory, learned rules, timeout answer."""
     return MessageHandler(
         build_rule_engine(loaded, root=root), escalator=escalator, log_=InteractionLog(loaded.interaction_log_dir),
         facts=facts, priority=priority, sink=sink, tracer=tracer, timeout_answer=loaded.config.rules.timeout_answer,
-        learned=LearnedRules(loaded.state_dir / "learned_rules.json"))
+        learned=LearnedRules(loaded.state_dir / FILE_NAME))

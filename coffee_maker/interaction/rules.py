@@ -7,7 +7,6 @@ riskiest verdict wins, so `pytest && git push` is not allowed because pytest is.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import shlex
@@ -16,13 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from coffee_maker.config.rules import FACTS, PermissionRule, QuestionRule, RulesSettings
+from coffee_maker.config.rules import (
+    FACTS,
+    PermissionRule,
+    RulesSettings,
+    unknown_tools,
+)
 from coffee_maker.errors import ConfigError
 from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question
 
-KNOWN_TOOLS = {"Bash", "Read", "Edit", "Write", "MultiEdit", "NotebookEdit", "Glob", "Grep", "LS", "WebFetch",
-               "WebSearch", "TodoWrite", "Task", "ExitPlanMode", "BashOutput", "KillShell", "AskUserQuestion",
-               "SlashCommand", "NotebookRead", "*"}
 _SEVERITY = {"allow": 0, "ask": 1, "deny": 2}
 _SPLIT = re.compile(r"\|\||&&|;|\||\n|&(?!>)")
 _SUBSHELL = re.compile(r"\$\(([^()]*)\)|`([^`]*)`")
@@ -69,6 +70,8 @@ def split_command(command: str) -> list[str]:
 
 
 class RuleEngine:
+    """Compiled rules; ``evaluate`` is pure (request + facts → Decision, ASK when a person is needed)."""
+
     def __init__(self, settings: RulesSettings, *, root: Path, test_command: str | None = None,
                  learned: Sequence[PermissionRule] = ()) -> None:
         self.root = root
@@ -94,9 +97,9 @@ class RuleEngine:
 
     def _compile(self, rule: PermissionRule) -> _Compiled:
         tools = frozenset(t.strip() for t in rule.tool.split("|"))
-        unknown = tools - KNOWN_TOOLS
-        if unknown and not all(t.startswith("mcp__") for t in unknown):
-            raise ConfigError(f"Permission rule {rule.name!r} names unknown tools {sorted(unknown)}.")
+        unknown = unknown_tools(rule.tool)
+        if unknown:
+            raise ConfigError(f"Permission rule {rule.name!r} names unknown tools {unknown}.")
         return _Compiled(rule, tools, self._regex(rule.name, rule.command) if rule.command else None,
                          _glob_regex(rule.path) if rule.path else None)
 

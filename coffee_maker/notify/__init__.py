@@ -8,7 +8,13 @@ from typing import Any
 import structlog
 
 from coffee_maker.config import LoadedConfig
-from coffee_maker.notify.channels import AppriseChannel, Channel, CliChannel, DesktopChannel, TerminalChannel
+from coffee_maker.notify.channels import (
+    AppriseChannel,
+    Channel,
+    CliChannel,
+    DesktopChannel,
+    TerminalChannel,
+)
 from coffee_maker.notify.escalator import Escalation, Escalator, normalise_answer
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
 

@@ -10,16 +10,19 @@ and every channel gets a timeout alert.
 from __future__ import annotations
 
 import dataclasses
+import heapq
+import itertools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from coffee_maker.notify.channels import Channel
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
+from coffee_maker.notify.sink import InteractionSink
 
 log = structlog.get_logger(__name__)
 
@@ -27,8 +30,40 @@ _SYNONYMS = {"y": "yes", "ok": "yes", "allow": "yes", "approve": "yes", "n": "no
              "always allow": "always", "a": "always"}
 
 
-class NotificationSink(Protocol):
-    def record_notification(self, channel: str, kind: str, ok: bool, question_id: str | None) -> None: ...
+class _Turns:
+    """Questions take turns at the channels: highest rank first, then oldest.
+
+    Every question is in the inbox from the start (so `coffee-maker pending` and
+    `answer` see all of them); only the prompting is one at a time. A question
+    answered or expired while waiting for its turn leaves the queue at once.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: list[tuple[int, int, str]] = []
+        self._busy = False
+        self._seq = itertools.count()
+
+    def enter(self, rank: int, qid: str, settled: Callable[[], bool]) -> bool:
+        """Wait for this question's turn (True), or until ``settled()`` (False, no turn taken)."""
+        item = (-rank, next(self._seq), qid)
+        with self._cond:
+            heapq.heappush(self._queue, item)
+            while self._busy or self._queue[0] != item:
+                self._cond.wait(0.05)
+                if settled():
+                    self._queue.remove(item)
+                    heapq.heapify(self._queue)
+                    self._cond.notify_all()
+                    return False
+            heapq.heappop(self._queue)
+            self._busy = True
+            return True
+
+    def leave(self) -> None:
+        with self._cond:
+            self._busy = False
+            self._cond.notify_all()
 
 
 @dataclass(frozen=True)
@@ -58,15 +93,17 @@ def normalise_answer(value: str, options: Sequence[str]) -> str | None:
 
 
 class Escalator:
+    """Asks a person on every channel; thread-safe, one question prompted at a time by rank."""
+
     def __init__(self, inbox: Inbox, channels: Sequence[Channel], *, timeout_s: float, invalid_retries: int = 2,
-                 sink: NotificationSink | None = None, stop: threading.Event | None = None) -> None:
+                 sink: InteractionSink | None = None, stop: threading.Event | None = None) -> None:
         self.inbox = inbox
         self.channels = list(channels)
         self.timeout_s = timeout_s
         self.invalid_retries = invalid_retries
         self.sink = sink
         self.stop = stop or threading.Event()
-        self._serial = threading.Lock()  # several questions: served one at a time, highest rank first
+        self._turns = _Turns()
 
     @property
     def channel_names(self) -> tuple[str, ...]:
@@ -92,18 +129,28 @@ class Escalator:
 
     def ask(self, text: str, *, kind: str, options: Sequence[str], safe_default: str, priority: str | None = None,
             rank: int = 0, context: dict[str, Any] | None = None, timeout_s: float | None = None) -> Escalation:
+        """Ask a person; block until the first valid answer, or the timeout (then ``safe_default``)."""
         started = time.monotonic()
-        with self._serial:
-            question = self.inbox.find_open(priority=priority, kind=kind, text=text)
-            if question is not None:
-                log.info("re-using a question asked before a restart", id=question.id, status=question.status)
-            else:
-                question = self.inbox.add(text, kind=kind, options=options, safe_default=safe_default,
-                                          timeout_s=timeout_s or self.timeout_s, priority=priority, rank=rank,
-                                          context=context)
-            result = self.wait_for(question, started=started)
-            self.inbox.consume(question.id)
-            return result
+        question = self.inbox.find_open(priority=priority, kind=kind, text=text)
+        if question is not None:
+            log.info("re-using a question asked before a restart", id=question.id, status=question.status)
+        else:
+            question = self.inbox.add(text, kind=kind, options=options, safe_default=safe_default,
+                                      timeout_s=timeout_s or self.timeout_s, priority=priority, rank=rank,
+                                      context=context)
+        qid = question.id
+        took_turn = self._turns.enter(rank, qid, lambda: self._settled(qid))
+        try:
+            result = self.wait_for(self.inbox.get(qid) or question, started=started)
+        finally:
+            if took_turn:
+                self._turns.leave()
+        self.inbox.consume(qid)
+        return result
+
+    def _settled(self, qid: str) -> bool:
+        found = self.inbox.get(qid)
+        return found is None or found.status != "pending" or time.time() >= found.timeout_at or self.stop.is_set()
 
     def wait_for(self, question: PendingQuestion, *, started: float | None = None) -> Escalation:
         """Ask (or re-ask, after a restart) an inbox question on every channel and wait for it."""
@@ -119,7 +166,7 @@ class Escalator:
             value = normalise_answer(answered.answer or "", question.options)
             if value is not None:
                 who = answered.answered_by or "someone"
-                self._each("resolve", lambda c: c.resolve(question, value, who), question.id)
+                self._each("resolve", lambda c, q=question, v=value, w=who: c.resolve(q, v, w), question.id)
                 return Escalation(value, who, answered.channel or "?", False, time.monotonic() - started,
                                   tuple(reached), question.id)
             log.warning("invalid answer", id=question.id, answer=answered.answer, options=list(question.options))
@@ -127,9 +174,9 @@ class Escalator:
             if retries <= 0:
                 return self._timeout(question, reached, started, reason="no valid answer")
             retries -= 1
-            self._each("reprompt", lambda c: c.inform(
-                f"[{question.id}] {answered.answer!r} is not one of {', '.join(question.options)}; please answer again.",
-                kind="reprompt"), question.id)
+            notice = (f"[{question.id}] {answered.answer!r} is not one of {', '.join(question.options)}; "
+                      "please answer again.")
+            self._each("reprompt", lambda c, n=notice: c.inform(n, kind="reprompt"), question.id)
 
     def _timeout(self, question: PendingQuestion, reached: list[str], started: float, reason: str = "timeout"
                  ) -> Escalation:

@@ -32,6 +32,8 @@ CREATE INDEX IF NOT EXISTS questions_status ON questions(status, rank, created);
 
 @dataclass(frozen=True)
 class PendingQuestion:
+    """A question waiting for (or answered by) a person, as stored in the inbox."""
+
     id: str
     created: float
     priority: str | None
@@ -45,12 +47,15 @@ class PendingQuestion:
     answered_by: str | None = None
     channel: str | None = None
     answered_at: float | None = None
+    rank: int = 0
 
     def answer_command(self, value: str | None = None) -> str:
         return f"coffee-maker answer {self.id} {value or (self.options[0] if self.options else 'VALUE')}"
 
 
 class Inbox:
+    """The SQLite inbox; one connection per thread, safe to share across threads and processes."""
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -152,4 +157,4 @@ def _row(row: sqlite3.Row) -> PendingQuestion:
         id=row["id"], created=row["created"], priority=row["priority"], kind=row["kind"], text=row["text"],
         options=tuple(json.loads(row["options"])), safe_default=row["safe_default"], timeout_at=row["timeout_at"],
         status=row["status"], answer=row["answer"], answered_by=row["answered_by"], channel=row["channel"],
-        answered_at=row["answered_at"])
+        answered_at=row["answered_at"], rank=row["rank"])

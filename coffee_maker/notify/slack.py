@@ -1,9 +1,11 @@
 """Slack: a Block Kit message with Yes/No/Skip buttons; answers arrive over Socket Mode.
 
-Socket Mode needs no public URL (an app-level `xapp-` token opens a websocket).
-A click is acknowledged at once, checked against the allowed user IDs, written to
-the inbox (first answer wins), and the message is updated to say who answered
-what. A reply in the message's thread counts as an answer too.
+Why Socket Mode: it needs no public URL (an app-level `xapp-` token opens a
+websocket), which suits a daemon on a laptop. A click is acknowledged at once,
+checked against the allowed user IDs (others get an ephemeral refusal), written
+to the inbox (first answer wins), and the message is updated to say who answered
+what. A reply in the message's thread counts too: pushed as a message event when
+the app subscribes to them, and polled with `conversations.replies` as a fallback.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ SEPARATOR = "|"
 
 
 def question_blocks(q: PendingQuestion) -> list[dict[str, Any]]:
+    """Section (the question), actions (one button per option, plus Skip), context (id, default, CLI)."""
     options = list(q.options) or ["yes", "no"]
     buttons = []
     for value in [*options, "skip"] if "skip" not in options else options:
@@ -37,62 +40,77 @@ def question_blocks(q: PendingQuestion) -> list[dict[str, Any]]:
             button["style"] = "danger"
         buttons.append(button)
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f":coffee: *coffee-maker needs you* — {q.priority or ''}\n>{q.text}"}},
+        {"type": "section", "text": {"type": "mrkdwn",
+                                     "text": f":coffee: *coffee-maker needs you* — {q.priority or ''}\n>{q.text}"}},
         {"type": "actions", "block_id": f"coffee_maker_{q.id}", "elements": buttons},
         {"type": "context", "elements": [{"type": "mrkdwn", "text":
-            f"`{q.id}` · safe default on timeout: *{q.safe_default}* · or reply in this thread · `{q.answer_command()}`"}]},
+            f"`{q.id}` · safe default on timeout: *{q.safe_default}* · or reply in this thread · "
+            f"`{q.answer_command()}`"}]},
     ]
 
 
+def answered_blocks(q: PendingQuestion, answer: str, who: str) -> list[dict[str, Any]]:
+    """The message after an answer: buttons gone, who answered what."""
+    who_text = f"<@{who.split(':')[-1]}>" if who.startswith("slack:") else who
+    return [{"type": "section", "text": {"type": "mrkdwn",
+                                         "text": f"~{q.text}~\n*{answer}* — answered by {who_text}"}}]
+
+
 class SlackChannel:
+    """Posts questions with buttons, listens on Socket Mode, polls thread replies as a fallback."""
+
     name = "slack"
 
-    def __init__(self, inbox: Inbox, settings: SlackSettings, *, bot_token: str, app_token: str) -> None:
+    def __init__(self, inbox: Inbox, settings: SlackSettings, *, bot_token: str, app_token: str,
+                 web_client: WebClient | None = None) -> None:
         if not settings.channel:
             raise ValueError("[notify.slack] channel is not set")
         self.inbox = inbox
         self.settings = settings
         self.channel = settings.channel
-        kwargs = {"base_url": settings.base_url} if settings.base_url else {}
-        self.web = WebClient(token=bot_token, **kwargs)
+        self.web = web_client or (WebClient(token=bot_token, base_url=settings.base_url) if settings.base_url
+                                  else WebClient(token=bot_token))
         self.socket = SocketModeClient(app_token=app_token, web_client=self.web, auto_reconnect_enabled=True)
-        self.socket.socket_mode_request_listeners.append(self._on_request)
-        self._messages: dict[str, str] = {}  # question id → message ts
-        self._threads: dict[str, str] = {}  # message ts → question id
-        self._connected = False
+        self.socket.socket_mode_request_listeners.append(self._on_request)  # type: ignore[arg-type]
+        self._messages: dict[str, tuple[str, PendingQuestion]] = {}  # question id → (message ts, question)
         self._lock = threading.Lock()
+        self._connected = False
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
 
     def _connect(self) -> None:
         with self._lock:
             if not self._connected:
                 self.socket.connect()
                 self._connected = True
+            if self.settings.poll_replies_s > 0 and (self._poller is None or not self._poller.is_alive()):
+                self._poller = threading.Thread(target=self._poll_replies, name="slack-replies", daemon=True)
+                self._poller.start()
 
     def close(self) -> None:
+        self._stop.set()
         if self._connected:
             self.socket.close()
+            self._connected = False
 
     def ask(self, question: PendingQuestion) -> None:
         self._connect()
         response = self.web.chat_postMessage(channel=self.channel, text=f"coffee-maker needs you: {question.text}",
                                              blocks=question_blocks(question))
-        ts = str(response["ts"])
-        self._messages[question.id] = ts
-        self._threads[ts] = question.id
+        with self._lock:
+            self._messages[question.id] = (str(response["ts"]), question)
 
     def resolve(self, question: PendingQuestion, answer: str, who: str) -> None:
-        ts = self._messages.pop(question.id, None)
-        if ts is None:
-            return
-        self._threads.pop(ts, None)
-        who_text = f"<@{who.split(':')[-1]}>" if who.startswith("slack:") else who
-        self.web.chat_update(channel=self.channel, ts=ts, text=f"Answered: {answer}", blocks=[
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"~{question.text}~\n*{answer}* — answered by {who_text}"}}])
+        with self._lock:
+            entry = self._messages.pop(question.id, None)
+        if entry is not None:
+            self.web.chat_update(channel=self.channel, ts=entry[0], text=f"Answered: {answer}",
+                                 blocks=answered_blocks(question, answer, who))
 
     def inform(self, message: str, *, kind: str = "info") -> None:
         self.web.chat_postMessage(channel=self.channel, text=f":coffee: {message}")
 
-    # ------------------------------------------------------------------ socket mode
+    # ------------------------------------------------------------------ answers
 
     def _on_request(self, client: SocketModeClient, request: SocketModeRequest) -> None:
         client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))  # ack within 3 s
@@ -109,25 +127,52 @@ class SlackChannel:
         if not self.settings.allowed_users or user in self.settings.allowed_users:
             return True
         log.warning("slack answer refused: user not allowed", user=user)
-        self.web.chat_postEphemeral(channel=channel, user=user,
-                                    text="Sorry, you are not on coffee-maker's list of people who may answer.")
+        try:
+            self.web.chat_postEphemeral(channel=channel, user=user,
+                                        text="Sorry, you are not on coffee-maker's list of people who may answer.")
+        except SlackApiError as exc:
+            log.debug("ephemeral refusal failed", error=str(exc))
         return False
 
     def _on_click(self, payload: dict[str, Any]) -> None:
         actions = payload.get("actions") or []
-        user = payload.get("user", {}).get("id", "")
-        channel = payload.get("channel", {}).get("id", self.channel)
+        user = str(payload.get("user", {}).get("id", ""))
+        channel = str(payload.get("channel", {}).get("id", self.channel))
         if not actions or SEPARATOR not in str(actions[0].get("value", "")):
             return
         qid, value = str(actions[0]["value"]).split(SEPARATOR, 1)
         if self._allowed(user, channel):
             self.inbox.answer(qid, value, who=f"slack:{user}", channel=self.name)
 
+    def _qid_for_thread(self, ts: str) -> str | None:
+        with self._lock:
+            return next((qid for qid, (message_ts, _) in self._messages.items() if message_ts == ts), None)
+
     def _on_event(self, event: dict[str, Any]) -> None:
         if event.get("type") != "message" or event.get("bot_id") or "thread_ts" not in event:
             return
-        qid = self._threads.get(str(event["thread_ts"]))
+        qid = self._qid_for_thread(str(event["thread_ts"]))
         text = str(event.get("text", "")).strip()
         user = str(event.get("user", ""))
         if qid and text and self._allowed(user, str(event.get("channel", self.channel))):
             self.inbox.answer(qid, text, who=f"slack:{user}", channel=self.name)
+
+    def _poll_replies(self) -> None:
+        """Fallback for apps not subscribed to message events: read each open question's thread."""
+        seen: set[str] = set()
+        while not self._stop.wait(self.settings.poll_replies_s):
+            with self._lock:
+                open_messages = list(self._messages.items())
+            for ts, _ in (entry for _, entry in open_messages):
+                try:
+                    replies = self.web.conversations_replies(channel=self.channel, ts=ts).get("messages") or []
+                except SlackApiError as exc:
+                    log.debug("conversations.replies failed", error=str(exc))
+                    continue
+                for message in replies:
+                    key = f"{ts}/{message.get('ts')}"
+                    if message.get("ts") == ts or message.get("bot_id") or key in seen:
+                        continue
+                    seen.add(key)
+                    self._on_event({"type": "message", "thread_ts": ts, "text": message.get("text", ""),
+                                    "user": message.get("user", ""), "channel": self.channel})
