@@ -24,7 +24,7 @@ from coffee_maker.daemon.ports import Agent, Services, Workspace
 from coffee_maker.daemon.prompt import build_feedback_prompt, build_prompt
 from coffee_maker.daemon.record import AttemptRecord, describe_tool_input
 from coffee_maker.daemon.state import Phase, PriorityState, StateStore
-from coffee_maker.roadmap import RoadmapEditor, SetNote, SetStatus, Tick
+from coffee_maker.roadmap import RoadmapEditor, SetNote, SetStatus, Tick, parse_roadmap
 from coffee_maker.types import (
     Decision,
     OutcomeKind,
@@ -321,7 +321,13 @@ class AttemptRunner:
             log.warning("roadmap not found on the branch; not updated", path=str(path))
             return False
         heading = priority.text.split("\n", 1)[0]
-        return RoadmapEditor(path).apply(priority.id, edits, heading=heading)
+        editor = RoadmapEditor(path)
+        if not parse_roadmap(editor.text).find(priority.id):
+            # Planned in the person's checkout but not yet pushed: the branch's roadmap lacks it.
+            log.warning("the priority is not in the roadmap on the default branch; push your roadmap so the "
+                        "merge can tick it", priority=priority.id, branch=ws.branch)
+            return False
+        return editor.apply(priority.id, edits, heading=heading)
 
     def _guidance_files(self, root: Path) -> list[tuple[str, str]]:
         found = []

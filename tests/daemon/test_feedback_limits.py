@@ -1,0 +1,115 @@
+"""Review feedback resumes the agent on its branch; usage limits pause and resume the same priority;
+a closed PR blocks; a roadmap edit reaches an idle daemon."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from coffee_maker.config import load_config
+from coffee_maker.daemon import wiring
+from coffee_maker.daemon.service import DaemonService
+from coffee_maker.daemon.state import Phase, StateStore
+from coffee_maker.demo import run_until_settled
+from coffee_maker.vcs.forge.local import LocalForge
+from tests.conftest import git
+from tests.daemon.conftest import set_script
+
+P1_BRANCH = "coffee-maker/priority-1-temperature-conversion-helpers"
+
+
+def _store(project: Path) -> StateStore:
+    return StateStore(project / ".coffee_maker" / "state.db")
+
+
+def _run_until(project: Path, condition, timeout_s: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    """Run the daemon in this thread until ``condition()`` holds, then stop it."""
+    service = DaemonService(load_config(project), wiring.build_daemon, watch=True)
+    stop = threading.Event()
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout_s
+        while not stop.is_set() and time.monotonic() < deadline and not condition():
+            time.sleep(0.1)
+        while service.daemon is None:
+            time.sleep(0.05)
+        service.daemon.request_stop()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        service.run()
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_changes_requested_resumes_the_agent(sandbox: Path) -> None:
+    """A 'changes requested' review sends the comments to the agent, and the fix is pushed to the same PR."""
+    set_script(sandbox, "priority-1.json", {"session_id": "s-review", "steps": [
+        {"write": "weather/convert.py", "content": "def c2f(c):\n    return c * 9 / 5 + 32\n"},
+        {"result": "Done."}],
+        "resume_steps": [{"write": "weather/convert.py",
+                          "content": '"""Conversions."""\n\n\ndef c2f(c):\n    """Celsius to Fahrenheit."""\n    return c * 9 / 5 + 32\n'},
+                         {"result": "Added docstrings."}]})
+    (sandbox / "coffee_maker.toml").write_text((sandbox / "coffee_maker.toml").read_text().replace(
+        "poll_interval_s = 2", "poll_interval_s = 0.2"))
+    run_until_settled(sandbox, settled=2, timeout_s=60, answer_delay_s=0.1)
+    LocalForge(load_config(sandbox)).review(P1_BRANCH, author="ann", body="Please add docstrings.",
+                                            changes_requested=True)
+    origin = sandbox.parent / "origin.git"
+
+    def fixed() -> bool:
+        return "review feedback" in git(origin, "log", "--format=%s", P1_BRANCH)
+
+    _run_until(sandbox, fixed)
+    assert fixed()
+    assert '"""Celsius to Fahrenheit."""' in git(origin, "show", f"{P1_BRANCH}:weather/convert.py")
+    state = _store(sandbox).get("PRIORITY 1")
+    assert state is not None and state.phase is Phase.PR_OPEN and state.extra["feedback_seen"] == 1
+    assert len(list((sandbox / ".coffee_maker" / "reviews").glob("*.json"))) == 2  # still one PR each
+
+
+def test_closed_pr_blocks_the_priority(sandbox: Path) -> None:
+    """A PR closed without merge marks its priority blocked."""
+    run_until_settled(sandbox, settled=2, timeout_s=60, answer_delay_s=0.1)
+    LocalForge(load_config(sandbox)).close(P1_BRANCH)
+    _run_until(sandbox, lambda: _store(sandbox).get("PRIORITY 1").phase is Phase.BLOCKED)  # type: ignore[union-attr]
+    state = _store(sandbox).get("PRIORITY 1")
+    assert state is not None and state.phase is Phase.BLOCKED and "closed without merge" in state.reason
+
+
+def test_usage_limit_pauses_and_resumes_same_priority(sandbox: Path) -> None:
+    """A usage limit with a reset time sleeps until then and resumes the same session, not a new attempt."""
+    set_script(sandbox, "priority-1.json", {"session_id": "s-limit", "steps": [
+        {"write": "weather/convert.py", "content": "def c2f(c):\n    return c * 9 / 5 + 32\n"},
+        {"usage_limit": "5-hour limit reached", "reset_at": "+1"}],
+        "resume_steps": [{"result": "Finished after the limit reset."}]})
+    run_until_settled(sandbox, settled=2, timeout_s=60, answer_delay_s=0.1)
+    store = _store(sandbox)
+    state = store.get("PRIORITY 1")
+    assert state is not None and state.phase is Phase.PR_OPEN and state.attempt == 1
+    assert "retry" not in [h[1] for h in store.history("PRIORITY 1")]
+
+
+def test_roadmap_edit_wakes_an_idle_daemon(sandbox: Path) -> None:
+    """A priority added to the roadmap while the daemon idles is picked up (the watcher wakes it)."""
+    (sandbox / "coffee_maker.toml").write_text((sandbox / "coffee_maker.toml").read_text().replace(
+        "poll_interval_s = 2", "poll_interval_s = 3600"))
+    run_until_settled(sandbox, settled=2, timeout_s=60, answer_delay_s=0.1)
+    set_script(sandbox, "default.json", {"steps": [{"write": "weather/extra.py", "content": "X = 1\n"},
+                                                   {"result": "Done."}]})
+
+    def edit_later() -> None:
+        time.sleep(1.0)
+        roadmap = sandbox / "docs" / "ROADMAP.md"
+        tmp = roadmap.with_name(".ROADMAP.md.tmp")  # an editor's atomic save
+        tmp.write_text(roadmap.read_text() + "\n## PRIORITY 3: Extras\n\n**Status**: 📝 Planned\n")
+        tmp.replace(roadmap)
+
+    threading.Thread(target=edit_later, daemon=True).start()
+    _run_until(sandbox, lambda: (s := _store(sandbox).get("PRIORITY 3")) is not None and s.phase is Phase.PR_OPEN,
+               timeout_s=30)
+    state = _store(sandbox).get("PRIORITY 3")
+    assert state is not None and state.phase is Phase.PR_OPEN
