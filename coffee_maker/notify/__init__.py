@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import structlog
 
 from coffee_maker.config import LoadedConfig
-from coffee_maker.notify.channels import (
-    AppriseChannel,
-    Channel,
-    CliChannel,
-    DesktopChannel,
-    TerminalChannel,
-)
+from coffee_maker.notify.channels import Channel
+from coffee_maker.notify.cli import CliChannel
+from coffee_maker.notify.desktop import desktop_channel
 from coffee_maker.notify.escalator import Escalation, Escalator, normalise_answer
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
+from coffee_maker.notify.sink import InteractionSink, MemorySink
+from coffee_maker.notify.terminal import TerminalChannel
+from coffee_maker.notify.webhooks import AppriseChannel
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["Channel", "Escalation", "Escalator", "Inbox", "PendingQuestion", "build_channels", "build_escalator",
-           "normalise_answer"]
+__all__ = ["Channel", "Escalation", "Escalator", "Inbox", "InteractionSink", "MemorySink", "PendingQuestion",
+           "build_channels", "build_escalator", "normalise_answer"]
 
 
 def build_channels(loaded: LoadedConfig, inbox: Inbox) -> list[Channel]:
@@ -37,7 +35,7 @@ def build_channels(loaded: LoadedConfig, inbox: Inbox) -> list[Channel]:
             else:
                 log.debug("terminal channel skipped: not on a TTY")
         elif name == "desktop":
-            channels.append(DesktopChannel())
+            channels.append(desktop_channel(inbox, actions=settings.desktop_actions))
         elif name == "apprise":
             if settings.apprise_urls:
                 channels.append(AppriseChannel(settings.apprise_urls))
@@ -57,7 +55,8 @@ def build_channels(loaded: LoadedConfig, inbox: Inbox) -> list[Channel]:
     return channels
 
 
-def build_escalator(loaded: LoadedConfig, *, sink: Any = None) -> Escalator:
+def build_escalator(loaded: LoadedConfig, *, sink: InteractionSink | None = None) -> Escalator:
+    """The inbox at ``<state_dir>/inbox.db`` and the configured channels, with [notify] timeout and retries."""
     inbox = Inbox(loaded.state_dir / "inbox.db")
     settings = loaded.config.notify
     return Escalator(inbox, build_channels(loaded, inbox), timeout_s=settings.timeout_s,

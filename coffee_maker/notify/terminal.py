@@ -1,0 +1,75 @@
+"""The terminal channel: a rich panel and a prompt, only when the daemon runs on a TTY.
+
+Why a reader thread: the daemon is blocked in the escalator while a person types;
+the thread writes each typed line into the inbox, where the escalator sees it.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+
+from coffee_maker.notify.inbox import Inbox, PendingQuestion
+
+
+class TerminalChannel:
+    """A rich panel and a prompt — only when the daemon runs on a TTY."""
+
+    name = "terminal"
+
+    def __init__(self, inbox: Inbox, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+        self.inbox = inbox
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self._current: PendingQuestion | None = None
+        self._lock = threading.Lock()
+        self._reader: threading.Thread | None = None
+
+    @staticmethod
+    def available(stdin: TextIO | None = None) -> bool:
+        stream = stdin or sys.stdin
+        return bool(stream) and stream.isatty()
+
+    def ask(self, question: PendingQuestion) -> None:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.panel import Panel
+
+        with self._lock:
+            self._current = question
+        console = Console(file=self.stdout, highlight=False)
+        options = " / ".join(question.options) if question.options else "type your answer"
+        console.print(Panel(f"{escape(question.text)}\n\n[dim]{escape(options)} · Enter = wait for another channel[/]",
+                            title=f"coffee-maker needs you — {question.priority or ''} [{question.id}]",
+                            border_style="yellow"))
+        self.stdout.write(f"answer [{question.id}]> ")
+        self.stdout.flush()
+        if self._reader is None or not self._reader.is_alive():
+            self._reader = threading.Thread(target=self._read, name="terminal-answers", daemon=True)
+            self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.stdin:
+            value = line.strip()
+            with self._lock:
+                current = self._current
+            if current is None or not value:
+                continue
+            if not self.inbox.answer(current.id, value, who="terminal", channel=self.name):
+                self.stdout.write("(that question was already answered elsewhere)\n")
+
+    def resolve(self, question: PendingQuestion, answer: str, who: str) -> None:
+        with self._lock:
+            if self._current and self._current.id == question.id:
+                self._current = None
+        self.stdout.write(f"\n✔ [{question.id}] answered: {answer} (by {who})\n")
+        self.stdout.flush()
+
+    def inform(self, message: str, *, kind: str = "info") -> None:
+        self.stdout.write(f"☕ {message}\n")
+        with self._lock:
+            current = self._current
+        if kind == "reprompt" and current is not None:
+            self.stdout.write(f"answer [{current.id}]> ")
+        self.stdout.flush()
