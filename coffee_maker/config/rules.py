@@ -109,6 +109,7 @@ def default_permission_rules() -> list[PermissionRule]:
         _p("network-install", "Bash", "ask",
            command=r"^(pip3?|uv|poetry|npm|pnpm|yarn|gem|cargo|go|apt(-get)?|brew)\s+(install|add|i|get)\b|^(curl|wget)\b"),
         _p("rm-recursive", "Bash", "ask", command=r"^rm\s+(-\w*r\w*|--recursive)"),
+        _p("find-delete-exec", "Bash", "ask", command=r"^find\b.*\s-(delete|exec|execdir|ok)\b"),
         _p("web", "WebFetch|WebSearch", "ask"),
         _p("repo-files", _FILE, "allow", inside_repo=True),
         _p("tests", "Bash", "allow", command=r"^(python3?\s+-m\s+)?(pytest|unittest|tox|nox)\b|^(npm|pnpm|yarn)\s+(run\s+)?test\b"
