@@ -27,6 +27,7 @@ from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, StateStore
 from coffee_maker.errors import CoffeeMakerError
+from coffee_maker.observe.context import set_phase
 from coffee_maker.types import Priority, PRState, PullRequest, Status
 
 log = structlog.get_logger(__name__)
@@ -140,7 +141,7 @@ class Daemon:
 
     def _attempt(self, priority: Priority, view: RoadmapView, *, feedback: str | None = None) -> None:
         runner = AttemptRunner(self.loaded, self.services, self.store, guidelines=view.guidelines,
-                               on_progress=self.progress.update, on_agent=self._set_agent)
+                               on_progress=self._on_progress, on_agent=self._set_agent)
         before = self.store.get(priority.id)
         attempt_no = (before.attempt if before and before.phase not in (Phase.PLANNED, Phase.RETRY) else
                       (before.attempt + 1 if before else 1))
@@ -181,6 +182,13 @@ class Daemon:
             after = self.store.get(priority.id)
             if after and after.pr_url and after.pr_number is not None:
                 self._telemetry("record_pull_request", priority.id, after.pr_number, after.pr_url, after.phase.value)
+
+    def _on_progress(self, *, phase: str | None = None, turns: int | None = None, cost: float | None = None) -> None:
+        """The terminal status line, the log context (every line says its phase) and `status`."""
+        self.progress.update(phase=phase, turns=turns, cost=cost)
+        if phase is not None:
+            set_phase(phase)
+            self.store.set_info(phase=phase)
 
     def _set_agent(self, agent: Agent | None) -> None:
         self.current_agent = agent
