@@ -13,12 +13,14 @@ from typing import Any
 from coffee_maker.secrets import _ASSIGNMENT, _PATTERNS
 
 REDACTED = "[REDACTED]"
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?(-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z)",
+                        re.DOTALL)
 
 
 def redact(value: Any) -> Any:
     """The same structure with token shapes, private keys and secret assignments replaced."""
     if isinstance(value, str):
-        text = value
+        text = _PEM_BLOCK.sub(REDACTED, value)  # the whole block: the key body spans lines
         for _, pattern in _PATTERNS:
             text = pattern.sub(REDACTED, text)
         text = _ASSIGNMENT.sub(lambda m: m.group(0).replace(m.group(1), REDACTED), text)
@@ -33,6 +35,8 @@ def redact(value: Any) -> Any:
 
 
 class InteractionLog:
+    """Append-only JSONL files named by day; appends are serialised so lines never interleave."""
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._lock = threading.Lock()
