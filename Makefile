@@ -47,8 +47,9 @@ lint: venv
 	$(VENV)/bin/ruff check coffee_maker tests bench scripts
 	$(VENV)/bin/mypy
 
+# Benchmarks print medians/percentiles; results and commands are in docs/benchmarks.md.
 bench: venv
-	$(PY) bench/run_all.py
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
