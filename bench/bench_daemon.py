@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -50,6 +51,9 @@ def _sandbox(root: Path, roadmap_tail: str = "") -> Path:
     config.write_text(config.read_text().replace("poll_interval_s = 2", "poll_interval_s = 3600")
                       .replace('test_command = "python -m unittest discover -s tests -q"', 'test_command = "true"')
                       + "\n[observe]\nlog_level = \"warning\"\n")
+    # The roadmap on main must hold the priorities, or the daemon cannot tick them on their branches.
+    subprocess.run(["git", "commit", "-qam", "bench roadmap"], cwd=project, check=True)
+    subprocess.run(["git", "push", "-q"], cwd=project, check=True)
     return project
 
 
