@@ -28,6 +28,17 @@ def _drop_none_context(
     return event_dict
 
 
+def _console_brief(
+    _logger: object, _name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """People read the console: time of day only, no logger name (the JSON file keeps both)."""
+    event_dict.pop("logger", None)
+    stamp = event_dict.get("timestamp")
+    if isinstance(stamp, str) and "T" in stamp:
+        event_dict["timestamp"] = stamp.split("T", 1)[1][:8]
+    return event_dict
+
+
 def configure_logging(
     level: str = "info",
     *,
@@ -71,6 +82,7 @@ def configure_logging(
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                _console_brief,
                 structlog.dev.ConsoleRenderer(colors=out.isatty(), pad_event_to=0 if not out.isatty() else 30),
             ],
         )
