@@ -113,3 +113,46 @@ def test_roadmap_edit_wakes_an_idle_daemon(sandbox: Path) -> None:
                timeout_s=30)
     state = _store(sandbox).get("PRIORITY 3")
     assert state is not None and state.phase is Phase.PR_OPEN
+
+
+def test_roadmap_edited_while_a_priority_runs(sandbox: Path) -> None:
+    """The person edits the roadmap during an agent run: their edit is kept byte for byte and its new
+    priority is picked up after the running one."""
+    set_script(sandbox, "priority-1.json", {"steps": [
+        {"write": "weather/convert.py", "content": "def c2f(c):\n    return c * 9 / 5 + 32\n"},
+        {"sleep": 1.5}, {"result": "Done."}]})
+    set_script(sandbox, "default.json", {"steps": [{"write": "weather/extra.py", "content": "X = 1\n"},
+                                                   {"result": "Done."}]})
+    roadmap = sandbox / "docs" / "ROADMAP.md"
+    edited = roadmap.read_text().replace("Forecast summary", "Forecast summary (daily)") + \
+        "\n## PRIORITY 3: Extras\n\n**Status**: 📝 Planned\n"
+
+    def edit_during_run() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            db = sandbox / ".coffee_maker" / "state.db"
+            state = StateStore(db).get("PRIORITY 1") if db.exists() else None
+            if state is not None and state.phase is Phase.AGENT_RUNNING:
+                roadmap.write_text(edited)
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=edit_during_run, daemon=True).start()
+    run_until_settled(sandbox, settled=3, timeout_s=60, answer_delay_s=0.1)
+    assert roadmap.read_text() == edited
+    store = _store(sandbox)
+    assert {s.priority: s.phase for s in store.all()} == {
+        "PRIORITY 1": Phase.PR_OPEN, "PRIORITY 2": Phase.PR_OPEN, "PRIORITY 3": Phase.PR_OPEN}
+
+
+def test_daily_hard_cap_pauses_work(sandbox: Path) -> None:
+    """Once today's reported cost reaches the daily hard cap, no new priority starts and the person is told."""
+    (sandbox / "coffee_maker.toml").write_text((sandbox / "coffee_maker.toml").read_text() +
+                                               "daily_hard_cap_usd = 0.02\n")
+    _run_until(sandbox, lambda: (s := _store(sandbox).get("PRIORITY 1")) is not None
+               and s.phase is Phase.PR_OPEN and _store(sandbox).info().get("last_outcome") == "daily budget reached",
+               timeout_s=20)
+    store = _store(sandbox)
+    assert store.get("PRIORITY 1").phase is Phase.PR_OPEN  # type: ignore[union-attr]
+    assert store.get("PRIORITY 2") is None  # never started: the day's budget was spent
+    assert store.info()["last_outcome"] == "daily budget reached"
