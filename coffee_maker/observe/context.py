@@ -31,6 +31,16 @@ def set_phase(phase: str) -> None:
     structlog.contextvars.bind_contextvars(phase=phase)
 
 
+@contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Lines inside the block say ``phase=name``; the previous phase comes back afterwards."""
+    tokens = structlog.contextvars.bind_contextvars(phase=name)
+    try:
+        yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
+
+
 def set_session(session_id: str | None) -> None:
     """The agent reported its session id (it arrives mid-attempt)."""
     if session_id:

@@ -102,7 +102,8 @@ class AttemptTrace:
         """A child observation around a step (safety gate, commit, push, PR); an exception marks it ERROR."""
         handle = SpanHandle(self._child(name, as_type=as_type, input=input, metadata=metadata))
         try:
-            yield handle
+            with log_context.phase(name):
+                yield handle
         except BaseException as exc:
             handle.end(level="ERROR", status_message=f"{type(exc).__name__}: {exc}"[:500])
             raise

@@ -83,15 +83,19 @@ class TestAttemptContext:
         assert _lines(log_file)[0]["priority"] == "PRIORITY 4"
 
     def test_tracer_attempt_binds_the_log_context(self, tmp_path: Path) -> None:
-        """The tracer's attempt (even the no-op one) binds priority and attempt, and set_session adds the session id."""
+        """The tracer's attempt (even the no-op one) binds priority and attempt; sessions and spans add session id and phase."""
         log_file = configure_logging("info", log_dir=tmp_path, stream=io.StringIO())
         assert log_file is not None
         tracer = Tracer(None)
         with tracer.attempt("PRIORITY 5", attempt=2) as trace:
             trace.set_session("sess-9")
             structlog.get_logger().info("inside")
-        line = _lines(log_file)[0]
-        assert (line["priority"], line["attempt"], line["session_id"]) == ("PRIORITY 5", 2, "sess-9")
+            with trace.span("safety_gate"):
+                structlog.get_logger().info("gate running")
+            structlog.get_logger().info("after the gate")
+        lines = _lines(log_file)
+        assert (lines[0]["priority"], lines[0]["attempt"], lines[0]["session_id"]) == ("PRIORITY 5", 2, "sess-9")
+        assert [line["phase"] for line in lines] == ["starting", "safety_gate", "starting"]
 
 
 class TestFilesAndConsole:
