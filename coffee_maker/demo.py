@@ -163,11 +163,12 @@ def run_demo(root: Path, *, answer_delay_s: float = 3.0, timeout_s: float = 50.0
 def _summary(project: Path, root: Path, elapsed: float) -> None:
     from rich.console import Console
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # long paths stay copyable
     store = StateStore(project / ".coffee_maker" / "state.db")
     console.rule(f"demo finished in {elapsed:.0f}s")
     for state in store.all():
-        console.print(f"  {state.priority}: {state.phase.value} on {state.branch} — {state.pr_url or state.reason}")
+        console.print(f"  {state.priority}: {state.phase.value} on {state.branch}")
+        console.print(f"      {state.pr_url or state.reason}")
     logs = sorted((project / "interaction_logs").glob("*.jsonl"))
     console.print("\nWhere to look:")
     console.print(f"  branches:          git -C {project} branch -a")

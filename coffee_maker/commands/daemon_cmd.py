@@ -118,10 +118,13 @@ def show_status(loaded: LoadedConfig, *, as_json: bool) -> int:
     if data.get("current"):
         console.print(f"  now: [bold]{data['current']}[/] · {data.get('phase')} · {data.get('elapsed_s') or 0}s"
                       f" · ${data.get('current_cost_usd') or 0:.2f}")
-    for key, label in (("last_outcome", "last"), ("next_up", "next"), ("pending_questions", "pending questions"),
-                       ("cost_today_usd", "cost today")):
-        if data.get(key) is not None:
-            console.print(f"  {label}: {escape(str(data[key]))}")
+    if data.get("last_outcome"):
+        console.print(f"  last: {escape(str(data['last_outcome']))}")
+    console.print(f"  next: {escape(str(data.get('next_up') or 'nothing planned is ready'))}")
+    if data.get("pending_questions"):
+        console.print(f"  [yellow]pending questions: {data['pending_questions']}[/] (see `coffee-maker pending`)")
+    if data.get("cost_today_usd") is not None:
+        console.print(f"  cost today: ${data['cost_today_usd']:.2f}")
     if data["priorities"]:
         table = Table(title="priorities the daemon has touched", title_justify="left")
         for column in ("id", "phase", "attempt", "cost", "PR / reason"):
