@@ -1,0 +1,99 @@
+"""Slack against the shipped fake: Block Kit buttons, Socket Mode ack, chat.update, refused users, thread replies."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coffee_maker.config.notify import SlackSettings
+from coffee_maker.notify.escalator import Escalation, Escalator
+from coffee_maker.notify.inbox import Inbox
+from coffee_maker.notify.slack import SlackChannel
+from coffee_maker.testing.fake_slack import FakeSlack
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+def _channel(slack: FakeSlack, inbox: Inbox, poll: float = 0.0) -> SlackChannel:
+    settings = SlackSettings(channel="C1", allowed_users=["UALICE"], base_url=slack.base_url, poll_replies_s=poll)
+    return SlackChannel(inbox, settings, bot_token="xoxb-test", app_token="xapp-test")
+
+
+def _ask_in_thread(escalator: Escalator) -> tuple[threading.Thread, list[Escalation]]:
+    out: list[Escalation] = []
+    thread = threading.Thread(target=lambda: out.append(escalator.ask(
+        "Allow Bash: git push origin main?", kind="permission", options=("yes", "no"), safe_default="no",
+        priority="PRIORITY 3")))
+    thread.start()
+    return thread, out
+
+
+class TestSlackChannel:
+    def test_click_answers_and_updates_the_message(self, tmp_path: Path, slack: FakeSlack) -> None:
+        """Buttons carry id|value; an allowed click is acked, answers, and chat.update names who answered."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = _channel(slack, inbox)
+        thread, out = _ask_in_thread(Escalator(inbox, [channel], timeout_s=60))
+        [post] = slack.wait_for_call("chat.postMessage")
+        assert post.token == "xoxb-test" and post.args["channel"] == "C1"
+        assert slack.calls_to("apps.connections.open")[0].token == "xapp-test"
+        actions = next(b for b in post.args["blocks"] if b["type"] == "actions")
+        values = [e["value"] for e in actions["elements"]]
+        qid = values[0].split("|")[0]
+        assert values == [f"{qid}|yes", f"{qid}|no", f"{qid}|skip"]
+        assert "Allow Bash: git push origin main?" in post.args["blocks"][0]["text"]["text"]
+        envelope = slack.click(user="UALICE", value=f"{qid}|yes")
+        slack.wait_for_ack(envelope)
+        thread.join(timeout=30)
+        assert out[0].answer == "yes" and out[0].who == "slack:UALICE" and out[0].channel == "slack"
+        [update] = slack.wait_for_call("chat.update")
+        assert update.args["ts"] == slack.calls_to("chat.postMessage")[0].args.get("ts", update.args["ts"])
+        assert "<@UALICE>" in update.args["blocks"][0]["text"]["text"] and "*yes*" in update.args["blocks"][0]["text"]["text"]
+        channel.close()
+
+    def test_unlisted_user_is_refused(self, tmp_path: Path, slack: FakeSlack) -> None:
+        """A click by someone not in allowed_users is acked, refused ephemerally, and does not answer."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = _channel(slack, inbox)
+        thread, out = _ask_in_thread(Escalator(inbox, [channel], timeout_s=60))
+        [post] = slack.wait_for_call("chat.postMessage")
+        qid = post.args["blocks"][1]["elements"][0]["value"].split("|")[0]
+        slack.wait_for_ack(slack.click(user="UMALLORY", value=f"{qid}|yes"))
+        [refusal] = slack.wait_for_call("chat.postEphemeral")
+        assert refusal.args["user"] == "UMALLORY"
+        got = inbox.get(qid)
+        assert got is not None and got.status == "pending"
+        slack.wait_for_ack(slack.click(user="UALICE", value=f"{qid}|no"))
+        thread.join(timeout=30)
+        assert out[0].answer == "no" and out[0].who == "slack:UALICE"
+        channel.close()
+
+    def test_thread_reply_counts(self, tmp_path: Path, slack: FakeSlack) -> None:
+        """A reply in the message's thread (read with conversations.replies) answers the question."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = _channel(slack, inbox, poll=0.05)
+        thread, out = _ask_in_thread(Escalator(inbox, [channel], timeout_s=60))
+        slack.wait_for_call("chat.postMessage")
+        slack.wait_for_call("conversations.replies")
+        ts = channel._messages[next(iter(channel._messages))][0]
+        slack.add_reply(ts, user="UMALLORY", text="yes")  # not allowed: ignored
+        slack.add_reply(ts, user="UALICE", text="no")
+        thread.join(timeout=30)
+        assert out[0].answer == "no" and out[0].who == "slack:UALICE"
+        channel.close()
+
+    def test_unreachable_slack_is_skipped(self, tmp_path: Path) -> None:
+        """Slack down: the channel fails, the escalator falls through to the safe default without crashing."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        settings = SlackSettings(channel="C1", base_url="http://127.0.0.1:9/api/", poll_replies_s=0)
+        channel = SlackChannel(inbox, settings, bot_token="xoxb-test", app_token="xapp-test")
+        result = Escalator(inbox, [channel], timeout_s=0.3).ask("continue?", kind="question", options=("yes", "no"),
+                                                               safe_default="no")
+        assert result.timed_out and result.answer == "no" and result.channels == ()
