@@ -1,0 +1,66 @@
+"""The terminal channel through a real pseudo-terminal: panel, prompt, re-prompt after an invalid answer."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import sys
+import textwrap
+from pathlib import Path
+
+from coffee_maker.notify.terminal import TerminalChannel
+
+CHILD = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from coffee_maker.notify.escalator import Escalator
+    from coffee_maker.notify.inbox import Inbox
+    from coffee_maker.notify.terminal import TerminalChannel
+    assert TerminalChannel.available()
+    inbox = Inbox(Path(sys.argv[1]))
+    result = Escalator(inbox, [TerminalChannel(inbox)], timeout_s=60, invalid_retries=2).ask(
+        "Allow Bash: npm install left-pad?", kind="permission", options=("yes", "no"), safe_default="no",
+        priority="PRIORITY 3")
+    print(f"RESULT={result.answer}/{result.who}", flush=True)
+""")
+
+
+def _read_until(fd: int, marker: bytes, seen: bytearray) -> bytes:
+    while marker not in seen:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, f"timed out waiting for {marker!r}; got {bytes(seen)!r}"
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen.extend(chunk)
+    return bytes(seen)
+
+
+class TestTerminalChannel:
+    def test_prompt_invalid_then_valid(self, tmp_path: Path) -> None:
+        """The panel shows the question; 'maybe' is re-prompted; 'y' answers yes, by the terminal."""
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: a daemon on a TTY
+            os.execv(sys.executable, [sys.executable, "-c", CHILD, str(tmp_path / "inbox.db")])
+        seen = bytearray()
+        try:
+            _read_until(fd, b"answer [", seen)
+            assert b"npm install left-pad" in seen and b"coffee-maker needs you" in seen
+            os.write(fd, b"maybe\n")
+            _read_until(fd, b"not one of", seen)
+            os.write(fd, b"y\n")
+            out = _read_until(fd, b"RESULT=yes/terminal", seen)
+            assert b"answered: yes" in out
+        finally:
+            _, status = os.waitpid(pid, 0)
+            os.close(fd)
+        assert os.waitstatus_to_exitcode(status) == 0
+
+    def test_not_available_without_a_tty(self, tmp_path: Path) -> None:
+        """A daemon under systemd (stdin not a TTY) gets no terminal channel."""
+        with (tmp_path / "in").open("w+") as not_a_tty:
+            assert not TerminalChannel.available(not_a_tty)
