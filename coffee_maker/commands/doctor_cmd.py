@@ -85,11 +85,11 @@ def check_agent(loaded: LoadedConfig) -> list[Check]:
         found = shutil.which(binary)
         return [Check("agent", "ok" if found else "fail", f"{agent.backend}: {found or binary + ' not found'}",
                       "" if found else f"Install the {agent.backend} CLI or fix [agent.cli.{agent.backend}] command.")]
-    binary = shutil.which(agent.binary) or (agent.binary if Path(agent.binary).is_file() else None)
-    if binary is None:
+    found_binary = shutil.which(agent.binary) or (agent.binary if Path(agent.binary).is_file() else None)
+    if found_binary is None:
         return [Check("claude CLI", "fail", f"{agent.binary!r} not found",
                       "Install it: `npm install -g @anthropic-ai/claude-code`, or set [agent] binary to its path.")]
-    version = proc.run([binary, "--version"], timeout=30)
+    version = proc.run([found_binary, "--version"], timeout=30)
     checks = [Check("claude CLI", "ok" if version.ok else "fail",
                     version.stdout.strip() or proc.tail(version.stderr, 2), "" if version.ok else "Reinstall the CLI.")]
     if agent.auth == "api_key":

@@ -89,7 +89,7 @@ def build_services(loaded: LoadedConfig) -> Services:
     def decide_factory(priority: Priority, facts: dict[str, Any], root: Path) -> DecisionCallback:
         handler = build_message_handler(loaded, escalator=escalator, sink=telemetry, priority=priority.id,
                                         facts=lambda: facts, tracer=tracer, root=root)
-        return handler.decide  # type: ignore[no-any-return]
+        return handler.decide
 
     def pr_body(priority: Priority, record: AttemptRecord) -> str:
         outcome = record.outcome

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from coffee_maker import proc
 from coffee_maker.config import LoadedConfig
+from coffee_maker.secrets import added_lines, scan
 from coffee_maker.types import GateReport, Workspace
 from coffee_maker.vcs.git import GitManager
-from coffee_maker.secrets import added_lines, scan
 
 #: Changes that do not count as work on their own.
 NOT_WORK = ("*.lock", "package-lock.json", "poetry.lock", "uv.lock", "Pipfile.lock", "*.log",

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from coffee_maker.errors import RoadmapConflictError
-from coffee_maker.roadmap import RoadmapEditor, SetNote, SetStatus, Tick, atomic_write, parse_roadmap, read_text
+from coffee_maker.roadmap import (
+    RoadmapEditor,
+    SetNote,
+    SetStatus,
+    Tick,
+    atomic_write,
+    parse_roadmap,
+    read_text,
+)
 from coffee_maker.types import Status
 
 SAMPLE = "# R\n\n## PRIORITY 1: One\n\n**Status**: 📝 Planned  \n\n- [ ] first\n- [ ] second\n\n## PRIORITY 2: Two\n"
