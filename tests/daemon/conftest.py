@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from coffee_maker.demo import build_sandbox
+from tests.agent.conftest import claude_bin  # noqa: F401 — shared fixture: skips locally, fails in CI
 
 
 @pytest.fixture

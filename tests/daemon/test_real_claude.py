@@ -10,7 +10,6 @@ import pytest
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.demo import run_until_settled
 from coffee_maker.testing.fake_anthropic import FakeAnthropic, Turn
-from tests.agent.conftest import claude_bin  # noqa: F401 — the fixture: skips locally, fails in CI
 from tests.conftest import git
 
 CONVERT = "def celsius_to_fahrenheit(c):\n    return c * 9 / 5 + 32\n"
