@@ -1,0 +1,75 @@
+"""Desktop notifications against a session D-Bus with a fake notification server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coffee_maker.notify.desktop import (
+    ActionableDesktopChannel,
+    PlyerDesktopChannel,
+    desktop_channel,
+)
+from coffee_maker.notify.escalator import Escalation, Escalator
+from coffee_maker.notify.inbox import Inbox
+
+pytestmark = pytest.mark.skipif(shutil.which("dbus-daemon") is None, reason="dbus-daemon missing (make test installs it)")
+
+
+@pytest.fixture
+def session_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    from tests.notify.fake_notifications import SessionBus
+
+    bus = SessionBus()
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
+    yield bus
+    bus.stop()
+
+
+class TestActionableDesktop:
+    def test_button_click_answers(self, tmp_path: Path, session_bus: object) -> None:
+        """Yes/No/Skip buttons reach the server; a click on 'No' answers; the notification is closed after."""
+        bus = session_bus
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = desktop_channel(inbox)
+        assert isinstance(channel, ActionableDesktopChannel)
+        out: list[Escalation] = []
+        thread = threading.Thread(target=lambda: out.append(Escalator(inbox, [channel], timeout_s=60).ask(
+            "Allow Bash: git push?", kind="permission", options=("yes", "no"), safe_default="no")))
+        thread.start()
+        bus.wait_for(lambda: bus.server.notified)  # type: ignore[attr-defined]
+        note = bus.server.notified[0]  # type: ignore[attr-defined]
+        assert "git push" in note["body"] and note["app"] == "coffee-maker"
+        buttons = dict(zip(note["actions"][1::2], note["actions"][::2], strict=True))  # title → action key
+        assert {"Yes", "No", "Skip"} <= set(buttons)
+        bus.press(note["id"], buttons["No"])  # type: ignore[attr-defined]
+        thread.join(timeout=30)
+        assert out[0].answer == "no" and out[0].channel == "desktop"
+        channel.close()
+
+    def test_answered_elsewhere_withdraws_the_notification(self, tmp_path: Path, session_bus: object) -> None:
+        """An answer from another channel closes the desktop notification."""
+        bus = session_bus
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = ActionableDesktopChannel(inbox)
+        question = inbox.add("continue?", kind="question", options=("yes", "no"), safe_default="no", timeout_s=60)
+        channel.ask(question)
+        bus.wait_for(lambda: bus.server.notified)  # type: ignore[attr-defined]
+        channel.resolve(question, "yes", "cli:sam")
+        bus.wait_for(lambda: bus.server.closed)  # type: ignore[attr-defined]
+        assert bus.server.closed == [bus.server.notified[0]["id"]]  # type: ignore[attr-defined]
+        channel.close()
+
+
+class TestNoDesktopSession:
+    def test_channel_fails_and_is_skipped(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without a session bus both backends raise; the escalator skips them and falls to the safe default."""
+        monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+        inbox = Inbox(tmp_path / "inbox.db")
+        result = Escalator(inbox, [PlyerDesktopChannel(), desktop_channel(inbox)], timeout_s=0.2).ask(
+            "continue?", kind="question", options=("yes", "no"), safe_default="no")
+        assert result.timed_out and result.channels == ()
