@@ -8,7 +8,7 @@ TOOLS := .tools
 CLAUDE_CODE_VERSION ?= 2.1.328
 CLAUDE_BIN := $(TOOLS)/claude-code/node_modules/.bin/claude
 
-.PHONY: demo test venv claude-cli lint bench clean
+.PHONY: demo test venv claude-cli sys-deps lint bench clean
 
 venv: $(STAMP)
 
@@ -37,10 +37,23 @@ $(CLAUDE_STAMP):
 		echo "npm not found: skipping the Claude Code CLI (its tests will skip locally)"; \
 	fi
 
+# System packages the tests need (a session D-Bus for the desktop-notification tests).
+# Installed only when missing, and only as root or under CI=true; otherwise those tests skip.
+sys-deps:
+	@if ! command -v dbus-daemon >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] || [ "$${CI:-}" = true ]; then \
+			SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+			$$SUDO apt-get update -qq >/dev/null && \
+			DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends dbus >/dev/null; \
+		else \
+			echo "dbus-daemon not found: desktop notification tests will skip (apt-get install dbus)"; \
+		fi; \
+	fi
+
 demo: venv
 	$(PY) -m coffee_maker demo
 
-test: venv claude-cli
+test: venv claude-cli sys-deps
 	$(PY) -m pytest
 
 lint: venv
