@@ -17,7 +17,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from coffee_maker.config import LoadedConfig
 
 DB_NAME = "telemetry.db"
 BUSY_TIMEOUT_MS = 10_000
@@ -137,17 +140,27 @@ class TelemetryStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._open: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._lock = threading.Lock()
         migrate(self._conn())
 
+    @classmethod
+    def from_config(cls, loaded: LoadedConfig) -> TelemetryStore:
+        """``<state_dir>/<[observe] telemetry_db>`` (``telemetry.db`` by default)."""
+        return cls(loaded.state_dir / loaded.config.observe.telemetry_db)
+
     def _conn(self) -> sqlite3.Connection:
+        """This thread's connection; connections of threads that have ended are closed on the way."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self.path)
             self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                for ident, (thread, old) in list(self._open.items()):
+                    if not thread.is_alive():
+                        del self._open[ident]
+                        old.close()
+                self._open[threading.get_ident()] = (threading.current_thread(), conn)
         return conn
 
     @contextmanager
@@ -224,7 +237,7 @@ class TelemetryStore:
     def close(self) -> None:
         """Close every thread's connection (call once, when the daemon or command ends)."""
         with self._lock:
-            conns, self._all = self._all, []
+            conns, self._open = [conn for _, conn in self._open.values()], {}
         for conn in conns:
             try:
                 conn.close()

@@ -139,3 +139,26 @@ class TestMigrations:
         assert conn.execute("PRAGMA user_version").fetchone() == (1,)
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'x'").fetchall() == []
         conn.close()
+
+
+class TestConnections:
+    def test_connections_of_finished_threads_are_closed(self, tmp_path: Path) -> None:
+        """Short-lived worker threads (one per decision) do not pile up open connections."""
+        store = TelemetryStore(tmp_path / "telemetry.db")
+        for _ in range(20):
+            worker = threading.Thread(target=store.record_notification, args=("slack", "question", True, None))
+            worker.start()
+            worker.join()
+        store.record_notification("terminal", "question", True, None)
+        assert len(store._open) <= 2
+        assert store.query("SELECT COUNT(*) AS n FROM notifications") == [{"n": 21}]
+        store.close()
+
+    def test_from_config_uses_the_state_dir(self, tmp_path: Path) -> None:
+        """The database lives at <state_dir>/telemetry.db unless [observe] telemetry_db says otherwise."""
+        from coffee_maker.config import load_config
+
+        (tmp_path / "coffee_maker.toml").write_text('[observe]\nstate_dir = "state"\ntelemetry_db = "t.db"\n')
+        store = TelemetryStore.from_config(load_config(str(tmp_path)))
+        assert store.path == tmp_path / "state" / "t.db" and store.path.exists()
+        store.close()
