@@ -61,30 +61,33 @@ def _priority(n: int) -> str:
     return f"\n## PRIORITY {n}: Generated work {n}\n\n**Status**: 📝 Planned\n\n- [ ] make gen_{n}.py\n"
 
 
+class _Timed:
+    """An agent that writes the priority's own file (real work for the gate) and times its run."""
+
+    def __init__(self, agent: Any, priority: Any, owner: _TimedAgents) -> None:
+        self.agent, self.priority, self.owner = agent, priority, owner
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        n = self.priority.id.split()[-1]
+        Path(args[1], "weather", f"gen_{n}.py").write_text("X = 1\n")
+        start = time.perf_counter()
+        try:
+            return self.agent.run(*args, **kwargs)
+        finally:
+            self.owner.agent_s += time.perf_counter() - start
+
+    def stop(self) -> None:
+        self.agent.stop()
+
+
 class _TimedAgents:
     """Wraps the agent factory to add up the agents' own run time."""
 
     def __init__(self, factory: Any) -> None:
         self.factory, self.agent_s = factory, 0.0
 
-    def __call__(self, priority: Any) -> Any:
-        agent, outer = self.factory(priority), self
-
-        class Timed:
-            def run(self, *args: Any, **kwargs: Any) -> Any:
-                # each priority writes its own file so the gate sees real work
-                n = priority.id.split()[-1]
-                Path(args[1], "weather", f"gen_{n}.py").write_text("X = 1\n")
-                start = time.perf_counter()
-                try:
-                    return agent.run(*args, **kwargs)
-                finally:
-                    outer.agent_s += time.perf_counter() - start
-
-            def stop(self) -> None:
-                agent.stop()
-
-        return Timed()
+    def __call__(self, priority: Any) -> _Timed:
+        return _Timed(self.factory(priority), priority, self)
 
 
 def _start(project: Path, timed: _TimedAgents | None = None) -> tuple[DaemonService, threading.Thread]:

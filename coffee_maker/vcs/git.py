@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import structlog
-from git import GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
+from git import Git, GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
 
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import GitError
@@ -47,7 +47,8 @@ class GitManager:
 
     def _git(self, *args: str, cwd: Path | None = None) -> str:
         """Run git (through GitPython's command wrapper) and turn failures into one sentence."""
-        runner = Repo(cwd).git if cwd is not None else self.repo.git
+        # A worktree needs only the command wrapper: a full Repo per call would pile up objects.
+        runner = Git(str(cwd)) if cwd is not None else self.repo.git
         try:
             return str(runner.execute(["git", *args], with_extended_output=False))
         except GitCommandError as exc:
