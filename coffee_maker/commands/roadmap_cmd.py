@@ -13,11 +13,8 @@ from rich.table import Table
 from coffee_maker.commands import _common
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import UsageError
-from coffee_maker.roadmap import Roadmap, explain, normalise_id, read_roadmap
+from coffee_maker.roadmap import Roadmap, errors, explain, normalise_id, read_roadmap
 from coffee_maker.types import Priority, Status
-
-#: Warnings `roadmap check` treats as errors (exit 1): they change what the daemon would do.
-ERROR_KINDS = {"unclosed_fence", "duplicate_id"}
 
 _STATUS_STYLE = {Status.PLANNED: "cyan", Status.IN_PROGRESS: "yellow", Status.COMPLETE: "green",
                  Status.BLOCKED: "red", Status.UNKNOWN: "magenta"}
@@ -38,7 +35,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     show.set_defaults(func=lambda a: show_priority(_common.load(a), a.id, as_json=a.json))
     check = actions.add_parser(
         "check", parents=[common],
-        help="list warnings; exit 1 on errors (unclosed code fence, duplicate priority ids)")
+        help="list warnings; exit 1 on errors: an unclosed code fence, or a duplicated id with a copy not complete",
+        description="Print every warning (status heading/line disagreement, duplicate ids, unknown status text, "
+                    "unclosed code fence) with its line. Exit 1 when there is an error — an unclosed code fence "
+                    "(it hides every priority below it) or a priority id used twice where a copy is not complete "
+                    "(the daemon could pick or edit the wrong one); exit 0 when there are only warnings; exit 2 "
+                    "when the roadmap cannot be read.")
     check.add_argument("--json", action="store_true", help="print the warnings as JSON objects")
     check.set_defaults(func=lambda a: check_roadmap(_common.load(a), as_json=a.json))
     parser.set_defaults(func=lambda a: list_priorities(_common.load(a), as_json=False))
@@ -135,14 +137,15 @@ def show_priority(loaded: LoadedConfig, query: str, *, as_json: bool) -> int:
 
 def check_roadmap(loaded: LoadedConfig, *, as_json: bool) -> int:
     roadmap = _load(loaded)
-    errors = [w for w in roadmap.warnings if w.kind in ERROR_KINDS]
+    failing = set(errors(roadmap))
     if as_json:
-        _common.print_json([{"line": w.line, "kind": w.kind, "message": w.message,
-                             "error": w.kind in ERROR_KINDS} for w in roadmap.warnings])
+        _common.print_json([{"line": w.line, "kind": w.kind, "message": w.message, "error": w in failing}
+                            for w in roadmap.warnings])
     else:
         console = _common.console()
         for w in roadmap.warnings:
-            style = "red" if w.kind in ERROR_KINDS else "yellow"
-            console.print(f"{loaded.roadmap_path}:{w.line}: [{style}]{w.kind}[/] {escape(w.message)}")
-        console.print(f"{len(roadmap.priorities)} priorities, {len(roadmap.warnings)} warnings, {len(errors)} errors.")
-    return 1 if errors else 0
+            style, label = ("red", "error") if w in failing else ("yellow", "warning")
+            console.print(f"{loaded.roadmap_path}:{w.line}: [{style}]{label}[/] {w.kind}: {escape(w.message)}")
+        console.print(f"{len(roadmap.priorities)} priorities, {len(roadmap.warnings)} warnings, "
+                      f"{len(failing)} of them errors.")
+    return 1 if failing else 0

@@ -1,5 +1,6 @@
 """The roadmap engine: parser (pure), editor (surgical, atomic), planner (pure)."""
 
+from coffee_maker.roadmap.checks import errors
 from coffee_maker.roadmap.editor import (
     RoadmapEditor,
     SetNote,
@@ -14,6 +15,6 @@ from coffee_maker.roadmap.parser import guideline_sections, parse_roadmap
 from coffee_maker.roadmap.planner import explain, next_priority
 
 __all__ = [
-    "Roadmap", "RoadmapEditor", "SetNote", "SetStatus", "Tick", "atomic_write", "edit_text", "explain",
+    "Roadmap", "RoadmapEditor", "SetNote", "SetStatus", "Tick", "atomic_write", "edit_text", "errors", "explain",
     "guideline_sections", "next_priority", "normalise_id", "parse_roadmap", "read_roadmap", "read_text",
 ]

@@ -126,8 +126,13 @@ def _changes(before: str, after: str) -> list[tuple[tuple[str, ...], tuple[str, 
             if tag != "equal"]
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Replace the file (a symlink's target) with ``text`` atomically and durably."""
+def atomic_write(path: Path, text: str, *, expect: str | None = None) -> None:
+    """Replace the file (a symlink's target) with ``text`` atomically and durably.
+
+    With ``expect``, the target is compared with it once more just before the
+    replace (after the slow fsync), narrowing the window in which a person's save
+    could be lost; a difference raises RoadmapConflictError and writes nothing.
+    """
     target = Path(os.path.realpath(path))
     mode = target.stat().st_mode & 0o7777 if target.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -137,6 +142,9 @@ def atomic_write(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
+        if expect is not None and target.read_bytes() != expect.encode("utf-8"):
+            raise RoadmapConflictError(f"The roadmap {path} changed on disk while it was being written; "
+                                       "nothing was written. Re-read it and try again.")
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
@@ -169,7 +177,7 @@ class RoadmapEditor:
                     f"The roadmap {self.path} was changed on disk in the lines this edit touches "
                     f"({normalise_id(pid)}); nothing was written. Re-read it and try again.")
             edited = rebased
-        atomic_write(self.path, edited)
+        atomic_write(self.path, edited, expect=current)
         self.text = edited
         return True
 

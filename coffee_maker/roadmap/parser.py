@@ -56,9 +56,17 @@ def _heading(line: str) -> tuple[int, str] | None:
 
 
 def _fence(stripped: str) -> str | None:
+    """The opening fence run (``` or ~~~, any length ≥ 3), or None.
+
+    As in CommonMark, a backtick fence's info string cannot hold a backtick, so a
+    one-line ```inline``` span does not open a block and swallow the rest of the file.
+    """
     if stripped.startswith("```") or stripped.startswith("~~~"):
         char = stripped[0]
-        return stripped[: len(stripped) - len(stripped.lstrip(char))]
+        run = stripped[: len(stripped) - len(stripped.lstrip(char))]
+        if char == "`" and "`" in stripped[len(run):]:
+            return None
+        return run
     return None
 
 
