@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from coffee_maker.observe import context as log_context
-from coffee_maker.observe._langfuse import LangfuseBackend, Observation
 
 if TYPE_CHECKING:
     from coffee_maker.config import LoadedConfig
+    from coffee_maker.observe._langfuse import LangfuseBackend, Observation
 
 log = structlog.get_logger(__name__)
 
@@ -165,10 +165,15 @@ class Tracer:
 
     def __init__(self, settings: TracingSettings | None) -> None:
         self.settings = settings
-        self._backend = LangfuseBackend(settings.public_key, settings.secret_key, settings.base_url,
-                                        export_timeout_s=settings.export_timeout_s,
-                                        flush_interval_s=settings.flush_interval_s,
-                                        environment=settings.environment) if settings else None
+        self._backend: LangfuseBackend | None = None
+        if settings is not None:
+            # langfuse and OpenTelemetry are imported only when tracing is on
+            from coffee_maker.observe._langfuse import LangfuseBackend
+
+            self._backend = LangfuseBackend(settings.public_key, settings.secret_key, settings.base_url,
+                                            export_timeout_s=settings.export_timeout_s,
+                                            flush_interval_s=settings.flush_interval_s,
+                                            environment=settings.environment)
         self._lock = threading.Lock()
         self._current: AttemptTrace | None = None
         self._flusher: threading.Thread | None = None
