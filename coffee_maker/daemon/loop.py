@@ -171,7 +171,7 @@ class Daemon:
         except CoffeeMakerError as exc:  # git / forge / agent start-up errors: a failed attempt, not a crash
             outcome = self._fail(priority, runner, exc.message, secrets=False)
         finally:
-            self.progress.clear()
+            self.progress.finish()
             self.store.set_info(current=None, phase="idle")
             record = runner.last_record
             if telemetry_id is not None:

@@ -1,11 +1,14 @@
 """What a person watching the terminal sees while an attempt runs.
 
 On a TTY: one live status line (priority, phase, elapsed, turns, cost) that
-redraws in place. Off a TTY (systemd, CI, pipes): nothing — the logs say it all.
+redraws in place every second. Log lines printed to the same terminal first clear
+it (a logging filter), so the two never share a row. Off a TTY (systemd, CI,
+pipes): nothing — the logs say it all.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -23,12 +26,42 @@ class Progress:
         self.cost = 0.0
         self.started = time.monotonic()
         self._shown = False
+        self._ticker: threading.Thread | None = None
+        self._active = threading.Event()
+
+    def attach_to_logging(self) -> None:
+        """Clear the status line before any log record is written to a terminal."""
+        if not self.enabled:
+            return
+        for handler in logging.getLogger().handlers:
+            stream = getattr(handler, "stream", None)
+            if stream is not None and getattr(stream, "isatty", lambda: False)():
+                handler.addFilter(self._clear_before_log)
+
+    def _clear_before_log(self, record: logging.LogRecord) -> bool:
+        self.clear()
+        return True
+
+    def _tick(self) -> None:
+        while self._active.wait(1.0) and self._active.is_set():
+            self.render()
 
     def start(self, priority: str) -> None:
         with self._lock:
             self.priority, self.phase, self.turns, self.cost = priority, "starting", 0, 0.0
             self.started = time.monotonic()
         self.render()
+        if self.enabled and (self._ticker is None or not self._ticker.is_alive()):
+            self._active.set()
+            self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
+            self._ticker.start()
+
+    def finish(self) -> None:
+        """The attempt is over: stop redrawing and clear the line."""
+        self._active.clear()
+        with self._lock:
+            self.priority = ""
+        self.clear()
 
     def update(self, *, phase: str | None = None, turns: int | None = None, cost: float | None = None) -> None:
         with self._lock:

@@ -126,9 +126,11 @@ def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
     services.git.preflight()
     store = StateStore(loaded.state_dir / STATE_DB)
     planner = pick_next(store)
+    progress = Progress()
+    progress.attach_to_logging()
     return Daemon(loaded, services, store, read_roadmap=roadmap_reader(loaded),
                   pick=lambda view, in_review, blocked: planner(view, in_review, blocked),
-                  progress=Progress(), wake=wake)
+                  progress=progress, wake=wake)
 
 
 def dry_run(loaded: LoadedConfig) -> int:
