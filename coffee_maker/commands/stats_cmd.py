@@ -41,7 +41,9 @@ def _compute(loaded: LoadedConfig, since: str | None) -> dict[str, Any]:
         start = parse_since(since)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    store = TelemetryStore(telemetry_path(loaded))
+    path = telemetry_path(loaded)
+    # Before the daemon's first run there is nothing to read: show zeros, create no files.
+    store = TelemetryStore(path if path.exists() else ":memory:")
     try:
         return compute(store, start)
     finally:

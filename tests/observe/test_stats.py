@@ -219,3 +219,11 @@ class TestStatsCommand:
         assert main(["stats", "--repo", str(tmp_path), "--json", "--since", "2026-11-21"]) == 0
         assert json.loads(capsys.readouterr().out)["attempts"]["attempts"] == 1
         assert main(["stats", "--repo", str(tmp_path), "--since", "whenever"]) == 2
+
+    def test_no_telemetry_yet_shows_zeros_without_creating_files(self, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+        """Before the daemon ever ran, stats prints zeros and leaves the repository untouched."""
+        loaded = load_config(str(tmp_path))
+        assert show_stats(loaded, as_json=True) == 0
+        assert json.loads(capsys.readouterr().out)["attempts"]["attempts"] == 0
+        assert not telemetry_path(loaded).exists() and not (tmp_path / ":memory:").exists()
