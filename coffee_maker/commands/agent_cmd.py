@@ -12,8 +12,17 @@ from types import FrameType
 from typing import Any
 
 from coffee_maker.commands import _common
+from coffee_maker.config import LoadedConfig
 from coffee_maker.config.agent import AgentSettings
-from coffee_maker.types import OutcomeKind, SessionOutcome
+from coffee_maker.types import (
+    Decision,
+    DecisionCallback,
+    DecisionKind,
+    OutcomeKind,
+    PermissionRequest,
+    Question,
+    SessionOutcome,
+)
 
 #: Exit code per outcome (documented in `coffee-maker agent run --help`).
 EXIT_CODES: dict[OutcomeKind, int] = {
@@ -34,7 +43,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
         "run", help="run one agent session and print each event", parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
         description="Run one session of the configured agent. Permission requests are decided by --allow/"
-                    "--deny rules in Claude Code's syntax (Write, Edit, Bash(pytest:*)); anything else is denied.")
+                    "--deny rules in Claude Code's syntax (Write, Edit, Bash(pytest:*)) first, then by the "
+                    "configured [rules] (see `coffee-maker rules check`); what would need a person is denied.")
     run.add_argument("--prompt", required=True, metavar="TEXT", help="what the agent should do")
     run.add_argument("--backend", metavar="NAME", help="claude | scripted | codex | gemini | aider | [agent.cli.*]")
     run.add_argument("--binary", metavar="PATH", help="the agent CLI to run")
@@ -45,10 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     run.add_argument("--resume", metavar="SESSION_ID", help="continue this session")
     run.add_argument("--script", metavar="FILE", help="script for the scripted backend")
     run.add_argument("--json", action="store_true", help="one JSON object per line, each with a \"type\"")
-    run.set_defaults(func=lambda a: run_agent(
-        _common.load(a).config.agent, prompt=a.prompt, backend=a.backend, binary=a.binary,
-        cwd=Path(a.cwd or _common.repo_arg(a)), allow=a.allow, deny=a.deny, answer=a.answer,
-        resume=a.resume, script=a.script, as_json=a.json))
+    run.set_defaults(func=lambda a: _run_with_config(_common.load(a), a))
 
     def show_help(args: argparse.Namespace) -> int:
         parser.print_help()
@@ -57,17 +64,43 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     parser.set_defaults(func=show_help)
 
 
+def _run_with_config(loaded: LoadedConfig, a: argparse.Namespace) -> int:
+    from coffee_maker.interaction.handler import build_rule_engine
+
+    cwd = Path(a.cwd or _common.repo_arg(a)).resolve()
+    engine = build_rule_engine(loaded, root=cwd)
+    return run_agent(loaded.config.agent, prompt=a.prompt, backend=a.backend, binary=a.binary, cwd=cwd,
+                     allow=a.allow, deny=a.deny, answer=a.answer, resume=a.resume, script=a.script, as_json=a.json,
+                     fallback=lambda request: engine.evaluate(request, {}))
+
+
 def run_agent(settings: AgentSettings, *, prompt: str, backend: str | None = None, binary: str | None = None,
               cwd: Path, allow: Sequence[str] = (), deny: Sequence[str] = (), answer: str | None = None,
-              resume: str | None = None, script: str | None = None, as_json: bool = False) -> int:
-    """Run one session; print events, then the outcome; return the outcome's exit code."""
+              resume: str | None = None, script: str | None = None, as_json: bool = False,
+              fallback: DecisionCallback | None = None) -> int:
+    """Run one session; print events, then the outcome; return the outcome's exit code.
+
+    ``fallback`` (the configured rules) decides what no --allow/--deny rule matched; a verdict
+    that needs a person is a denial here, since nobody is asked during `agent run`.
+    """
     from coffee_maker.agent.registry import create_backend
     from coffee_maker.agent.rules import RuleDecider
 
     cwd = cwd.resolve()
     if script:
         settings = settings.model_copy(update={"script": script})
-    decide = RuleDecider(allow, deny, answer=answer, cwd=cwd)
+    cli_rules = RuleDecider(allow, deny, answer=answer, cwd=cwd)
+
+    def decide(request: PermissionRequest | Question) -> Decision:
+        decision = cli_rules(request)
+        if fallback is None or decision.method not in ("rule:default-deny", "rule:no-answer"):
+            return decision
+        configured = fallback(request)
+        if configured.kind is DecisionKind.ASK:
+            return Decision(DecisionKind.DENY, method=configured.method,
+                            message="This needs a person's decision, and nobody is asked during `agent run`.")
+        return configured
+
     agent = create_backend(settings, name=backend, binary=binary)
     printer = _Printer(as_json)
 

@@ -20,9 +20,10 @@ def script(tmp_path: Path, steps: list[dict[str, object]]) -> str:
 
 
 def test_json_lines_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--json prints one object per line with a type; --allow rules decide; the outcome comes last."""
+    """--json prints one object per line with a type; --allow rules decide first, then the configured rules
+    (a network download would need a person, so it is denied); the outcome comes last."""
     steps = [{"write": "a.txt", "content": "x", "ask_permission": True},
-             {"run": "touch b.txt", "ask_permission": True}, {"say": "done"}]
+             {"run": "wget -q -O b.txt http://127.0.0.1:9/", "ask_permission": True}, {"say": "done"}]
     code = main(["agent", "run", "--prompt", "go", "--backend", "scripted", "--script", script(tmp_path, steps),
                  "--cwd", str(tmp_path), "--allow", "Write", "--json"])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -30,6 +31,8 @@ def test_json_lines_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert lines[-1]["type"] == "outcome" and lines[-1]["kind"] == "success"
     assert (tmp_path / "a.txt").exists() and not (tmp_path / "b.txt").exists()
     assert "permission_denied" in [line["type"] for line in lines]
+    denied = [line for line in lines if line["type"] == "decision" and line.get("decision", {}).get("kind") == "deny"]
+    assert denied and denied[0]["decision"]["method"] == "rule:network-install"
 
 
 def test_usage_limit_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
