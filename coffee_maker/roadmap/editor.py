@@ -172,6 +172,9 @@ class RoadmapEditor:
         current = read_text(self.path)
         if current != self.text:
             rebased = edit_text(current, pid, edits, heading=heading)
+            if rebased == current:  # the person already made this very change
+                self.text = current
+                return False
             if _changes(current, rebased) != _changes(self.text, edited):
                 raise RoadmapConflictError(
                     f"The roadmap {self.path} was changed on disk in the lines this edit touches "

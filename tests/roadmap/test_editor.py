@@ -127,3 +127,28 @@ class TestConcurrentEdits:
         with pytest.raises(RoadmapConflictError, match="changed on disk"):
             editor.set_status("PRIORITY 1", Status.COMPLETE)
         assert read_text(path) == theirs
+
+    def test_person_made_the_same_change(self, tmp_path: Path) -> None:
+        """When the person already completed the priority on disk, the edit is a no-op, not a conflict."""
+        path = tmp_path / "ROADMAP.md"
+        path.write_text(SAMPLE)
+        editor = RoadmapEditor(path)
+        theirs = SAMPLE.replace("📝 Planned  ", "✅ Complete")
+        path.write_text(theirs)
+        assert editor.set_status("PRIORITY 1", Status.COMPLETE) is False
+        assert path.read_text() == theirs
+
+    def test_line_inserted_above_and_ticked_box_changed(self, tmp_path: Path) -> None:
+        """Lines a person inserts above shift the edit (re-applied); a person's edit of a box it ticks is refused."""
+        path = tmp_path / "ROADMAP.md"
+        path.write_text(SAMPLE)
+        editor = RoadmapEditor(path)
+        path.write_text("Intro by a person.\n\n" + SAMPLE)
+        editor.apply("PRIORITY 1", [Tick([0])])
+        assert path.read_text().startswith("Intro by a person.\n") and "- [x] first\n- [ ] second\n" in path.read_text()
+        editor = RoadmapEditor(path)
+        theirs = path.read_text().replace("- [ ] second", "- [ ] second, reworded")
+        path.write_text(theirs)
+        with pytest.raises(RoadmapConflictError):
+            editor.apply("PRIORITY 1", [Tick([1])])
+        assert path.read_text() == theirs
