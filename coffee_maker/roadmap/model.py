@@ -20,6 +20,9 @@ class Roadmap:
     def find(self, query: str) -> list[Priority]:
         """Every priority matching ``query``: `PRIORITY 2.5`, `priority 2.5`, `2.5`, `us-062`."""
         wanted = normalise_id(query)
+        if wanted.startswith("US-") and wanted[3:].isdigit():  # `us-62` finds `US-062`
+            number = int(wanted[3:])
+            return [p for p in self.priorities if p.id.startswith("US-") and int(p.id[3:]) == number]
         return [p for p in self.priorities if p.id == wanted]
 
     def get(self, query: str) -> Priority | None:

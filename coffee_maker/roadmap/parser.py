@@ -52,7 +52,12 @@ def _heading(line: str) -> tuple[int, str] | None:
     level = len(line) - len(line.lstrip("#"))
     if level == 0 or level > 6 or (len(line) > level and line[level] not in " \t"):
         return None
-    return level, line[level:].strip().rstrip("#").strip()
+    text = line[level:].strip()
+    if text.endswith("#"):  # a closing `##` run counts only after a space: `## C#` keeps its `#`
+        bare = text.rstrip("#")
+        if not bare or bare[-1] in " \t":
+            text = bare.strip()
+    return level, text
 
 
 def _fence(stripped: str) -> str | None:

@@ -160,3 +160,9 @@ class TestSmallCases:
     def test_first_marker_decides(self, text: str, status: Status) -> None:
         """The first status marker in the text decides."""
         assert read_status(text) is status
+
+    def test_closing_hashes_and_us_lookup(self) -> None:
+        """A closing `##` run is dropped only after a space, and `us 62` finds `US-062`."""
+        roadmap = parse_roadmap("## US-062: Port to C# ##\n**Status**: planned\n## US-063: Learn C#\n")
+        assert [p.title for p in roadmap.priorities] == ["Port to C#", "Learn C#"]
+        assert roadmap.get("us 62") is roadmap.priorities[0] and roadmap.get("US-62") is roadmap.priorities[0]
