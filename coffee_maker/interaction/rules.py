@@ -81,6 +81,8 @@ class RuleEngine:
             rules.insert(0, PermissionRule(name="configured-test-command", tool="Bash", decision="allow",
                                            command="^" + re.escape(test_command.strip()) + r"(\s|$)"))
         self.permissions = [self._compile(r) for r in rules]
+        self._real_root = Path(os.path.realpath(self.root))
+        self._by_tool: dict[str, list[_Compiled]] = {}  # tool → its rules in order, built on first use
         self.questions = [(q, self._regex(q.name, q.pattern)) for q in [*settings.extra_questions, *settings.questions]]
         for q, _ in self.questions:
             unknown = set(q.when) - set(FACTS)
@@ -112,7 +114,7 @@ class RuleEngine:
         """(path relative to the repo — or absolute when outside, inside?)."""
         expanded = os.path.expanduser(raw)
         full = Path(os.path.realpath(expanded if os.path.isabs(expanded) else self.root / expanded))
-        root = Path(os.path.realpath(self.root))
+        root = self._real_root
         if full == root or full.is_relative_to(root):
             return full.relative_to(root).as_posix() if full != root else ".", True
         return full.as_posix(), False
@@ -133,7 +135,10 @@ class RuleEngine:
         return True
 
     def _first(self, tool: str, command: str | None, paths: list[tuple[str, bool]]) -> PermissionRule | None:
-        return next((c.rule for c in self.permissions if self._match_one(c, tool, command, paths)), None)
+        rules = self._by_tool.get(tool)
+        if rules is None:
+            rules = self._by_tool[tool] = [c for c in self.permissions if "*" in c.tools or tool in c.tools]
+        return next((c.rule for c in rules if self._match_one(c, tool, command, paths)), None)
 
     def permission(self, request: PermissionRequest) -> Decision:
         tool, tool_input = request.tool, request.input
