@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from coffee_maker.observe import context as log_context
+from coffee_maker.types import Decision, DecisionKind
 
 if TYPE_CHECKING:
     from coffee_maker.config import LoadedConfig
@@ -123,24 +124,21 @@ class AttemptTrace:
             **self._trace_attributes())
         observation.finish(output=output, end=end)
 
-    def decision(self, request_summary: str, decision: Any, channels: Sequence[str], timeout_s: float) -> None:
-        """A permission decision or answered question, timed back from its latency."""
+    def decision(self, request_summary: str, decision: Decision, channels: Sequence[str], timeout_s: float) -> None:
+        """A permission decision or answered question, placed back in time by its latency."""
         if self._root is None:
             return
-        kind = str(getattr(getattr(decision, "kind", None), "value", getattr(decision, "kind", "")))
-        latency = float(getattr(decision, "latency_s", 0.0) or 0.0)
-        timed_out = bool(getattr(decision, "timed_out", False))
+        is_answer = decision.kind is DecisionKind.ANSWER
         now = time.time()
         observation = self._root.child(
-            "question" if kind == "answer" else "permission", as_type="span", start=now - latency,
+            "question" if is_answer else "permission", as_type="span", start=now - decision.latency_s,
             input={"request": request_summary, "channels": list(channels), "timeout_s": timeout_s},
-            metadata={"method": getattr(decision, "method", ""), "escalated": bool(channels)},
-            **self._trace_attributes())
-        response = getattr(decision, "answer", None) if kind == "answer" else kind
+            metadata={"method": decision.method, "escalated": bool(channels)}, **self._trace_attributes())
         observation.finish(
-            output={"response": response, "method": getattr(decision, "method", ""), "latency_s": round(latency, 4),
-                    "timed_out": timed_out, "message": getattr(decision, "message", None)},
-            level="WARNING" if timed_out else None, end=now)
+            output={"response": decision.answer if is_answer else decision.kind.value, "method": decision.method,
+                    "latency_s": round(decision.latency_s, 4), "timed_out": decision.timed_out,
+                    "message": decision.message},
+            level="WARNING" if decision.timed_out else None, end=now)
 
     def _child(self, name: str, *, as_type: str, input: Any, metadata: Mapping[str, Any] | None) -> Observation | None:
         if self._root is None:
@@ -235,7 +233,7 @@ class Tracer:
                     self._current = None
             self.flush()
 
-    def decision(self, request_summary: str, decision: Any, channels: Sequence[str], timeout_s: float) -> None:
+    def decision(self, request_summary: str, decision: Decision, channels: Sequence[str], timeout_s: float) -> None:
         """For the MessageHandler: record the decision on the attempt running now (any thread)."""
         with self._lock:
             trace = self._current
