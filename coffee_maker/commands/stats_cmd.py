@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -12,6 +13,9 @@ from rich.table import Table
 from coffee_maker.commands import _common
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import UsageError
+
+if TYPE_CHECKING:
+    from coffee_maker.observe.prometheus import MetricsServer
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -67,15 +71,20 @@ def show_stats(loaded: LoadedConfig, *, as_json: bool = False, prometheus: bool 
     return 0
 
 
-def serve_metrics(loaded: LoadedConfig, *, port: int | None = None) -> int:
-    """Serve until Ctrl-C; every scrape reads the telemetry afresh."""
+def serve_metrics(loaded: LoadedConfig, *, port: int | None = None,
+                  on_ready: Callable[[MetricsServer], None] | None = None) -> int:
+    """Serve until Ctrl-C (or ``server.stop()`` from ``on_ready``); every scrape reads the telemetry afresh."""
     from coffee_maker.observe.prometheus import MetricsServer, render
 
     server = MetricsServer(lambda: render(_compute(loaded, None)),
                            port=loaded.config.observe.metrics_port if port is None else port)
+    if on_ready is not None:
+        on_ready(server)
     _common.console().print(f"Serving metrics on http://127.0.0.1:{server.port}/metrics (Ctrl-C stops)")
     try:
         server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
         server.httpd.server_close()
     return 0

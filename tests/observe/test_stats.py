@@ -195,6 +195,34 @@ class TestMetricsEndpoint:
             server.stop()
 
 
+class TestServeCommand:
+    def test_stats_serve_answers_scrapes(self, tmp_path: Path) -> None:
+        """`coffee-maker stats serve` serves the repository's telemetry on 127.0.0.1 until stopped."""
+        import threading
+
+        from coffee_maker.commands.stats_cmd import serve_metrics
+
+        loaded = _loaded(tmp_path)
+        ready: list[MetricsServer] = []
+        got = threading.Event()
+
+        def on_ready(server: MetricsServer) -> None:
+            ready.append(server)
+            got.set()
+
+        thread = threading.Thread(target=serve_metrics, args=(loaded,), kwargs={"port": 0, "on_ready": on_ready})
+        thread.start()
+        assert got.wait(10)
+        server = ready[0]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10) as response:
+                assert 'coffee_maker_attempts_total{outcome="pr_open"} 1' in response.read().decode()
+        finally:
+            server.httpd.shutdown()
+            thread.join(10)
+        assert not thread.is_alive()
+
+
 class TestStatsCommand:
     def test_json_output(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """`coffee-maker stats --json` prints the computed numbers as one JSON document."""
