@@ -16,6 +16,10 @@ from coffee_maker.errors import UsageError
 from coffee_maker.roadmap import Roadmap, errors, explain, normalise_id, read_roadmap
 from coffee_maker.types import Priority, Status
 
+#: Warning kinds as the `list` table shows them (`roadmap check` gives the full sentence).
+_SHORT_KIND = {"status_mismatch": "mismatch", "duplicate_id": "duplicate", "unknown_status": "status?",
+               "unclosed_fence": "fence"}
+
 _STATUS_STYLE = {Status.PLANNED: "cyan", Status.IN_PROGRESS: "yellow", Status.COMPLETE: "green",
                  Status.BLOCKED: "red", Status.UNKNOWN: "magenta"}
 
@@ -69,16 +73,21 @@ def list_priorities(loaded: LoadedConfig, *, as_json: bool) -> int:
         return 0
     by_line: dict[int, list[str]] = {}
     for w in roadmap.warnings:
-        by_line.setdefault(w.line, []).append(w.kind)
+        by_line.setdefault(w.line, []).append(_SHORT_KIND.get(w.kind, w.kind))
     table = Table(title=f"{loaded.roadmap_path} — {len(roadmap.priorities)} priorities", title_justify="left")
-    for column in ("id", "title", "status", "done", "line", "warnings"):
-        table.add_column(column, no_wrap=column in ("id", "line"))
+    # One row per priority: a long title is cut with "…" to leave the other columns their room.
+    console = _common.console()
+    table.add_column("id", no_wrap=True, min_width=12)
+    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=max(16, console.width - 62))
+    for column, width in (("status", 11), ("done", 5), ("line", 5)):
+        table.add_column(column, no_wrap=True, min_width=width)
+    table.add_column("warnings", min_width=9)
     for p in roadmap.priorities:
         done = f"{p.deliverables_done}/{len(p.deliverables)}" if p.deliverables else "—"
         kinds = by_line.get(p.line, []) + (by_line.get(p.status_line, []) if p.status_line else [])
         table.add_row(p.id, escape(p.title), f"[{_STATUS_STYLE[p.status]}]{p.status.value}[/]", done, str(p.line),
                       ", ".join(kinds))
-    _common.console().print(table)
+    console.print(table)
     return 0
 
 

@@ -142,7 +142,7 @@ def atomic_write(path: Path, text: str, *, expect: str | None = None) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        if expect is not None and target.read_bytes() != expect.encode("utf-8"):
+        if expect is not None and _bytes_or_none(target) != expect.encode("utf-8"):
             raise RoadmapConflictError(f"The roadmap {path} changed on disk while it was being written; "
                                        "nothing was written. Re-read it and try again.")
         os.replace(tmp, target)
@@ -155,6 +155,13 @@ def atomic_write(path: Path, text: str, *, expect: str | None = None) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _bytes_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 class RoadmapEditor:
