@@ -79,12 +79,21 @@ class Escalation:
     question_id: str
 
 
+SKIP = "skip"
+
+
 def normalise_answer(value: str, options: Sequence[str]) -> str | None:
-    """The option ``value`` means, or None when it is not valid. Free text when there are no options."""
+    """The option ``value`` means, or None when it is not valid. Free text when there are no options.
+
+    ``skip`` (the Skip button) is always valid: the person declines, and the escalator
+    uses the safe default at once instead of waiting for the timeout.
+    """
     text = value.strip()
+    lowered = _SYNONYMS.get(text.lower(), text.lower())
+    if lowered == SKIP and not any(o.lower() == SKIP for o in options):
+        return SKIP
     if not options:
         return text or None
-    lowered = _SYNONYMS.get(text.lower(), text.lower())
     for option in options:
         if option.lower() == lowered:
             return option
@@ -164,6 +173,8 @@ class Escalator:
             if answered is None:
                 return self._timeout(question, reached, started)
             value = normalise_answer(answered.answer or "", question.options)
+            if value == SKIP and not any(o.lower() == SKIP for o in question.options):
+                value = question.safe_default
             if value is not None:
                 who = answered.answered_by or "someone"
                 self._each("resolve", lambda c, q=question, v=value, w=who: c.resolve(q, v, w), question.id)
@@ -182,6 +193,8 @@ class Escalator:
                  ) -> Escalation:
         self.inbox.close_question(question.id, "expired")
         if not self.stop.is_set():
+            # Withdraw the prompt everywhere (Slack message updated, desktop notification closed), then alert.
+            self._each("resolve", lambda c: c.resolve(question, question.safe_default, "timeout_default"), question.id)
             self._each("timeout", lambda c: c.inform(
                 f"No answer to [{question.id}] {question.text!r} ({reason}); used the safe default: "
                 f"{question.safe_default}.", kind="timeout"), question.id)

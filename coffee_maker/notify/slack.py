@@ -51,9 +51,12 @@ def question_blocks(q: PendingQuestion) -> list[dict[str, Any]]:
 
 def answered_blocks(q: PendingQuestion, answer: str, who: str) -> list[dict[str, Any]]:
     """The message after an answer: buttons gone, who answered what."""
-    who_text = f"<@{who.split(':')[-1]}>" if who.startswith("slack:") else who
-    return [{"type": "section", "text": {"type": "mrkdwn",
-                                         "text": f"~{q.text}~\n*{answer}* — answered by {who_text}"}}]
+    if who == "timeout_default":
+        line = f"no answer in time — safe default *{answer}* used"
+    else:
+        who_text = f"<@{who.split(':')[-1]}>" if who.startswith("slack:") else who
+        line = f"*{answer}* — answered by {who_text}"
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": f"~{q.text}~\n{line}"}}]
 
 
 class SlackChannel:

@@ -139,3 +139,18 @@ class TestEscalator:
             thread.join(timeout=30)
         assert [q.text for q in channel.asked] == ["first", "high", "low"]
         assert {r.answer for r in results.values()} == {"yes"}
+
+
+class TestSkipAndWithdraw:
+    def test_skip_uses_the_safe_default_now(self, tmp_path: Path) -> None:
+        """The Skip button is a valid answer that means: use the safe default, don't wait."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        result = _ask(Escalator(inbox, [ScriptedPerson(inbox, ["skip"])], timeout_s=30))
+        assert (result.answer, result.who, result.timed_out) == ("no", "pat", False)
+
+    def test_timeout_withdraws_the_prompt(self, tmp_path: Path) -> None:
+        """On timeout every channel is told the question is settled with the safe default."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = RecordingChannel()
+        result = _ask(Escalator(inbox, [channel], timeout_s=0.1))
+        assert channel.resolved == [(result.question_id, "no", "timeout_default")]
