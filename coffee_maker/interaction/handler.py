@@ -112,7 +112,7 @@ class MessageHandler:
         method = "timeout_default" if result.timed_out else f"person:{result.channel}:{who}"
         if isinstance(request, PermissionRequest):
             if result.answer == "always" and self.learned is not None:
-                rule = self.learned.add(request, result.who)
+                rule = self.learned.add(request, result.who, self.engine.root)
                 log.info("saved an always-allow rule", rule=rule.name, by=result.who)
             allowed = result.answer in ("yes", "always")
             return result, Decision(DecisionKind.ALLOW if allowed else DecisionKind.DENY, method=method,

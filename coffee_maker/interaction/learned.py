@@ -48,19 +48,21 @@ class LearnedRules:
         except (tomllib.TOMLDecodeError, ValidationError, TypeError) as exc:
             raise ConfigError(f"{self.path} is not a valid learned-rules file ({exc}); fix or delete it.") from None
 
-    def rule_for(self, request: PermissionRequest, who: str) -> PermissionRule:
-        """The narrowest rule that allows this exact request again."""
+    def rule_for(self, request: PermissionRequest, who: str, root: Path | None = None) -> PermissionRule:
+        """The narrowest rule that allows this exact request again (paths relative to ``root``, as rules match)."""
         command = request.input.get("command")
         path = request.input.get("file_path") or request.input.get("path") or request.input.get("notebook_path")
+        if path and root is not None and Path(str(path)).is_absolute() and Path(str(path)).is_relative_to(root):
+            path = Path(str(path)).relative_to(root).as_posix()
         return PermissionRule(
             name=f"learned-{request.tool.lower()}-{int(time.time() * 1000)}", tool=request.tool, decision="allow",
             command=("^" + re.escape(str(command).strip()) + "$") if command else None,
             path=str(path) if path and not command else None,
             saved_by=who, saved_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
-    def add(self, request: PermissionRequest, who: str) -> PermissionRule:
+    def add(self, request: PermissionRequest, who: str, root: Path | None = None) -> PermissionRule:
         """Append one ``[[permissions]]`` table; the file is never rewritten."""
-        rule = self.rule_for(request, who)
+        rule = self.rule_for(request, who, root)
         lines = ["", "[[permissions]]"]
         lines += [f"{key} = {_toml_value(value)}" for key, value in rule.model_dump(exclude_none=True).items()]
         with self._lock:

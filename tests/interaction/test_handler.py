@@ -146,3 +146,11 @@ class TestLearnedRules:
         path.write_text('[[permissions]]\nname = "x"\ntool = "Bash"\ncommand = "(("\ndecision = "allow"\n')
         with pytest.raises(ConfigError, match="learned_rules.toml"):
             LearnedRules(path).load()
+
+
+class TestLearnedPaths:
+    def test_absolute_path_inside_the_repo_is_saved_relative(self, tmp_path: Path) -> None:
+        """A learned file rule matches the next request for the same file, however it is spelled."""
+        learned = LearnedRules(tmp_path / ".coffee_maker" / "learned_rules.toml")
+        rule = learned.add(PermissionRequest("WebFetch", {"path": str(tmp_path / "docs" / "a.md")}), "bob", tmp_path)
+        assert rule.path == "docs/a.md"
