@@ -154,7 +154,8 @@ class Escalator:
         finally:
             if took_turn:
                 self._turns.leave()
-        self.inbox.consume(qid)
+        if result.who != "stopped":
+            self.inbox.consume(qid)
         return result
 
     def _settled(self, qid: str) -> bool:
@@ -191,6 +192,9 @@ class Escalator:
 
     def _timeout(self, question: PendingQuestion, reached: list[str], started: float, reason: str = "timeout"
                  ) -> Escalation:
+        if self.stop.is_set():  # the daemon is stopping: keep the question for the next run, tell nobody
+            return Escalation(question.safe_default, "stopped", "none", True, time.monotonic() - started,
+                              tuple(reached), question.id)
         self.inbox.close_question(question.id, "expired")
         if not self.stop.is_set():
             # Withdraw the prompt everywhere (Slack message updated, desktop notification closed), then alert.

@@ -154,3 +154,23 @@ class TestSkipAndWithdraw:
         channel = RecordingChannel()
         result = _ask(Escalator(inbox, [channel], timeout_s=0.1))
         assert channel.resolved == [(result.question_id, "no", "timeout_default")]
+
+
+class TestStopping:
+    def test_a_stopping_daemon_keeps_the_question(self, tmp_path: Path) -> None:
+        """SIGTERM while waiting: the safe default is returned, the question stays pending for the next run."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = RecordingChannel()
+        stop = threading.Event()
+        escalator = Escalator(inbox, [channel], timeout_s=60, stop=stop)
+        out: list[Escalation] = []
+        thread = threading.Thread(target=lambda: out.append(_ask(escalator, priority="PRIORITY 3")))
+        thread.start()
+        assert channel.asked_event.wait(30)
+        stop.set()
+        thread.join(timeout=30)
+        assert out[0].answer == "no" and out[0].timed_out and channel.informed == []
+        assert [q.id for q in inbox.pending()] == [out[0].question_id]
+        inbox.answer(out[0].question_id, "yes", who="cli:sam", channel="cli")
+        again = _ask(Escalator(inbox, [RecordingChannel()], timeout_s=60), priority="PRIORITY 3")
+        assert (again.question_id, again.answer) == (out[0].question_id, "yes")
