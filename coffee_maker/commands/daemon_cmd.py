@@ -50,7 +50,9 @@ def run_daemon(loaded: LoadedConfig, *, once: bool, only: str | None, dry_run: b
     from coffee_maker.daemon import wiring
     from coffee_maker.daemon.service import DaemonService
 
-    configure_logging(log_level or loaded.config.observe.log_level, log_dir=loaded.state_dir)
+    observe = loaded.config.observe
+    configure_logging(log_level or observe.log_level, log_dir=loaded.state_dir, max_bytes=observe.log_max_bytes,
+                      backups=observe.log_backups)
     if dry_run:
         return wiring.dry_run(loaded)
     service = DaemonService(loaded, wiring.build_daemon)

@@ -111,14 +111,10 @@ def build_services(loaded: LoadedConfig) -> Services:
 
 
 def _observability(loaded: LoadedConfig) -> tuple[Any, Any]:
-    try:
-        from coffee_maker.observe.telemetry import TelemetryStore
-        from coffee_maker.observe.tracing import Tracer
-    except ImportError:  # TODO(observe): remove once the observability modules land
-        from coffee_maker.daemon.null_trace import NullTracer
+    from coffee_maker.observe.telemetry import TelemetryStore
+    from coffee_maker.observe.tracing import Tracer
 
-        return None, NullTracer()
-    return TelemetryStore(loaded.state_dir / "telemetry.db"), Tracer.from_config(loaded)
+    return TelemetryStore.from_config(loaded), Tracer.from_config(loaded)
 
 
 def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
