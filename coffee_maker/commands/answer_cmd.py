@@ -38,7 +38,8 @@ def show_pending(loaded: LoadedConfig, *, as_json: bool) -> int:
     if as_json:
         _common.print_json([{"id": q.id, "priority": q.priority, "kind": q.kind, "question": q.text,
                              "options": list(q.options), "safe_default": q.safe_default, "rank": q.rank,
-                             "seconds_left": max(0, round(q.timeout_at - time.time()))} for q in questions])
+                             "seconds_left": max(0, round(q.timeout_at - time.time())),
+                             "answer_with": q.answer_command()} for q in questions])
         return 0
     console = _common.console()
     if not questions:
