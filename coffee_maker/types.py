@@ -193,11 +193,69 @@ class Workspace:
 
 
 @dataclass(frozen=True)
+class ReviewComment:
+    """One piece of review feedback: a review body, an inline comment (path/line) or a conversation comment."""
+
+    author: str
+    body: str
+    path: str | None = None
+    line: int | None = None
+    created_at: str = ""
+    kind: str = "comment"  # review | inline | comment
+
+    def __str__(self) -> str:
+        where = f" ({self.path}:{self.line})" if self.path else ""
+        return f"{self.author}{where}: {self.body}"
+
+
+@dataclass(frozen=True)
+class GateFailure:
+    """Why the safety gate said no: ``kind`` is tests | secrets | protected_paths | no_real_work."""
+
+    kind: str
+    sentence: str
+
+
+@dataclass(frozen=True)
 class GateReport:
-    """The safety gate's verdict on a workspace; ``summary`` has one sentence per failure."""
+    """The safety gate's verdict on a workspace; ``summary`` has one sentence per failure.
+
+    ``failures`` holds the sentences (what the daemon feeds back to the agent), ``issues`` the
+    same failures with their kind, so a caller can tell "fix the tests" from "escalate a secret".
+    """
 
     passed: bool
     summary: str
     test_output: str = ""
     secrets_found: bool = False
     failures: Sequence[str] = ()
+    issues: Sequence[GateFailure] = ()
+
+    def has(self, kind: str) -> bool:
+        return any(issue.kind == kind for issue in self.issues)
+
+
+#: The issue's name for the gate's verdict.
+GateResult = GateReport
+
+
+@dataclass(frozen=True)
+class BranchStatus:
+    """What git knows about a branch, for crash recovery (plain values, no GitPython objects)."""
+
+    branch: str
+    local: bool
+    remote: bool
+    local_sha: str | None
+    remote_sha: str | None
+    ahead: int  # commits on the branch not on the default branch
+    merged: bool  # the branch's tip is reachable from the remote default branch
+
+    @property
+    def exists(self) -> bool:
+        return self.local or self.remote
+
+    @property
+    def pushed(self) -> bool:
+        """Everything committed locally is on the remote."""
+        return self.remote and (self.local_sha is None or self.local_sha == self.remote_sha)

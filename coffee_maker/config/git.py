@@ -20,6 +20,7 @@ class GitSettings(BaseModel):
     protected_branches: list[str] = Field(default_factory=lambda: ["main", "master"],
                                           description="Branches the daemon never pushes to (the default branch too).")
     protected_paths: list[str] = Field(default_factory=list, description="Glob patterns the agent may not change.")
+    worktree_dir: str | None = Field(None, description="Where the per-priority worktrees live (default: <state dir>/worktrees).")
     keep_failed_branches: bool = Field(True, description="Keep a blocked attempt's branch for inspection.")
     secret_allowlist: list[str] = Field(default_factory=list,
                                         description="Regexes of strings the secret scan must not flag (false positives).")
@@ -30,9 +31,11 @@ class ForgeSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: Literal["auto", "github", "gitlab", "local"] = Field(
-        "auto", description="auto (from the remote URL) | github | gitlab | local (review branches, no forge)")
+    provider: Literal["auto", "github", "gh", "gitlab", "local"] = Field(
+        "auto", description="auto (from the remote URL) | github (REST) | gh (the logged-in gh CLI) | gitlab | "
+                            "local (review branches, no forge)")
     api_url: str | None = Field(None, description="API base URL (GitHub Enterprise, self-hosted GitLab, tests).")
+    token: str | None = Field(None, description="The API token (prefer token_env or the environment: config files leak).")
     token_env: str | None = Field(None, description="Environment variable holding the token (default GITHUB_TOKEN/GH_TOKEN/GITLAB_TOKEN).")
     labels: list[str] = Field(default_factory=lambda: ["coffee-maker"], description="Labels put on each PR.")
     reviewers: list[str] = Field(default_factory=list, description="Reviewers requested on each PR.")

@@ -2,138 +2,237 @@
 
 from __future__ import annotations
 
-import json
 import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from coffee_maker.config import LoadedConfig, load_config
 from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
-from coffee_maker.types import Priority, PRState
+from coffee_maker.testing.fake_forge import FakeForge
+from coffee_maker.types import Priority, PRState, PullRequest
 from coffee_maker.vcs import GitManager, make_forge
 from coffee_maker.vcs.forge import owner_and_repo
+from coffee_maker.vcs.forge.gh import GhCliForge, parse_included
 from coffee_maker.vcs.forge.github import GitHubForge
 from coffee_maker.vcs.forge.gitlab import GitLabForge
 from coffee_maker.vcs.forge.local import LocalForge
 from tests.conftest import git
 
-GH_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
-              "Authorization": "Bearer t0k"}
+
+@pytest.fixture
+def fake() -> Iterator[FakeForge]:
+    with FakeForge(token="t0k", owner="o", repo="r", gitlab_project="g/sub/r") as server:
+        yield server
+    assert server.problems == []  # every request had the right headers, path and JSON
 
 
-def _pr(number: int, *, state: str = "open", merged: bool = False) -> dict[str, object]:
-    return {"number": number, "html_url": f"https://github.test/o/r/pull/{number}", "state": state,
-            "merged_at": "2026-11-23T00:00:00Z" if merged else None, "title": "T",
-            "head": {"ref": "coffee-maker/x", "sha": "abc"}, "base": {"ref": "main"}}
-
-
-class FakeGitHub:
-    """Just enough of the pulls API, with the checks the real one applies."""
-
-    def __init__(self, server: HTTPServer) -> None:
-        self.pulls: list[dict[str, object]] = []
-        self.calls: list[tuple[str, str, object]] = []
-        server.expect_request("/repos/o/r/pulls", method="GET", headers=GH_HEADERS).respond_with_handler(self.list)
-        server.expect_request("/repos/o/r/pulls", method="POST", headers=GH_HEADERS).respond_with_handler(self.create)
-        server.expect_request("/repos/o/r/pulls/1", method="PATCH", headers=GH_HEADERS).respond_with_handler(self.update)
-        server.expect_request("/repos/o/r/issues/1/labels", method="POST").respond_with_json([{"name": "coffee-maker"}])
-        server.expect_request("/repos/o/r/pulls/1/reviews", method="GET").respond_with_handler(
-            lambda r: Response(json.dumps(self.reviews), content_type="application/json"))
-        server.expect_request("/repos/o/r/commits/abc/check-runs").respond_with_json(
-            {"check_runs": [{"status": "completed", "conclusion": "success"}]})
-        self.reviews: list[dict[str, object]] = []
-
-    def list(self, request: Request) -> Response:
-        assert request.args["head"] == "o:coffee-maker/x" and request.args["state"] == "all"
-        return Response(json.dumps(self.pulls), content_type="application/json")
-
-    def create(self, request: Request) -> Response:
-        body = request.get_json()
-        assert set(body) == {"title", "head", "base", "body", "draft"} and body["base"] == "main"
-        self.calls.append(("POST", "/pulls", body))
-        if self.pulls:
-            return Response(json.dumps({"message": "Validation Failed", "errors": [
-                {"message": "A pull request already exists for o:coffee-maker/x."}]}), status=422,
-                content_type="application/json")
-        self.pulls.append(_pr(1))
-        return Response(json.dumps(_pr(1)), status=201, content_type="application/json")
-
-    def update(self, request: Request) -> Response:
-        self.calls.append(("PATCH", "/pulls/1", request.get_json()))
-        return Response(json.dumps(_pr(1)), content_type="application/json")
+def github(fake: FakeForge, **settings: object) -> GitHubForge:
+    return GitHubForge(fake.url, "o", "r", "t0k", ForgeSettings(**settings))  # type: ignore[arg-type]
 
 
 class TestGitHub:
-    def test_open_is_idempotent(self, httpserver: HTTPServer) -> None:
+    def test_open_is_idempotent(self, fake: FakeForge) -> None:
         """The first call creates the PR; the second finds and updates it — never a second PR."""
-        fake = FakeGitHub(httpserver)
-        forge = GitHubForge(httpserver.url_for("/"), "o", "r", "t0k", ForgeSettings())
+        forge = github(fake)
         first = forge.open_or_update(branch="coffee-maker/x", base="main", title="T", body="B")
         second = forge.open_or_update(branch="coffee-maker/x", base="main", title="T2", body="B2")
-        assert first.number == second.number == 1 and len(fake.pulls) == 1
-        assert [c[0] for c in fake.calls] == ["POST", "PATCH"]
-        assert fake.calls[1][2] == {"title": "T2", "body": "B2"}
+        assert first.number == second.number == 1 and len(fake.data.pulls) == 1
+        assert fake.calls("POST") == [("POST", "/repos/o/r/pulls"), ("POST", "/repos/o/r/issues/1/labels")]
+        patch = [r for r in fake.requests if r.method == "PATCH"]
+        assert [r.json for r in patch] == [{"title": "T2", "body": "B2"}] and second.title == "T2"
 
-    def test_422_already_exists_is_recovered(self, httpserver: HTTPServer) -> None:
-        """When the PR exists but listing missed it (a race), the 422 leads to an update."""
-        fake = FakeGitHub(httpserver)
-        forge = GitHubForge(httpserver.url_for("/"), "o", "r", "t0k", ForgeSettings(labels=[]))
-        fake.pulls.append(_pr(1))
+    def test_request_headers_and_payload(self, fake: FakeForge) -> None:
+        """The create call carries the versioned headers, a Bearer token and the documented JSON fields."""
+        github(fake, labels=["bot", "ai"], reviewers=["ann"], draft=True).open_or_update(
+            branch="coffee-maker/x", base="trunk", title="T", body="B")
+        create = fake.requests[1]
+        assert create.headers["accept"] == "application/vnd.github+json"
+        assert create.headers["x-github-api-version"] == "2022-11-28"
+        assert create.headers["authorization"] == "Bearer t0k"
+        assert create.json == {"title": "T", "head": "coffee-maker/x", "base": "trunk", "body": "B", "draft": True}
+        pr = fake.pull(1)
+        assert [x["name"] for x in pr["labels"]] == ["bot", "ai"] and pr["requested_reviewers"] == [{"login": "ann"}]
+
+    def test_per_call_labels_reviewers_draft(self, fake: FakeForge) -> None:
+        """Arguments to open_or_update override the configured labels, reviewers and draft."""
+        github(fake).open_or_update(branch="b", base="main", title="T", body="B", labels=[], reviewers=["bob"],
+                                    draft=True)
+        assert fake.pull(1)["labels"] == [] and fake.pull(1)["draft"] is True
+        assert fake.pull(1)["requested_reviewers"] == [{"login": "bob"}]
+
+    def test_422_already_exists_is_recovered(self, fake: FakeForge) -> None:
+        """When the PR exists but listing missed it (a race), GitHub's 422 leads to an update, not a duplicate."""
+        forge = github(fake, labels=[])
+        forge.open_or_update(branch="coffee-maker/x", base="main", title="T", body="B")
         original_find = forge.find
         calls = {"n": 0}
 
-        def racing_find(branch: str):  # type: ignore[no-untyped-def]
+        def racing_find(branch: str) -> PullRequest | None:
             calls["n"] += 1
             return None if calls["n"] == 1 else original_find(branch)
 
         forge.find = racing_find  # type: ignore[method-assign]
-        pr = forge.open_or_update(branch="coffee-maker/x", base="main", title="T", body="B")
-        assert pr.number == 1 and [c[0] for c in fake.calls] == ["POST", "PATCH"]
+        pr = forge.open_or_update(branch="coffee-maker/x", base="main", title="T3", body="B")
+        assert pr.number == 1 and len(fake.data.pulls) == 1 and pr.title == "T3"
+        statuses = [r.method for r in fake.requests if r.path == "/repos/o/r/pulls"]
+        assert statuses.count("POST") == 2
 
-    def test_state_review_and_checks(self, httpserver: HTTPServer) -> None:
-        """Merged state, a changes-requested review and green checks are read back."""
-        fake = FakeGitHub(httpserver)
-        fake.pulls.append(_pr(1, state="closed", merged=True))
-        fake.reviews = [{"state": "CHANGES_REQUESTED", "user": {"login": "ann"}, "body": "rename it"}]
-        pr = GitHubForge(httpserver.url_for("/"), "o", "r", "t0k", ForgeSettings()).find("coffee-maker/x")
-        assert pr is not None and pr.state is PRState.MERGED
-        assert pr.review_decision == "changes_requested" and pr.checks == "success"
+    def test_closed_pr_gets_a_new_one(self, fake: FakeForge) -> None:
+        """A closed PR is not reopened silently: a new PR is opened for the branch."""
+        forge = github(fake)
+        forge.open_or_update(branch="b", base="main", title="T", body="B")
+        fake.set_closed(1)
+        assert forge.open_or_update(branch="b", base="main", title="T", body="B").number == 2
 
-    def test_bad_token_is_a_sentence(self, httpserver: HTTPServer) -> None:
+    def test_state_review_and_checks(self, fake: FakeForge) -> None:
+        """Merged state, a changes-requested review and CI check status are read back."""
+        forge = github(fake)
+        pr = forge.open_or_update(branch="b", base="main", title="T", body="B")
+        assert pr.state is PRState.OPEN and pr.review_decision is None and pr.checks is None
+        fake.set_checks(1, ("in_progress", None), ("completed", "success"))
+        fake.review(1, "CHANGES_REQUESTED", "rename it", user="ann")
+        found = forge.find("b")
+        assert found is not None and found.review_decision == "changes_requested" and found.checks == "pending"
+        fake.set_checks(1, ("completed", "failure"))
+        fake.review(1, "APPROVED", user="ann")
+        assert forge.get(1).review_decision == "approved" and forge.get(1).checks == "failure"
+        fake.set_merged(1)
+        assert forge.get(1).state is PRState.MERGED
+
+    def test_feedback_and_comment(self, fake: FakeForge) -> None:
+        """Review bodies, inline comments and conversation comments come back oldest first, with path and line."""
+        forge = github(fake)
+        pr = forge.open_or_update(branch="b", base="main", title="T", body="B")
+        fake.review(1, "CHANGES_REQUESTED", "needs tests", user="ann")
+        fake.review_comment(1, "typo", path="src/a.py", line=3, user="bob")
+        fake.comment(1, "and docs", user="cy")
+        comments = forge.comments(pr)
+        assert [(c.author, c.kind, c.path, c.line) for c in comments] == [
+            ("ann", "review", None, None), ("bob", "inline", "src/a.py", 3), ("cy", "comment", None, None)]
+        assert forge.feedback(pr) == ["ann: needs tests", "bob (src/a.py:3): typo", "cy: and docs"]
+        forge.comment(pr, "Addressed in abc123.")
+        assert fake.data.comments[1][-1]["body"] == "Addressed in abc123."
+
+    def test_bad_token_is_a_sentence(self, fake: FakeForge) -> None:
         """A 401 says what to fix."""
-        httpserver.expect_request("/repos/o/r/pulls").respond_with_json({"message": "Bad credentials"}, status=401)
         with pytest.raises(ForgeError, match="refused the token"):
-            GitHubForge(httpserver.url_for("/"), "o", "r", "bad", ForgeSettings()).find("b")
+            GitHubForge(fake.url, "o", "r", "bad", ForgeSettings()).find("b")
+
+    def test_fake_rejects_missing_headers(self, fake: FakeForge) -> None:
+        """The fake checks headers like the API would: a request without the version header is refused."""
+        response = httpx.get(f"{fake.url}/repos/o/r/pulls", headers={"Authorization": "Bearer t0k"})
+        assert response.status_code == 400 and len(fake.problems) == 1
+        fake.problems.clear()
+
+
+class TestGhCli:
+    def test_gh_provider_through_a_stub_gh(self, fake: FakeForge, tmp_path: Path) -> None:
+        """The gh provider's `gh api --include` calls (argv, stdin JSON, status parsing, 422) work end to end."""
+        stub = tmp_path / "gh"
+        stub.write_text(GH_STUB.format(python=sys.executable, url=fake.url))
+        stub.chmod(0o755)
+        forge = GhCliForge("o", "r", ForgeSettings(labels=["x"]), gh=str(stub),
+                           env={"GH_TOKEN": "t0k"})
+        first = forge.open_or_update(branch="b", base="main", title="T", body="B")
+        assert forge.open_or_update(branch="b", base="main", title="T2", body="B").number == first.number == 1
+        fake.review(1, "CHANGES_REQUESTED", "more", user="ann")
+        assert forge.find("b").review_decision == "changes_requested"  # type: ignore[union-attr]
+        assert forge.feedback(first) == ["ann: more"] and len(fake.data.pulls) == 1
+
+    @pytest.mark.skipif(shutil.which("gh") is None, reason="the gh CLI is not installed on this machine; "
+                        "Debian's gh reaches a fake only as github.localhost through an HTTP proxy")
+    def test_real_gh_against_the_fake(self, fake: FakeForge, tmp_path: Path) -> None:
+        """The real gh, pointed at the fake as github.localhost through it as HTTP proxy, opens a PR."""
+        env = {"GH_TOKEN": "t0k", "GH_ENTERPRISE_TOKEN": "t0k", "HTTP_PROXY": fake.url, "http_proxy": fake.url,
+               "GH_CONFIG_DIR": str(tmp_path / "gh"), "NO_PROXY": ""}
+        forge = GhCliForge("o", "r", ForgeSettings(labels=[]), hostname="github.localhost", env=env)
+        assert forge.open_or_update(branch="b", base="main", title="T", body="B").number == 1
+
+    def test_parse_included(self) -> None:
+        """`gh api --include` output is read as status and JSON; anything else is a clear error."""
+        assert parse_included('HTTP/2.0 422 Unprocessable\nX: y\n\n{"message": "m"}', "") == (422, {"message": "m"})
+        with pytest.raises(ForgeError, match="gh auth status"):
+            parse_included("", "gh: not logged in")
+
+
+GH_STUB = """#!{python}
+# A stand-in for `gh api --include`: forwards the request to the fake forge and prints status, headers, body.
+import sys, httpx, os
+args = sys.argv[1:]
+assert args[:2] == ["api", "--include"], args
+method, path, headers, body = "GET", None, {{}}, None
+i = 2
+while i < len(args):
+    a = args[i]
+    if a in ("--hostname",):
+        i += 2; continue
+    if a == "--method":
+        method = args[i + 1]; i += 2; continue
+    if a == "-H":
+        k, v = args[i + 1].split(": ", 1); headers[k] = v; i += 2; continue
+    if a == "--input":
+        body = sys.stdin.read(); i += 2; continue
+    path = a; i += 1
+headers["Authorization"] = "token " + os.environ["GH_TOKEN"]
+headers["Content-Type"] = "application/json"
+r = httpx.request(method, "{url}/" + path, headers=headers, content=body)
+print(f"HTTP/1.1 {{r.status_code}} {{r.reason_phrase}}")
+print("Content-Type: application/json")
+print()
+print(r.text)
+sys.exit(0 if r.status_code < 400 else 1)
+"""
 
 
 class TestGitLab:
-    def test_open_then_update(self, httpserver: HTTPServer) -> None:
-        """A merge request is created once, then updated (the fake sees the decoded project path)."""
-        mrs: list[dict[str, object]] = []
-        mr = {"iid": 7, "web_url": "https://gitlab.test/g/r/-/merge_requests/7", "source_branch": "b",
-              "target_branch": "main", "title": "T", "state": "opened"}
+    def gitlab(self, fake: FakeForge, **settings: object) -> GitLabForge:
+        return GitLabForge(fake.gitlab_url, "g/sub/r", "t0k", ForgeSettings(**settings))  # type: ignore[arg-type]
 
-        def listing(request: Request) -> Response:
-            assert request.headers["PRIVATE-TOKEN"] == "glt"
-            return Response(json.dumps(mrs), content_type="application/json")
+    def test_open_then_update(self, fake: FakeForge) -> None:
+        """A merge request is created once at the URL-encoded project path, then updated."""
+        forge = self.gitlab(fake, draft=True)
+        pr = forge.open_or_update(branch="b", base="main", title="T", body="B")
+        assert forge.open_or_update(branch="b", base="main", title="T2", body="B2").title == "T2"
+        assert pr.number == 1 and len(fake.data.pulls) == 1 and pr.provider == "gitlab"
+        create = next(r for r in fake.requests if r.method == "POST")
+        assert create.path == "/api/v4/projects/g%2Fsub%2Fr/merge_requests"
+        assert create.headers["private-token"] == "t0k"
+        assert create.json["title"] == "Draft: T" and create.json["labels"] == "coffee-maker"
 
-        def create(request: Request) -> Response:
-            assert request.get_json()["source_branch"] == "b"
-            mrs.append(mr)
-            return Response(json.dumps(mr), status=201, content_type="application/json")
+    def test_409_already_exists_is_recovered(self, fake: FakeForge) -> None:
+        """GitLab's 409 "Another open merge request already exists" (a race) leads to an update."""
+        forge = self.gitlab(fake)
+        forge.open_or_update(branch="b", base="main", title="T", body="B")
+        original_find, calls = forge.find, {"n": 0}
 
-        httpserver.expect_request("/projects/g/sub/r/merge_requests", method="GET").respond_with_handler(listing)
-        httpserver.expect_request("/projects/g/sub/r/merge_requests", method="POST").respond_with_handler(create)
-        httpserver.expect_request("/projects/g/sub/r/merge_requests/7", method="PUT").respond_with_json(
-            {**mr, "title": "T2"})
-        forge = GitLabForge(httpserver.url_for("/"), "g/sub/r", "glt", ForgeSettings())
-        assert forge.open_or_update(branch="b", base="main", title="T", body="B").number == 7
-        assert forge.open_or_update(branch="b", base="main", title="T2", body="B").title == "T2"
-        assert len(mrs) == 1
+        def racing_find(branch: str) -> PullRequest | None:
+            calls["n"] += 1
+            return None if calls["n"] == 1 else original_find(branch)
+
+        forge.find = racing_find  # type: ignore[method-assign]
+        assert forge.open_or_update(branch="b", base="main", title="T9", body="B").title == "T9"
+        assert [r.method for r in fake.requests].count("POST") == 2 and len(fake.data.pulls) == 1
+
+    def test_state_notes_and_comment(self, fake: FakeForge) -> None:
+        """Merged state, changes requested, pipeline status and notes (with diff positions) are read back."""
+        forge = self.gitlab(fake)
+        pr = forge.open_or_update(branch="b", base="main", title="T", body="B")
+        fake.review(1, "CHANGES_REQUESTED", "needs tests", user="ann")
+        fake.review_comment(1, "typo", path="a.py", line=2, user="bob")
+        fake.comment(1, "merged by bot", system=True)
+        fake.set_checks(1, ("completed", "success"))
+        got = forge.get(1)
+        assert got.review_decision == "changes_requested" and got.checks == "success"
+        assert forge.feedback(pr) == ["ann: needs tests", "bob (a.py:2): typo"]
+        forge.comment(pr, "done")
+        assert fake.data.comments[1][-1]["body"] == "done"
+        fake.set_merged(1)
+        assert forge.find("b").state is PRState.MERGED  # type: ignore[union-attr]
 
 
 class TestLocalAndSelection:

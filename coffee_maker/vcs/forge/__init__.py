@@ -1,8 +1,9 @@
 """Forge providers behind one protocol: open or update a PR (idempotently), find it, read feedback.
 
 ``make_forge`` picks the provider from config, or from the remote URL with ``auto``:
-github.com → GitHub REST, a URL with "gitlab" → GitLab REST, anything else (a local
-path, a bare repository) → local review branches with a summary file per PR.
+a GitHub host → GitHub REST with a token (config, GITHUB_TOKEN/GH_TOKEN, `gh auth token`),
+a host with "gitlab" → GitLab REST, anything else (a local path, a bare repository)
+→ local review branches with a summary file per PR. ``gh`` uses the logged-in CLI.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from typing import Protocol
 
 import structlog
@@ -17,17 +19,23 @@ import structlog
 from coffee_maker import proc
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import ForgeError
-from coffee_maker.types import PullRequest
+from coffee_maker.types import PullRequest, ReviewComment
 
 log = structlog.get_logger(__name__)
 
 
 class Forge(Protocol):
+    """What the daemon needs from a forge; labels/reviewers/draft default to [forge] settings when None."""
+
     name: str
 
-    def open_or_update(self, *, branch: str, base: str, title: str, body: str) -> PullRequest: ...
+    def open_or_update(self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] | None = None,
+                       reviewers: Sequence[str] | None = None, draft: bool | None = None) -> PullRequest: ...
     def find(self, branch: str) -> PullRequest | None: ...
+    def get(self, number: int) -> PullRequest: ...
+    def comments(self, pr: PullRequest) -> list[ReviewComment]: ...
     def feedback(self, pr: PullRequest) -> list[str]: ...
+    def comment(self, pr: PullRequest, body: str) -> None: ...
 
 
 def remote_url(loaded: LoadedConfig) -> str:
@@ -51,6 +59,8 @@ def owner_and_repo(url: str) -> tuple[str, str] | None:
 
 def forge_token(loaded: LoadedConfig, names: tuple[str, ...], *, gh_cli: bool) -> str | None:
     settings = loaded.config.forge
+    if settings.token:
+        return settings.token
     for name in ((settings.token_env,) if settings.token_env else ()) + names:
         value = os.environ.get(name)
         if value:
@@ -62,28 +72,45 @@ def forge_token(loaded: LoadedConfig, names: tuple[str, ...], *, gh_cli: bool) -
     return None
 
 
-def make_forge(loaded: LoadedConfig) -> Forge:
+def host_of(url: str) -> str:
+    """`git@github.com:o/r` / `https://x@github.com/o/r` → "github.com" ("" for a local path)."""
+    rest = url.strip()
+    if "://" in rest:
+        rest = rest.split("://", 1)[1].split("/", 1)[0]
+    elif re.match(r"^[\w.-]+@[\w.-]+:", rest):
+        rest = rest.split(":", 1)[0]
+    else:
+        return ""
+    return rest.rsplit("@", 1)[-1].split(":", 1)[0].lower()
+
+
+def make_forge(loaded: LoadedConfig, url: str | None = None) -> Forge:
+    """The provider for this repository (``url`` overrides the remote's URL, for tests and tools)."""
+    from coffee_maker.vcs.forge.gh import GhCliForge
     from coffee_maker.vcs.forge.github import GitHubForge
     from coffee_maker.vcs.forge.gitlab import GitLabForge
     from coffee_maker.vcs.forge.local import LocalForge
 
     settings = loaded.config.forge
-    url = remote_url(loaded)
+    url = remote_url(loaded) if url is None else url
     provider = settings.provider
+    host = host_of(url)
     if provider == "auto":
-        host = url.lower()
         provider = "github" if "github" in host else "gitlab" if "gitlab" in host else "local"
     if provider == "local":
         return LocalForge(loaded)
     parsed = owner_and_repo(url)
     if parsed is None:
         raise ForgeError(f"Cannot read owner/repository from the remote URL {url!r}; set [forge] provider = \"local\".")
+    if provider == "gh":
+        return GhCliForge(parsed[0], parsed[1], settings, hostname=host or "github.com")
     if provider == "github":
         token = forge_token(loaded, ("GITHUB_TOKEN", "GH_TOKEN"), gh_cli=True)
         if token is None:
             raise ForgeError("No GitHub token: export GITHUB_TOKEN, run `gh auth login`, or set [forge] provider = \"local\".")
-        return GitHubForge(settings.api_url or "https://api.github.com", parsed[0], parsed[1], token, settings)
+        default_api = "https://api.github.com" if host in ("github.com", "") else f"https://{host}/api/v3"
+        return GitHubForge(settings.api_url or default_api, parsed[0], parsed[1], token, settings)
     token = forge_token(loaded, ("GITLAB_TOKEN",), gh_cli=False)
     if token is None:
         raise ForgeError("No GitLab token: export GITLAB_TOKEN, or set [forge] provider = \"local\".")
-    return GitLabForge(settings.api_url or "https://gitlab.com/api/v4", f"{parsed[0]}/{parsed[1]}", token, settings)
+    return GitLabForge(settings.api_url or f"https://{host or 'gitlab.com'}/api/v4", f"{parsed[0]}/{parsed[1]}", token, settings)

@@ -1,7 +1,13 @@
-"""GitHub pull requests over the REST API (httpx)."""
+"""GitHub pull requests over the REST API (httpx), and the same calls through the `gh` CLI.
+
+The provider logic (idempotent open, review decision, checks, feedback) is written
+once against ``_send(method, path, params, payload) -> (status, json)``; the REST
+provider sends with httpx, ``GhCliForge`` (forge/gh.py) with `gh api`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -9,9 +15,11 @@ import structlog
 
 from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
-from coffee_maker.types import PRState, PullRequest
+from coffee_maker.types import PRState, PullRequest, ReviewComment
 
 log = structlog.get_logger(__name__)
+
+HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
 
 class GitHubForge:
@@ -21,68 +29,92 @@ class GitHubForge:
                  *, timeout_s: float = 30.0) -> None:
         self.owner, self.repo, self.settings = owner, repo, settings
         self.client = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout_s, headers={
-            "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
-            "Authorization": f"Bearer {token}", "User-Agent": "coffee-maker",
-        })
+            **HEADERS, "Authorization": f"Bearer {token}", "User-Agent": "coffee-maker"})
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    # ------------------------------------------------------------------ transport
+
+    def _send(self, method: str, path: str, params: dict[str, str] | None, payload: Any) -> tuple[int, Any]:
         try:
-            response = self.client.request(method, f"/repos/{self.owner}/{self.repo}{path}", **kwargs)
+            response = self.client.request(method, path, params=params, json=payload)
         except httpx.HTTPError as exc:
             raise ForgeError(f"GitHub could not be reached ({type(exc).__name__}: {exc}).") from None
-        if response.status_code == 401:
-            raise ForgeError("GitHub refused the token (401): check GITHUB_TOKEN or `gh auth login`.")
-        return response
+        try:
+            data = response.json() if response.content else None
+        except ValueError:
+            data = {"message": response.text[:200]}
+        return response.status_code, data
 
-    def _json(self, response: httpx.Response, what: str) -> Any:
-        if response.is_error:
-            message = response.json().get("message", response.text[:200]) if response.content else response.reason_phrase
-            raise ForgeError(f"GitHub could not {what}: {response.status_code} {message}.")
-        return response.json()
+    def _call(self, method: str, path: str, what: str, *, params: dict[str, str] | None = None,
+              payload: Any = None, allow: Sequence[int] = ()) -> tuple[int, Any]:
+        status, data = self._send(method, f"/repos/{self.owner}/{self.repo}{path}", params, payload)
+        if status == 401:
+            raise ForgeError("GitHub refused the token (401): check GITHUB_TOKEN, [forge] token or `gh auth login`.")
+        if status >= 400 and status not in allow:
+            message = data.get("message", "") if isinstance(data, dict) else str(data)[:200]
+            raise ForgeError(f"GitHub could not {what}: {status} {message}.")
+        return status, data
 
-    def _pr(self, data: dict[str, Any]) -> PullRequest:
-        state = PRState.MERGED if data.get("merged_at") else PRState(data["state"])
-        return PullRequest(number=data["number"], url=data["html_url"], branch=data["head"]["ref"],
-                           base=data["base"]["ref"], title=data["title"], state=state, provider="github")
+    def _get(self, path: str, what: str, params: dict[str, str] | None = None) -> Any:
+        return self._call("GET", path, what, params=params)[1]
 
-    def open_or_update(self, *, branch: str, base: str, title: str, body: str) -> PullRequest:
+    # ------------------------------------------------------------------ pull requests
+
+    def _pr(self, data: dict[str, Any], *, details: bool = True) -> PullRequest:
+        state = PRState.MERGED if data.get("merged_at") or data.get("merged") else PRState(data["state"])
+        number = int(data["number"])
+        return PullRequest(number=number, url=data["html_url"], branch=data["head"]["ref"],
+                           base=data["base"]["ref"], title=data["title"], state=state, provider=self.name,
+                           review_decision=self._review_decision(number) if details else None,
+                           checks=self._checks(data["head"].get("sha")) if details else None)
+
+    def open_or_update(self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] | None = None,
+                       reviewers: Sequence[str] | None = None, draft: bool | None = None) -> PullRequest:
+        """Open the branch's PR, or update the open one — a second PR for a branch is never created."""
         existing = self.find(branch)
-        if existing is not None and existing.state is PRState.OPEN:
-            data = self._json(self._call("PATCH", f"/pulls/{existing.number}", json={"title": title, "body": body}),
-                              "update the pull request")
-            return self._pr(data)
-        response = self._call("POST", "/pulls", json={"title": title, "head": branch, "base": base, "body": body,
-                                                       "draft": self.settings.draft})
-        if response.status_code == 422 and "already exists" in response.text:
-            found = self.find(branch)  # opened by a crashed run or a person: update it, never duplicate
-            if found is None:
+        if existing is None or existing.state is not PRState.OPEN:
+            payload = {"title": title, "head": branch, "base": base, "body": body,
+                       "draft": self.settings.draft if draft is None else draft}
+            status, data = self._call("POST", "/pulls", "open the pull request", payload=payload, allow=(422,))
+            if status != 422:
+                number = int(data["number"])
+                self._decorate(number, labels, reviewers)
+                log.info("pull request opened", number=number, branch=branch)
+                return self.get(number)
+            if "already exists" not in str(data):
+                errors = "; ".join(e.get("message", str(e)) for e in data.get("errors", []) if isinstance(e, dict))
+                raise ForgeError(f"GitHub could not open the pull request: 422 {errors or data.get('message')}.")
+            existing = self.find(branch)  # opened meanwhile by a crashed run or a person
+            if existing is None:
                 raise ForgeError(f"GitHub says a pull request for {branch} exists but it cannot be found.")
-            return self.open_or_update(branch=branch, base=base, title=title, body=body)
-        pr = self._pr(self._json(response, "open the pull request"))
-        if self.settings.labels:
-            self._json(self._call("POST", f"/issues/{pr.number}/labels", json={"labels": self.settings.labels}),
-                       "label the pull request")
-        if self.settings.reviewers:
-            self._json(self._call("POST", f"/pulls/{pr.number}/requested_reviewers",
-                                  json={"reviewers": self.settings.reviewers}), "request reviewers")
-        return pr
+        self._call("PATCH", f"/pulls/{existing.number}", "update the pull request",
+                   payload={"title": title, "body": body})
+        return self.get(existing.number)
+
+    def _decorate(self, number: int, labels: Sequence[str] | None, reviewers: Sequence[str] | None) -> None:
+        labels = self.settings.labels if labels is None else labels
+        reviewers = self.settings.reviewers if reviewers is None else reviewers
+        if labels:
+            self._call("POST", f"/issues/{number}/labels", "label the pull request", payload={"labels": list(labels)})
+        if reviewers:
+            self._call("POST", f"/pulls/{number}/requested_reviewers", "request reviewers",
+                       payload={"reviewers": list(reviewers)})
 
     def find(self, branch: str) -> PullRequest | None:
-        pulls = self._json(self._call("GET", "/pulls", params={"head": f"{self.owner}:{branch}", "state": "all"}),
-                           "list pull requests")
+        """The branch's PR: the open one if any, else the newest closed or merged one."""
+        pulls = self._get("/pulls", "list pull requests", {"head": f"{self.owner}:{branch}", "state": "all"})
         if not pulls:
             return None
-        pulls.sort(key=lambda p: (p["state"] != "open", -p["number"]))
-        pr = self._pr(pulls[0])
-        return PullRequest(**{**pr.__dict__, "review_decision": self._review_decision(pr.number),
-                              "checks": self._checks(pulls[0]["head"].get("sha"))})
+        pulls.sort(key=lambda p: (p["state"] != "open", -int(p["number"])))
+        return self._pr(pulls[0])
+
+    def get(self, number: int) -> PullRequest:
+        return self._pr(self._get(f"/pulls/{number}", f"read pull request #{number}"))
 
     def _review_decision(self, number: int) -> str | None:
-        reviews = self._json(self._call("GET", f"/pulls/{number}/reviews"), "read reviews")
         latest: dict[str, str] = {}
-        for review in reviews:
+        for review in self._get(f"/pulls/{number}/reviews", "read reviews"):
             if review.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-                latest[review.get("user", {}).get("login", "")] = review["state"]
+                latest[(review.get("user") or {}).get("login", "")] = review["state"]
         if "CHANGES_REQUESTED" in latest.values():
             return "changes_requested"
         return "approved" if "APPROVED" in latest.values() else None
@@ -90,24 +122,35 @@ class GitHubForge:
     def _checks(self, sha: str | None) -> str | None:
         if not sha:
             return None
-        data = self._json(self._call("GET", f"/commits/{sha}/check-runs"), "read CI checks")
-        runs = data.get("check_runs", [])
+        runs = self._get(f"/commits/{sha}/check-runs", "read CI checks").get("check_runs", [])
         if not runs:
             return None
         if any(r.get("status") != "completed" for r in runs):
             return "pending"
         return "success" if all(r.get("conclusion") in ("success", "skipped", "neutral") for r in runs) else "failure"
 
-    def feedback(self, pr: PullRequest) -> list[str]:
+    # ------------------------------------------------------------------ feedback
+
+    def comments(self, pr: PullRequest) -> list[ReviewComment]:
         """Review bodies, inline review comments and conversation comments, oldest first."""
-        items: list[tuple[str, str]] = []
-        for review in self._json(self._call("GET", f"/pulls/{pr.number}/reviews"), "read reviews"):
-            if review.get("body"):
-                items.append((review.get("submitted_at", ""), f"{review['user']['login']}: {review['body']}"))
-        for c in self._json(self._call("GET", f"/pulls/{pr.number}/comments"), "read review comments"):
-            where = f" ({c.get('path')}:{c.get('line') or c.get('original_line')})" if c.get("path") else ""
-            items.append((c.get("created_at", ""), f"{c['user']['login']}{where}: {c['body']}"))
-        for c in self._json(self.client.get(f"/repos/{self.owner}/{self.repo}/issues/{pr.number}/comments"),
-                            "read comments"):
-            items.append((c.get("created_at", ""), f"{c['user']['login']}: {c['body']}"))
-        return [text for _, text in sorted(items)]
+        items: list[ReviewComment] = []
+        for r in self._get(f"/pulls/{pr.number}/reviews", "read reviews"):
+            if r.get("body"):
+                items.append(ReviewComment(_login(r), r["body"], created_at=r.get("submitted_at") or "", kind="review"))
+        for c in self._get(f"/pulls/{pr.number}/comments", "read review comments"):
+            items.append(ReviewComment(_login(c), c["body"], path=c.get("path"),
+                                       line=c.get("line") or c.get("original_line"),
+                                       created_at=c.get("created_at") or "", kind="inline"))
+        for c in self._get(f"/issues/{pr.number}/comments", "read comments"):
+            items.append(ReviewComment(_login(c), c["body"], created_at=c.get("created_at") or ""))
+        return sorted(items, key=lambda c: c.created_at)
+
+    def feedback(self, pr: PullRequest) -> list[str]:
+        return [str(c) for c in self.comments(pr)]
+
+    def comment(self, pr: PullRequest, body: str) -> None:
+        self._call("POST", f"/issues/{pr.number}/comments", "comment on the pull request", payload={"body": body})
+
+
+def _login(item: dict[str, Any]) -> str:
+    return str((item.get("user") or {}).get("login", "unknown"))

@@ -1,18 +1,24 @@
 """GitLab merge requests over the REST API v4 (httpx; python-gitlab would add a dependency for
-five calls)."""
+six calls — docs/tech_decisions/forges.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import structlog
 
 from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
-from coffee_maker.types import PRState, PullRequest
+from coffee_maker.types import PRState, PullRequest, ReviewComment
+
+log = structlog.get_logger(__name__)
 
 _STATES = {"opened": PRState.OPEN, "merged": PRState.MERGED, "closed": PRState.CLOSED, "locked": PRState.CLOSED}
+_PIPELINE = {"success": "success", "failed": "failure", "canceled": "failure", "running": "pending",
+             "pending": "pending", "created": "pending"}
 
 
 class GitLabForge:
@@ -24,40 +30,71 @@ class GitLabForge:
         self.client = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout_s,
                                    headers={"PRIVATE-TOKEN": token, "User-Agent": "coffee-maker"})
 
-    def _call(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, what: str, *, allow: Sequence[int] = (), **kwargs: Any) -> tuple[int, Any]:
         try:
             response = self.client.request(method, f"/projects/{self.project}{path}", **kwargs)
         except httpx.HTTPError as exc:
             raise ForgeError(f"GitLab could not be reached ({type(exc).__name__}: {exc}).") from None
         if response.status_code == 401:
-            raise ForgeError("GitLab refused the token (401): check GITLAB_TOKEN.")
-        if response.is_error:
+            raise ForgeError("GitLab refused the token (401): check GITLAB_TOKEN or [forge] token.")
+        if response.is_error and response.status_code not in allow:
             raise ForgeError(f"GitLab could not {what}: {response.status_code} {response.text[:200]}.")
-        return response.json()
+        return response.status_code, response.json() if response.content else None
 
     def _pr(self, data: dict[str, Any]) -> PullRequest:
-        return PullRequest(number=data["iid"], url=data["web_url"], branch=data["source_branch"],
-                           base=data["target_branch"], title=data["title"], state=_STATES.get(data["state"], PRState.OPEN),
-                           provider="gitlab",
-                           review_decision="changes_requested" if data.get("detailed_merge_status") == "requested_changes" else None)
+        pipeline = (data.get("head_pipeline") or {}).get("status")
+        return PullRequest(number=int(data["iid"]), url=data["web_url"], branch=data["source_branch"],
+                           base=data["target_branch"], title=data["title"],
+                           state=_STATES.get(data["state"], PRState.OPEN), provider="gitlab",
+                           review_decision="changes_requested" if data.get("detailed_merge_status") == "requested_changes"
+                           else None, checks=_PIPELINE.get(pipeline) if pipeline else None)
 
-    def open_or_update(self, *, branch: str, base: str, title: str, body: str) -> PullRequest:
+    def open_or_update(self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] | None = None,
+                       reviewers: Sequence[str] | None = None, draft: bool | None = None) -> PullRequest:
+        """Open the branch's merge request or update the open one (GitLab's 409 means it exists)."""
         existing = self.find(branch)
-        if existing is not None and existing.state is PRState.OPEN:
-            return self._pr(self._call("PUT", f"/merge_requests/{existing.number}", "update the merge request",
-                                       json={"title": title, "description": body}))
-        payload = {"source_branch": branch, "target_branch": base, "title": ("Draft: " if self.settings.draft else "") + title,
-                   "description": body, "labels": ",".join(self.settings.labels), "remove_source_branch": True}
-        return self._pr(self._call("POST", "/merge_requests", "open the merge request", json=payload))
+        if existing is None or existing.state is not PRState.OPEN:
+            draft = self.settings.draft if draft is None else draft
+            labels = self.settings.labels if labels is None else labels
+            payload = {"source_branch": branch, "target_branch": base, "title": ("Draft: " if draft else "") + title,
+                       "description": body, "labels": ",".join(labels), "remove_source_branch": True}
+            status, data = self._call("POST", "/merge_requests", "open the merge request", json=payload, allow=(409,))
+            if status != 409:
+                log.info("merge request opened", number=data["iid"], branch=branch)
+                return self._pr(data)
+            existing = self.find(branch)
+            if existing is None:
+                raise ForgeError(f"GitLab says a merge request for {branch} exists but it cannot be found.")
+        _, data = self._call("PUT", f"/merge_requests/{existing.number}", "update the merge request",
+                             json={"title": title, "description": body})
+        return self._pr(data)
 
     def find(self, branch: str) -> PullRequest | None:
-        mrs = self._call("GET", "/merge_requests", "list merge requests", params={"source_branch": branch})
+        _, mrs = self._call("GET", "/merge_requests", "list merge requests",
+                            params={"source_branch": branch, "state": "all"})
         if not mrs:
             return None
-        mrs.sort(key=lambda m: (m["state"] != "opened", -m["iid"]))
+        mrs.sort(key=lambda m: (m["state"] != "opened", -int(m["iid"])))
         return self._pr(mrs[0])
 
+    def get(self, number: int) -> PullRequest:
+        return self._pr(self._call("GET", f"/merge_requests/{number}", f"read merge request !{number}")[1])
+
+    def comments(self, pr: PullRequest) -> list[ReviewComment]:
+        _, notes = self._call("GET", f"/merge_requests/{pr.number}/notes", "read comments",
+                              params={"sort": "asc", "order_by": "created_at"})
+        out = []
+        for n in notes:
+            if n.get("system"):
+                continue
+            position = n.get("position") or {}
+            out.append(ReviewComment(n["author"]["username"], n["body"], path=position.get("new_path"),
+                                     line=position.get("new_line"), created_at=n.get("created_at") or "",
+                                     kind="inline" if position else "comment"))
+        return out
+
     def feedback(self, pr: PullRequest) -> list[str]:
-        notes = self._call("GET", f"/merge_requests/{pr.number}/notes", "read comments",
-                           params={"sort": "asc", "order_by": "created_at"})
-        return [f"{n['author']['username']}: {n['body']}" for n in notes if not n.get("system")]
+        return [str(c) for c in self.comments(pr)]
+
+    def comment(self, pr: PullRequest, body: str) -> None:
+        self._call("POST", f"/merge_requests/{pr.number}/notes", "comment on the merge request", json={"body": body})

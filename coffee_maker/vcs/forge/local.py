@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from coffee_maker.config import LoadedConfig
+from coffee_maker.errors import ForgeError
 from coffee_maker.roadmap.editor import atomic_write
-from coffee_maker.types import PRState, PullRequest
+from coffee_maker.types import PRState, PullRequest, ReviewComment
 
 
 class LocalForge:
@@ -35,7 +37,8 @@ class LocalForge:
         summary = self._path(record["branch"]).with_suffix(".md")
         atomic_write(summary, f"# PR #{record['number']}: {record['title']}\n\n"
                               f"Branch `{record['branch']}` → `{record['base']}` · state: {record['state']}\n\n"
-                              f"Review it with `git diff {record['base']}...{record['branch']}`.\n\n{record['body']}\n")
+                              f"Review it with `git diff {record['base']}...{record['branch']}`.\n\n{record['body']}\n"
+                              + "".join(f"\n> {n['author']}: {n['body']}\n" for n in record.get("notes", [])))
 
     def _next_number(self) -> int:
         numbers = [json.loads(p.read_text()).get("number", 0) for p in self.dir.glob("*.json")] if self.dir.exists() else []
@@ -46,7 +49,9 @@ class LocalForge:
                            title=record["title"], state=PRState(record["state"]), provider="local",
                            review_decision=record.get("review_decision"))
 
-    def open_or_update(self, *, branch: str, base: str, title: str, body: str) -> PullRequest:
+    def open_or_update(self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] | None = None,
+                       reviewers: Sequence[str] | None = None, draft: bool | None = None) -> PullRequest:
+        """Write (or rewrite) the branch's review record; a closed or merged one gets a fresh open record."""
         record = self._load(branch)
         now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         if record is None or record["state"] != "open":
@@ -54,7 +59,11 @@ class LocalForge:
             record = {"number": number, "branch": branch, "base": base, "state": "open", "created": now,
                       "comments": [], "review_decision": None,
                       "url": self._path(branch).with_suffix(".md").as_uri()}
-        record.update(title=title, body=body, updated=now)
+        settings = self.loaded.config.forge
+        record.update(title=title, body=body, updated=now,
+                      labels=list(settings.labels if labels is None else labels),
+                      reviewers=list(settings.reviewers if reviewers is None else reviewers),
+                      draft=settings.draft if draft is None else draft)
         self._save(record)
         return self._to_pr(record)
 
@@ -72,16 +81,40 @@ class LocalForge:
 
         return GitManager(self.loaded).is_merged(branch, base)
 
-    def feedback(self, pr: PullRequest) -> list[str]:
+    def get(self, number: int) -> PullRequest:
+        for path in sorted(self.dir.glob("*.json")) if self.dir.exists() else []:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            if record.get("number") == number:
+                found = self.find(record["branch"])
+                assert found is not None
+                return found
+        raise ForgeError(f"There is no local pull request #{number} in {self.dir}.")
+
+    def comments(self, pr: PullRequest) -> list[ReviewComment]:
         record = self._load(pr.branch) or {}
-        return [f"{c.get('author', 'reviewer')}: {c['body']}" for c in record.get("comments", [])]
+        return [ReviewComment(c.get("author", "reviewer"), c["body"], path=c.get("path"), line=c.get("line"),
+                              created_at=c.get("created_at", ""), kind=c.get("kind", "comment"))
+                for c in record.get("comments", [])]
+
+    def feedback(self, pr: PullRequest) -> list[str]:
+        return [str(c) for c in self.comments(pr)]
+
+    def comment(self, pr: PullRequest, body: str) -> None:
+        """A note from the daemon on the review record (shown in the summary file)."""
+        record = self._load(pr.branch)
+        if record is None:
+            raise ForgeError(f"There is no local pull request for {pr.branch}.")
+        record.setdefault("notes", []).append({"author": "coffee-maker", "body": body,
+                                               "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        self._save(record)
 
     def review(self, branch: str, *, author: str, body: str, changes_requested: bool) -> None:
         """A person's review of a local PR (what `changes requested` means without a forge)."""
         record = self._load(branch)
         if record is None:
             raise KeyError(branch)
-        record["comments"].append({"author": author, "body": body})
+        record["comments"].append({"author": author, "body": body, "kind": "review",
+                                   "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         record["review_decision"] = "changes_requested" if changes_requested else "approved"
         self._save(record)
 

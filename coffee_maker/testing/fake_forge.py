@@ -1,0 +1,204 @@
+"""A local GitHub and GitLab REST API on 127.0.0.1, for the forge providers' tests and benchmarks.
+
+Why a hand-written fake: the providers' worth is in the exact requests they send
+(method, path, headers, JSON) and in how they react to the forge's answers — above
+all GitHub's 422 "A pull request already exists for …" and GitLab's 409. The fake
+checks every request like the real API would (a wrong token is 401, a missing
+header or field is 400 and is also recorded in ``problems``), records every call,
+and lets a test play the reviewer: merge, close, request changes, comment, set CI.
+
+Usage::
+
+    with FakeForge(token="t0k") as fake:
+        forge = GitHubForge(fake.url, "o", "r", "t0k", ForgeSettings())
+        pr = forge.open_or_update(branch="b", base="main", title="T", body="B")
+        fake.review(pr.number, "CHANGES_REQUESTED", "please add a test")
+        assert fake.problems == []
+
+GitHub lives at ``fake.url`` (``/repos/{owner}/{repo}/…``), GitLab at ``fake.gitlab_url``
+(``/api/v4/projects/{id}/…``). Requests in proxy form (``GET http://host/path``, as sent
+by a client that uses the fake as its HTTP proxy) are served too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from coffee_maker.testing._forge_routes import GitHubRoutes, GitLabRoutes, Reply
+
+
+@dataclass
+class RecordedRequest:
+    """One request the fake received, as the provider sent it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+
+
+@dataclass
+class ForgeData:
+    """The fake's state: pull requests by number and what a reviewer did to them."""
+
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    review_comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    clock: itertools.count[int] = field(default_factory=lambda: itertools.count(0))
+
+    def now(self) -> str:
+        """A strictly increasing timestamp, so ordering never depends on the wall clock."""
+        tick = next(self.clock)
+        return f"2026-01-01T{tick // 3600 % 24:02d}:{tick // 60 % 60:02d}:{tick % 60:02d}Z"
+
+
+class FakeForge:
+    def __init__(self, *, token: str = "test-token", owner: str = "o", repo: str = "r",
+                 gitlab_project: str = "group/project") -> None:
+        self.token, self.owner, self.repo, self.gitlab_project = token, owner, repo, gitlab_project
+        self.data = ForgeData()
+        self.requests: list[RecordedRequest] = []
+        self.problems: list[str] = []
+        self.lock = threading.Lock()
+        self._github = GitHubRoutes(self)
+        self._gitlab = GitLabRoutes(self)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> FakeForge:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                return
+
+            def _serve(self) -> None:
+                fake._handle(self)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-forge", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeForge:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start the fake first"
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The GitHub API base URL (what `[forge] api_url` would be)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def gitlab_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v4"
+
+    # ------------------------------------------------------------------ the reviewer's side
+
+    def pull(self, number: int) -> dict[str, Any]:
+        return self.data.pulls[number]
+
+    def set_merged(self, number: int) -> None:
+        with self.lock:
+            pr = self.data.pulls[number]
+            pr.update(state="closed", merged=True, merged_at=self.data.now())
+
+    def set_closed(self, number: int) -> None:
+        with self.lock:
+            self.data.pulls[number].update(state="closed", merged=False, merged_at=None)
+
+    def review(self, number: int, state: str, body: str = "", *, user: str = "reviewer") -> None:
+        """A review: APPROVED, CHANGES_REQUESTED or COMMENTED."""
+        with self.lock:
+            self.data.reviews.setdefault(number, []).append(
+                {"id": len(self.data.reviews.get(number, [])) + 1, "user": {"login": user}, "state": state,
+                 "body": body, "submitted_at": self.data.now()})
+
+    def review_comment(self, number: int, body: str, *, path: str, line: int, user: str = "reviewer") -> None:
+        with self.lock:
+            self.data.review_comments.setdefault(number, []).append(
+                {"user": {"login": user}, "body": body, "path": path, "line": line, "created_at": self.data.now()})
+
+    def comment(self, number: int, body: str, *, user: str = "reviewer", system: bool = False) -> None:
+        with self.lock:
+            self.data.comments.setdefault(number, []).append(
+                {"id": len(self.data.comments.get(number, [])) + 1, "user": {"login": user}, "body": body,
+                 "created_at": self.data.now(), "system": system})
+
+    def set_checks(self, number: int, *runs: tuple[str, str | None]) -> None:
+        """CI check runs on the PR's head commit, as (status, conclusion) pairs."""
+        with self.lock:
+            sha = self.data.pulls[number]["head"]["sha"]
+            self.data.check_runs[sha] = [{"name": f"check-{i}", "status": s, "conclusion": c}
+                                         for i, (s, c) in enumerate(runs, 1)]
+
+    def calls(self, method: str | None = None) -> list[tuple[str, str]]:
+        """(method, path) of every request received, optionally of one method only."""
+        return [(r.method, r.path) for r in self.requests if method is None or r.method == method]
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        raw = handler.path
+        if raw.startswith(("http://", "https://")):  # proxy form
+            raw = raw.split("://", 1)[1]
+            raw = "/" + raw.split("/", 1)[1] if "/" in raw else "/"
+        parsed = urlparse(raw)
+        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            self._reply(handler, Reply(400, {"message": "Problems parsing JSON"}))
+            return
+        path = re.sub(r"^/api/v3(?=/)", "", parsed.path)  # GitHub Enterprise and gh's enterprise prefix
+        request = RecordedRequest(handler.command, path, query, headers, payload)
+        with self.lock:
+            self.requests.append(request)
+            if path.startswith("/api/v4/"):
+                reply = self._gitlab.route(request, unquote)
+            else:
+                reply = self._github.route(request)
+            if reply.status == 400 or reply.status == 404:
+                self.problems.append(f"{request.method} {path}: {reply.body}")
+        self._reply(handler, reply)
+
+    @staticmethod
+    def _reply(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+        data = json.dumps(reply.body).encode()
+        handler.send_response(reply.status)
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)

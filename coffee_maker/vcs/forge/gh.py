@@ -1,0 +1,53 @@
+"""GitHub through the `gh` CLI, for people who are already logged in (`gh auth login`).
+
+Why `gh api` rather than `gh pr create`: the REST calls, their payloads and the
+422 handling are then exactly those of ``GitHubForge`` (one code path to test),
+while `gh` supplies the credentials and the host (github.com or an Enterprise host).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from coffee_maker import proc
+from coffee_maker.config.git import ForgeSettings
+from coffee_maker.errors import ForgeError
+from coffee_maker.vcs.forge.github import HEADERS, GitHubForge
+
+
+class GhCliForge(GitHubForge):
+    name = "gh"
+
+    def __init__(self, owner: str, repo: str, settings: ForgeSettings, *, hostname: str = "github.com",
+                 gh: str = "gh", env: dict[str, str] | None = None, timeout_s: float = 60.0) -> None:
+        self.owner, self.repo, self.settings = owner, repo, settings
+        self.hostname, self.gh, self.env, self.timeout_s = hostname, gh, env, timeout_s
+
+    def _send(self, method: str, path: str, params: dict[str, str] | None, payload: Any) -> tuple[int, Any]:
+        target = path.lstrip("/") + (f"?{urlencode(params)}" if params else "")
+        argv = [self.gh, "api", "--include", "--hostname", self.hostname, "--method", method, target]
+        for name, value in HEADERS.items():
+            argv += ["-H", f"{name}: {value}"]
+        if payload is not None:
+            argv += ["--input", "-"]
+        result = proc.run(argv, input=json.dumps(payload) if payload is not None else None, env=self.env,
+                          timeout=self.timeout_s)
+        if result.timed_out:
+            raise ForgeError(f"`gh api {method} {target}` timed out after {self.timeout_s:.0f}s.")
+        return parse_included(result.stdout, result.stderr)
+
+
+def parse_included(stdout: str, stderr: str) -> tuple[int, Any]:
+    """(status, JSON body) from `gh api --include` output: a status line, headers, a blank line, the body."""
+    head, _, body = stdout.replace("\r\n", "\n").partition("\n\n")
+    first = head.split("\n", 1)[0].split()
+    if len(first) < 2 or not first[0].startswith("HTTP/") or not first[1].isdigit():
+        raise ForgeError(f"`gh api` failed: {stderr.strip() or stdout.strip()[:200] or 'no output'} "
+                         "(is gh installed and logged in? `gh auth status`).")
+    try:
+        data = json.loads(body) if body.strip() else None
+    except ValueError:
+        data = {"message": body[:200]}
+    return int(first[1]), data
