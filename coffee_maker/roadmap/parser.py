@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from coffee_maker.roadmap.model import Roadmap
-from coffee_maker.roadmap.status import has_marker, read_status
+from coffee_maker.roadmap.status import read_status
 from coffee_maker.types import Deliverable, Priority, RoadmapWarning, Status
 
 _PRIORITY_HEAD = re.compile(r"(PRIORITY\s+(\d+(?:\.\d+)*)|US-(\d+))\s*(?:\*\*|__)?\s*:")
@@ -113,9 +113,11 @@ def parse_roadmap(text: str) -> Roadmap:
                 warnings.append(RoadmapWarning(open_.line, "status_mismatch",
                                                f"{open_.id}: heading says {heading_status.value}, "
                                                f"status line {open_.status_line} says {status.value}"))
-        if status is Status.UNKNOWN and (open_.status_text is not None or has_marker(open_.heading_text)):
-            warnings.append(RoadmapWarning(open_.status_line or open_.line, "unknown_status",
-                                           f"{open_.id}: cannot read a status from {status_source.strip()!r}"))
+        if status is Status.UNKNOWN:  # the planner never picks it: say why
+            message = (f"{open_.id}: cannot read a status from {status_source.strip()!r}"
+                       if open_.status_text is not None else
+                       f"{open_.id}: no `**Status**:` line and no status in the heading")
+            warnings.append(RoadmapWarning(open_.status_line or open_.line, "unknown_status", message))
         end_line = max(open_.line, end_index)
         section = "\n".join(lines[open_.line - 1: end_line])
         priorities.append(Priority(

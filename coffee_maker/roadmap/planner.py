@@ -31,6 +31,10 @@ def explain(
     statuses = _status_by_id(roadmap)
     skipped: list[Skip] = []
     for p in roadmap.priorities:
+        if p.status is Status.UNKNOWN:
+            skipped.append(Skip(p, f"status unknown ({p.status_text!r}); write e.g. `**Status**: 📝 Planned`"
+                               if p.status_line else "no status; add a `**Status**: 📝 Planned` line"))
+            continue
         if p.status is not Status.PLANNED:
             continue
         if p.id in in_review:

@@ -110,3 +110,12 @@ class TestRoadmapCommands:
         (tmp_path / "docs" / "ROADMAP.md").symlink_to("roadmap/ROADMAP.md")
         assert main(["roadmap", "next", "--json", "--repo", str(tmp_path)]) == 0
         assert json.loads(capsys.readouterr().out)["next"]["id"] == "PRIORITY 2"
+
+
+def test_priority_without_status_is_explained() -> None:
+    """A priority with no status at all is warned about and named in the planner's reasons."""
+    roadmap = parse_roadmap("## PRIORITY 1: Bare\nJust text.\n\n## PRIORITY 2: Next\n**Status**: planned\n")
+    assert [(w.kind, w.line) for w in roadmap.warnings] == [("unknown_status", 1)]
+    chosen, skipped = explain(roadmap)
+    assert chosen is not None and chosen.id == "PRIORITY 2"
+    assert skipped[0].priority.id == "PRIORITY 1" and "no status" in skipped[0].reason

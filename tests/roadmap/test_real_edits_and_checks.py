@@ -55,7 +55,7 @@ class TestMojibake:
 class TestFences:
     def test_inline_triple_backticks_do_not_open_a_fence(self) -> None:
         """A one-line ```span``` is not a fence, so the priority after it is still read."""
-        text = "## PRIORITY 1: A\nRun ```make``` first.\n```make test```\n## PRIORITY 2: B\n**Status**: 📝 Planned\n"
+        text = "## PRIORITY 1: A ✅\nRun ```make``` first.\n```make test```\n## PRIORITY 2: B\n**Status**: 📝 Planned\n"
         roadmap = parse_roadmap(text)
         assert [p.id for p in roadmap.priorities] == ["PRIORITY 1", "PRIORITY 2"]
         assert not roadmap.warnings
