@@ -18,10 +18,10 @@ from coffee_maker.roadmap.model import Roadmap
 from coffee_maker.roadmap.status import read_status
 from coffee_maker.types import Deliverable, Priority, RoadmapWarning, Status
 
-_PRIORITY_HEAD = re.compile(r"(PRIORITY\s+(\d+(?:\.\d+)*)|US-(\d+))\s*(?:\*\*|__)?\s*:")
+_PRIORITY_HEAD = re.compile(r"(PRIORITY\s+(\d+(?:\.\d+)*)|US-(\d+))\s*(?:\*\*|__)?\s*:", re.IGNORECASE)
 _LEAD_DECORATION = re.compile(r"^[^A-Za-z0-9]+")
 _CHECKBOX = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[([ xX])\]\s?(.*)$")
-_DEP_ID = re.compile(r"PRIORITY[\s-]*(\d+(?:\.\d+)*)|US-(\d+)")
+_DEP_ID = re.compile(r"PRIORITY[\s-]*(\d+(?:\.\d+)*)|US-(\d+)", re.IGNORECASE)
 _STATUS_LINE = re.compile(r"\*\*Status\*\*\s*:|\*\*Status:\*\*")
 _DEPS_LINE = re.compile(r"\*\*Dependenc(?:y|ies)\*\*\s*:|\*\*Dependenc(?:y|ies):\*\*")
 _TITLE_END = re.compile(r"\s*(?:📝|✅|🔄|🚧|⏸️?|\(\s*$)")

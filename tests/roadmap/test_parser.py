@@ -166,3 +166,9 @@ class TestSmallCases:
         roadmap = parse_roadmap("## US-062: Port to C# ##\n**Status**: planned\n## US-063: Learn C#\n")
         assert [p.title for p in roadmap.priorities] == ["Port to C#", "Learn C#"]
         assert roadmap.get("us 62") is roadmap.priorities[0] and roadmap.get("US-62") is roadmap.priorities[0]
+
+    def test_case_of_the_id_word_does_not_matter(self) -> None:
+        """`## Priority 2: x` and `### us-7: y` are priorities with canonical ids; deps are read the same way."""
+        roadmap = parse_roadmap("## Priority 2: x\n**Status**: planned\n### us-7: y\n**Dependency**: priority 2\n")
+        assert [p.id for p in roadmap.priorities] == ["PRIORITY 2", "US-7"]
+        assert roadmap.priorities[1].dependencies == ("PRIORITY 2",)
