@@ -42,6 +42,13 @@ def _newline_of(lines: list[str]) -> str:
 
 @dataclass(frozen=True)
 class SetStatus:
+    """Rewrite the value of the `**Status**:` line (`✅ Complete`, `⏸️ Blocked — reason`…).
+
+    Without a status line, one is inserted under the heading. A heading that ends
+    with a status (`… 📝 Planned`) gets the new marker too, so heading and status
+    line never disagree because of the daemon.
+    """
+
     status: Status
     reason: str = ""
 
@@ -110,7 +117,12 @@ def _locate(roadmap: Roadmap, pid: str, heading: str | None) -> Priority:
 
 
 def edit_text(text: str, pid: str, edits: Sequence[Edit], *, heading: str | None = None) -> str:
-    """Apply ``edits`` to priority ``pid`` in ``text`` (in memory)."""
+    """Apply ``edits`` to priority ``pid`` in ``text`` (in memory) — e.g. a roadmap in a git worktree.
+
+    With a duplicated id, ``heading`` (the section's first line) picks the copy;
+    without it, the copy with a status line or deliverables is edited.
+    RoadmapError when ``pid`` is not in ``text``.
+    """
     result = text
     for edit in edits:  # re-parse between edits: an inserted line moves the ones below
         lines = result.split("\n")

@@ -12,6 +12,10 @@ _ID_QUERY = re.compile(r"^(?:(?:priority)[\s-]*)?(\d+(?:\.\d+)*)$", re.IGNORECAS
 
 @dataclass(frozen=True)
 class Roadmap:
+    """What `parse_roadmap` returns: priorities in file order (duplicated ids kept, each
+    with its own line), warnings sorted by line, and the guideline sections the daemon
+    puts into the agent's prompt. Immutable, so the daemon can share one between threads."""
+
     priorities: tuple[Priority, ...]
     warnings: tuple[RoadmapWarning, ...]
     guidelines: tuple[tuple[str, str], ...] = ()

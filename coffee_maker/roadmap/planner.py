@@ -11,6 +11,8 @@ from coffee_maker.types import Priority, Status
 
 @dataclass(frozen=True)
 class Skip:
+    """A priority the planner passed over, and the sentence that says why (shown by `roadmap next`)."""
+
     priority: Priority
     reason: str
 
@@ -62,4 +64,5 @@ def explain(
 def next_priority(
     roadmap: Roadmap, *, in_review: frozenset[str] = frozenset(), blocked: frozenset[str] = frozenset()
 ) -> Priority | None:
+    """The first planned priority in file order with every dependency complete, not in review or blocked."""
     return explain(roadmap, in_review=in_review, blocked=blocked)[0]
