@@ -96,6 +96,8 @@ def parse_roadmap(text: str) -> Roadmap:
     """Parse roadmap text (any line endings) into priorities and warnings."""
     # Line numbers only depend on "\n"; dropping the "\r" of CRLF once, in C, spares a check per line.
     lines = (text.replace("\r\n", "\n") if "\r" in text else text).split("\n")
+    if lines[0].startswith("\ufeff"):  # a byte-order mark must not hide a first-line heading
+        lines[0] = lines[0][1:]
     priorities: list[Priority] = []
     warnings: list[RoadmapWarning] = []
     guidelines: list[tuple[str, str]] = []

@@ -152,3 +152,12 @@ class TestConcurrentEdits:
         with pytest.raises(RoadmapConflictError):
             editor.apply("PRIORITY 1", [Tick([1])])
         assert path.read_text() == theirs
+
+
+def test_byte_order_mark_is_read_and_kept(tmp_path: Path) -> None:
+    """A UTF-8 byte-order mark before a first-line priority heading is neither in the way nor lost."""
+    path = tmp_path / "ROADMAP.md"
+    path.write_bytes(b"\xef\xbb\xbf## PRIORITY 1: A\r\n**Status**: planned\r\n")
+    assert parse_roadmap(read_text(path)).get("1") is not None
+    RoadmapEditor(path).set_status("1", Status.COMPLETE)
+    assert path.read_bytes() == "\ufeff## PRIORITY 1: A\r\n**Status**: ✅ Complete\r\n".encode()

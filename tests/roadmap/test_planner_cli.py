@@ -97,7 +97,7 @@ class TestRoadmapCommands:
         elif content is not None:
             target.write_text(content)
         before = sorted(p.name for p in tmp_path.iterdir())
-        for command in (["roadmap", "list"], ["roadmap", "next"], ["roadmap", "check"]):
+        for command in (["roadmap", "list"], ["roadmap", "next"], ["roadmap", "check"], ["roadmap", "show", "1"]):
             assert main([*command, "--repo", str(tmp_path), "--roadmap", str(target)]) == 2
             err = capsys.readouterr().err
             assert phrase in err and "Traceback" not in err and err.count("\n") == 1
