@@ -132,7 +132,20 @@ def edit_text(text: str, pid: str, edits: Sequence[Edit], *, heading: str | None
 
 
 def _changes(before: str, after: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The changed hunks (old lines, new lines) from ``before`` to ``after``, positions left out.
+
+    The common head and tail are cut first: an edit touches one section, and
+    SequenceMatcher over a whole 33k-line roadmap takes seconds, over a section
+    milliseconds.
+    """
     a, b = before.split("\n"), after.split("\n")
+    head, limit = 0, min(len(a), len(b))
+    while head < limit and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    a, b = a[head: len(a) - tail], b[head: len(b) - tail]
     return [(tuple(a[i1:i2]), tuple(b[j1:j2]))
             for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
             if tag != "equal"]

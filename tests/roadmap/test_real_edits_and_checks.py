@@ -176,3 +176,24 @@ class TestRealEdits:
         assert main(["roadmap", "list", "--repo", str(tmp_path)]) == 2
         err = capsys.readouterr().err
         assert "does not exist" in err and err.count("\n") == 1 and "Traceback" not in err
+
+    def test_head_file_concurrent_edits(self, roadmaps_dir: Path, tmp_path: Path) -> None:
+        """On the head file, a person's edit inside PRIORITY 24's section is kept; one to its status line is not overwritten."""
+        original = (roadmaps_dir / HEAD).read_text(encoding="utf-8")
+        path = tmp_path / "ROADMAP.md"
+        path.write_text(original, encoding="utf-8")
+        editor = RoadmapEditor(path)
+        lines = original.split("\n")
+        lines[374] += " (added by a person)"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        assert editor.apply("PRIORITY 24", [SetStatus(Status.COMPLETE), Tick()])
+        edited = path.read_text(encoding="utf-8")
+        assert "(added by a person)" in edited and "**Status**: ✅ Complete" in edited.split("\n")[370]
+        editor = RoadmapEditor(path)
+        lines = edited.split("\n")
+        lines[370] = "**Status**: ⏸️ Blocked by me"
+        theirs = "\n".join(lines)
+        path.write_text(theirs, encoding="utf-8")
+        with pytest.raises(RoadmapConflictError):
+            editor.apply("PRIORITY 24", [SetStatus(Status.IN_PROGRESS)])
+        assert path.read_text(encoding="utf-8") == theirs
