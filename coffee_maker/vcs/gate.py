@@ -13,7 +13,7 @@ from pathlib import Path
 from coffee_maker import proc
 from coffee_maker.config import LoadedConfig
 from coffee_maker.secrets import added_lines, scan
-from coffee_maker.types import GateReport, Workspace
+from coffee_maker.types import GateFailure, GateReport, Workspace
 from coffee_maker.vcs.git import GitManager
 
 #: Changes that do not count as work on their own.
@@ -22,6 +22,8 @@ NOT_WORK = ("*.lock", "package-lock.json", "poetry.lock", "uv.lock", "Pipfile.lo
 
 
 class SafetyGate:
+    """Checks a workspace before every commit and push; settings come from [git]."""
+
     def __init__(self, loaded: LoadedConfig, git: GitManager) -> None:
         self.loaded = loaded
         self.settings = loaded.config.git
@@ -33,32 +35,39 @@ class SafetyGate:
         return path == self.roadmap_rel or any(fnmatch.fnmatch(path, pattern) for pattern in NOT_WORK)
 
     def check(self, ws: Workspace, *, run_tests: bool = True) -> GateReport:
+        """The verdict on everything the branch changes relative to the default branch, committed or not.
+
+        Failure kinds: ``no_real_work`` and ``protected_paths`` (the agent can fix them),
+        ``secrets`` (the daemon escalates; the tests are not even run), ``tests`` (fix rounds).
+        """
         files = self.git.files_vs_base(ws)
-        failures: list[str] = []
+        issues: list[GateFailure] = []
         real = [f for f in files if not self._is_noise(f)]
         if not real:
-            failures.append("No real work: nothing changed outside the roadmap, lock files, logs and the "
-                            "daemon's own files.")
+            issues.append(GateFailure("no_real_work", "No real work: nothing changed outside the roadmap, lock "
+                                                      "files, logs and the daemon's own files."))
         protected = [f for f in files if any(fnmatch.fnmatch(f, p) for p in self.settings.protected_paths)]
         if protected:
-            failures.append(f"Protected paths were changed: {', '.join(protected[:10])}.")
+            issues.append(GateFailure("protected_paths", f"Protected paths were changed: {', '.join(protected[:10])}."))
         findings = scan(self._added(ws), files, self.settings.secret_allowlist)
         if findings:
-            failures.append("Possible secrets: " + "; ".join(f.sentence() for f in findings[:10]) + ".")
+            issues.append(GateFailure("secrets", "Possible secrets: " + "; ".join(f.sentence() for f in findings[:10])
+                                      + "."))
         output = ""
-        if run_tests and self.settings.test_command and not findings:
-            result = proc.run(self.settings.test_command, cwd=ws.path, shell=True,
-                              timeout=self.settings.test_timeout_s)
+        command, timeout = self.settings.test_command, self.settings.test_timeout_s
+        if run_tests and command and not findings:
+            result = proc.run(command, cwd=ws.path, shell=True, timeout=timeout)
             output = (result.stdout + ("\n" if result.stdout and result.stderr else "") + result.stderr).strip()
             if result.timed_out:
-                failures.append(f"The tests (`{self.settings.test_command}`) timed out after "
-                                f"{self.settings.test_timeout_s:.0f}s.")
+                issues.append(GateFailure("tests", f"The tests (`{command}`) timed out after {timeout:.0f}s."))
             elif result.returncode != 0:
-                failures.append(f"The tests (`{self.settings.test_command}`) failed with exit code {result.returncode}.")
+                issues.append(GateFailure("tests", f"The tests (`{command}`) failed with exit code "
+                                                   f"{result.returncode}."))
+        failures = tuple(issue.sentence for issue in issues)
         summary = " ".join(failures) if failures else (
-            f"{len(real)} files changed; " + ("tests passed." if self.settings.test_command else "no test command configured."))
-        return GateReport(passed=not failures, summary=summary, test_output=output,
-                          secrets_found=bool(findings), failures=tuple(failures))
+            f"{len(real)} files changed; " + ("tests passed." if command and run_tests else "no tests run."))
+        return GateReport(passed=not issues, summary=summary, test_output=output, secrets_found=bool(findings),
+                          failures=failures, issues=tuple(issues))
 
     def _added(self, ws: Workspace) -> list[tuple[str, int, str]]:
         diff = self.git._git("diff", "--no-color", "--no-ext-diff", "-U0", f"{self.git.remote}/{ws.base}",

@@ -8,6 +8,8 @@ runs `checkout`, `reset` or `stash` in the person's tree.
 
 from __future__ import annotations
 
+import fnmatch
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,20 +19,29 @@ from git import Git, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import GitError
 from coffee_maker.proc import tail
-from coffee_maker.types import Priority, Workspace
+from coffee_maker.types import BranchStatus, Priority, Workspace
 
 log = structlog.get_logger(__name__)
 
 #: Paths the daemon writes inside the person's repository; never committed by accident.
 EXCLUDES = (".coffee_maker/", "interaction_logs/")
 
+#: A finished worktree parked for reuse: switching it costs a diff-sized checkout, not a full one.
+SPARE = ".spare"
+
 
 class GitManager:
+    """The daemon's git: preflight, a worktree per priority, commit, push, rollback, reconciliation.
+
+    Only plain values leave this class (paths, sha strings, dataclasses), never GitPython objects.
+    """
+
     def __init__(self, loaded: LoadedConfig) -> None:
         self.loaded = loaded
         self.settings = loaded.config.git
         self.root = loaded.repo
-        self.worktrees = loaded.state_dir / "worktrees"
+        configured = self.settings.worktree_dir
+        self.worktrees = (loaded.repo / configured) if configured else loaded.state_dir / "worktrees"
         self._repo: Repo | None = None
         self._default: str | None = None
 
@@ -71,8 +82,6 @@ class GitManager:
         if (git_dir / "MERGE_HEAD").exists():
             raise GitError("A merge is in progress in the repository; finish or abort it first.")
         reader = repo.config_reader()
-        import os
-
         name = os.environ.get("GIT_AUTHOR_NAME") or reader.get_value("user", "name", default="")
         email = os.environ.get("GIT_AUTHOR_EMAIL") or reader.get_value("user", "email", default="")
         if not name or not email:
@@ -84,7 +93,10 @@ class GitManager:
         exclude = (self.root / self._git("rev-parse", "--git-common-dir", cwd=self.root)).resolve() / "info" / "exclude"
         exclude.parent.mkdir(parents=True, exist_ok=True)
         current = exclude.read_text() if exclude.exists() else ""
-        missing = [line for line in EXCLUDES if line not in current.split("\n")]
+        wanted = list(EXCLUDES)
+        if self.worktrees.resolve().is_relative_to(self.root.resolve()):
+            wanted.append("/" + self.worktrees.resolve().relative_to(self.root.resolve()).as_posix() + "/")
+        missing = [line for line in wanted if line not in current.split("\n")]
         if missing:
             prefix = "" if not current or current.endswith("\n") else "\n"
             exclude.write_text(current + prefix + "# coffee-maker\n" + "\n".join(missing) + "\n")
@@ -122,7 +134,11 @@ class GitManager:
     # ------------------------------------------------------------------ workspaces
 
     def prepare(self, priority: Priority) -> Workspace:
-        """The priority's worktree on its branch — reused as is when it exists (crash, retry)."""
+        """The priority's worktree on its branch — reused as is when it exists (crash, retry).
+
+        A new one is made from a parked or finished worktree when one is safe to reuse
+        (clean, and everything on it pushed), else with `git worktree add`.
+        """
         branch = self.branch_name(priority)
         base = self.default_branch()
         path = self.worktrees / priority.slug
@@ -132,17 +148,60 @@ class GitManager:
                 return Workspace(path, branch, base)
             raise GitError(f"The worktree {path} is on {current!r}, not {branch!r}; remove it "
                            f"(`git worktree remove {path}`) and restart.")
-        self._git("worktree", "prune")
         self.fetch()
         self.worktrees.mkdir(parents=True, exist_ok=True)
-        if branch in [h.name for h in self.repo.heads]:
-            self._git("worktree", "add", "--quiet", str(path), branch)
-        elif f"{self.remote}/{branch}" in [r.name for r in self.repo.remote(self.remote).refs]:
-            self._git("worktree", "add", "--quiet", "-b", branch, str(path), f"{self.remote}/{branch}")
+        local = branch in [h.name for h in self.repo.heads]
+        remote = f"{self.remote}/{branch}" in [r.name for r in self.repo.remote(self.remote).refs]
+        if local:
+            start = [branch]
+        elif remote:
+            start = ["-b", branch, f"{self.remote}/{branch}"]
         else:
-            self._git("worktree", "add", "--quiet", "--no-track", "-b", branch, str(path), f"{self.remote}/{base}")
-        log.info("workspace ready", branch=branch, path=str(path), base=base)
+            start = ["--no-track", "-b", branch, f"{self.remote}/{base}"]
+        reusable = self._reusable_worktree()
+        if reusable is not None:
+            self._git("worktree", "move", str(reusable), str(path))
+            self._git("checkout", "--quiet", *start, cwd=path)
+            log.info("workspace ready (reused worktree)", branch=branch, path=str(path), base=base)
+        else:
+            self._git("worktree", "prune")
+            self._git("worktree", "add", "--quiet", *self._add_args(start, path))
+            log.info("workspace ready", branch=branch, path=str(path), base=base)
         return Workspace(path, branch, base)
+
+    @staticmethod
+    def _add_args(start: list[str], path: Path) -> list[str]:
+        """`checkout` arguments turned into `worktree add` ones (options, the path, then the commit)."""
+        if len(start) == 1:
+            return [str(path), start[0]]
+        *options, commit = start
+        return [*options, str(path), commit]
+
+    def _reusable_worktree(self) -> Path | None:
+        """A parked worktree, or a finished one: clean, and its branch's tip on the remote (nothing to lose)."""
+        if not self.worktrees.is_dir():
+            return None
+        spare = self.worktrees / SPARE
+        candidates = [spare] if (spare / ".git").exists() else []
+        candidates += sorted(p for p in self.worktrees.iterdir() if p.name != SPARE and (p / ".git").exists())
+        for candidate in candidates[:3]:
+            try:
+                if self._git("status", "--porcelain", "--untracked-files=all", cwd=candidate):
+                    continue
+                head = self._git("rev-parse", "--abbrev-ref", "HEAD", cwd=candidate)
+                if head != "HEAD" and self._git("rev-parse", "HEAD", cwd=candidate) != self._sha(
+                        f"refs/remotes/{self.remote}/{head}"):
+                    continue
+            except GitError:
+                continue
+            return candidate
+        return None
+
+    def _sha(self, ref: str) -> str | None:
+        try:
+            return self._git("rev-parse", "--verify", "--quiet", ref)
+        except GitError:
+            return None
 
     def changed_files(self, ws: Workspace) -> list[str]:
         """Uncommitted changes in the worktree, untracked files included."""
@@ -185,7 +244,7 @@ class GitManager:
 
     def push(self, ws: Workspace) -> None:
         protected = {self.default_branch(), *self.settings.protected_branches}
-        if ws.branch in protected:
+        if any(fnmatch.fnmatchcase(ws.branch, pattern) for pattern in protected):
             raise GitError(f"Refusing to push to {ws.branch!r}: it is the default or a protected branch.")
         try:
             self._git("push", "--quiet", "-u", self.remote, f"HEAD:refs/heads/{ws.branch}", cwd=ws.path)
@@ -193,17 +252,47 @@ class GitManager:
             raise GitError(f"Pushing {ws.branch} to {self.remote} was rejected: {exc.message}") from None
 
     def discard(self, ws: Workspace, *, keep_branch: bool) -> None:
-        """Remove the attempt's worktree; keep or delete its branch."""
-        if ws.path.exists():
-            self._git("worktree", "remove", "--force", str(ws.path))
+        """Roll an attempt back: its uncommitted work dropped, its worktree parked for reuse, its
+        branch kept for inspection or deleted (locally; a pushed branch stays on the remote).
+
+        The person's checkout is never involved: the worktree is the daemon's own directory.
+        """
+        if ws.path.exists() and (ws.path / ".git").exists():
+            spare = self.worktrees / SPARE
+            try:
+                self._git("reset", "--hard", "--quiet", cwd=ws.path)
+                self._git("clean", "-ffd", "--quiet", cwd=ws.path)
+                self._git("checkout", "--quiet", "--detach", cwd=ws.path)
+                if spare.exists():
+                    raise GitError("a spare worktree is already parked")
+                self._git("worktree", "move", str(ws.path), str(spare))
+            except GitError:
+                self._git("worktree", "remove", "--force", str(ws.path))
         self._git("worktree", "prune")
         if not keep_branch and ws.branch in [h.name for h in self.repo.heads]:
             self._git("branch", "-D", ws.branch)
 
+    # ------------------------------------------------------------------ reconciliation (crash recovery)
+
+    def branch_status(self, branch: str, base: str | None = None) -> BranchStatus:
+        """Does the branch exist locally/remotely, at which commits, how far ahead, pushed, merged?"""
+        base = base or self.default_branch()
+        local_sha = self._sha(f"refs/heads/{branch}")
+        remote_sha = self._sha(f"refs/remotes/{self.remote}/{branch}")
+        tip = local_sha or remote_sha
+        ahead = 0
+        if tip:
+            ahead = int(self._git("rev-list", "--count", f"{self.remote}/{base}..{tip}") or 0)
+        return BranchStatus(branch=branch, local=local_sha is not None, remote=remote_sha is not None,
+                            local_sha=local_sha, remote_sha=remote_sha, ahead=ahead,
+                            merged=bool(tip) and self.is_merged(branch, base))
+
     def is_merged(self, branch: str, base: str | None = None) -> bool:
         """Is the branch's tip reachable from the default branch on the remote?"""
         base = base or self.default_branch()
-        tip = f"{self.remote}/{branch}" if self.has_branch(branch) else branch
+        tip = self._sha(f"refs/remotes/{self.remote}/{branch}") or self._sha(f"refs/heads/{branch}")
+        if tip is None:
+            return False
         try:
             self._git("merge-base", "--is-ancestor", tip, f"{self.remote}/{base}")
             return True

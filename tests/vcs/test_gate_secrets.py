@@ -91,6 +91,7 @@ class TestSafetyGate:
         (ws.path / "docs" / "devlogs" / "log.md").write_text("x")
         report = gate.check(ws)
         assert not report.passed and "No real work" in report.summary
+        assert [i.kind for i in report.issues] == ["no_real_work"]
 
     def test_failing_tests_keep_output(self, tmp_path: Path, priority: Priority) -> None:
         """A red test command fails the gate and its output is kept for the agent."""
@@ -99,6 +100,30 @@ class TestSafetyGate:
         (ws.path / "feature.py").write_text("x = 1\n")
         report = gate.check(ws)
         assert not report.passed and "exit code 1" in report.summary and "3 failed" in report.test_output
+        assert report.has("tests") and not report.secrets_found
+
+    def test_test_timeout_fails_the_gate(self, tmp_path: Path, priority: Priority) -> None:
+        """A test command that outlives test_timeout_s is stopped and reported as a tests failure."""
+        _, work = make_repo(tmp_path, config="[git]\ntest_command = \"echo started; sleep 60\"\ntest_timeout_s = 1\n")
+        _, gate, ws = self._gate(load_config(work), priority)
+        (ws.path / "feature.py").write_text("x = 1\n")
+        report = gate.check(ws)
+        assert not report.passed and "timed out" in report.summary and report.has("tests")
+
+    def test_committed_work_is_checked_too(self, loaded: LoadedConfig, priority: Priority) -> None:
+        """A secret already committed on the branch (not only uncommitted changes) fails the gate."""
+        manager, gate, ws = self._gate(loaded, priority)
+        (ws.path / "deploy.py").write_text("password = 'Zq8#vK2!mP9@xL4$'\n")
+        manager.commit(ws, "feat: deploy", {})
+        report = gate.check(ws)
+        assert report.secrets_found and [i.kind for i in report.issues] == ["secrets"]
+
+    def test_allowlist_lets_a_reviewed_value_through(self, tmp_path: Path, priority: Priority) -> None:
+        """A value matching [git] secret_allowlist is not flagged."""
+        _, work = make_repo(tmp_path, config="[git]\nsecret_allowlist = [\"AKIAIOSFODNN7EXAMPLE\"]\n")
+        _, gate, ws = self._gate(load_config(work), priority)
+        (ws.path / "docs_example.py").write_text("KEY_ID = 'AKIAIOSFODNN7EXAMPLE'\n")
+        assert gate.check(ws).passed
 
     def test_secret_and_protected_path(self, tmp_path: Path, priority: Priority) -> None:
         """A staged secret and a protected path both fail the gate; tests are not even run."""
@@ -110,4 +135,4 @@ class TestSafetyGate:
         report = gate.check(ws)
         assert not report.passed and report.secrets_found
         assert "app.py:1 looks like a Anthropic API key" in report.summary and "infra/main.tf" in report.summary
-        assert report.test_output == ""
+        assert report.test_output == "" and {i.kind for i in report.issues} == {"secrets", "protected_paths"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from coffee_maker.config import LoadedConfig, load_config
 from coffee_maker.errors import GitError
 from coffee_maker.types import Priority, Workspace
-from coffee_maker.vcs import GitManager
+from coffee_maker.vcs import GitManager, commit_message
 from tests.conftest import git
 from tests.vcs.conftest import make_repo
 
@@ -146,3 +147,87 @@ class TestCommitPush:
         ws = manager.prepare(priority)
         manager.discard(ws, keep_branch=False)
         assert not manager.has_branch(ws.branch)
+
+
+class TestWorktreeReuse:
+    def test_finished_worktree_is_reused_for_the_next_priority(self, loaded: LoadedConfig, priority: Priority) -> None:
+        """A clean, fully pushed worktree becomes the next priority's (a checkout of the diff, not of every file)."""
+        manager = GitManager(loaded)
+        ws = manager.prepare(priority)
+        (ws.path / "a.py").write_text("a = 1\n")
+        manager.commit(ws, "feat: a", {})
+        manager.push(ws)
+        other = replace(priority, id="PRIORITY 3", title="Next")
+        ws2 = manager.prepare(other)
+        assert not ws.path.exists() and ws2.path.is_dir() and not (ws2.path / "a.py").exists()
+        assert git(ws2.path, "rev-parse", "HEAD") == git(loaded.repo, "rev-parse", "origin/main")
+        assert manager.branch_status(ws.branch).pushed  # the first branch is intact
+        assert manager.prepare(priority).path == ws.path  # and comes back from its branch when needed
+        assert (ws.path / "a.py").read_text() == "a = 1\n"
+
+    def test_unpushed_or_dirty_worktree_is_never_reused(self, loaded: LoadedConfig, priority: Priority) -> None:
+        """A worktree with uncommitted or unpushed work is left alone; the next one is a new worktree."""
+        manager = GitManager(loaded)
+        ws = manager.prepare(priority)
+        (ws.path / "wip.py").write_text("unsaved = True\n")
+        ws2 = manager.prepare(replace(priority, id="PRIORITY 3", title="Next"))
+        assert (ws.path / "wip.py").read_text() == "unsaved = True\n" and ws2.path != ws.path
+        manager.commit(ws, "feat: wip", {})  # committed but not pushed
+        ws3 = manager.prepare(replace(priority, id="PRIORITY 4", title="Later"))
+        assert ws.path.is_dir() and ws3.path.is_dir() and git(ws.path, "status", "--porcelain") == ""
+
+    def test_discard_parks_and_drops_uncommitted_work(self, loaded: LoadedConfig, priority: Priority) -> None:
+        """Rollback drops the attempt's uncommitted files, keeps its commits on the branch, parks the worktree."""
+        manager = GitManager(loaded)
+        ws = manager.prepare(priority)
+        (ws.path / "kept.py").write_text("k = 1\n")
+        sha = manager.commit(ws, "feat: kept", {})
+        (ws.path / "dropped.py").write_text("d = 1\n")
+        manager.discard(ws, keep_branch=True)
+        assert not ws.path.exists() and manager.branch_status(ws.branch).local_sha == sha
+        again = manager.prepare(priority)
+        assert (again.path / "kept.py").exists() and not (again.path / "dropped.py").exists()
+
+
+class TestReconciliation:
+    def test_branch_status_through_its_life(self, repo: tuple[Path, Path], priority: Priority) -> None:
+        """Exists locally/remotely, head shas, commits ahead, pushed and merged are reported as plain values."""
+        _, work = repo
+        manager = GitManager(load_config(work))
+        missing = manager.branch_status("coffee-maker/nope")
+        assert not missing.exists and missing.ahead == 0 and not missing.merged
+        ws = manager.prepare(priority)
+        (ws.path / "a.py").write_text("a = 1\n")
+        sha = manager.commit(ws, "feat: a", {})
+        local = manager.branch_status(ws.branch)
+        assert local.local and not local.remote and local.local_sha == sha and local.ahead == 1 and not local.pushed
+        manager.push(ws)
+        pushed = manager.branch_status(ws.branch)
+        assert pushed.remote and pushed.remote_sha == sha and pushed.pushed and not pushed.merged
+        git(work, "merge", "-q", f"origin/{ws.branch}")
+        git(work, "push", "-q", "origin", "main")
+        manager.fetch()
+        merged = manager.branch_status(ws.branch)
+        assert merged.merged and merged.ahead == 0
+
+    def test_commit_message_helper(self, priority: Priority) -> None:
+        """The conventional subject uses the priority's id slug; trailers carry the id and the session."""
+        subject, trailers = commit_message(priority, session_id="s-9")
+        assert subject == "feat(priority-2.5): New User Experience"
+        assert trailers == {"Priority": "PRIORITY 2.5", "Agent-Session": "s-9"}
+
+    def test_protected_branch_patterns(self, tmp_path: Path) -> None:
+        """A branch matching a protected pattern (e.g. release/*) is never pushed."""
+        _, work = make_repo(tmp_path, config="[git]\nprotected_branches = [\"release/*\"]\n")
+        manager = GitManager(load_config(work))
+        with pytest.raises(GitError, match="Refusing to push to 'release/1.0'"):
+            manager.push(Workspace(work, "release/1.0", "main"))
+
+    def test_worktree_dir_setting_is_excluded(self, tmp_path: Path, priority: Priority) -> None:
+        """A configured worktree dir inside the repository is used and kept out of the person's git status."""
+        _, work = make_repo(tmp_path, config="[git]\nworktree_dir = \".wt\"\n")
+        manager = GitManager(load_config(work))
+        manager.preflight()
+        ws = manager.prepare(priority)
+        assert ws.path == work / ".wt" / priority.slug
+        assert git(work, "status", "--porcelain") == ""
