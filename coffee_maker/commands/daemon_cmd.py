@@ -66,7 +66,7 @@ def status_data(loaded: LoadedConfig) -> dict[str, Any]:
     pid = lock_holder(loaded.state_dir / LOCK_NAME)
     data: dict[str, Any] = {"running": pid is not None, "pid": pid, "repo": str(loaded.repo)}
     if not db.exists():
-        data.update(priorities=[], current=None, phase=None)
+        data.update(priorities=[], current=None, phase=None, pending_questions=0, next_up=_next_up(loaded, None))
         return data
     store = StateStore(db)
     info = store.info()
@@ -103,7 +103,10 @@ def _next_up(loaded: LoadedConfig, store: Any) -> str | None:
 
     try:
         view = wiring.roadmap_reader(loaded)()
-        nxt = wiring.pick_next(store)(view)
+        if store is None:  # the daemon has not run here yet: nothing is in review or blocked
+            nxt = wiring.pick_next(None)(view, frozenset(), frozenset())
+        else:
+            nxt = wiring.pick_next(store)(view)
     except CoffeeMakerError:
         return None
     return f"{nxt.id}: {nxt.title}" if nxt else None

@@ -41,15 +41,18 @@ def roadmap_reader(loaded: LoadedConfig) -> Any:
     return read
 
 
-def pick_next(store: StateStore) -> Any:
+def pick_next(store: StateStore | None) -> Any:
     """The planner, fed with what the daemon's state knows (in review, blocked)."""
     from coffee_maker.roadmap.model import Roadmap
 
     def pick(view: RoadmapView, in_review: frozenset[str] | None = None,
              blocked: frozenset[str] | None = None) -> Priority | None:
         roadmap = Roadmap(view.priorities, ())
-        chosen, _ = explain(roadmap, in_review=in_review if in_review is not None else store.ids_in(IN_REVIEW),
-                            blocked=blocked if blocked is not None else store.ids_in({Phase.BLOCKED}))
+        if in_review is None:
+            in_review = store.ids_in(IN_REVIEW) if store is not None else frozenset()
+        if blocked is None:
+            blocked = store.ids_in({Phase.BLOCKED}) if store is not None else frozenset()
+        chosen, _ = explain(roadmap, in_review=in_review, blocked=blocked)
         return chosen
 
     return pick
