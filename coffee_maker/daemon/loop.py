@@ -73,6 +73,10 @@ class Daemon:
     def request_stop(self) -> None:
         self.stopping.set()
         self.wake.set()
+        # A question waiting for a person stays pending in the inbox for the next run.
+        escalation_stop = getattr(self.services.notifier, "stop", None)
+        if isinstance(escalation_stop, threading.Event):
+            escalation_stop.set()
         agent = self.current_agent
         if agent is not None:
             try:

@@ -66,6 +66,8 @@ class DaemonService:
         finally:
             self._stopped.set()
             self.systemd.stopping()
+            if self.daemon is not None:
+                self._close(self.daemon)
             if watcher:
                 watcher.stop()
             self._restore_signals(previous)
@@ -108,8 +110,18 @@ class DaemonService:
             log.info("configuration reloaded")
         except Exception as exc:  # noqa: BLE001 — a bad edit keeps the old config running
             log.error("configuration reload failed; keeping the previous one", error=str(exc))
+        if self.daemon is not None:
+            self._close(self.daemon)
         self.daemon = self.build(self.loaded, wake)
         self.systemd.ready("reloaded")
+
+    @staticmethod
+    def _close(daemon: Daemon) -> None:
+        """Slack and desktop connections, the tracer's last flush (bounded), the telemetry store."""
+        try:
+            daemon.services.close()
+        except Exception:  # noqa: BLE001 — shutting down must finish
+            log.warning("closing a service failed", exc_info=True)
 
     def _ping_watchdog(self) -> None:
         interval = self.systemd.watchdog_interval_s
