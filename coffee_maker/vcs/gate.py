@@ -40,7 +40,8 @@ class SafetyGate:
         Failure kinds: ``no_real_work`` and ``protected_paths`` (the agent can fix them),
         ``secrets`` (the daemon escalates; the tests are not even run), ``tests`` (fix rounds).
         """
-        files = self.git.files_vs_base(ws)
+        uncommitted = self.git.changed_files(ws)
+        files = self.git.files_vs_base(ws, uncommitted)
         issues: list[GateFailure] = []
         real = [f for f in files if not self._is_noise(f)]
         if not real:
@@ -49,7 +50,7 @@ class SafetyGate:
         protected = [f for f in files if any(fnmatch.fnmatch(f, p) for p in self.settings.protected_paths)]
         if protected:
             issues.append(GateFailure("protected_paths", f"Protected paths were changed: {', '.join(protected[:10])}."))
-        findings = scan(self._added(ws), files, self.settings.secret_allowlist)
+        findings = scan(self._added(ws, uncommitted), files, self.settings.secret_allowlist)
         if findings:
             issues.append(GateFailure("secrets", "Possible secrets: " + "; ".join(f.sentence() for f in findings[:10])
                                       + "."))
@@ -69,12 +70,12 @@ class SafetyGate:
         return GateReport(passed=not issues, summary=summary, test_output=output, secrets_found=bool(findings),
                           failures=failures, issues=tuple(issues))
 
-    def _added(self, ws: Workspace) -> list[tuple[str, int, str]]:
+    def _added(self, ws: Workspace, uncommitted: list[str]) -> list[tuple[str, int, str]]:
         diff = self.git._git("diff", "--no-color", "--no-ext-diff", "-U0", f"{self.git.remote}/{ws.base}",
                              "--", cwd=ws.path)
         lines = added_lines(diff)
         tracked = {path for path, _, _ in lines}
-        for path in self.git.changed_files(ws):  # untracked files are not in `git diff`
+        for path in uncommitted:  # untracked files are not in `git diff`
             full = ws.path / path
             if path in tracked or not full.is_file():
                 continue

@@ -217,10 +217,11 @@ class GitManager:
             skip = "R" in status or "C" in status  # the next entry is the rename's source
         return files
 
-    def files_vs_base(self, ws: Workspace) -> list[str]:
+    def files_vs_base(self, ws: Workspace, uncommitted: list[str] | None = None) -> list[str]:
         """Everything this branch changes relative to the default branch (committed or not)."""
         committed = self._git("diff", "--name-only", f"{self.remote}/{ws.base}...HEAD", cwd=ws.path).split("\n")
-        return sorted({f for f in committed if f} | set(self.changed_files(ws)))
+        pending = self.changed_files(ws) if uncommitted is None else uncommitted
+        return sorted({f for f in committed if f} | set(pending))
 
     def committed_head(self, ws: Workspace) -> str | None:
         ahead = int(self._git("rev-list", "--count", f"{self.remote}/{ws.base}..HEAD", cwd=ws.path) or 0)

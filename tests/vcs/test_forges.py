@@ -69,14 +69,14 @@ class TestGitHub:
         """When the PR exists but listing missed it (a race), GitHub's 422 leads to an update, not a duplicate."""
         forge = github(fake, labels=[])
         forge.open_or_update(branch="coffee-maker/x", base="main", title="T", body="B")
-        original_find = forge.find
+        original_find = forge._find
         calls = {"n": 0}
 
-        def racing_find(branch: str) -> PullRequest | None:
+        def racing_find(branch: str, *, details: bool) -> PullRequest | None:
             calls["n"] += 1
-            return None if calls["n"] == 1 else original_find(branch)
+            return None if calls["n"] == 1 else original_find(branch, details=details)
 
-        forge.find = racing_find  # type: ignore[method-assign]
+        forge._find = racing_find  # type: ignore[method-assign]
         pr = forge.open_or_update(branch="coffee-maker/x", base="main", title="T3", body="B")
         assert pr.number == 1 and len(fake.data.pulls) == 1 and pr.title == "T3"
         statuses = [r.method for r in fake.requests if r.path == "/repos/o/r/pulls"]

@@ -70,7 +70,7 @@ class GitHubForge:
     def open_or_update(self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] | None = None,
                        reviewers: Sequence[str] | None = None, draft: bool | None = None) -> PullRequest:
         """Open the branch's PR, or update the open one — a second PR for a branch is never created."""
-        existing = self.find(branch)
+        existing = self._find(branch, details=False)
         if existing is None or existing.state is not PRState.OPEN:
             payload = {"title": title, "head": branch, "base": base, "body": body,
                        "draft": self.settings.draft if draft is None else draft}
@@ -79,16 +79,16 @@ class GitHubForge:
                 number = int(data["number"])
                 self._decorate(number, labels, reviewers)
                 log.info("pull request opened", number=number, branch=branch)
-                return self.get(number)
+                return self._pr(data, details=False)  # brand new: no reviews, CI not reported yet
             if "already exists" not in str(data):
                 errors = "; ".join(e.get("message", str(e)) for e in data.get("errors", []) if isinstance(e, dict))
                 raise ForgeError(f"GitHub could not open the pull request: 422 {errors or data.get('message')}.")
-            existing = self.find(branch)  # opened meanwhile by a crashed run or a person
+            existing = self._find(branch, details=False)  # opened meanwhile by a crashed run or a person
             if existing is None:
                 raise ForgeError(f"GitHub says a pull request for {branch} exists but it cannot be found.")
-        self._call("PATCH", f"/pulls/{existing.number}", "update the pull request",
-                   payload={"title": title, "body": body})
-        return self.get(existing.number)
+        _, data = self._call("PATCH", f"/pulls/{existing.number}", "update the pull request",
+                             payload={"title": title, "body": body})
+        return self._pr(data)
 
     def _decorate(self, number: int, labels: Sequence[str] | None, reviewers: Sequence[str] | None) -> None:
         labels = self.settings.labels if labels is None else labels
@@ -101,11 +101,14 @@ class GitHubForge:
 
     def find(self, branch: str) -> PullRequest | None:
         """The branch's PR: the open one if any, else the newest closed or merged one."""
+        return self._find(branch, details=True)
+
+    def _find(self, branch: str, *, details: bool) -> PullRequest | None:
         pulls = self._get("/pulls", "list pull requests", {"head": f"{self.owner}:{branch}", "state": "all"})
         if not pulls:
             return None
         pulls.sort(key=lambda p: (p["state"] != "open", -int(p["number"])))
-        return self._pr(pulls[0])
+        return self._pr(pulls[0], details=details)
 
     def get(self, number: int) -> PullRequest:
         return self._pr(self._get(f"/pulls/{number}", f"read pull request #{number}"))
