@@ -274,3 +274,32 @@ class TestLocalAndSelection:
     def test_owner_and_repo(self, url: str, expected: tuple[str, str] | None) -> None:
         """Owner and repository come from every common remote URL form."""
         assert owner_and_repo(url) == expected
+
+
+class TestLocalExtras:
+    def test_get_by_number_comment_and_summary(self, loaded: LoadedConfig) -> None:
+        """Local PRs are found by number, take the daemon's notes, and keep a Markdown summary next to the record."""
+        forge = LocalForge(loaded)
+        first = forge.open_or_update(branch="coffee-maker/a", base="main", title="A", body="body A")
+        second = forge.open_or_update(branch="coffee-maker/b", base="main", title="B", body="body B", draft=True)
+        assert (first.number, second.number) == (1, 2) and forge.get(2).branch == "coffee-maker/b"
+        forge.comment(first, "Addressed the review.")
+        summary = (loaded.state_dir / "reviews" / "coffee-maker-a.md").read_text()
+        assert "body A" in summary and "Addressed the review." in summary
+        forge.review("coffee-maker/a", author="ann", body="ok", changes_requested=False)
+        assert [(c.author, c.kind) for c in forge.comments(first)] == [("ann", "review")]
+        with pytest.raises(ForgeError, match="no local pull request #9"):
+            forge.get(9)
+
+    def test_provider_selection_by_url(self, loaded: LoadedConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+        """auto picks GitHub (Enterprise API path for other hosts), GitLab, or gh when configured."""
+        monkeypatch.setenv("GITHUB_TOKEN", "t")
+        monkeypatch.setenv("GITLAB_TOKEN", "t")
+        ghe = make_forge(loaded, "git@github.example.com:o/r.git")
+        assert isinstance(ghe, GitHubForge) and str(ghe.client.base_url).startswith("https://github.example.com/api/v3")
+        lab = make_forge(loaded, "https://gitlab.example.com/g/sub/r.git")
+        assert isinstance(lab, GitLabForge) and lab.project == "g%2Fsub%2Fr"
+        (loaded.repo / "coffee_maker.toml").write_text("[forge]\nprovider = \"gh\"\n")
+        gh = make_forge(load_config(loaded.repo), "https://github.com/o/r")
+        assert isinstance(gh, GhCliForge) and gh.hostname == "github.com"
+        assert make_forge(loaded, "/srv/git/origin.git").name == "local"
