@@ -20,14 +20,13 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import GitError
 from coffee_maker.proc import tail
 from coffee_maker.types import BranchStatus, Priority, Workspace
+from coffee_maker.vcs._worktrees import SPARE, add_args, reuse_worktree
 
 log = structlog.get_logger(__name__)
 
 #: Paths the daemon writes inside the person's repository; never committed by accident.
 EXCLUDES = (".coffee_maker/", "interaction_logs/")
 
-#: A finished worktree parked for reuse: switching it costs a diff-sized checkout, not a full one.
-SPARE = ".spare"
 
 
 class GitManager:
@@ -158,44 +157,13 @@ class GitManager:
             start = ["-b", branch, f"{self.remote}/{branch}"]
         else:
             start = ["--no-track", "-b", branch, f"{self.remote}/{base}"]
-        reusable = self._reusable_worktree()
-        if reusable is not None:
-            self._git("worktree", "move", str(reusable), str(path))
-            self._git("checkout", "--quiet", *start, cwd=path)
+        if reuse_worktree(self._git, self.worktrees, self.remote, start, path):
             log.info("workspace ready (reused worktree)", branch=branch, path=str(path), base=base)
         else:
             self._git("worktree", "prune")
-            self._git("worktree", "add", "--quiet", *self._add_args(start, path))
+            self._git("worktree", "add", "--quiet", *add_args(start, path))
             log.info("workspace ready", branch=branch, path=str(path), base=base)
         return Workspace(path, branch, base)
-
-    @staticmethod
-    def _add_args(start: list[str], path: Path) -> list[str]:
-        """`checkout` arguments turned into `worktree add` ones (options, the path, then the commit)."""
-        if len(start) == 1:
-            return [str(path), start[0]]
-        *options, commit = start
-        return [*options, str(path), commit]
-
-    def _reusable_worktree(self) -> Path | None:
-        """A parked worktree, or a finished one: clean, and its branch's tip on the remote (nothing to lose)."""
-        if not self.worktrees.is_dir():
-            return None
-        spare = self.worktrees / SPARE
-        candidates = [spare] if (spare / ".git").exists() else []
-        candidates += sorted(p for p in self.worktrees.iterdir() if p.name != SPARE and (p / ".git").exists())
-        for candidate in candidates[:3]:
-            try:
-                if self._git("status", "--porcelain", "--untracked-files=all", cwd=candidate):
-                    continue
-                head = self._git("rev-parse", "--abbrev-ref", "HEAD", cwd=candidate)
-                if head != "HEAD" and self._git("rev-parse", "HEAD", cwd=candidate) != self._sha(
-                        f"refs/remotes/{self.remote}/{head}"):
-                    continue
-            except GitError:
-                continue
-            return candidate
-        return None
 
     def _sha(self, ref: str) -> str | None:
         try:

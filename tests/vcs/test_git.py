@@ -176,6 +176,17 @@ class TestWorktreeReuse:
         ws3 = manager.prepare(replace(priority, id="PRIORITY 4", title="Later"))
         assert ws.path.is_dir() and ws3.path.is_dir() and git(ws.path, "status", "--porcelain") == ""
 
+    def test_a_worktree_that_cannot_move_is_left_alone(self, loaded: LoadedConfig, priority: Priority) -> None:
+        """A finished worktree git refuses to move (locked) stays where it is; the next priority gets a new one."""
+        manager = GitManager(loaded)
+        ws = manager.prepare(priority)
+        (ws.path / "a.py").write_text("a = 1\n")
+        manager.commit(ws, "feat: a", {})
+        manager.push(ws)
+        git(loaded.repo, "worktree", "lock", str(ws.path))
+        ws2 = manager.prepare(replace(priority, id="PRIORITY 3", title="Next"))
+        assert ws.path.is_dir() and (ws.path / "a.py").exists() and ws2.path.is_dir()
+
     def test_discard_parks_and_drops_uncommitted_work(self, loaded: LoadedConfig, priority: Priority) -> None:
         """Rollback drops the attempt's uncommitted files, keeps its commits on the branch, parks the worktree."""
         manager = GitManager(loaded)
