@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from coffee_maker.observe.stats import compute
-from coffee_maker.observe.telemetry import TelemetryStore, connect
+from coffee_maker.observe.telemetry import TelemetryStore
+from coffee_maker.sqlite import connect
 
 KINDS = ("permission", "auto_response", "user_response", "timeout_default")
 CHANNELS = ("slack", "terminal", "desktop", "cli")

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from coffee_maker.sqlite import ThreadConnections
+
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: easy to type from a phone
 
 _SCHEMA = """
@@ -58,9 +60,8 @@ class Inbox:
     """The SQLite inbox; one connection per thread, safe to share across threads and processes."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._local = threading.local()
+        self._db = ThreadConnections(path, rows=True)
         conn = self._conn()
         conn.executescript(_SCHEMA)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(questions)")}
@@ -68,20 +69,10 @@ class Inbox:
             conn.execute("ALTER TABLE questions ADD COLUMN consumed INTEGER NOT NULL DEFAULT 0")
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
+        return self._db.get()
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._db.close()
 
     def add(self, text: str, *, kind: str, options: Sequence[str], safe_default: str, timeout_s: float,
             priority: str | None = None, rank: int = 0, context: dict[str, object] | None = None) -> PendingQuestion:

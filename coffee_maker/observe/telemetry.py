@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from coffee_maker.sqlite import ThreadConnections
 
 if TYPE_CHECKING:
     from coffee_maker.config import LoadedConfig
 
 DB_NAME = "telemetry.db"
-BUSY_TIMEOUT_MS = 10_000
 
 #: Ordered migrations; migration ``n`` moves the schema from version ``n`` to ``n + 1``.
 MIGRATIONS: tuple[str, ...] = (
@@ -84,16 +84,6 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection set up for sharing the file with other threads and processes."""
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                           check_same_thread=False)  # one thread uses it; close() may run elsewhere
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    return conn
-
-
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply the missing migrations in one exclusive transaction each; returns the resulting version."""
     while True:
@@ -139,9 +129,7 @@ class TelemetryStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._open: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
-        self._lock = threading.Lock()
+        self._db = ThreadConnections(self.path)
         migrate(self._conn())
 
     @classmethod
@@ -150,29 +138,10 @@ class TelemetryStore:
         return cls(loaded.state_dir / loaded.config.observe.telemetry_db)
 
     def _conn(self) -> sqlite3.Connection:
-        """This thread's connection; connections of threads that have ended are closed on the way."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
-            self._local.conn = conn
-            with self._lock:
-                for ident, (thread, old) in list(self._open.items()):
-                    if not thread.is_alive():
-                        del self._open[ident]
-                        old.close()
-                self._open[threading.get_ident()] = (threading.current_thread(), conn)
-        return conn
+        return self._db.get()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.write()
 
     def query(self, sql: str, params: Mapping[str, Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Run a read-only query on this thread's connection; rows as dicts keyed by column name."""
@@ -236,11 +205,4 @@ class TelemetryStore:
 
     def close(self) -> None:
         """Close every thread's connection (call once, when the daemon or command ends)."""
-        with self._lock:
-            conns, self._open = [conn for _, conn in self._open.values()], {}
-        for conn in conns:
-            try:
-                conn.close()
-            except sqlite3.ProgrammingError:  # closed from a thread that did not open it
-                pass
-        self._local = threading.local()
+        self._db.close()

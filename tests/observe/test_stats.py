@@ -15,7 +15,8 @@ from coffee_maker.commands.stats_cmd import show_stats, telemetry_path
 from coffee_maker.config import LoadedConfig, load_config
 from coffee_maker.observe.prometheus import MetricsServer, escape_label, render
 from coffee_maker.observe.stats import compute, parse_since
-from coffee_maker.observe.telemetry import TelemetryStore, connect
+from coffee_maker.observe.telemetry import TelemetryStore
+from coffee_maker.sqlite import connect
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC).timestamp()
 DAY = 86_400.0

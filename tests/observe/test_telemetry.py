@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from coffee_maker.observe import telemetry
-from coffee_maker.observe.telemetry import MIGRATIONS, SCHEMA_VERSION, TelemetryStore, connect
+from coffee_maker.observe.telemetry import MIGRATIONS, SCHEMA_VERSION, TelemetryStore
+from coffee_maker.sqlite import connect
 
 
 def _record(**overrides: object) -> dict[str, object]:
@@ -142,18 +143,6 @@ class TestMigrations:
 
 
 class TestConnections:
-    def test_connections_of_finished_threads_are_closed(self, tmp_path: Path) -> None:
-        """Short-lived worker threads (one per decision) do not pile up open connections."""
-        store = TelemetryStore(tmp_path / "telemetry.db")
-        for _ in range(20):
-            worker = threading.Thread(target=store.record_notification, args=("slack", "question", True, None))
-            worker.start()
-            worker.join()
-        store.record_notification("terminal", "question", True, None)
-        assert len(store._open) <= 2
-        assert store.query("SELECT COUNT(*) AS n FROM notifications") == [{"n": 21}]
-        store.close()
-
     def test_from_config_uses_the_state_dir(self, tmp_path: Path) -> None:
         """The database lives at <state_dir>/telemetry.db unless [observe] telemetry_db says otherwise."""
         from coffee_maker.config import load_config

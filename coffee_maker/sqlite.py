@@ -1,0 +1,84 @@
+"""SQLite files shared by the daemon and CLI commands: one connection per thread, WAL mode.
+
+The state store, the pending-question inbox and the telemetry store all need the same
+set-up: WAL so readers never block the writer, a busy timeout so two processes wait for
+each other instead of failing, autocommit with explicit `BEGIN IMMEDIATE` transactions,
+and one connection per thread (connections of finished threads are closed on the way).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    """A connection set up for sharing the file with other threads and processes."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)  # one thread uses it; close() may run elsewhere
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    return conn
+
+
+class ThreadConnections:
+    """This thread's connection to one database file, and transactions on it."""
+
+    def __init__(self, path: Path, *, synchronous: str = "NORMAL", rows: bool = False) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.synchronous = synchronous
+        self.rows = rows
+        self._local = threading.local()
+        self._open: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._lock = threading.Lock()
+
+    def get(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, synchronous=self.synchronous)
+            if self.rows:
+                conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+            with self._lock:
+                for ident, (thread, old) in list(self._open.items()):
+                    if not thread.is_alive():
+                        del self._open[ident]
+                        old.close()
+                self._open[threading.get_ident()] = (threading.current_thread(), conn)
+        return conn
+
+    @property
+    def open_count(self) -> int:
+        """Connections currently open (finished threads' are closed when another thread connects)."""
+        with self._lock:
+            return len(self._open)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locked) transaction, rolled back on any exception."""
+        conn = self.get()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every thread's connection (when the daemon or command ends)."""
+        with self._lock:
+            conns, self._open = [conn for _, conn in self._open.values()], {}
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.ProgrammingError:  # closed from a thread that did not open it
+                pass
+        self._local = threading.local()
