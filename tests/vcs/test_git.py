@@ -242,3 +242,24 @@ class TestReconciliation:
         ws = manager.prepare(priority)
         assert ws.path == work / ".wt" / priority.slug
         assert git(work, "status", "--porcelain") == ""
+
+
+class TestPreflightMore:
+    def test_rebase_in_progress(self, loaded: LoadedConfig) -> None:
+        """A rebase in progress is refused with what to do."""
+        (loaded.repo / ".git" / "rebase-merge").mkdir()
+        with pytest.raises(GitError, match="rebase is in progress"):
+            GitManager(loaded).preflight()
+
+    def test_no_identity(self, loaded: LoadedConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without user.name/user.email the error names the git config commands."""
+        for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL"):
+            monkeypatch.delenv(name)
+        with pytest.raises(GitError, match="git config user.name"):
+            GitManager(loaded).preflight()
+
+    def test_default_branch_without_origin_head(self, tmp_path: Path) -> None:
+        """When origin/HEAD is missing the default branch falls back to the remote's main/master."""
+        _, work = make_repo(tmp_path, branch="master")
+        git(work, "remote", "set-head", "origin", "--delete")
+        assert GitManager(load_config(work)).default_branch() == "master"
