@@ -15,7 +15,7 @@ from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
 from coffee_maker.testing.fake_forge import FakeForge
 from coffee_maker.types import Priority, PRState, PullRequest
-from coffee_maker.vcs import GitManager, make_forge
+from coffee_maker.vcs import GitManager, commit_message, make_forge
 from coffee_maker.vcs.forge import owner_and_repo
 from coffee_maker.vcs.forge.gh import GhCliForge, parse_included
 from coffee_maker.vcs.forge.github import GitHubForge
@@ -303,3 +303,24 @@ class TestLocalExtras:
         gh = make_forge(load_config(loaded.repo), "https://github.com/o/r")
         assert isinstance(gh, GhCliForge) and gh.hostname == "github.com"
         assert make_forge(loaded, "/srv/git/origin.git").name == "local"
+
+
+class TestEndToEnd:
+    def test_branch_push_and_pr_through_make_forge(self, loaded: LoadedConfig, priority: Priority,
+                                                   fake: FakeForge) -> None:
+        """A GitHub remote + [forge] api_url/token: work pushed to the bare origin, PR opened on the fake, then merged."""
+        (loaded.repo / "coffee_maker.toml").write_text(
+            f"[git]\ntest_command = \"true\"\n[forge]\napi_url = \"{fake.url}\"\ntoken = \"t0k\"\n"
+            "reviewers = [\"ann\"]\n")
+        cfg = load_config(loaded.repo)
+        manager = GitManager(cfg)
+        ws = manager.prepare(priority)
+        (ws.path / "guide.py").write_text("STEPS = 3\n")
+        manager.commit(ws, *commit_message(priority, session_id="s-1"))
+        manager.push(ws)
+        forge = make_forge(cfg, "git@github.com:o/r.git")
+        pr = forge.open_or_update(branch=ws.branch, base=ws.base, title=priority.title, body="b")
+        assert fake.pull(pr.number)["head"]["ref"] == "coffee-maker/priority-2-5-new-user-experience"
+        assert fake.pull(pr.number)["requested_reviewers"] == [{"login": "ann"}]
+        fake.set_merged(pr.number)
+        assert forge.find(ws.branch).state is PRState.MERGED  # type: ignore[union-attr]
