@@ -181,8 +181,7 @@ class FakeForge:
             raw = "/" + raw.split("/", 1)[1] if "/" in raw else "/"
         parsed = urlparse(raw)
         query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
+        body = self._body(handler)
         headers = {k.lower(): v for k, v in handler.headers.items()}
         try:
             payload = json.loads(body) if body else None
@@ -200,6 +199,21 @@ class FakeForge:
             if reply.status == 400 or reply.status == 404:
                 self.problems.append(f"{request.method} {path}: {reply.body}")
         self._reply(handler, reply)
+
+    @staticmethod
+    def _body(handler: BaseHTTPRequestHandler) -> bytes:
+        """The request body, with a Content-Length or chunked (gh streams `--input -` that way)."""
+        if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    handler.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(handler.rfile.read(size))
+                handler.rfile.readline()
+        length = int(handler.headers.get("Content-Length") or 0)
+        return handler.rfile.read(length) if length else b""
 
     @staticmethod
     def _reply(handler: BaseHTTPRequestHandler, reply: Reply) -> None:

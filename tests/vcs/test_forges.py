@@ -144,14 +144,20 @@ class TestGhCli:
         assert forge.find("b").review_decision == "changes_requested"  # type: ignore[union-attr]
         assert forge.feedback(first) == ["ann: more"] and len(fake.data.pulls) == 1
 
-    @pytest.mark.skipif(shutil.which("gh") is None, reason="the gh CLI is not installed on this machine; "
+    @pytest.mark.skipif(shutil.which("gh") is None, reason="the gh CLI is not installed (`apt-get install gh`); "
                         "Debian's gh reaches a fake only as github.localhost through an HTTP proxy")
     def test_real_gh_against_the_fake(self, fake: FakeForge, tmp_path: Path) -> None:
         """The real gh, pointed at the fake as github.localhost through it as HTTP proxy, opens a PR."""
         env = {"GH_TOKEN": "t0k", "GH_ENTERPRISE_TOKEN": "t0k", "HTTP_PROXY": fake.url, "http_proxy": fake.url,
-               "GH_CONFIG_DIR": str(tmp_path / "gh"), "NO_PROXY": ""}
-        forge = GhCliForge("o", "r", ForgeSettings(labels=[]), hostname="github.localhost", env=env)
-        assert forge.open_or_update(branch="b", base="main", title="T", body="B").number == 1
+               "GH_CONFIG_DIR": str(tmp_path / "gh"), "NO_PROXY": "", "GH_NO_UPDATE_NOTIFIER": "1"}
+        forge = GhCliForge("o", "r", ForgeSettings(labels=["bot"]), hostname="github.localhost", env=env)
+        first = forge.open_or_update(branch="b", base="main", title="T", body="B")
+        assert forge.open_or_update(branch="b", base="main", title="T2", body="B").number == first.number == 1
+        fake.review(1, "CHANGES_REQUESTED", "more tests", user="ann")
+        assert forge.get(1).review_decision == "changes_requested" and forge.feedback(first) == ["ann: more tests"]
+        create = next(r for r in fake.requests if r.method == "POST" and r.path == "/repos/o/r/pulls")
+        assert create.json["head"] == "b" and create.headers["authorization"] == "token t0k"
+        assert len(fake.data.pulls) == 1 and fake.pull(1)["labels"] == [{"name": "bot"}]
 
     def test_parse_included(self) -> None:
         """`gh api --include` output is read as status and JSON; anything else is a clear error."""
