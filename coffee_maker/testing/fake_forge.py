@@ -204,7 +204,7 @@ class FakeForge:
     def _body(handler: BaseHTTPRequestHandler) -> bytes:
         """The request body, with a Content-Length or chunked (gh streams `--input -` that way)."""
         if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
