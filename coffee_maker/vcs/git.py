@@ -101,6 +101,7 @@ class GitManager:
             exclude.write_text(current + prefix + "# coffee-maker\n" + "\n".join(missing) + "\n")
 
     def default_branch(self) -> str:
+        """[git] default_branch, else origin/HEAD, else the remote's HEAD, else init.defaultBranch/main/master/trunk."""
         if self._default:
             return self._default
         if self.settings.default_branch:
@@ -114,7 +115,15 @@ class GitManager:
             pass
         self.fetch()
         remote_branches = {ref.remote_head for ref in self.repo.remote(self.remote).refs}
-        for candidate in ("main", "master", "trunk"):
+        try:  # ask the remote which branch its HEAD names (origin/HEAD is only set by clone)
+            first = self._git("ls-remote", "--symref", self.remote, "HEAD").split("\n", 1)[0]
+            if first.startswith("ref: refs/heads/") and first.split()[1][11:] in remote_branches:
+                self._default = first.split()[1][11:]
+                return self._default
+        except (GitError, IndexError):
+            pass
+        configured = str(self.repo.config_reader().get_value("init", "defaultBranch", default=""))
+        for candidate in (configured, "main", "master", "trunk"):
             if candidate in remote_branches:
                 self._default = candidate
                 return candidate

@@ -263,3 +263,11 @@ class TestPreflightMore:
         _, work = make_repo(tmp_path, branch="master")
         git(work, "remote", "set-head", "origin", "--delete")
         assert GitManager(load_config(work)).default_branch() == "master"
+
+    def test_default_branch_from_the_remote_head(self, tmp_path: Path) -> None:
+        """Without origin/HEAD, the remote's own HEAD names the default branch (here `develop`, not main)."""
+        origin, work = make_repo(tmp_path, branch="main")
+        git(work, "push", "-q", "origin", "main:develop")
+        git(origin, "symbolic-ref", "HEAD", "refs/heads/develop")
+        git(work, "remote", "set-head", "origin", "--delete")
+        assert GitManager(load_config(work)).default_branch() == "develop"
