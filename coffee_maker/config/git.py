@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class GitSettings(BaseModel):
@@ -35,7 +35,8 @@ class ForgeSettings(BaseModel):
         "auto", description="auto (from the remote URL) | github (REST) | gh (the logged-in gh CLI) | gitlab | "
                             "local (review branches, no forge)")
     api_url: str | None = Field(None, description="API base URL (GitHub Enterprise, self-hosted GitLab, tests).")
-    token: str | None = Field(None, description="The API token (prefer token_env or the environment: config files leak).")
+    token: SecretStr | None = Field(None, description="The API token (prefer token_env or the environment: config "
+                                                      "files leak); shown masked by `config show`.")
     token_env: str | None = Field(None, description="Environment variable holding the token (default GITHUB_TOKEN/GH_TOKEN/GITLAB_TOKEN).")
     labels: list[str] = Field(default_factory=lambda: ["coffee-maker"], description="Labels put on each PR.")
     reviewers: list[str] = Field(default_factory=list, description="Reviewers requested on each PR.")

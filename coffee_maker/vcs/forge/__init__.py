@@ -59,8 +59,8 @@ def owner_and_repo(url: str) -> tuple[str, str] | None:
 
 def forge_token(loaded: LoadedConfig, names: tuple[str, ...], *, gh_cli: bool) -> str | None:
     settings = loaded.config.forge
-    if settings.token:
-        return settings.token
+    if settings.token is not None and settings.token.get_secret_value():
+        return settings.token.get_secret_value()
     for name in ((settings.token_env,) if settings.token_env else ()) + names:
         value = os.environ.get(name)
         if value:
