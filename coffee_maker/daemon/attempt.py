@@ -301,7 +301,10 @@ class AttemptRunner:
                                              title=f"{ctx.priority.id}: {ctx.priority.title}", body=body)
             span.end(output={"number": pr.number, "url": pr.url})
         ctx.record.pr_url = pr.url
-        if self._edit_roadmap(ctx.ws, ctx.priority, [SetStatus(Status.COMPLETE), Tick(), SetNote("PR", pr.url)]):
+        self._edit_roadmap(ctx.ws, ctx.priority, [SetStatus(Status.COMPLETE), Tick(), SetNote("PR", pr.url)])
+        # Commit whatever is uncommitted, not only this run's edit: a crash may have left the tick
+        # written but not committed, and the editor then finds nothing left to change.
+        if self.s.git.changed_files(ctx.ws):
             self.s.git.commit(ctx.ws, f"docs(roadmap): mark {ctx.priority.id} complete", {"Priority": ctx.priority.id})
         self.s.git.push(ctx.ws)
         state = self.store.transition(ctx.priority.id, Phase.PR_OPEN, pr_number=pr.number, pr_url=pr.url)
