@@ -15,6 +15,7 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import ForgeError
 from coffee_maker.roadmap.editor import atomic_write
 from coffee_maker.types import PRState, PullRequest, ReviewComment
+from coffee_maker.vcs.git import GitManager
 
 
 class LocalForge:
@@ -23,6 +24,7 @@ class LocalForge:
     def __init__(self, loaded: LoadedConfig) -> None:
         self.loaded = loaded
         self.dir = loaded.state_dir / "reviews"
+        self._git: GitManager | None = None  # one per forge: the daemon polls find() for every open PR
 
     def _path(self, branch: str) -> Path:
         return self.dir / (re.sub(r"[^A-Za-z0-9._-]+", "-", branch) + ".json")
@@ -77,9 +79,9 @@ class LocalForge:
         return self._to_pr(record)
 
     def _merged(self, branch: str, base: str) -> bool:
-        from coffee_maker.vcs.git import GitManager
-
-        return GitManager(self.loaded).is_merged(branch, base)
+        if self._git is None:
+            self._git = GitManager(self.loaded)
+        return self._git.is_merged(branch, base)
 
     def get(self, number: int) -> PullRequest:
         for path in sorted(self.dir.glob("*.json")) if self.dir.exists() else []:
