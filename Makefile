@@ -37,18 +37,13 @@ $(CLAUDE_STAMP):
 		echo "npm not found: skipping the Claude Code CLI (its tests will skip locally)"; \
 	fi
 
-# System packages the tests need (a session D-Bus for the desktop-notification tests).
-# Installed only when missing, and only as root or under CI=true; otherwise those tests skip.
+# System packages the tests need: a session D-Bus (desktop-notification tests) and GitHub's
+# `gh` CLI (the gh forge provider, driven against a local fake). Installed only when missing,
+# and only as root or under CI=true; otherwise those tests skip and say why.
+SYS_PACKAGES := dbus-daemon:dbus gh:gh
+
 sys-deps:
-	@if ! command -v dbus-daemon >/dev/null 2>&1; then \
-		if [ "$$(id -u)" = 0 ] || [ "$${CI:-}" = true ]; then \
-			SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-			$$SUDO apt-get update -qq >/dev/null && \
-			DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends dbus >/dev/null; \
-		else \
-			echo "dbus-daemon not found: desktop notification tests will skip (apt-get install dbus)"; \
-		fi; \
-	fi
+	@missing=""; for pair in $(SYS_PACKAGES); do 		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; 	done; 	if [ -n "$$missing" ]; then 		if [ "$$(id -u)" = 0 ] || [ "$${CI:-}" = true ]; then 			SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); 			$$SUDO apt-get update -qq >/dev/null && 			DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; 		else 			echo "missing system packages:$$missing — their tests will skip (apt-get install$$missing)"; 		fi; 	fi
 
 demo: venv
 	$(PY) -m coffee_maker demo
