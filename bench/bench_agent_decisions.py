@@ -14,11 +14,12 @@ response written, and the pipe back. Target: p99 <= 5 ms.
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
+
+from _percentiles import describe_ms  # noqa: E402 — a sibling module of these scripts
 
 from coffee_maker.agent.base import Limits
 from coffee_maker.agent.claude_code import ClaudeCodeBackend
@@ -63,10 +64,7 @@ def main(n: int = 1000) -> None:
         outcome = backend.run("bench", tmp, on_event=lambda e: None, decide=decide)
         assert outcome.ok, outcome.reason
         samples_ms = sorted(s / 1e6 for s in json.loads(samples_file.read_text()))
-    p50 = statistics.median(samples_ms)
-    p99 = samples_ms[int(len(samples_ms) * 0.99) - 1]
-    print(f"decision round trip over {n} requests: p50 {p50:.3f} ms, p99 {p99:.3f} ms, "
-          f"max {samples_ms[-1]:.3f} ms (target p99 <= 5 ms)")
+    print(f"decision round trip: {describe_ms([s / 1000 for s in samples_ms], 3)} (target p99 <= 5 ms)")
 
 
 if __name__ == "__main__":

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from _percentiles import describe_ms  # noqa: E402 — a sibling module of these scripts
 
 from coffee_maker.config import load_config
 from coffee_maker.daemon import wiring
@@ -126,10 +127,7 @@ def react(edits: int) -> None:
             latencies.append(time.perf_counter() - saved)
         service.daemon.request_stop()  # type: ignore[union-attr]
         thread.join(30)
-    ms = sorted(x * 1000 for x in latencies)
-    p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
-    print(f"roadmap edit → daemon reacts, {len(ms)} edits: p50 {statistics.median(ms):.0f} ms, "
-          f"p99 {p99:.0f} ms, max {ms[-1]:.0f} ms (target p99 ≤ 1000 ms; debounce 100 ms)")
+    print(f"roadmap edit → daemon reacts: {describe_ms(latencies, 0)} (target p99 ≤ 1000 ms; debounce 100 ms)")
 
 
 def soak(count: int, warmup: int) -> None:

@@ -10,13 +10,14 @@ subprocess started until ``handler.decide`` returns (process start-up included).
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from _percentiles import describe_ms  # noqa: E402 — a sibling module of these scripts
 
 from coffee_maker.config import load_config
 from coffee_maker.config.notify import SlackSettings
@@ -61,8 +62,7 @@ class Asked:
 
 def _pcts(samples: list[float]) -> str:
     ms = sorted(s * 1000 for s in samples)
-    p = statistics.quantiles(ms, n=100, method="inclusive")
-    return f"n={len(ms)} p50 {p[49]:.1f} ms, p90 {p[89]:.1f} ms, p99 {p[98]:.1f} ms, max {ms[-1]:.1f} ms"
+    return describe_ms([m / 1000 for m in ms])
 
 
 def bench_slack(repo: Path, runs: int) -> list[float]:

@@ -20,6 +20,8 @@ import multiprocessing.connection
 import statistics
 import time
 
+from _percentiles import percentiles_ms  # noqa: E402 — a sibling module of these scripts
+
 from coffee_maker.observe.tracing import AttemptTrace, Tracer
 from coffee_maker.testing.otlp_recorder import OtlpRecorder
 from coffee_maker.types import Decision, DecisionKind
@@ -57,11 +59,6 @@ def run(tracer: Tracer, observations: int, per_attempt: int, pace_s: float = 0.0
     return samples
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.5) - 1))]
-
-
 def _serve(conn: multiprocessing.connection.Connection) -> None:
     """The recorder in its own process, as Langfuse would be: decoding must not share our GIL."""
     with OtlpRecorder("pk-lf-bench", "sk-lf-bench") as recorder:
@@ -94,7 +91,7 @@ def main() -> None:
     server.join(10)
     for label, samples in results.items():
         print(f"{label:9s} per observation: median {statistics.median(samples) * 1e3:.3f} ms, "
-              f"p99 {_pct(samples, 0.99) * 1e3:.3f} ms, max {max(samples) * 1e3:.3f} ms (n={len(samples)})")
+              f"p99 {percentiles_ms(samples)['p99']:.3f} ms, max {max(samples) * 1e3:.3f} ms (n={len(samples)})")
     extra = statistics.median(results["langfuse"]) - statistics.median(results["noop"])
     print(f"overhead of Langfuse per observation (median difference): {extra * 1e3:.3f} ms (target ≤ 5 ms)")
 
