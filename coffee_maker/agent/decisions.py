@@ -10,6 +10,7 @@ requests still waiting to a fresh one, so one unanswered request starves no othe
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -63,13 +64,15 @@ class DecisionWorker:
     def __init__(self, decide: DecisionCallback, post: Callable[[Any, Request, Decision], None]) -> None:
         self._decide = decide
         self._post = post
-        self._inbox: SimpleQueue[tuple[Any, Request] | None] = SimpleQueue()
+        self._inbox: SimpleQueue[tuple[Any, Request, contextvars.Context] | None] = SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="agent-decisions", daemon=True)
         self._thread.start()
 
     def submit(self, key: Any, request: Request) -> None:
-        self._inbox.put((key, request))
+        # The caller's context (priority, attempt, phase, session) goes with the request, so log
+        # lines written while deciding carry it.
+        self._inbox.put((key, request, contextvars.copy_context()))
 
     def close(self) -> None:
         """Stop after the current callback returns; requests still queued are dropped."""
@@ -81,8 +84,8 @@ class DecisionWorker:
             item = self._inbox.get()
             if item is None or self._closed:
                 return
-            key, request = item
-            self._post(key, request, safe_decide(self._decide, request))
+            key, request, context = item
+            self._post(key, request, context.run(safe_decide, self._decide, request))
 
 
 def decide_within(decide: DecisionCallback, request: Request, timeout_s: float,
@@ -92,7 +95,8 @@ def decide_within(decide: DecisionCallback, request: Request, timeout_s: float,
     Returns :func:`timeout_decision` when the deadline passes or ``stop`` is set first.
     """
     box: SimpleQueue[Decision] = SimpleQueue()
-    worker = threading.Thread(target=lambda: box.put(safe_decide(decide, request)),
+    context = contextvars.copy_context()  # log lines written while deciding keep the attempt's fields
+    worker = threading.Thread(target=lambda: box.put(context.run(safe_decide, decide, request)),
                               name="agent-decision", daemon=True)
     worker.start()
     deadline = time.monotonic() + timeout_s if timeout_s > 0 else float("inf")

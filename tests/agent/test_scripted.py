@@ -166,3 +166,25 @@ class TestScripts:
             Script.from_obj([{"say": "x", "colour": "red"}])
         with pytest.raises(AgentError, match="escapes"):
             run([{"write": "../outside.txt", "content": ""}], tmp_path)
+
+
+def test_decisions_keep_the_callers_log_context(tmp_path: Path) -> None:
+    """A decision made on a worker thread sees the context variables bound by the caller (log fields)."""
+    import structlog
+
+    from coffee_maker.agent.scripted import ScriptedBackend
+    from coffee_maker.types import Decision, DecisionKind
+
+    seen: list[object] = []
+
+    def decide(request: object) -> Decision:
+        seen.append(structlog.contextvars.get_contextvars().get("priority"))
+        return Decision(DecisionKind.ALLOW, method="test")
+
+    structlog.contextvars.bind_contextvars(priority="PRIORITY 9")
+    try:
+        ScriptedBackend([{"permission": "Bash", "input": {"command": "ls"}}, {"result": "ok"}]).run(
+            "go", tmp_path, on_event=lambda e: None, decide=decide)
+    finally:
+        structlog.contextvars.unbind_contextvars("priority")
+    assert seen == ["PRIORITY 9"]
