@@ -19,6 +19,8 @@ class DaemonSettings(BaseModel):
     daily_soft_cap_usd: float | None = Field(None, description="Warn when today's agent cost passes this.")
     daily_hard_cap_usd: float | None = Field(None, description="Pause all work for the day when today's cost reaches this.")
     usage_limit_backoff_s: float = Field(900.0, description="Sleep after a usage/rate limit without a reset time.")
+    fallback_backend: str | None = Field(
+        None, description="Agent backend to use while the main one is usage- or rate-limited (e.g. codex).")
     devlogs: bool = Field(True, description="Write docs/devlogs/<date>_<priority>-<outcome>.md on the branch per attempt.")
     guidance_files: list[str] = Field(
         default_factory=lambda: ["CLAUDE.md", "AGENTS.md", "CONTRIBUTING.md"],

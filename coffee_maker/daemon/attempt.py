@@ -75,7 +75,7 @@ class AttemptRunner:
     def __init__(
         self, loaded: LoadedConfig, services: Services, store: StateStore, *,
         guidelines: list[tuple[str, str]], on_progress: Callable[..., None] | None = None,
-        on_agent: Callable[[Agent | None], None] | None = None,
+        on_agent: Callable[[Agent | None], None] | None = None, backend: str | None = None,
     ) -> None:
         self.loaded = loaded
         self.cfg = loaded.config
@@ -85,6 +85,8 @@ class AttemptRunner:
         self.on_progress = on_progress or (lambda **_: None)
         self.on_agent = on_agent or (lambda _agent: None)
         self.last_record: AttemptRecord | None = None
+        #: The agent backend for this attempt: None = the configured one, else a fallback's name.
+        self.backend = backend
 
     # ------------------------------------------------------------------ entry points
 
@@ -176,6 +178,10 @@ class AttemptRunner:
 
     def _work(self, ctx: AttemptContext) -> PriorityState:
         """Agent → gate, with fix rounds; ends committed (or raises)."""
+        backend = self.backend or self.cfg.agent.backend
+        if ctx.state.session_id and ctx.state.extra.get("backend", backend) != backend:
+            # A session id means nothing to another agent CLI: start fresh on the work tree as it is.
+            ctx.state = self.store.update(ctx.priority.id, session_id=None)
         prompt = self._first_prompt(ctx)
         resume = ctx.state.session_id if (ctx.feedback is not None or ctx.state.phase is Phase.AGENT_RUNNING) else None
         rounds = self.cfg.daemon.gate_fix_rounds
@@ -219,7 +225,7 @@ class AttemptRunner:
             ctx.record.note_decision(request, decision, str(ctx.ws.path))
             return decision
 
-        agent = self.s.agent_for(ctx.priority)
+        agent = self.s.agent_for(ctx.priority, self.backend)
         self.on_agent(agent)
         started = time.time()
         try:
@@ -234,7 +240,8 @@ class AttemptRunner:
         ctx.record.note_outcome(outcome)
         self.store.add_cost(time.strftime("%Y-%m-%d"), outcome.cost_usd)
         ctx.state = self.store.update(ctx.priority.id, session_id=outcome.session_id or ctx.state.session_id,
-                                      cost_usd=ctx.state.cost_usd + outcome.cost_usd)
+                                      cost_usd=ctx.state.cost_usd + outcome.cost_usd,
+                                      extra={"backend": self.backend or self.cfg.agent.backend})
         self.on_progress(turns=ctx.record.turns, cost=ctx.state.cost_usd)
         log.info("agent session ended", outcome=outcome.kind.value, cost_usd=outcome.cost_usd,
                  turns=outcome.num_turns, session_id=outcome.session_id, reason=outcome.reason or None)

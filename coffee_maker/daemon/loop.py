@@ -67,6 +67,8 @@ class Daemon:
         self._paused_notified: set[str] = set()
         self._last_poll = 0.0
         self.current_agent: Agent | None = None
+        #: While the main agent is limited (wall-clock time until its reset), attempts use the fallback.
+        self.fallback_until = 0.0
 
     # ------------------------------------------------------------------ control
 
@@ -145,7 +147,7 @@ class Daemon:
 
     def _attempt(self, priority: Priority, view: RoadmapView, *, feedback: str | None = None) -> None:
         runner = AttemptRunner(self.loaded, self.services, self.store, guidelines=view.guidelines,
-                               on_progress=self._on_progress, on_agent=self._set_agent)
+                               on_progress=self._on_progress, on_agent=self._set_agent, backend=self._backend())
         before = self.store.get(priority.id)
         attempt_no = (before.attempt if before and before.phase not in (Phase.PLANNED, Phase.RETRY) else
                       (before.attempt + 1 if before else 1))
@@ -239,6 +241,10 @@ class Daemon:
         self.store.set_info(last_outcome=f"{priority.id}: attempt {attempt} failed, will retry")
         return "failed"
 
+    def _backend(self) -> str | None:
+        """The fallback backend while the main one is limited, else None (the configured one)."""
+        return self.loaded.config.daemon.fallback_backend if time.time() < self.fallback_until else None
+
     def _pause_for_limit(self, priority: Priority, paused: AgentPaused) -> None:
         outcome = paused.outcome
         now = datetime.now(UTC)
@@ -248,6 +254,14 @@ class Daemon:
             wait = max(1.0, (reset - now).total_seconds())
         else:
             wait = 60.0 if outcome.kind.value == "overloaded" else backoff
+        fallback = self.loaded.config.daemon.fallback_backend
+        if fallback and self._backend() is None:
+            self.fallback_until = time.time() + wait
+            self.services.notifier.inform(
+                f"The agent hit a {outcome.kind.value.replace('_', ' ')} on {priority.id}; continuing with the "
+                f"{fallback} agent for {wait / 60:.0f} min.", priority=priority.id, kind="fallback")
+            log.info("switching to the fallback agent", priority=priority.id, backend=fallback, seconds=round(wait))
+            return
         key = f"{priority.id}:{outcome.kind.value}"
         if key not in self._paused_notified:
             self._paused_notified.add(key)

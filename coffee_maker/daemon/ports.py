@@ -64,7 +64,8 @@ class Tracer(Protocol):
 class Services:
     """Everything the loop uses, built once per configuration (rebuilt on SIGHUP)."""
 
-    agent_for: Callable[[Priority], Agent]
+    #: An agent for one attempt: the configured backend, or the named one (a fallback).
+    agent_for: Callable[[Priority, str | None], Agent]
     git: Git
     gate: Gate
     forge: Forge

@@ -63,9 +63,10 @@ def agent_factory(loaded: LoadedConfig) -> Any:
     ``<folder>/<priority-id-slug>.json`` (or ``default.json``) — the demo's per-priority sessions."""
     settings = loaded.config.agent
 
-    def agent_for(priority: Priority) -> Agent:
-        if settings.backend == "scripted" and settings.script:
-            script = Path(settings.script)
+    def agent_for(priority: Priority, backend: str | None = None) -> Agent:
+        chosen = settings if backend in (None, settings.backend) else settings.model_copy(update={"backend": backend})
+        if chosen.backend == "scripted" and chosen.script:
+            script = Path(chosen.script)
             script = script if script.is_absolute() else loaded.repo / script
             if script.is_dir():
                 for name in (f"{priority.id_slug}.json", f"{priority.id_slug}.toml", "default.json"):
@@ -74,7 +75,7 @@ def agent_factory(loaded: LoadedConfig) -> Any:
                 raise AgentError(f"No agent script for {priority.id} in {script} "
                                  f"(looked for {priority.id_slug}.json and default.json).")
             return ScriptedBackend(script)
-        return create_backend(settings)
+        return create_backend(chosen)
 
     return agent_for
 

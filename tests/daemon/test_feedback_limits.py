@@ -3,6 +3,7 @@ a closed PR blocks; a roadmap edit reaches an idle daemon."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -156,3 +157,23 @@ def test_daily_hard_cap_pauses_work(sandbox: Path) -> None:
     assert store.get("PRIORITY 1").phase is Phase.PR_OPEN  # type: ignore[union-attr]
     assert store.get("PRIORITY 2") is None  # never started: the day's budget was spent
     assert store.info()["last_outcome"] == "daily budget reached"
+
+
+def test_fallback_agent_while_the_main_one_is_limited(sandbox: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Codex hits its usage limit; the daemon switches to the configured fallback (scripted) at once,
+    starts a fresh session there (a Codex thread id means nothing to it) and finishes the priority."""
+    fake_clis = Path(__file__).resolve().parents[1] / "agent" / "fake_clis"
+    monkeypatch.setenv("PATH", f"{fake_clis}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_CLI_SCENARIO", "usage_limit")
+    calls = sandbox.parent / "codex-calls.jsonl"
+    monkeypatch.setenv("FAKE_CLI_LOG", str(calls))
+    config = sandbox / "coffee_maker.toml"
+    config.write_text(config.read_text().replace('backend = "scripted"', 'backend = "codex"')
+                      + 'fallback_backend = "scripted"\n')
+    run_until_settled(sandbox, settled=2, timeout_s=60, answer_delay_s=0.1)
+    store = _store(sandbox)
+    state = store.get("PRIORITY 1")
+    assert state is not None and state.phase is Phase.PR_OPEN and state.attempt == 1
+    assert state.extra["backend"] == "scripted" and state.session_id == "demo-session-priority-1"
+    assert "retry" not in [h[1] for h in store.history("PRIORITY 1")]
+    assert calls.read_text().count('"codex"') == 1  # the main agent ran once, then the fallback took over
