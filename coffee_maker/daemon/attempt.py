@@ -113,7 +113,7 @@ class AttemptRunner:
             ctx.state = steps[ctx.state.phase](ctx)
         return ctx.state
 
-    def mark_blocked_on_branch(self, priority: Priority, reason: str, *, secrets: bool) -> None:
+    def mark_blocked_on_branch(self, priority: Priority, reason: str, attempts: int, *, secrets: bool) -> None:
         """Record the failure on the branch: the dev log and ⏸️ Blocked with the reason, pushed.
 
         The agent's unvalidated work goes with it for inspection, unless the gate saw a secret
@@ -132,7 +132,7 @@ class AttemptRunner:
         if self.cfg.daemon.devlogs:
             write_devlog(ws.path, record)
         self._edit_roadmap(ws, priority, [SetStatus(Status.BLOCKED, _one_line(reason))])
-        self.s.git.commit(ws, f"chore({priority.id_slug}): blocked after {state.attempt} attempts",
+        self.s.git.commit(ws, f"chore({priority.id_slug}): blocked after {attempts} attempts",
                           {"Priority": priority.id, "Blocked-Reason": _one_line(reason)})
         self.s.git.push(ws)
         self.s.git.discard(ws, keep_branch=self.s.keep_failed_branches)

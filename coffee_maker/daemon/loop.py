@@ -173,9 +173,9 @@ class Daemon:
             self.store.set_info(last_outcome=f"{priority.id}: agent authentication failed")
             self.request_stop()
         except AttemptFailed as failed:
-            outcome = self._fail(priority, runner, failed.reason, secrets=failed.secrets)
+            outcome = self._fail(priority, runner, failed.reason, attempt_no, secrets=failed.secrets)
         except CoffeeMakerError as exc:  # git / forge / agent start-up errors: a failed attempt, not a crash
-            outcome = self._fail(priority, runner, exc.message, secrets=False)
+            outcome = self._fail(priority, runner, exc.message, attempt_no, secrets=False)
         finally:
             self.progress.finish()
             self.store.set_info(current=None, phase="idle")
@@ -213,10 +213,13 @@ class Daemon:
 
     # ------------------------------------------------------------------ failure policy
 
-    def _fail(self, priority: Priority, runner: AttemptRunner, reason: str, *, secrets: bool) -> str:
-        """Retry, or block after ``max_attempts``: never loop forever on one priority."""
+    def _fail(self, priority: Priority, runner: AttemptRunner, reason: str, attempt: int, *, secrets: bool) -> str:
+        """Retry, or block after ``max_attempts``: never loop forever on one priority.
+
+        ``attempt`` is this attempt's number even when it failed before its branch was recorded
+        (a worktree that could not be made), so such failures count towards the limit too.
+        """
         state = self.store.get(priority.id)
-        attempt = state.attempt if state else 1
         if self.stopping.is_set():
             log.info("attempt interrupted by shutdown; it resumes on the next start", priority=priority.id)
             return "interrupted"
@@ -224,10 +227,10 @@ class Daemon:
         blocked = attempt >= self.loaded.config.daemon.max_attempts
         if blocked:
             try:
-                runner.mark_blocked_on_branch(priority, reason, secrets=secrets)
+                runner.mark_blocked_on_branch(priority, reason, attempt, secrets=secrets)
             except CoffeeMakerError as exc:
                 log.warning("could not record the blocked status on the branch", error=exc.message)
-            self.store.transition(priority.id, Phase.BLOCKED, reason=reason, detail=reason)
+            self.store.transition(priority.id, Phase.BLOCKED, attempt=attempt, reason=reason, detail=reason)
             self.services.notifier.inform(
                 f"{priority.id} is blocked after {attempt} failed attempts: {reason}", priority=priority.id,
                 kind="blocked")
@@ -237,7 +240,7 @@ class Daemon:
         if record is not None and state is not None and state.workspace and self.loaded.config.daemon.devlogs:
             record.result, record.reason, record.ended_at = "failed", reason, time.time()
             write_devlog(Path(state.workspace), record)
-        self.store.transition(priority.id, Phase.RETRY, reason=reason, detail=reason)
+        self.store.transition(priority.id, Phase.RETRY, attempt=attempt, reason=reason, detail=reason)
         self.store.set_info(last_outcome=f"{priority.id}: attempt {attempt} failed, will retry")
         return "failed"
 

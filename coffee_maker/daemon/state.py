@@ -46,8 +46,9 @@ IN_REVIEW = {Phase.PR_OPEN}
 FINISHED = {Phase.MERGED, Phase.DONE}
 
 _ALLOWED: dict[Phase, set[Phase]] = {
-    Phase.PLANNED: {Phase.BRANCHED, Phase.BLOCKED},
-    Phase.RETRY: {Phase.BRANCHED, Phase.BLOCKED, Phase.PLANNED},
+    # An attempt can fail before it has a branch (its worktree could not be made): retry again.
+    Phase.PLANNED: {Phase.BRANCHED, Phase.BLOCKED, Phase.RETRY},
+    Phase.RETRY: {Phase.BRANCHED, Phase.BLOCKED, Phase.PLANNED, Phase.RETRY},
     Phase.BRANCHED: {Phase.AGENT_RUNNING},
     Phase.AGENT_RUNNING: {Phase.VALIDATING, Phase.AGENT_RUNNING},
     Phase.VALIDATING: {Phase.AGENT_RUNNING, Phase.COMMITTED},

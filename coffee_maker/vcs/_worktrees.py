@@ -33,6 +33,18 @@ def add_args(start: list[str], path: Path) -> list[str]:
     return [*options, str(path), commit]
 
 
+def is_reusable(git: GitRunner, candidate: Path, remote: str) -> bool:
+    """Nothing can be lost by switching it: clean, and detached or its branch's tip on the remote."""
+    try:
+        if git("status", "--porcelain", "--untracked-files=all", cwd=candidate):
+            return False
+        head = git("rev-parse", "--abbrev-ref", "HEAD", cwd=candidate)
+        return head == "HEAD" or git("rev-parse", "HEAD", cwd=candidate) == git(
+            "rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}/{head}")
+    except GitError:
+        return False
+
+
 def reusable_worktree(git: GitRunner, worktrees: Path, remote: str) -> Path | None:
     """The parked worktree, or a finished one: clean, and its branch's tip on the remote."""
     if not worktrees.is_dir():
@@ -40,18 +52,7 @@ def reusable_worktree(git: GitRunner, worktrees: Path, remote: str) -> Path | No
     spare = worktrees / SPARE
     candidates = [spare] if (spare / ".git").exists() else []
     candidates += sorted(p for p in worktrees.iterdir() if p.name != SPARE and (p / ".git").exists())
-    for candidate in candidates[:3]:
-        try:
-            if git("status", "--porcelain", "--untracked-files=all", cwd=candidate):
-                continue
-            head = git("rev-parse", "--abbrev-ref", "HEAD", cwd=candidate)
-            if head != "HEAD" and git("rev-parse", "HEAD", cwd=candidate) != git(
-                    "rev-parse", "--verify", "--quiet", f"refs/remotes/{remote}/{head}"):
-                continue
-        except GitError:
-            continue
-        return candidate
-    return None
+    return next((c for c in candidates[:3] if is_reusable(git, c, remote)), None)
 
 
 def reuse_worktree(git: GitRunner, worktrees: Path, remote: str, start: list[str], path: Path) -> bool:

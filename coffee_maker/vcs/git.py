@@ -20,7 +20,7 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import GitError
 from coffee_maker.proc import tail
 from coffee_maker.types import BranchStatus, Priority, Workspace
-from coffee_maker.vcs._worktrees import SPARE, add_args, reuse_worktree
+from coffee_maker.vcs._worktrees import SPARE, add_args, is_reusable, reuse_worktree
 
 log = structlog.get_logger(__name__)
 
@@ -150,29 +150,36 @@ class GitManager:
         branch = self.branch_name(priority)
         base = self.default_branch()
         path = self.worktrees / priority.slug
-        if path.is_dir() and (path / ".git").exists():
+        existing = path.is_dir() and (path / ".git").exists()
+        if existing:
             current = self._git("rev-parse", "--abbrev-ref", "HEAD", cwd=path)
             if current == branch:
                 return Workspace(path, branch, base)
-            raise GitError(f"The worktree {path} is on {current!r}, not {branch!r}; remove it "
-                           f"(`git worktree remove {path}`) and restart.")
+            if not is_reusable(self._git, path, self.remote):
+                raise GitError(f"The worktree {path} is on {current!r}, not {branch!r}, and has work that is "
+                               f"not pushed; remove it (`git worktree remove {path}`) and restart.")
         self.fetch()
         self.worktrees.mkdir(parents=True, exist_ok=True)
-        local = branch in [h.name for h in self.repo.heads]
-        remote = f"{self.remote}/{branch}" in [r.name for r in self.repo.remote(self.remote).refs]
-        if local:
-            start = [branch]
-        elif remote:
-            start = ["-b", branch, f"{self.remote}/{branch}"]
-        else:
-            start = ["--no-track", "-b", branch, f"{self.remote}/{base}"]
-        if reuse_worktree(self._git, self.worktrees, self.remote, start, path):
+        start = self._checkout_args(branch, base)
+        if existing:
+            # A reuse interrupted between moving a finished worktree here and switching it (a crash).
+            self._git("checkout", "--quiet", *start, cwd=path)
+            log.info("workspace ready (finished an interrupted switch)", branch=branch, path=str(path), base=base)
+        elif reuse_worktree(self._git, self.worktrees, self.remote, start, path):
             log.info("workspace ready (reused worktree)", branch=branch, path=str(path), base=base)
         else:
             self._git("worktree", "prune")
             self._git("worktree", "add", "--quiet", *add_args(start, path))
             log.info("workspace ready", branch=branch, path=str(path), base=base)
         return Workspace(path, branch, base)
+
+    def _checkout_args(self, branch: str, base: str) -> list[str]:
+        """How to get onto ``branch``: the local one, a track of the remote one, or new from the base."""
+        if branch in [h.name for h in self.repo.heads]:
+            return [branch]
+        if f"{self.remote}/{branch}" in [r.name for r in self.repo.remote(self.remote).refs]:
+            return ["-b", branch, f"{self.remote}/{branch}"]
+        return ["--no-track", "-b", branch, f"{self.remote}/{base}"]
 
     def _sha(self, ref: str) -> str | None:
         try:

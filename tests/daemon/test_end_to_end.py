@@ -90,6 +90,19 @@ class TestFailures:
         assert "blocked" in git(sandbox.parent / "origin.git", "ls-tree", "-r", "--name-only", branch)
         assert _states(sandbox)["PRIORITY 2"] is Phase.PR_OPEN
 
+    def test_failures_before_a_branch_also_count(self, sandbox: Path) -> None:
+        """A worktree that can never be made fails the attempt before its branch: still 3 attempts, then blocked."""
+        squatter = sandbox / ".coffee_maker" / "worktrees" / "priority-1-temperature-conversion-helpers"
+        squatter.mkdir(parents=True)
+        (squatter / "notes.txt").write_text("a person's file where the daemon wants its worktree\n")
+        assert run_until_settled(sandbox, settled=2, timeout_s=60, answer_delay_s=0.1) == 0
+        store = StateStore(sandbox / ".coffee_maker" / "state.db")
+        p1 = store.get("PRIORITY 1")
+        assert p1 is not None and p1.phase is Phase.BLOCKED and p1.attempt == 3 and p1.branch is None
+        assert [h[1] for h in store.history("PRIORITY 1")] == ["retry", "retry", "blocked"]
+        assert (squatter / "notes.txt").exists()
+        assert _states(sandbox)["PRIORITY 2"] is Phase.PR_OPEN
+
     def test_failing_tests_go_back_to_the_agent(self, sandbox: Path) -> None:
         """A red test run is fed back to the agent in the same session, which fixes it."""
         set_script(sandbox, "priority-1.json", {"session_id": "s-fix", "steps": [

@@ -165,6 +165,31 @@ class TestWorktreeReuse:
         assert manager.prepare(priority).path == ws.path  # and comes back from its branch when needed
         assert (ws.path / "a.py").read_text() == "a = 1\n"
 
+    def test_a_switch_interrupted_by_a_crash_is_finished(self, loaded: LoadedConfig, priority: Priority) -> None:
+        """Killed between moving a finished worktree and switching it: the next prepare switches it."""
+        manager = GitManager(loaded)
+        ws = manager.prepare(priority)
+        (ws.path / "a.py").write_text("a = 1\n")
+        manager.commit(ws, "feat: a", {})
+        manager.push(ws)
+        other = replace(priority, id="PRIORITY 3", title="Next")
+        target = ws.path.parent / other.slug
+        git(loaded.repo, "worktree", "move", str(ws.path), str(target))  # the crash came right after this
+        ws2 = manager.prepare(other)
+        assert ws2.path == target and git(target, "rev-parse", "--abbrev-ref", "HEAD").strip() == ws2.branch
+        assert not (target / "a.py").exists() and manager.branch_status(ws.branch).pushed
+
+    def test_a_foreign_worktree_with_unpushed_work_is_refused(self, loaded: LoadedConfig, priority: Priority) -> None:
+        """A worktree at the priority's path on another branch with unpushed work is never switched."""
+        manager = GitManager(loaded)
+        ws = manager.prepare(priority)
+        (ws.path / "a.py").write_text("a = 1\n")
+        manager.commit(ws, "feat: a", {})
+        other = replace(priority, id="PRIORITY 3", title="Next")
+        git(loaded.repo, "worktree", "move", str(ws.path), str(ws.path.parent / other.slug))
+        with pytest.raises(GitError, match="not pushed"):
+            manager.prepare(other)
+
     def test_unpushed_or_dirty_worktree_is_never_reused(self, loaded: LoadedConfig, priority: Priority) -> None:
         """A worktree with uncommitted or unpushed work is left alone; the next one is a new worktree."""
         manager = GitManager(loaded)
