@@ -188,7 +188,7 @@ class Escalator:
             retries -= 1
             notice = (f"[{question.id}] {answered.answer!r} is not one of {', '.join(question.options)}; "
                       "please answer again.")
-            self._each("reprompt", lambda c, n=notice: c.inform(n, kind="reprompt"), question.id)
+            self._each("reprompt", lambda c, q=question, n=notice: _follow_up(c, q, n, "reprompt"), question.id)
 
     def _timeout(self, question: PendingQuestion, reached: list[str], started: float, reason: str = "timeout"
                  ) -> Escalation:
@@ -199,9 +199,9 @@ class Escalator:
         if not self.stop.is_set():
             # Withdraw the prompt everywhere (Slack message updated, desktop notification closed), then alert.
             self._each("resolve", lambda c: c.resolve(question, question.safe_default, "timeout_default"), question.id)
-            self._each("timeout", lambda c: c.inform(
-                f"No answer to [{question.id}] {question.text!r} ({reason}); used the safe default: "
-                f"{question.safe_default}.", kind="timeout"), question.id)
+            notice = (f"No answer to [{question.id}] {question.text!r} ({reason}); used the safe default: "
+                      f"{question.safe_default}.")
+            self._each("timeout", lambda c: _follow_up(c, question, notice, "timeout"), question.id)
         return Escalation(question.safe_default, "timeout_default", "none", True, time.monotonic() - started,
                           tuple(reached), question.id)
 
@@ -216,3 +216,12 @@ class Escalator:
                     close()
                 except Exception:  # noqa: BLE001
                     log.debug("channel close failed", exc_info=True)
+
+
+def _follow_up(channel: Channel, question: PendingQuestion, message: str, kind: str) -> None:
+    """A notice about one question: in its thread on channels that have threads, else a plain notice."""
+    follow_up = getattr(channel, "follow_up", None)
+    if callable(follow_up):
+        follow_up(question, message, kind=kind)
+    else:
+        channel.inform(message, kind=kind)

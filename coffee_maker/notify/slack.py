@@ -11,6 +11,7 @@ the app subscribes to them, and polled with `conversations.replies` as a fallbac
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import structlog
@@ -22,6 +23,9 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 
 from coffee_maker.config.notify import SlackSettings
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
+
+#: How many recent questions keep their thread for follow-up notices.
+_THREADS_KEPT = 256
 
 log = structlog.get_logger(__name__)
 SEPARATOR = "|"
@@ -76,6 +80,8 @@ class SlackChannel:
         self.socket = SocketModeClient(app_token=app_token, web_client=self.web, auto_reconnect_enabled=True)
         self.socket.socket_mode_request_listeners.append(self._on_request)  # type: ignore[arg-type]
         self._messages: dict[str, tuple[str, PendingQuestion]] = {}  # question id → (message ts, question)
+        #: Question id → its message ts, kept after the answer so follow-ups land in the thread.
+        self._threads: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
         self._connected = False
         self._stop = threading.Event()
@@ -102,6 +108,9 @@ class SlackChannel:
                                              blocks=question_blocks(question))
         with self._lock:
             self._messages[question.id] = (str(response["ts"]), question)
+            self._threads[question.id] = str(response["ts"])
+            while len(self._threads) > _THREADS_KEPT:
+                self._threads.popitem(last=False)
 
     def resolve(self, question: PendingQuestion, answer: str, who: str) -> None:
         with self._lock:
@@ -112,6 +121,17 @@ class SlackChannel:
 
     def inform(self, message: str, *, kind: str = "info") -> None:
         self.web.chat_postMessage(channel=self.channel, text=f":coffee: {message}")
+
+    def follow_up(self, question: PendingQuestion, message: str, *, kind: str) -> None:
+        """A notice about one question (answer again, timed out) goes in its thread, where the person is."""
+        with self._lock:
+            ts = self._threads.get(question.id)
+        if ts is None:
+            self.inform(message, kind=kind)
+            return
+        # A timeout is also shown in the channel: nobody may be watching the thread.
+        self.web.chat_postMessage(channel=self.channel, text=f":coffee: {message}", thread_ts=ts,
+                                  reply_broadcast=kind == "timeout")
 
     # ------------------------------------------------------------------ answers
 
@@ -169,7 +189,7 @@ class SlackChannel:
             for ts, _ in (entry for _, entry in open_messages):
                 try:
                     replies = self.web.conversations_replies(channel=self.channel, ts=ts).get("messages") or []
-                except SlackApiError as exc:
+                except (SlackApiError, OSError) as exc:  # Slack down or unreachable: try again next round
                     log.debug("conversations.replies failed", error=str(exc))
                     continue
                 for message in replies:

@@ -101,6 +101,10 @@ class FakeSlack:
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
         if method in ("chat.postMessage", "chat.update"):
             ts = str(args.get("ts") or f"{1700000000 + next(self._ts)}.000100")
+            if method == "chat.postMessage" and args.get("thread_ts"):  # the bot's own reply shows in the thread
+                with self._cond:
+                    self.replies.setdefault(str(args["thread_ts"]), []).append(
+                        {"ts": ts, "thread_ts": args["thread_ts"], "bot_id": "BBOT", "text": args.get("text")})
             return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"text": args.get("text")}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{time.time():.6f}"}

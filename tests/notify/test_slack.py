@@ -89,6 +89,35 @@ class TestSlackChannel:
         assert out[0].answer == "no" and out[0].who == "slack:UALICE"
         channel.close()
 
+    def test_invalid_reply_is_reprompted_in_the_thread(self, tmp_path: Path, slack: FakeSlack) -> None:
+        """An answer that is not an option gets "answer again" in the question's thread, not the channel."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = _channel(slack, inbox, poll=0.05)
+        thread, out = _ask_in_thread(Escalator(inbox, [channel], timeout_s=60))
+        slack.wait_for_call("conversations.replies")  # the poller reads the thread: the question is recorded
+        ts = channel._threads[next(iter(channel._threads))]
+        slack.add_reply(ts, user="UALICE", text="maybe")
+        reprompt = slack.wait_for_call("chat.postMessage", count=2)[1]
+        assert reprompt.args["thread_ts"] == ts and "'maybe' is not one of yes, no" in reprompt.args["text"]
+        assert not reprompt.args.get("reply_broadcast")
+        slack.add_reply(ts, user="UALICE", text="no")  # the bot's own reprompt in the thread is not an answer
+        thread.join(timeout=30)
+        assert out[0].answer == "no" and out[0].who == "slack:UALICE"
+        channel.close()
+
+    def test_timeout_notice_goes_to_the_thread_and_the_channel(self, tmp_path: Path, slack: FakeSlack) -> None:
+        """Nobody answers: the message shows the safe default, and the notice is a broadcast thread reply."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = _channel(slack, inbox)
+        result = Escalator(inbox, [channel], timeout_s=0.3).ask("continue?", kind="question", options=("yes", "no"),
+                                                               safe_default="no")
+        assert result.timed_out and result.answer == "no"
+        question_post, notice = slack.calls_to("chat.postMessage")
+        [update] = slack.calls_to("chat.update")
+        assert notice.args["thread_ts"] == update.args["ts"] and notice.args["reply_broadcast"] is True
+        assert "used the safe default: no" in notice.args["text"] and "thread_ts" not in question_post.args
+        channel.close()
+
     def test_unreachable_slack_is_skipped(self, tmp_path: Path) -> None:
         """Slack down: the channel fails, the escalator falls through to the safe default without crashing."""
         inbox = Inbox(tmp_path / "inbox.db")
