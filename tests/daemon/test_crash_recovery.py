@@ -38,6 +38,11 @@ def _settled(project: Path) -> bool:
     return len([s for s in states if s.phase is Phase.PR_OPEN]) == 2
 
 
+def _phases(project: Path) -> list[tuple[str, str, str]]:
+    """Each priority's phase and last failure reason, to say where a run got stuck."""
+    return [(s.priority, s.phase.value, s.reason) for s in StateStore(project / ".coffee_maker" / "state.db").all()]
+
+
 def _processes_in(directory: Path) -> list[int]:
     """Live processes whose working directory is inside ``directory``."""
     found = []
@@ -93,7 +98,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
             time.sleep(0.1)
         daemon.terminate()
         daemon.wait(60)
-        assert _settled(project), f"run {run}: the daemon did not finish after restarts"
+        assert _settled(project), f"run {run}: the daemon did not finish after restarts: {_phases(project)}"
         _check_invariants(project, original)
         deadline = time.monotonic() + 10
         while _processes_in(project.parent) and time.monotonic() < deadline:
