@@ -80,6 +80,7 @@ def build_sandbox(root: Path) -> Path:
         "timeout_s = 120\n\n"
         "[daemon]\n"
         "poll_interval_s = 2\n"
+        "retry_delay_s = 1\n"
     )
     _git(project, "add", "-A")
     _git(project, "commit", "-q", "-m", "chore: start the weather toolkit")

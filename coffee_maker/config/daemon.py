@@ -11,6 +11,9 @@ class DaemonSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_attempts: int = Field(3, description="Failed attempts before a priority is marked blocked.")
+    retry_delay_s: float = Field(
+        30.0, description="Wait before retrying a failed attempt, doubled after each failure, so a network "
+                          "blip does not use up the attempts.")
     gate_fix_rounds: int = Field(2, description="Times the agent is asked to fix a failing gate within one attempt.")
     poll_interval_s: float = Field(60.0, description="How often an idle daemon fetches the remote and checks PRs.")
     roadmap_debounce_s: float = Field(0.1, description="Quiet time after a roadmap save before it is re-read.")

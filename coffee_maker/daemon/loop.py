@@ -25,7 +25,7 @@ from coffee_maker.daemon.devlog import write_devlog
 from coffee_maker.daemon.null_trace import NullTracer
 from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
-from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, StateStore
+from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, PriorityState, StateStore
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.observe.context import set_phase
 from coffee_maker.types import Priority, PRState, PullRequest, Status
@@ -119,8 +119,9 @@ class Daemon:
         if only is not None and priority is None:
             raise CoffeeMakerError(f"{only} is not a priority in the roadmap.")
         if priority is None:
+            # A retry that is not due yet waits like a blocked one; so do the priorities depending on it.
             priority = self.pick(self._effective(view), self.store.ids_in(IN_REVIEW),
-                                 self.store.ids_in({Phase.BLOCKED}))
+                                 self.store.ids_in({Phase.BLOCKED}) | self._retries_waiting())
         if priority is None:
             return False
         if not self._within_budget(priority):
@@ -129,14 +130,27 @@ class Daemon:
         return True
 
     def _resumable(self, view: RoadmapView) -> Priority | None:
-        """A priority left mid-way (crash, usage limit, retry) goes before anything new."""
+        """A priority left mid-way (crash, usage limit, a retry now due) goes before anything new."""
+        now = time.time()
         for state in sorted(self.store.all(), key=lambda s: s.updated_at):
-            if state.phase in ACTIVE or state.phase is Phase.RETRY:
+            if state.phase in ACTIVE or (state.phase is Phase.RETRY and self._retry_due(state) <= now):
                 priority = view.get(state.priority)
                 if priority is not None:
                     return priority
                 log.warning("priority in progress is no longer in the roadmap", priority=state.priority)
         return None
+
+    def _retry_delay(self, failed_attempt: int) -> float:
+        """The wait after a failed attempt: it doubles with each failure."""
+        return float(self.loaded.config.daemon.retry_delay_s * 2 ** max(0, failed_attempt - 1))
+
+    def _retry_due(self, state: PriorityState) -> float:
+        """When a priority in retry may be tried again."""
+        return state.updated_at + self._retry_delay(state.attempt)
+
+    def _retries_waiting(self) -> frozenset[str]:
+        now = time.time()
+        return frozenset(s.priority for s in self.store.all() if s.phase is Phase.RETRY and self._retry_due(s) > now)
 
     def _effective(self, view: RoadmapView) -> RoadmapView:
         """Merged work counts as complete even before the person pulls the roadmap change."""
@@ -241,7 +255,9 @@ class Daemon:
             record.result, record.reason, record.ended_at = "failed", reason, time.time()
             write_devlog(Path(state.workspace), record)
         self.store.transition(priority.id, Phase.RETRY, attempt=attempt, reason=reason, detail=reason)
-        self.store.set_info(last_outcome=f"{priority.id}: attempt {attempt} failed, will retry")
+        retry_in = self._retry_delay(attempt)
+        log.info("retrying later", priority=priority.id, attempt=attempt, retry_in_s=round(retry_in))
+        self.store.set_info(last_outcome=f"{priority.id}: attempt {attempt} failed, retrying in {retry_in:.0f} s")
         return "failed"
 
     def _backend(self) -> str | None:
@@ -301,7 +317,11 @@ class Daemon:
     # ------------------------------------------------------------------ pull requests
 
     def _until_next_poll(self) -> float:
-        return max(0.0, self._last_poll + self.loaded.config.daemon.poll_interval_s - time.monotonic())
+        """Idle until the next fetch of the remote, or the next retry that falls due, if sooner."""
+        until = self._last_poll + self.loaded.config.daemon.poll_interval_s - time.monotonic()
+        now = time.time()
+        retries = [self._retry_due(s) - now for s in self.store.all() if s.phase is Phase.RETRY]
+        return max(0.0, min([until, *retries]))
 
     def poll_pull_requests(self, *, force: bool = False) -> None:
         """Merged → done; closed → blocked; changes requested → the agent fixes it."""

@@ -151,6 +151,12 @@ class GitManager:
         base = self.default_branch()
         path = self.worktrees / priority.slug
         existing = path.is_dir() and (path / ".git").exists()
+        if path.exists() and not existing:
+            # Not a worktree: git commands in it would reach the person's own checkout above it.
+            if not path.is_dir() or any(path.iterdir()):
+                raise GitError(f"{path} is in the way of the daemon's worktree for {priority.id} and is not one; "
+                               "move it elsewhere.")
+            path.rmdir()
         if existing:
             current = self._git("rev-parse", "--abbrev-ref", "HEAD", cwd=path)
             if current == branch:

@@ -83,7 +83,15 @@ class TestFailures:
         p1 = store.get("PRIORITY 1")
         assert p1 is not None and p1.phase is Phase.BLOCKED and p1.attempt == 3
         assert "could not finish" in p1.reason
-        assert [h[1] for h in store.history("PRIORITY 1")].count("retry") == 2
+        history = store.history("PRIORITY 1")
+        assert [h[1] for h in history].count("retry") == 2
+        # The sandbox's retry_delay_s is 1: the second retry waits 1 s, the third 2 s (doubling).
+        retried_at = [at for _, to, at, _ in history if to == "retry"]
+        restarted_at = [at for previous, to, at, _ in history if previous == "retry" and to == "branched"]
+        assert [b - a >= d for a, b, d in zip(retried_at, restarted_at, (1, 2), strict=True)] == [True, True]
+        # Meanwhile the next priority went ahead instead of waiting behind the failing one.
+        p2_started = store.history("PRIORITY 2")[0][2]
+        assert p2_started < restarted_at[-1]
         branch = "coffee-maker/priority-1-temperature-conversion-helpers"
         on_branch = parse_roadmap(git(sandbox.parent / "origin.git", "show", f"{branch}:docs/ROADMAP.md"))
         assert on_branch.get("PRIORITY 1").status is Status.BLOCKED  # type: ignore[union-attr]

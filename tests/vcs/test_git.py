@@ -190,6 +190,20 @@ class TestWorktreeReuse:
         with pytest.raises(GitError, match="not pushed"):
             manager.prepare(other)
 
+    def test_a_plain_directory_in_the_way_is_refused(self, loaded: LoadedConfig, priority: Priority) -> None:
+        """A non-worktree directory at the path is never used (git there would reach the person's checkout)."""
+        manager = GitManager(loaded)
+        finished = manager.prepare(replace(priority, id="PRIORITY 3", title="Next"))
+        manager.push(finished)  # a finished worktree that would otherwise be reused
+        squatter = loaded.state_dir / "worktrees" / priority.slug
+        squatter.mkdir(parents=True)
+        (squatter / "notes.txt").write_text("mine\n")
+        with pytest.raises(GitError, match="in the way"):
+            manager.prepare(priority)
+        assert sorted(p.name for p in squatter.iterdir()) == ["notes.txt"] and finished.path.is_dir()
+        (squatter / "notes.txt").unlink()  # an empty directory is simply replaced
+        assert git(manager.prepare(priority).path, "rev-parse", "--abbrev-ref", "HEAD").strip() == manager.branch_name(priority)
+
     def test_unpushed_or_dirty_worktree_is_never_reused(self, loaded: LoadedConfig, priority: Priority) -> None:
         """A worktree with uncommitted or unpushed work is left alone; the next one is a new worktree."""
         manager = GitManager(loaded)
