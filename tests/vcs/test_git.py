@@ -149,14 +149,21 @@ class TestCommitPush:
         assert not manager.has_branch(ws.branch)
 
 
+def _committed_worktree(manager: GitManager, priority: Priority, *, pushed: bool) -> Workspace:
+    """The priority's worktree with one commit (a.py), pushed or not."""
+    ws = manager.prepare(priority)
+    (ws.path / "a.py").write_text("a = 1\n")
+    manager.commit(ws, "feat: a", {})
+    if pushed:
+        manager.push(ws)
+    return ws
+
+
 class TestWorktreeReuse:
     def test_finished_worktree_is_reused_for_the_next_priority(self, loaded: LoadedConfig, priority: Priority) -> None:
         """A clean, fully pushed worktree becomes the next priority's (a checkout of the diff, not of every file)."""
         manager = GitManager(loaded)
-        ws = manager.prepare(priority)
-        (ws.path / "a.py").write_text("a = 1\n")
-        manager.commit(ws, "feat: a", {})
-        manager.push(ws)
+        ws = _committed_worktree(manager, priority, pushed=True)
         other = replace(priority, id="PRIORITY 3", title="Next")
         ws2 = manager.prepare(other)
         assert not ws.path.exists() and ws2.path.is_dir() and not (ws2.path / "a.py").exists()
@@ -168,10 +175,7 @@ class TestWorktreeReuse:
     def test_a_switch_interrupted_by_a_crash_is_finished(self, loaded: LoadedConfig, priority: Priority) -> None:
         """Killed between moving a finished worktree and switching it: the next prepare switches it."""
         manager = GitManager(loaded)
-        ws = manager.prepare(priority)
-        (ws.path / "a.py").write_text("a = 1\n")
-        manager.commit(ws, "feat: a", {})
-        manager.push(ws)
+        ws = _committed_worktree(manager, priority, pushed=True)
         other = replace(priority, id="PRIORITY 3", title="Next")
         target = ws.path.parent / other.slug
         git(loaded.repo, "worktree", "move", str(ws.path), str(target))  # the crash came right after this
@@ -182,9 +186,7 @@ class TestWorktreeReuse:
     def test_a_foreign_worktree_with_unpushed_work_is_refused(self, loaded: LoadedConfig, priority: Priority) -> None:
         """A worktree at the priority's path on another branch with unpushed work is never switched."""
         manager = GitManager(loaded)
-        ws = manager.prepare(priority)
-        (ws.path / "a.py").write_text("a = 1\n")
-        manager.commit(ws, "feat: a", {})
+        ws = _committed_worktree(manager, priority, pushed=False)
         other = replace(priority, id="PRIORITY 3", title="Next")
         git(loaded.repo, "worktree", "move", str(ws.path), str(ws.path.parent / other.slug))
         with pytest.raises(GitError, match="not pushed"):
@@ -218,10 +220,7 @@ class TestWorktreeReuse:
     def test_a_worktree_that_cannot_move_is_left_alone(self, loaded: LoadedConfig, priority: Priority) -> None:
         """A finished worktree git refuses to move (locked) stays where it is; the next priority gets a new one."""
         manager = GitManager(loaded)
-        ws = manager.prepare(priority)
-        (ws.path / "a.py").write_text("a = 1\n")
-        manager.commit(ws, "feat: a", {})
-        manager.push(ws)
+        ws = _committed_worktree(manager, priority, pushed=True)
         git(loaded.repo, "worktree", "lock", str(ws.path))
         ws2 = manager.prepare(replace(priority, id="PRIORITY 3", title="Next"))
         assert ws.path.is_dir() and (ws.path / "a.py").exists() and ws2.path.is_dir()
