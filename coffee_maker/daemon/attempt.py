@@ -243,7 +243,7 @@ class AttemptRunner:
                                       cost_usd=ctx.state.cost_usd + outcome.cost_usd,
                                       extra={"backend": self.backend or self.cfg.agent.backend})
         self.on_progress(turns=ctx.record.turns, cost=ctx.state.cost_usd)
-        log.info("agent session ended", outcome=outcome.kind.value, cost_usd=outcome.cost_usd,
+        log.info("agent session ended", outcome=outcome.kind.value, cost_usd=round(outcome.cost_usd, 4),
                  turns=outcome.num_turns, session_id=outcome.session_id, reason=outcome.reason or None)
         if outcome.kind in (OutcomeKind.USAGE_LIMIT, OutcomeKind.RATE_LIMIT, OutcomeKind.OVERLOADED):
             raise AgentPaused(outcome)
