@@ -6,7 +6,7 @@
 react: a priority is appended to the roadmap (atomic save by rename) while the daemon
        idles; latency = save → the daemon records the priority as branched. p50/p99.
 soak:  N one-step priorities in a row; resident memory after a warm-up and at the end,
-       and the daemon's overhead per priority (wall time minus the agent's own run), median.
+       and the daemon's overhead per priority (wall time minus the agent's own run), percentiles.
 """
 
 from __future__ import annotations
@@ -75,20 +75,23 @@ class _Timed:
         try:
             return self.agent.run(*args, **kwargs)
         finally:
-            self.owner.agent_s += time.perf_counter() - start
+            took = time.perf_counter() - start
+            self.owner.agent_s += took
+            self.owner.per_priority[self.priority.id] = self.owner.per_priority.get(self.priority.id, 0.0) + took
 
     def stop(self) -> None:
         self.agent.stop()
 
 
 class _TimedAgents:
-    """Wraps the agent factory to add up the agents' own run time."""
+    """Wraps the agent factory to add up the agents' own run time, in total and per priority."""
 
     def __init__(self, factory: Any) -> None:
         self.factory, self.agent_s = factory, 0.0
+        self.per_priority: dict[str, float] = {}
 
-    def __call__(self, priority: Any) -> _Timed:
-        return _Timed(self.factory(priority), priority, self)
+    def __call__(self, priority: Any, backend: str | None = None) -> _Timed:
+        return _Timed(self.factory(priority, backend), priority, self)
 
 
 def _start(project: Path, timed: _TimedAgents | None = None) -> tuple[DaemonService, threading.Thread]:
@@ -148,13 +151,22 @@ def soak(count: int, warmup: int) -> None:
         end_t, end_rss = time.perf_counter(), rss_mb()
         service.daemon.request_stop()  # type: ignore[union-attr]
         thread.join(60)
+        overheads = _overheads(store, timed, warmup, count)
     assert warm_t is not None and warm_rss is not None and warm_agent is not None
     measured = count - warmup
-    overhead = ((end_t - warm_t) - (timed.agent_s - warm_agent)) / measured
+    mean = ((end_t - warm_t) - (timed.agent_s - warm_agent)) / measured
     print(f"{count} priorities in {end_t - started:.0f} s; after {warmup}: RSS {warm_rss:.1f} MB, "
           f"after {count}: {end_rss:.1f} MB, growth {end_rss - warm_rss:+.1f} MB (target ≤ 10 MB)")
     print(f"daemon overhead per priority (branch, gate, commit, push, PR, roadmap tick; agent excluded): "
-          f"mean {overhead * 1000:.0f} ms over the last {measured}")
+          f"{describe_ms(overheads, 0)} (mean {mean * 1000:.0f} ms) over the last {measured}")
+
+
+def _overheads(store: StateStore, timed: _TimedAgents, warmup: int, count: int) -> list[float]:
+    """Per priority: the time from the previous PR to its own, minus its agent's run (they run one by one)."""
+    opened = {s.priority: next(at for _, to, at, _ in store.history(s.priority) if to == "pr_open")
+              for s in store.all()}
+    return [opened[f"PRIORITY {n}"] - opened[f"PRIORITY {n - 1}"] - timed.per_priority[f"PRIORITY {n}"]
+            for n in range(warmup + 1, count + 1)]
 
 
 def main() -> None:

@@ -132,8 +132,8 @@ class Daemon:
     def _resumable(self, view: RoadmapView) -> Priority | None:
         """A priority left mid-way (crash, usage limit, a retry now due) goes before anything new."""
         now = time.time()
-        for state in sorted(self.store.all(), key=lambda s: s.updated_at):
-            if state.phase in ACTIVE or (state.phase is Phase.RETRY and self._retry_due(state) <= now):
+        for state in self.store.in_phases(ACTIVE | {Phase.RETRY}):
+            if state.phase is not Phase.RETRY or self._retry_due(state) <= now:
                 priority = view.get(state.priority)
                 if priority is not None:
                     return priority
@@ -150,7 +150,7 @@ class Daemon:
 
     def _retries_waiting(self) -> frozenset[str]:
         now = time.time()
-        return frozenset(s.priority for s in self.store.all() if s.phase is Phase.RETRY and self._retry_due(s) > now)
+        return frozenset(s.priority for s in self.store.in_phases({Phase.RETRY}) if self._retry_due(s) > now)
 
     def _effective(self, view: RoadmapView) -> RoadmapView:
         """Merged work counts as complete even before the person pulls the roadmap change."""
@@ -320,7 +320,7 @@ class Daemon:
         """Idle until the next fetch of the remote, or the next retry that falls due, if sooner."""
         until = self._last_poll + self.loaded.config.daemon.poll_interval_s - time.monotonic()
         now = time.time()
-        retries = [self._retry_due(s) - now for s in self.store.all() if s.phase is Phase.RETRY]
+        retries = [self._retry_due(s) - now for s in self.store.in_phases({Phase.RETRY})]
         return max(0.0, min([until, *retries]))
 
     def poll_pull_requests(self, *, force: bool = False) -> None:
@@ -332,8 +332,8 @@ class Daemon:
             self.services.git.fetch()
         except CoffeeMakerError as exc:
             log.warning("fetch failed", error=exc.message)
-        for state in self.store.all():
-            if state.phase is not Phase.PR_OPEN or not state.branch:
+        for state in self.store.in_phases(IN_REVIEW):
+            if not state.branch:
                 continue
             try:
                 pr = self.services.forge.find(state.branch)

@@ -133,8 +133,18 @@ class StateStore:
         rows = self._conn().execute("SELECT * FROM priorities ORDER BY updated_at").fetchall()
         return [_row_to_state(r) for r in rows]
 
+    def in_phases(self, phases: set[Phase]) -> list[PriorityState]:
+        """The priorities in any of ``phases``, oldest change first (filtered in SQL: the loop asks often)."""
+        marks = ", ".join("?" * len(phases))
+        rows = self._conn().execute(f"SELECT * FROM priorities WHERE phase IN ({marks}) ORDER BY updated_at",
+                                    [p.value for p in phases]).fetchall()
+        return [_row_to_state(r) for r in rows]
+
     def ids_in(self, phases: set[Phase]) -> frozenset[str]:
-        return frozenset(s.priority for s in self.all() if s.phase in phases)
+        marks = ", ".join("?" * len(phases))
+        rows = self._conn().execute(f"SELECT priority FROM priorities WHERE phase IN ({marks})",
+                                    [p.value for p in phases]).fetchall()
+        return frozenset(r[0] for r in rows)
 
     def transition(self, priority: str, to: Phase, *, detail: str = "", **fields: Any) -> PriorityState:
         """Move ``priority`` to ``to`` (validated) and update ``fields``; durable on return."""

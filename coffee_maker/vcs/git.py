@@ -136,8 +136,14 @@ class GitManager:
         return self.settings.branch_template.format(slug=priority.slug, id=priority.id_slug)
 
     def has_branch(self, branch: str) -> bool:
-        local = branch in [h.name for h in self.repo.heads]
-        return local or f"{self.remote}/{branch}" in [r.name for r in self.repo.remote(self.remote).refs]
+        return self._has_local(branch) or self._has_remote(branch)
+
+    # One rev-parse each: listing every ref through GitPython re-reads the config and grows with the branches.
+    def _has_local(self, branch: str) -> bool:
+        return self._sha(f"refs/heads/{branch}") is not None
+
+    def _has_remote(self, branch: str) -> bool:
+        return self._sha(f"refs/remotes/{self.remote}/{branch}") is not None
 
     # ------------------------------------------------------------------ workspaces
 
@@ -181,9 +187,9 @@ class GitManager:
 
     def _checkout_args(self, branch: str, base: str) -> list[str]:
         """How to get onto ``branch``: the local one, a track of the remote one, or new from the base."""
-        if branch in [h.name for h in self.repo.heads]:
+        if self._has_local(branch):
             return [branch]
-        if f"{self.remote}/{branch}" in [r.name for r in self.repo.remote(self.remote).refs]:
+        if self._has_remote(branch):
             return ["-b", branch, f"{self.remote}/{branch}"]
         return ["--no-track", "-b", branch, f"{self.remote}/{base}"]
 
@@ -260,7 +266,7 @@ class GitManager:
             except GitError:
                 self._git("worktree", "remove", "--force", str(ws.path))
         self._git("worktree", "prune")
-        if not keep_branch and ws.branch in [h.name for h in self.repo.heads]:
+        if not keep_branch and self._has_local(ws.branch):
             self._git("branch", "-D", ws.branch)
 
     # ------------------------------------------------------------------ reconciliation (crash recovery)
