@@ -46,6 +46,19 @@ class TestStateStore:
         store.transition("B", Phase.BLOCKED, reason="three failures")
         assert store.ids_in({Phase.PR_OPEN}) == {"A"}
         assert store.ids_in({Phase.BLOCKED}) == {"B"}
+        store.transition("C", Phase.RETRY, reason="a failed attempt")
+        store.transition("D", Phase.BRANCHED)
+        assert [s.priority for s in store.in_phases({Phase.RETRY, Phase.BRANCHED, Phase.BLOCKED})] == ["B", "C", "D"]
+        assert store.in_phases({Phase.MERGED}) == [] and store.ids_in({Phase.DONE}) == frozenset()
+
+    def test_a_failure_before_the_branch_can_retry_again(self, tmp_path: Path) -> None:
+        """planned → retry and retry → retry: an attempt can fail before its branch exists."""
+        store = StateStore(tmp_path / "state.db")
+        store.transition("P", Phase.RETRY, attempt=1)
+        store.transition("P", Phase.RETRY, attempt=2)
+        store.transition("P", Phase.BLOCKED, attempt=3)
+        store.transition("P", Phase.PLANNED)  # a person unblocked it
+        assert store.transition("P", Phase.RETRY, attempt=4).attempt == 4
 
     def test_daily_cost_accumulates(self, tmp_path: Path) -> None:
         """Cost adds up per day."""
