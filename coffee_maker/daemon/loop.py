@@ -320,8 +320,10 @@ class Daemon:
         """Idle until the next fetch of the remote, or the next retry that falls due, if sooner."""
         until = self._last_poll + self.loaded.config.daemon.poll_interval_s - time.monotonic()
         now = time.time()
-        retries = [self._retry_due(s) - now for s in self.store.in_phases({Phase.RETRY})]
-        return max(0.0, min([until, *retries]))
+        # Only retries still to come: one already due but not taken (over budget, gone from the roadmap)
+        # must not turn the idle wait into a busy loop.
+        upcoming = [due - now for due in map(self._retry_due, self.store.in_phases({Phase.RETRY})) if due > now]
+        return max(0.0, min([until, *upcoming]))
 
     def poll_pull_requests(self, *, force: bool = False) -> None:
         """Merged → done; closed → blocked; changes requested → the agent fixes it."""
