@@ -60,11 +60,6 @@ class Asked:
         return None
 
 
-def _pcts(samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    return describe_ms([m / 1000 for m in ms])
-
-
 def bench_slack(repo: Path, runs: int) -> list[float]:
     loaded = load_config(repo)
     inbox = Inbox(repo / "slack-inbox.db")
@@ -120,11 +115,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp)
-        print(f"Slack click → handler returns:            {_pcts(bench_slack(repo, args.slack))} (target p99 ≤ 200 ms)")
+        print(f"Slack click → handler returns:            {describe_ms(bench_slack(repo, args.slack))} (target p99 ≤ 200 ms)")
         total, after_commit, floor = bench_cli(repo, args.cli)
-        print(f"`coffee-maker answer` process → returns:  {_pcts(total)} (target p99 ≤ 500 ms)")
-        print(f"   of which answer committed → returns:  {_pcts(after_commit)}")
-        print(f"   `coffee-maker --version` (CLI floor):  {_pcts(floor)}")
+        print(f"`coffee-maker answer` process → returns:  {describe_ms(total)} (target p99 ≤ 500 ms)")
+        print(f"   of which answer committed → returns:  {describe_ms(after_commit)}")
+        print(f"   `coffee-maker --version` (CLI floor):  {describe_ms(floor)}")
 
 
 if __name__ == "__main__":

@@ -135,16 +135,15 @@ class StateStore:
 
     def in_phases(self, phases: set[Phase]) -> list[PriorityState]:
         """The priorities in any of ``phases``, oldest change first (filtered in SQL: the loop asks often)."""
-        marks = ", ".join("?" * len(phases))
-        rows = self._conn().execute(f"SELECT * FROM priorities WHERE phase IN ({marks}) ORDER BY updated_at",
-                                    [p.value for p in phases]).fetchall()
-        return [_row_to_state(r) for r in rows]
+        return [_row_to_state(r) for r in self._select("*", phases)]
 
     def ids_in(self, phases: set[Phase]) -> frozenset[str]:
+        return frozenset(r[0] for r in self._select("priority", phases))
+
+    def _select(self, columns: str, phases: set[Phase]) -> list[sqlite3.Row]:
         marks = ", ".join("?" * len(phases))
-        rows = self._conn().execute(f"SELECT priority FROM priorities WHERE phase IN ({marks})",
+        return self._conn().execute(f"SELECT {columns} FROM priorities WHERE phase IN ({marks}) ORDER BY updated_at",
                                     [p.value for p in phases]).fetchall()
-        return frozenset(r[0] for r in rows)
 
     def transition(self, priority: str, to: Phase, *, detail: str = "", **fields: Any) -> PriorityState:
         """Move ``priority`` to ``to`` (validated) and update ``fields``; durable on return."""

@@ -35,6 +35,16 @@ def _ask_in_thread(escalator: Escalator) -> tuple[threading.Thread, list[Escalat
     return thread, out
 
 
+def _asked_with_reply_poller(tmp_path: Path, slack: FakeSlack
+                             ) -> tuple[SlackChannel, threading.Thread, list[Escalation], str]:
+    """A question posted by a channel that polls thread replies; returns its message's ts too."""
+    inbox = Inbox(tmp_path / "inbox.db")
+    channel = _channel(slack, inbox, poll=0.05)
+    thread, out = _ask_in_thread(Escalator(inbox, [channel], timeout_s=60))
+    slack.wait_for_call("conversations.replies")  # the poller reads the thread: the question is recorded
+    return channel, thread, out, channel._threads[next(iter(channel._threads))]
+
+
 class TestSlackChannel:
     def test_click_answers_and_updates_the_message(self, tmp_path: Path, slack: FakeSlack) -> None:
         """Buttons carry id|value; an allowed click is acked, answers, and chat.update names who answered."""
@@ -77,12 +87,7 @@ class TestSlackChannel:
 
     def test_thread_reply_counts(self, tmp_path: Path, slack: FakeSlack) -> None:
         """A reply in the message's thread (read with conversations.replies) answers the question."""
-        inbox = Inbox(tmp_path / "inbox.db")
-        channel = _channel(slack, inbox, poll=0.05)
-        thread, out = _ask_in_thread(Escalator(inbox, [channel], timeout_s=60))
-        slack.wait_for_call("chat.postMessage")
-        slack.wait_for_call("conversations.replies")
-        ts = channel._messages[next(iter(channel._messages))][0]
+        channel, thread, out, ts = _asked_with_reply_poller(tmp_path, slack)
         slack.add_reply(ts, user="UMALLORY", text="yes")  # not allowed: ignored
         slack.add_reply(ts, user="UALICE", text="no")
         thread.join(timeout=30)
@@ -91,11 +96,7 @@ class TestSlackChannel:
 
     def test_invalid_reply_is_reprompted_in_the_thread(self, tmp_path: Path, slack: FakeSlack) -> None:
         """An answer that is not an option gets "answer again" in the question's thread, not the channel."""
-        inbox = Inbox(tmp_path / "inbox.db")
-        channel = _channel(slack, inbox, poll=0.05)
-        thread, out = _ask_in_thread(Escalator(inbox, [channel], timeout_s=60))
-        slack.wait_for_call("conversations.replies")  # the poller reads the thread: the question is recorded
-        ts = channel._threads[next(iter(channel._threads))]
+        channel, thread, out, ts = _asked_with_reply_poller(tmp_path, slack)
         slack.add_reply(ts, user="UALICE", text="maybe")
         reprompt = slack.wait_for_call("chat.postMessage", count=2)[1]
         assert reprompt.args["thread_ts"] == ts and "'maybe' is not one of yes, no" in reprompt.args["text"]
