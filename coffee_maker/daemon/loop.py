@@ -99,6 +99,9 @@ class Daemon:
         """Work until stopped (or, with ``once``, until one priority reached a PR or failed)."""
         while not self.stopping.is_set() and not self.leave.is_set():
             self.store.set_info(heartbeat=time.time())
+            # Cleared before the step reads the roadmap, so a change that lands during the step
+            # still ends the idle wait below (clearing after the step lost such a wake-up).
+            self.wake.clear()
             self.poll_pull_requests(force=once)
             did_work = self.step(only=only)
             if once and (did_work or only):
@@ -108,7 +111,6 @@ class Daemon:
                 return 0
             if not did_work:
                 self.store.set_info(phase="idle", current=None)
-                self.wake.clear()
                 self.sleep(self._until_next_poll())
         return 0
 

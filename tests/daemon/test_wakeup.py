@@ -1,0 +1,38 @@
+"""A roadmap change that arrives while the loop is busy is not lost: the idle wait that follows ends at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from coffee_maker.config import load_config
+from coffee_maker.daemon import wiring
+
+
+def test_a_change_during_a_step_wakes_the_following_idle_wait(sandbox: Path) -> None:
+    """The watcher's wake-up, set while the loop reads the roadmap, is still set when the loop goes idle."""
+    text = (sandbox / "coffee_maker.toml").read_text()
+    (sandbox / "coffee_maker.toml").write_text(text.replace("poll_interval_s = 2", "poll_interval_s = 3600"))
+    wake = threading.Event()
+    daemon = wiring.build_daemon(load_config(sandbox), wake)
+    reads: list[float] = []
+    real_read = daemon.read_roadmap
+
+    def read_roadmap():  # type: ignore[no-untyped-def]
+        view = real_read()
+        reads.append(time.monotonic())
+        if len(reads) == 1:
+            wake.set()  # the roadmap changed on disk just after this read: the watcher sets ``wake``
+        return view
+
+    daemon.read_roadmap = read_roadmap  # type: ignore[method-assign]
+    daemon.pick = lambda *_: None  # type: ignore[method-assign]  # nothing to do: the loop goes idle
+    worker = threading.Thread(target=daemon.run, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while len(reads) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    daemon.request_stop()
+    worker.join(10)
+    assert len(reads) >= 2, "the change seen during the step was dropped: the loop slept the whole poll interval"
