@@ -48,8 +48,12 @@ sys-deps:
 demo: venv
 	$(PY) -m coffee_maker demo
 
+# The suite mostly waits on subprocesses (git, the claude CLI, daemons), so four workers on two
+# cores finish it in about half the time of one (docs/tech_decisions/test-runner.md).
+TEST_WORKERS ?= 4
+
 test: venv claude-cli sys-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 lint: venv
 	$(VENV)/bin/ruff check coffee_maker tests bench scripts
