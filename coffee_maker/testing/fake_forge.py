@@ -27,12 +27,16 @@ import json
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from coffee_maker.testing._forge_routes import GitHubRoutes, GitLabRoutes, Reply
+from coffee_maker.testing._forge_routes import ROLES, GitHubRoutes, Reply
+from coffee_maker.testing._gitlab_routes import GitLabRoutes
+
+DOCS_RATE_LIMITS = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
 
 
 @dataclass
@@ -55,6 +59,8 @@ class ForgeData:
     review_comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)  # login → user id, as the forge numbers its users
+    collaborators: dict[str, str] = field(default_factory=dict)  # login → role: admin maintain write triage read
     numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     clock: itertools.count[int] = field(default_factory=lambda: itertools.count(0))
 
@@ -63,15 +69,30 @@ class ForgeData:
         tick = next(self.clock)
         return f"2026-01-01T{tick // 3600 % 24:02d}:{tick // 60 % 60:02d}:{tick % 60:02d}Z"
 
+    def user(self, login: str) -> dict[str, Any]:
+        """The user as GitHub shows it (`login`, `id`), numbered on first sight."""
+        uid = self.users.setdefault(login, 100 + len(self.users))
+        return {"login": login, "id": uid}
+
 
 class FakeForge:
     def __init__(self, *, token: str = "test-token", owner: str = "o", repo: str = "r",
-                 gitlab_project: str = "group/project") -> None:
+                 gitlab_project: str = "group/project", login: str = "coffee-maker",
+                 collaborators: dict[str, str] | None = None) -> None:
+        """``login`` is the token's user (an admin); ``collaborators`` maps other logins to their role
+        (default: the helpers' default ``reviewer`` may write). Anyone else may only read, as on a public repo."""
         self.token, self.owner, self.repo, self.gitlab_project = token, owner, repo, gitlab_project
+        self.login = login
         self.data = ForgeData()
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []
         self.lock = threading.Lock()
+        self.data.user(login)
+        for name, role in {login: "admin", **({"reviewer": "write"} if collaborators is None else collaborators)}.items():
+            self.add_collaborator(name, role)
+        self.rate_limited_calls = 0  # the next this many requests are refused as over the rate limit
+        self.rate_limit_reset = 0  # epoch seconds GitHub's x-ratelimit-reset (GitLab's RateLimit-Reset) names
+        self.rate_limit_secondary = False
         self._github = GitHubRoutes(self)
         self._gitlab = GitLabRoutes(self)
         self._server: ThreadingHTTPServer | None = None
@@ -147,19 +168,36 @@ class FakeForge:
         """A review: APPROVED, CHANGES_REQUESTED or COMMENTED."""
         with self.lock:
             self.data.reviews.setdefault(number, []).append(
-                {"id": len(self.data.reviews.get(number, [])) + 1, "user": {"login": user}, "state": state,
+                {"id": len(self.data.reviews.get(number, [])) + 1, "user": self.data.user(user), "state": state,
                  "body": body, "submitted_at": self.data.now()})
 
     def review_comment(self, number: int, body: str, *, path: str, line: int, user: str = "reviewer") -> None:
         with self.lock:
             self.data.review_comments.setdefault(number, []).append(
-                {"user": {"login": user}, "body": body, "path": path, "line": line, "created_at": self.data.now()})
+                {"user": self.data.user(user), "body": body, "path": path, "line": line, "created_at": self.data.now()})
 
     def comment(self, number: int, body: str, *, user: str = "reviewer", system: bool = False) -> None:
         with self.lock:
             self.data.comments.setdefault(number, []).append(
-                {"id": len(self.data.comments.get(number, [])) + 1, "user": {"login": user}, "body": body,
+                {"id": len(self.data.comments.get(number, [])) + 1, "user": self.data.user(user), "body": body,
                  "created_at": self.data.now(), "system": system})
+
+    def add_collaborator(self, login: str, role: str = "write") -> None:
+        """Give ``login`` a role on the repository: admin, maintain, write, triage or read."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        with self.lock:
+            self.data.user(login)
+            self.data.collaborators[login] = role
+
+    def rate_limit(self, calls: int = 1, *, reset_in_s: float = 60.0, secondary: bool = False) -> None:
+        """Refuse the next ``calls`` requests as the real APIs do over their limit: GitHub 403 with
+        ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset`` (``secondary``: 403 with ``retry-after``),
+        GitLab 429 with ``Retry-After`` and ``RateLimit-Reset``."""
+        with self.lock:
+            self.rate_limited_calls = calls
+            self.rate_limit_reset = int(time.time() + reset_in_s)
+            self.rate_limit_secondary = secondary
 
     def set_checks(self, number: int, *runs: tuple[str, str | None]) -> None:
         """CI check runs on the PR's head commit, as (status, conclusion) pairs."""
@@ -192,6 +230,10 @@ class FakeForge:
         request = RecordedRequest(handler.command, path, query, headers, payload)
         with self.lock:
             self.requests.append(request)
+            if self.rate_limited_calls > 0:
+                self.rate_limited_calls -= 1
+                self._reply(handler, self._over_limit(gitlab=path.startswith("/api/v4/")))
+                return
             if path.startswith("/api/v4/"):
                 reply = self._gitlab.route(request, unquote)
             else:
@@ -199,6 +241,20 @@ class FakeForge:
             if reply.status == 400 or reply.status == 404:
                 self.problems.append(f"{request.method} {path}: {reply.body}")
         self._reply(handler, reply)
+
+    def _over_limit(self, *, gitlab: bool) -> Reply:
+        wait = str(max(1, self.rate_limit_reset - int(time.time())))
+        reset = str(self.rate_limit_reset)
+        if gitlab:
+            return Reply(429, {"message": "Retry later"}, {
+                "Retry-After": wait, "RateLimit-Limit": "600", "RateLimit-Observed": "601",
+                "RateLimit-Remaining": "0", "RateLimit-Reset": reset})
+        if self.rate_limit_secondary:
+            return Reply(403, {"message": "You have exceeded a secondary rate limit. Please wait a few minutes "
+                               "before you try again.", "documentation_url": DOCS_RATE_LIMITS}, {"Retry-After": wait})
+        return Reply(403, {"message": "API rate limit exceeded for user ID 100.", "documentation_url": DOCS_RATE_LIMITS},
+                     {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-used": "5000",
+                      "x-ratelimit-reset": reset, "x-ratelimit-resource": "core"})
 
     @staticmethod
     def _body(handler: BaseHTTPRequestHandler) -> bytes:
@@ -221,5 +277,7 @@ class FakeForge:
         handler.send_response(reply.status)
         handler.send_header("Content-Type", "application/json; charset=utf-8")
         handler.send_header("Content-Length", str(len(data)))
+        for name, value in reply.headers.items():
+            handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(data)

@@ -161,7 +161,7 @@ class TestGhCli:
 
     def test_parse_included(self) -> None:
         """`gh api --include` output is read as status and JSON; anything else is a clear error."""
-        assert parse_included('HTTP/2.0 422 Unprocessable\nX: y\n\n{"message": "m"}', "") == (422, {"message": "m"})
+        assert parse_included('HTTP/2.0 422 Unprocessable\nX-A: y\n\n{"message": "m"}', "") == (422, {"message": "m"}, {"x-a": "y"})
         with pytest.raises(ForgeError, match="gh auth status"):
             parse_included("", "gh: not logged in")
 

@@ -20,6 +20,10 @@ from coffee_maker import proc
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import ForgeError
 from coffee_maker.types import PullRequest, ReviewComment
+from coffee_maker.vcs.forge.errors import ForgeRateLimited
+
+__all__ = ["Forge", "ForgeError", "ForgeRateLimited", "forge_token", "host_of", "make_forge", "owner_and_repo",
+           "remote_url"]
 
 log = structlog.get_logger(__name__)
 

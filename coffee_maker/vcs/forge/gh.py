@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from coffee_maker import proc
 from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
-from coffee_maker.vcs.forge.github import HEADERS, GitHubForge
+from coffee_maker.vcs.forge.github import HEADERS, Answer, GitHubForge
 
 
 class GhCliForge(GitHubForge):
@@ -25,7 +25,7 @@ class GhCliForge(GitHubForge):
         self.owner, self.repo, self.settings = owner, repo, settings
         self.hostname, self.gh, self.env, self.timeout_s = hostname, gh, env, timeout_s
 
-    def _send(self, method: str, path: str, params: dict[str, str] | None, payload: Any) -> tuple[int, Any]:
+    def _send(self, method: str, path: str, params: dict[str, str] | None, payload: Any) -> Answer:
         target = path.lstrip("/") + (f"?{urlencode(params)}" if params else "")
         argv = [self.gh, "api", "--include", "--hostname", self.hostname, "--method", method, target]
         for name, value in HEADERS.items():
@@ -39,10 +39,11 @@ class GhCliForge(GitHubForge):
         return parse_included(result.stdout, result.stderr)
 
 
-def parse_included(stdout: str, stderr: str) -> tuple[int, Any]:
-    """(status, JSON body) from `gh api --include` output: a status line, headers, a blank line, the body."""
+def parse_included(stdout: str, stderr: str) -> Answer:
+    """Status, JSON body and headers from `gh api --include` output: a status line, headers, a blank line, the body."""
     head, _, body = stdout.replace("\r\n", "\n").partition("\n\n")
-    first = head.split("\n", 1)[0].split()
+    status_line, _, header_lines = head.partition("\n")
+    first = status_line.split()
     if len(first) < 2 or not first[0].startswith("HTTP/") or not first[1].isdigit():
         raise ForgeError(f"`gh api` failed: {stderr.strip() or stdout.strip()[:200] or 'no output'} "
                          "(is gh installed and logged in? `gh auth status`).")
@@ -50,4 +51,9 @@ def parse_included(stdout: str, stderr: str) -> tuple[int, Any]:
         data = json.loads(body) if body.strip() else None
     except ValueError:
         data = {"message": body[:200]}
-    return int(first[1]), data
+    headers = {}
+    for line in header_lines.split("\n"):
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return Answer(int(first[1]), data, headers)

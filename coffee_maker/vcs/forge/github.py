@@ -8,7 +8,7 @@ provider sends with httpx, ``GhCliForge`` (forge/gh.py) with `gh api`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import structlog
@@ -16,6 +16,15 @@ import structlog
 from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
 from coffee_maker.types import PRState, PullRequest, ReviewComment
+from coffee_maker.vcs.forge.errors import forge_errors_only, rate_limit_from
+
+
+class Answer(NamedTuple):
+    """One HTTP answer: status, decoded JSON body, lower-cased headers."""
+
+    status: int
+    data: Any
+    headers: dict[str, str]
 
 log = structlog.get_logger(__name__)
 
@@ -33,7 +42,7 @@ class GitHubForge:
 
     # ------------------------------------------------------------------ transport
 
-    def _send(self, method: str, path: str, params: dict[str, str] | None, payload: Any) -> tuple[int, Any]:
+    def _send(self, method: str, path: str, params: dict[str, str] | None, payload: Any) -> Answer:
         try:
             response = self.client.request(method, path, params=params, json=payload)
         except httpx.HTTPError as exc:
@@ -42,15 +51,20 @@ class GitHubForge:
             data = response.json() if response.content else None
         except ValueError:
             data = {"message": response.text[:200]}
-        return response.status_code, data
+        return Answer(response.status_code, data, {k.lower(): v for k, v in response.headers.items()})
 
     def _call(self, method: str, path: str, what: str, *, params: dict[str, str] | None = None,
-              payload: Any = None, allow: Sequence[int] = ()) -> tuple[int, Any]:
-        status, data = self._send(method, f"/repos/{self.owner}/{self.repo}{path}", params, payload)
+              payload: Any = None, allow: Sequence[int] = (), in_repo: bool = True) -> tuple[int, Any]:
+        """One API call (under /repos/{owner}/{repo} unless ``in_repo`` is False), its failures as ForgeErrors."""
+        full = f"/repos/{self.owner}/{self.repo}{path}" if in_repo else path
+        status, data, headers = self._send(method, full, params, payload)
+        message = data.get("message", "") if isinstance(data, dict) else str(data)[:200]
+        limited = rate_limit_from("GitHub", status, headers, str(message))
+        if limited is not None:
+            raise limited
         if status == 401:
             raise ForgeError("GitHub refused the token (401): check GITHUB_TOKEN, [forge] token or `gh auth login`.")
         if status >= 400 and status not in allow:
-            message = data.get("message", "") if isinstance(data, dict) else str(data)[:200]
             raise ForgeError(f"GitHub could not {what}: {status} {message}.")
         return status, data
 
@@ -67,6 +81,7 @@ class GitHubForge:
                            review_decision=self._review_decision(number) if details else None,
                            checks=self._checks(data["head"].get("sha")) if details else None)
 
+    @forge_errors_only("GitHub")
     def open_or_update(self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] | None = None,
                        reviewers: Sequence[str] | None = None, draft: bool | None = None) -> PullRequest:
         """Open the branch's PR, or update the open one — a second PR for a branch is never created."""
@@ -99,6 +114,7 @@ class GitHubForge:
             self._call("POST", f"/pulls/{number}/requested_reviewers", "request reviewers",
                        payload={"reviewers": list(reviewers)})
 
+    @forge_errors_only("GitHub")
     def find(self, branch: str) -> PullRequest | None:
         """The branch's PR: the open one if any, else the newest closed or merged one."""
         return self._find(branch, details=True)
@@ -110,6 +126,7 @@ class GitHubForge:
         pulls.sort(key=lambda p: (p["state"] != "open", -int(p["number"])))
         return self._pr(pulls[0], details=details)
 
+    @forge_errors_only("GitHub")
     def get(self, number: int) -> PullRequest:
         return self._pr(self._get(f"/pulls/{number}", f"read pull request #{number}"))
 
@@ -134,6 +151,7 @@ class GitHubForge:
 
     # ------------------------------------------------------------------ feedback
 
+    @forge_errors_only("GitHub")
     def comments(self, pr: PullRequest) -> list[ReviewComment]:
         """Review bodies, inline review comments and conversation comments, oldest first."""
         items: list[ReviewComment] = []
@@ -148,9 +166,11 @@ class GitHubForge:
             items.append(ReviewComment(_login(c), c["body"], created_at=c.get("created_at") or ""))
         return sorted(items, key=lambda c: c.created_at)
 
+    @forge_errors_only("GitHub")
     def feedback(self, pr: PullRequest) -> list[str]:
         return [str(c) for c in self.comments(pr)]
 
+    @forge_errors_only("GitHub")
     def comment(self, pr: PullRequest, body: str) -> None:
         self._call("POST", f"/issues/{pr.number}/comments", "comment on the pull request", payload={"body": body})
 

@@ -13,6 +13,7 @@ import structlog
 from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
 from coffee_maker.types import PRState, PullRequest, ReviewComment
+from coffee_maker.vcs.forge.errors import forge_errors_only, rate_limit_from
 
 log = structlog.get_logger(__name__)
 
@@ -35,11 +36,18 @@ class GitLabForge:
             response = self.client.request(method, f"/projects/{self.project}{path}", **kwargs)
         except httpx.HTTPError as exc:
             raise ForgeError(f"GitLab could not be reached ({type(exc).__name__}: {exc}).") from None
+        limited = rate_limit_from("GitLab", response.status_code,
+                                  {k.lower(): v for k, v in response.headers.items()}, response.text[:200])
+        if limited is not None:
+            raise limited
         if response.status_code == 401:
             raise ForgeError("GitLab refused the token (401): check GITLAB_TOKEN or [forge] token.")
         if response.is_error and response.status_code not in allow:
             raise ForgeError(f"GitLab could not {what}: {response.status_code} {response.text[:200]}.")
-        return response.status_code, response.json() if response.content else None
+        try:
+            return response.status_code, response.json() if response.content else None
+        except ValueError:
+            raise ForgeError(f"GitLab could not {what}: its answer is not JSON ({response.text[:120]!r}).") from None
 
     def _pr(self, data: dict[str, Any]) -> PullRequest:
         pipeline = (data.get("head_pipeline") or {}).get("status")
@@ -49,6 +57,7 @@ class GitLabForge:
                            review_decision="changes_requested" if data.get("detailed_merge_status") == "requested_changes"
                            else None, checks=_PIPELINE.get(pipeline) if pipeline else None)
 
+    @forge_errors_only("GitLab")
     def open_or_update(self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] | None = None,
                        reviewers: Sequence[str] | None = None, draft: bool | None = None) -> PullRequest:
         """Open the branch's merge request or update the open one (GitLab's 409 means it exists)."""
@@ -69,6 +78,7 @@ class GitLabForge:
                              json={"title": title, "description": body})
         return self._pr(data)
 
+    @forge_errors_only("GitLab")
     def find(self, branch: str) -> PullRequest | None:
         _, mrs = self._call("GET", "/merge_requests", "list merge requests",
                             params={"source_branch": branch, "state": "all"})
@@ -77,9 +87,11 @@ class GitLabForge:
         mrs.sort(key=lambda m: (m["state"] != "opened", -int(m["iid"])))
         return self._pr(mrs[0])
 
+    @forge_errors_only("GitLab")
     def get(self, number: int) -> PullRequest:
         return self._pr(self._call("GET", f"/merge_requests/{number}", f"read merge request !{number}")[1])
 
+    @forge_errors_only("GitLab")
     def comments(self, pr: PullRequest) -> list[ReviewComment]:
         _, notes = self._call("GET", f"/merge_requests/{pr.number}/notes", "read comments",
                               params={"sort": "asc", "order_by": "created_at"})
@@ -93,8 +105,10 @@ class GitLabForge:
                                      kind="inline" if position else "comment"))
         return out
 
+    @forge_errors_only("GitLab")
     def feedback(self, pr: PullRequest) -> list[str]:
         return [str(c) for c in self.comments(pr)]
 
+    @forge_errors_only("GitLab")
     def comment(self, pr: PullRequest, body: str) -> None:
         self._call("POST", f"/merge_requests/{pr.number}/notes", "comment on the merge request", json={"body": body})
