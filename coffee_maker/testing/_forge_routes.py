@@ -27,6 +27,7 @@ class Reply:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    expected: bool = False  # a 404 that is the API's normal answer (not a member), not a wrong request
 
 
 def _bad(message: str) -> Reply:
@@ -192,7 +193,7 @@ class GitHubRoutes:
         """A public repository: a user who is no collaborator may read; `permission` folds maintain into
         write and triage into read, `role_name` keeps the role (as GitHub answers)."""
         if login not in self.fake.data.users:
-            return Reply(404, {"message": "Not Found"})
+            return Reply(404, {"message": "Not Found"}, expected=True)
         role = self.fake.data.collaborators.get(login, "read")
         legacy = {"maintain": "write", "triage": "read"}.get(role, role)
         return Reply(200, {"permission": legacy, "role_name": role, "user": self.fake.data.user(login)})

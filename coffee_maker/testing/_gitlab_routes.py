@@ -67,7 +67,7 @@ class GitLabRoutes:
         login = next((name for name, i in self.fake.data.users.items() if i == uid), None)
         role = self.fake.data.collaborators.get(login or "")
         if login is None or role is None:
-            return Reply(404, {"message": "404 Not found"})
+            return Reply(404, {"message": "404 Not found"}, expected=True)
         return Reply(200, {**self.author(login), "state": "active", "access_level": ROLES[role]})
 
     def reviewers(self, ids: Any) -> list[dict[str, str]] | None:

@@ -238,7 +238,7 @@ class FakeForge:
                 reply = self._gitlab.route(request, unquote)
             else:
                 reply = self._github.route(request)
-            if reply.status == 400 or reply.status == 404:
+            if reply.status in (400, 404) and not reply.expected:
                 self.problems.append(f"{request.method} {path}: {reply.body}")
         self._reply(handler, reply)
 

@@ -6,6 +6,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +27,8 @@ from tests.conftest import git
 
 @pytest.fixture
 def fake() -> Iterator[FakeForge]:
-    with FakeForge(token="t0k", owner="o", repo="r", gitlab_project="g/sub/r") as server:
+    with FakeForge(token="t0k", owner="o", repo="r", gitlab_project="g/sub/r",
+                   collaborators={"ann": "write", "bob": "maintain", "cy": "admin"}) as server:
         yield server
     assert server.problems == []  # every request had the right headers, path and JSON
 
@@ -200,10 +202,11 @@ class TestGitLab:
         return GitLabForge(fake.gitlab_url, "g/sub/r", "t0k", ForgeSettings(**settings))  # type: ignore[arg-type]
 
     def test_open_then_update(self, fake: FakeForge) -> None:
-        """A merge request is created once at the URL-encoded project path, then updated."""
+        """A merge request is created once at the URL-encoded project path, then updated — still a draft."""
         forge = self.gitlab(fake, draft=True)
         pr = forge.open_or_update(branch="b", base="main", title="T", body="B")
-        assert forge.open_or_update(branch="b", base="main", title="T2", body="B2").title == "T2"
+        assert forge.open_or_update(branch="b", base="main", title="T2", body="B2").title == "Draft: T2"
+        assert fake.pull(1)["draft"] is True and fake.pull(1)["body"] == "B2"
         assert pr.number == 1 and len(fake.data.pulls) == 1 and pr.provider == "gitlab"
         create = next(r for r in fake.requests if r.method == "POST")
         assert create.path == "/api/v4/projects/g%2Fsub%2Fr/merge_requests"
@@ -214,13 +217,13 @@ class TestGitLab:
         """GitLab's 409 "Another open merge request already exists" (a race) leads to an update."""
         forge = self.gitlab(fake)
         forge.open_or_update(branch="b", base="main", title="T", body="B")
-        original_find, calls = forge.find, {"n": 0}
+        original_find, calls = forge._find_raw, {"n": 0}
 
-        def racing_find(branch: str) -> PullRequest | None:
+        def racing_find(branch: str) -> dict[str, Any] | None:
             calls["n"] += 1
             return None if calls["n"] == 1 else original_find(branch)
 
-        forge.find = racing_find  # type: ignore[method-assign]
+        forge._find_raw = racing_find  # type: ignore[method-assign]
         assert forge.open_or_update(branch="b", base="main", title="T9", body="B").title == "T9"
         assert [r.method for r in fake.requests].count("POST") == 2 and len(fake.data.pulls) == 1
 

@@ -21,8 +21,9 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import ForgeError
 from coffee_maker.types import PullRequest, ReviewComment
 from coffee_maker.vcs.forge.errors import ForgeRateLimited
+from coffee_maker.vcs.forge.trust import ReviewFeedback
 
-__all__ = ["Forge", "ForgeError", "ForgeRateLimited", "forge_token", "host_of", "make_forge", "owner_and_repo",
+__all__ = ["Forge", "ForgeError", "ForgeRateLimited", "ReviewFeedback", "forge_token", "host_of", "make_forge", "owner_and_repo",
            "remote_url"]
 
 log = structlog.get_logger(__name__)
@@ -38,7 +39,8 @@ class Forge(Protocol):
     def find(self, branch: str) -> PullRequest | None: ...
     def get(self, number: int) -> PullRequest: ...
     def comments(self, pr: PullRequest) -> list[ReviewComment]: ...
-    def feedback(self, pr: PullRequest) -> list[str]: ...
+    def review_feedback(self, pr: PullRequest) -> ReviewFeedback: ...
+    def feedback(self, pr: PullRequest) -> list[str]: ...  # only comments by people who may write (trust.py)
     def comment(self, pr: PullRequest, body: str) -> None: ...
 
 

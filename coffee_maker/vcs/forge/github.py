@@ -8,7 +8,9 @@ provider sends with httpx, ``GhCliForge`` (forge/gh.py) with `gh api`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
 import httpx
 import structlog
@@ -17,6 +19,7 @@ from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
 from coffee_maker.types import PRState, PullRequest, ReviewComment
 from coffee_maker.vcs.forge.errors import forge_errors_only, rate_limit_from
+from coffee_maker.vcs.forge.trust import ReviewerTrust, ReviewFeedback
 
 
 class Answer(NamedTuple):
@@ -134,7 +137,8 @@ class GitHubForge:
         latest: dict[str, str] = {}
         for review in self._get(f"/pulls/{number}/reviews", "read reviews"):
             if review.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-                latest[(review.get("user") or {}).get("login", "")] = review["state"]
+                latest[_login(review)] = review["state"]
+        latest = {who: state for who, state in latest.items() if self.trust.trusts(who)}  # a drive-by review counts not
         if "CHANGES_REQUESTED" in latest.values():
             return "changes_requested"
         return "approved" if "APPROVED" in latest.values() else None
@@ -167,8 +171,30 @@ class GitHubForge:
         return sorted(items, key=lambda c: c.created_at)
 
     @forge_errors_only("GitHub")
+    def review_feedback(self, pr: PullRequest) -> ReviewFeedback:
+        """The PR's comments, split into those by people who may write (or configured reviewers) and the rest."""
+        return self.trust.split(self.comments(pr))
+
+    @forge_errors_only("GitHub")
     def feedback(self, pr: PullRequest) -> list[str]:
-        return [str(c) for c in self.comments(pr)]
+        """What reaches the agent: trusted comments only (the others are logged once and ignored)."""
+        return [str(c) for c in self.review_feedback(pr).trusted]
+
+    @cached_property
+    def trust(self) -> ReviewerTrust:
+        return ReviewerTrust(self.name, self._may_write, self.settings.reviewers)
+
+    def _may_write(self, login: str) -> bool:
+        """Whether GitHub gives ``login`` write access (write, maintain, admin) to this repository."""
+        status, data = self._call("GET", f"/collaborators/{quote(login, safe='')}/permission",
+                                  f"read {login}'s permission", allow=(403, 404))
+        if status == 404:  # no such user
+            return False
+        if status == 403:
+            log.warning("cannot read collaborator permissions with this token; comments by others than the "
+                        "configured [forge] reviewers are ignored", author=login)
+            return False
+        return data.get("permission") in ("admin", "write") or data.get("role_name") in ("admin", "maintain", "write")
 
     @forge_errors_only("GitHub")
     def comment(self, pr: PullRequest, body: str) -> None:

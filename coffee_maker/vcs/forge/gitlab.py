@@ -14,10 +14,12 @@ from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
 from coffee_maker.types import PRState, PullRequest, ReviewComment
 from coffee_maker.vcs.forge.errors import forge_errors_only, rate_limit_from
+from coffee_maker.vcs.forge.trust import ReviewerTrust, ReviewFeedback
 
 log = structlog.get_logger(__name__)
 
 _STATES = {"opened": PRState.OPEN, "merged": PRState.MERGED, "closed": PRState.CLOSED, "locked": PRState.CLOSED}
+DEVELOPER = 30  # GitLab's access level that may push to the project
 _PIPELINE = {"success": "success", "failed": "failure", "canceled": "failure", "running": "pending",
              "pending": "pending", "created": "pending"}
 
@@ -30,10 +32,14 @@ class GitLabForge:
         self.settings = settings
         self.client = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout_s,
                                    headers={"PRIVATE-TOKEN": token, "User-Agent": "coffee-maker"})
+        self._ids: dict[str, int] = {}  # username → user id, from notes and look-ups
+        self.trust = ReviewerTrust(self.name, self._may_write, settings.reviewers)
 
-    def _call(self, method: str, path: str, what: str, *, allow: Sequence[int] = (), **kwargs: Any) -> tuple[int, Any]:
+    def _call(self, method: str, path: str, what: str, *, allow: Sequence[int] = (), in_project: bool = True,
+              **kwargs: Any) -> tuple[int, Any]:
+        """One API call (under /projects/{id} unless ``in_project`` is False), its failures as ForgeErrors."""
         try:
-            response = self.client.request(method, f"/projects/{self.project}{path}", **kwargs)
+            response = self.client.request(method, f"/projects/{self.project}{path}" if in_project else path, **kwargs)
         except httpx.HTTPError as exc:
             raise ForgeError(f"GitLab could not be reached ({type(exc).__name__}: {exc}).") from None
         limited = rate_limit_from("GitLab", response.status_code,
@@ -61,31 +67,58 @@ class GitLabForge:
     def open_or_update(self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] | None = None,
                        reviewers: Sequence[str] | None = None, draft: bool | None = None) -> PullRequest:
         """Open the branch's merge request or update the open one (GitLab's 409 means it exists)."""
-        existing = self.find(branch)
-        if existing is None or existing.state is not PRState.OPEN:
+        labels = self.settings.labels if labels is None else labels
+        reviewer_ids = self._user_ids(self.settings.reviewers if reviewers is None else reviewers)
+        found = self._find_raw(branch)
+        if found is None or found["state"] != "opened":
             draft = self.settings.draft if draft is None else draft
-            labels = self.settings.labels if labels is None else labels
             payload = {"source_branch": branch, "target_branch": base, "title": ("Draft: " if draft else "") + title,
-                       "description": body, "labels": ",".join(labels), "remove_source_branch": True}
+                       "description": body, "labels": ",".join(labels), "remove_source_branch": True,
+                       **({"reviewer_ids": reviewer_ids} if reviewer_ids else {})}
             status, data = self._call("POST", "/merge_requests", "open the merge request", json=payload, allow=(409,))
             if status != 409:
                 log.info("merge request opened", number=data["iid"], branch=branch)
                 return self._pr(data)
-            existing = self.find(branch)
-            if existing is None:
+            found = self._find_raw(branch)  # opened meanwhile by a crashed run or a person
+            if found is None:
                 raise ForgeError(f"GitLab says a merge request for {branch} exists but it cannot be found.")
-        _, data = self._call("PUT", f"/merge_requests/{existing.number}", "update the merge request",
-                             json={"title": title, "description": body})
+        # GitLab reads the draft flag from the title: a plain title would mark a draft ready for review.
+        keep_draft = bool(found.get("draft") or found.get("work_in_progress")) and not title.startswith("Draft:")
+        update: dict[str, Any] = {"title": ("Draft: " if keep_draft else "") + title, "description": body}
+        if labels:
+            update["add_labels"] = ",".join(labels)
+        present = [int(r["id"]) for r in found.get("reviewers") or []]
+        if set(reviewer_ids) - set(present):  # add the configured reviewers, keep those a person added
+            update["reviewer_ids"] = list(dict.fromkeys(present + reviewer_ids))
+        _, data = self._call("PUT", f"/merge_requests/{found['iid']}", "update the merge request", json=update)
         return self._pr(data)
+
+    def _user_ids(self, usernames: Sequence[str]) -> list[int]:
+        """GitLab user ids for usernames (reviewer_ids wants ids); an unknown username is logged and skipped."""
+        ids = []
+        for name in usernames:
+            if name not in self._ids:
+                _, users = self._call("GET", "/users", f"look up the user {name}", params={"username": name},
+                                      in_project=False)
+                if not users:
+                    log.warning("no GitLab user with this username; not requested as reviewer", username=name)
+                    continue
+                self._ids[name] = int(users[0]["id"])
+            ids.append(self._ids[name])
+        return ids
 
     @forge_errors_only("GitLab")
     def find(self, branch: str) -> PullRequest | None:
+        found = self._find_raw(branch)
+        return None if found is None else self._pr(found)
+
+    def _find_raw(self, branch: str) -> dict[str, Any] | None:
         _, mrs = self._call("GET", "/merge_requests", "list merge requests",
                             params={"source_branch": branch, "state": "all"})
         if not mrs:
             return None
         mrs.sort(key=lambda m: (m["state"] != "opened", -int(m["iid"])))
-        return self._pr(mrs[0])
+        return dict(mrs[0])
 
     @forge_errors_only("GitLab")
     def get(self, number: int) -> PullRequest:
@@ -100,14 +133,30 @@ class GitLabForge:
             if n.get("system"):
                 continue
             position = n.get("position") or {}
+            self._ids.setdefault(n["author"]["username"], int(n["author"]["id"]))
             out.append(ReviewComment(n["author"]["username"], n["body"], path=position.get("new_path"),
                                      line=position.get("new_line"), created_at=n.get("created_at") or "",
                                      kind="inline" if position else "comment"))
         return out
 
     @forge_errors_only("GitLab")
+    def review_feedback(self, pr: PullRequest) -> ReviewFeedback:
+        """The MR's notes, split into those by members who may push (Developer or above, or configured
+        reviewers) and the rest."""
+        return self.trust.split(self.comments(pr))
+
+    @forge_errors_only("GitLab")
     def feedback(self, pr: PullRequest) -> list[str]:
-        return [str(c) for c in self.comments(pr)]
+        """What reaches the agent: trusted notes only (the others are logged once and ignored)."""
+        return [str(c) for c in self.review_feedback(pr).trusted]
+
+    def _may_write(self, username: str) -> bool:
+        """Whether ``username`` is a project member (direct or inherited) with Developer access (30) or more."""
+        ids = self._user_ids([username])
+        if not ids:
+            return False
+        status, member = self._call("GET", f"/members/all/{ids[0]}", f"read {username}'s membership", allow=(404,))
+        return status != 404 and int(member.get("access_level", 0)) >= DEVELOPER
 
     @forge_errors_only("GitLab")
     def comment(self, pr: PullRequest, body: str) -> None:

@@ -15,6 +15,7 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import ForgeError
 from coffee_maker.roadmap.editor import atomic_write
 from coffee_maker.types import PRState, PullRequest, ReviewComment
+from coffee_maker.vcs.forge.trust import ReviewFeedback
 from coffee_maker.vcs.git import GitManager
 
 
@@ -98,8 +99,12 @@ class LocalForge:
                               created_at=c.get("created_at", ""), kind=c.get("kind", "comment"))
                 for c in record.get("comments", [])]
 
+    def review_feedback(self, pr: PullRequest) -> ReviewFeedback:
+        """All trusted: local reviews are written on this machine (`review`), by someone who can push anyway."""
+        return ReviewFeedback(trusted=self.comments(pr))
+
     def feedback(self, pr: PullRequest) -> list[str]:
-        return [str(c) for c in self.comments(pr)]
+        return [str(c) for c in self.review_feedback(pr).trusted]
 
     def comment(self, pr: PullRequest, body: str) -> None:
         """A note from the daemon on the review record (shown in the summary file)."""
