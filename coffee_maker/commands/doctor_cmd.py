@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -45,9 +46,12 @@ def check_git(loaded: LoadedConfig) -> list[Check]:
                                "Run coffee-maker inside your repository, or pass --repo PATH.")]
     checks.append(Check("repository", "ok", str(loaded.repo)))
     remote = loaded.config.git.remote
+    if not _git(loaded.repo, "rev-parse", "--verify", "--quiet", "HEAD").ok:
+        checks.append(Check("commits", "fail", "the repository has no commits yet, so there is no branch to work from",
+                            "Commit the roadmap and coffee_maker.toml, then push: `git push -u origin HEAD`."))
     url = _git(loaded.repo, "remote", "get-url", remote)
     if url.ok:
-        checks.append(Check("remote", "ok", f"{remote} → {url.stdout.strip()}"))
+        checks.append(check_remote(loaded.repo, remote, url.stdout.strip()))
     else:
         checks.append(Check("remote", "fail", f"no remote named {remote!r}",
                             f"Add one: `git remote add {remote} URL` (or set [git] remote)."))
@@ -59,6 +63,18 @@ def check_git(loaded: LoadedConfig) -> list[Check]:
         checks.append(Check("identity", "fail", "no git user.name/user.email",
                             "Set them: `git config user.name 'Your Name'` and `git config user.email you@example.com`."))
     return checks
+
+
+def check_remote(repo: Path, remote: str, url: str) -> Check:
+    """The remote has branches to base work on (an empty one makes every attempt fail at its first git call)."""
+    heads = _git(repo, "ls-remote", "--heads", remote)
+    if not heads.ok:
+        return Check("remote", "warn", f"{remote} → {url}: cannot be reached ({proc.tail(heads.stderr, 1)})",
+                     "Check the URL and your access; the daemon fetches and pushes there.")
+    if not heads.stdout.strip():
+        return Check("remote", "fail", f"{remote} → {url} has no branches yet, so there is nothing to base work on",
+                     f"Push your default branch first: `git push -u {remote} HEAD`.")
+    return Check("remote", "ok", f"{remote} → {url}")
 
 
 def check_roadmap(loaded: LoadedConfig) -> Check:
@@ -106,30 +122,39 @@ def check_agent(loaded: LoadedConfig) -> list[Check]:
 
 
 def check_forge(loaded: LoadedConfig) -> Check:
-    provider = loaded.config.forge.provider
-    if provider == "local":
-        return Check("forge", "ok", "local review branches (no forge)")
-    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or getattr(loaded.config.forge, "token", None)
-    if provider in ("auto", "github", "gh") and not token and shutil.which("gh"):
-        token = proc.run(["gh", "auth", "token"], timeout=10).stdout.strip() or None
-    if provider == "gitlab":
-        token = token or os.environ.get("GITLAB_TOKEN")
-    if token:
-        return Check("forge", "ok", f"{provider}: token found")
-    return Check("forge", "warn", f"{provider}: no token; pull requests fall back to local review branches",
-                 "Export GITHUB_TOKEN (or GITLAB_TOKEN), run `gh auth login`, or set [forge] provider = \"local\".")
+    """What the daemon will do: build the forge as it does, then ask the forge whether the token works."""
+    from coffee_maker.vcs.forge import make_forge
+
+    try:
+        detail = make_forge(loaded).verify()
+    except CoffeeMakerError as exc:
+        return Check("forge", "fail", exc.message, "The daemon stops on this; fix it, or set [forge] provider = "
+                     "\"local\" for review branches without a forge.")
+    return Check("forge", "ok", detail)
 
 
 def check_channels(loaded: LoadedConfig) -> list[Check]:
+    """The escalation channels as the daemon builds them; a channel it would skip is a row saying why."""
+    from coffee_maker.notify import Inbox, build_channels
+
     channels = list(loaded.config.notify.channels)
     checks = []
+    skipped: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="coffee-maker-doctor-") as scratch:  # doctor writes no state
+        inbox = Inbox(Path(scratch) / "inbox.db")
+        try:
+            build_channels(loaded, inbox, skipped=skipped)
+        finally:
+            inbox.close()
+    why = dict(skipped)
+    slack = loaded.config.notify.slack
     if "slack" in channels:
-        slack = getattr(loaded.config.notify, "slack", None)
-        bot = os.environ.get("SLACK_BOT_TOKEN") or getattr(slack, "bot_token", None)
-        app = os.environ.get("SLACK_APP_TOKEN") or getattr(slack, "app_token", None)
-        ok = bool(bot and app)
-        checks.append(Check("slack", "ok" if ok else "fail", "bot and app tokens " + ("set" if ok else "missing"),
-                            "" if ok else "Export SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…, Socket Mode)."))
+        checks.append(Check("slack", "fail", f"skipped: {why['slack']}", "Set them, then restart the daemon.")
+                      if "slack" in why else
+                      Check("slack", "ok", f"channel {slack.channel}, tokens from ${slack.bot_token_env} "
+                            f"and ${slack.app_token_env}"))
+    checks += [Check(name, "fail", f"skipped: {reason}", "Fix [notify], or take it out of [notify] channels.")
+               for name, reason in skipped if name not in ("slack", "terminal")]
     if "desktop" in channels:
         bus = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
         sender = shutil.which("notify-send")

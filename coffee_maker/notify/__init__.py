@@ -22,10 +22,17 @@ __all__ = ["Channel", "Escalation", "Escalator", "Inbox", "InteractionSink", "Me
            "build_channels", "build_escalator", "normalise_answer"]
 
 
-def build_channels(loaded: LoadedConfig, inbox: Inbox) -> list[Channel]:
-    """The configured channels that can work here; the others are skipped with one log line each."""
+def build_channels(loaded: LoadedConfig, inbox: Inbox, *, skipped: list[tuple[str, str]] | None = None) -> list[Channel]:
+    """The configured channels that can work here; the others are skipped with one log line each
+    (and, with ``skipped``, listed there as (channel, why) — what `doctor` shows)."""
     settings = loaded.config.notify
     channels: list[Channel] = []
+
+    def skip(name: str, why: str, level: str = "warning", **fields: str) -> None:
+        getattr(log, level)(f"{name} channel skipped: {why}", **fields)
+        if skipped is not None:
+            skipped.append((name, why))
+
     for name in settings.channels:
         if name == "cli":
             channels.append(CliChannel())
@@ -33,25 +40,29 @@ def build_channels(loaded: LoadedConfig, inbox: Inbox) -> list[Channel]:
             if TerminalChannel.available():
                 channels.append(TerminalChannel(inbox))
             else:
-                log.debug("terminal channel skipped: not on a TTY")
+                skip(name, "not on a TTY", level="debug")
         elif name == "desktop":
             channels.append(desktop_channel(inbox, actions=settings.desktop_actions))
         elif name == "apprise":
             if settings.apprise_urls:
                 channels.append(AppriseChannel(settings.apprise_urls))
             else:
-                log.warning("apprise channel skipped: [notify] apprise_urls is empty")
+                skip(name, "[notify] apprise_urls is empty")
         elif name == "slack":
             from coffee_maker.notify.slack import SlackChannel
 
-            bot, app = os.environ.get(settings.slack.bot_token_env), os.environ.get(settings.slack.app_token_env)
-            if not (bot and app and settings.slack.channel):
-                log.warning("slack channel skipped: set [notify.slack] channel and the bot/app token variables",
-                            bot_env=settings.slack.bot_token_env, app_env=settings.slack.app_token_env)
+            slack = settings.slack
+            bot, app = os.environ.get(slack.bot_token_env), os.environ.get(slack.app_token_env)
+            missing = [what for what, value in (("[notify.slack] channel", slack.channel),
+                                                (f"${slack.bot_token_env} (xoxb- bot token)", bot),
+                                                (f"${slack.app_token_env} (xapp- app token, Socket Mode)", app))
+                       if not value]
+            if missing:
+                skip(name, "set " + ", ".join(missing), bot_env=slack.bot_token_env, app_env=slack.app_token_env)
                 continue
-            channels.append(SlackChannel(inbox, settings.slack, bot_token=bot, app_token=app))
+            channels.append(SlackChannel(inbox, slack, bot_token=bot or "", app_token=app or ""))
         else:
-            log.warning("unknown notification channel skipped", channel=name)
+            skip(name, "unknown channel (one of terminal, cli, desktop, slack, apprise)", channel=name)
     return channels
 
 

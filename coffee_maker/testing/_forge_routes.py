@@ -75,6 +75,8 @@ class GitHubRoutes:
         if request.path == "/user" and request.method == "GET":
             return Reply(200, {**self.fake.data.user(self.fake.login), "type": "User"})
         prefix = f"/repos/{self.fake.owner}/{self.fake.repo}"
+        if request.path == prefix and request.method == "GET":
+            return Reply(200, self.repository())
         if not request.path.startswith(prefix + "/"):
             return Reply(404, {"message": "Not Found"})
         rest = request.path[len(prefix):]
@@ -86,6 +88,14 @@ class GitHubRoutes:
                     return Reply(404, {"message": "Not Found"})
                 return handler(request, *args)
         return Reply(404, {"message": f"Not Found: {request.method} {request.path}"})
+
+    def repository(self) -> dict[str, Any]:
+        """The repository as the token's user sees it: `permissions` are that user's."""
+        level = ROLES[self.fake.data.collaborators.get(self.fake.login, "read")]
+        return {"full_name": f"{self.fake.owner}/{self.fake.repo}", "name": self.fake.repo, "private": False,
+                "default_branch": "main", "owner": {"login": self.fake.owner},
+                "permissions": {"admin": level >= ROLES["admin"], "maintain": level >= ROLES["maintain"],
+                                "push": level >= ROLES["write"], "triage": level >= ROLES["triage"], "pull": True}}
 
     # ------------------------------------------------------------------ pulls
 

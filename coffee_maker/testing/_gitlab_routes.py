@@ -35,6 +35,11 @@ class GitLabRoutes:
         member = re.fullmatch(r"/api/v4/projects/([^/]+)/members/all/(\d+)", request.path)
         if member and request.method == "GET":
             return self.member(unquote(member.group(1)), int(member.group(2)))
+        project = re.fullmatch(r"/api/v4/projects/([^/]+)", request.path)
+        if project and request.method == "GET":
+            if unquote(project.group(1)) != self.fake.gitlab_project:
+                return Reply(404, {"message": "404 Project Not Found"}, expected=True)
+            return Reply(200, {"id": 1, "path_with_namespace": self.fake.gitlab_project, "default_branch": "main"})
         match = re.fullmatch(r"/api/v4/projects/([^/]+)/merge_requests(?:/(\d+))?(/notes)?", request.path)
         if not match or unquote(match.group(1)) != self.fake.gitlab_project or "/" in match.group(1):
             return Reply(404, {"message": "404 Project Not Found"})

@@ -42,6 +42,7 @@ class Forge(Protocol):
     def review_feedback(self, pr: PullRequest) -> ReviewFeedback: ...
     def feedback(self, pr: PullRequest) -> list[str]: ...  # only comments by people who may write (trust.py)
     def comment(self, pr: PullRequest, body: str) -> None: ...
+    def verify(self) -> str: ...  # ask the forge whether the token and repository work: a sentence, or ForgeError
 
 
 def remote_url(loaded: LoadedConfig) -> str:
@@ -107,16 +108,31 @@ def make_forge(loaded: LoadedConfig, url: str | None = None) -> Forge:
         return LocalForge(loaded)
     parsed = owner_and_repo(url)
     if parsed is None:
-        raise ForgeError(f"Cannot read owner/repository from the remote URL {url!r}; set [forge] provider = \"local\".")
+        remote = loaded.config.git.remote
+        where = f"the remote {remote!r} is {url!r}" if url else f"there is no remote {remote!r}"
+        raise ForgeError(f"[forge] provider = \"{provider}\" needs a remote on a {_LABELS[provider]} server, but "
+                         f"{where}; set [forge] provider = \"local\" (review branches) or point {remote} at the forge.")
     if provider == "gh":
         return GhCliForge(parsed[0], parsed[1], settings, hostname=host or "github.com")
     if provider == "github":
         token = forge_token(loaded, ("GITHUB_TOKEN", "GH_TOKEN"), gh_cli=True)
         if token is None:
-            raise ForgeError("No GitHub token: export GITHUB_TOKEN, run `gh auth login`, or set [forge] provider = \"local\".")
+            raise ForgeError(f"No GitHub token for {url}: {_token_hint(loaded, 'GITHUB_TOKEN')}, run `gh auth login`, "
+                             "or set [forge] provider = \"local\" (review branches, no pull requests on GitHub).")
         default_api = "https://api.github.com" if host in ("github.com", "") else f"https://{host}/api/v3"
         return GitHubForge(settings.api_url or default_api, parsed[0], parsed[1], token, settings)
     token = forge_token(loaded, ("GITLAB_TOKEN",), gh_cli=False)
     if token is None:
-        raise ForgeError("No GitLab token: export GITLAB_TOKEN, or set [forge] provider = \"local\".")
+        raise ForgeError(f"No GitLab token for {url}: {_token_hint(loaded, 'GITLAB_TOKEN')}, "
+                         "or set [forge] provider = \"local\" (review branches, no merge requests on GitLab).")
     return GitLabForge(settings.api_url or f"https://{host or 'gitlab.com'}/api/v4", f"{parsed[0]}/{parsed[1]}", token, settings)
+
+
+_LABELS = {"github": "GitHub", "gh": "GitHub", "gitlab": "GitLab"}
+
+
+def _token_hint(loaded: LoadedConfig, default: str) -> str:
+    named = loaded.config.forge.token_env
+    if named and named != default:
+        return f"[forge] token_env names {named}, which is not set; export {named} (or {default})"
+    return f"export {default}"

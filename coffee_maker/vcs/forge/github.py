@@ -180,6 +180,20 @@ class GitHubForge:
         """What reaches the agent: trusted comments only (the others are logged once and ignored)."""
         return [str(c) for c in self.review_feedback(pr).trusted]
 
+    @forge_errors_only("GitHub")
+    def verify(self) -> str:
+        """Ask GitHub who the token is and whether it reaches the repository (what `doctor` shows)."""
+        _, user = self._call("GET", "/user", "check the token", in_repo=False)
+        status, repo = self._call("GET", "", "read the repository", allow=(404,))
+        where = f"{self.owner}/{self.repo}"
+        if status == 404:
+            raise ForgeError(f"GitHub: {user['login']}'s token cannot see {where} (404); check the remote URL "
+                             "and the token's repository access.")
+        if not (repo.get("permissions") or {}).get("push"):
+            raise ForgeError(f"GitHub: {user['login']} may only read {where}; the token needs write access "
+                             "to push branches and open pull requests.")
+        return f"{self.name}: signed in as {user['login']}, may write to {where}"
+
     @cached_property
     def trust(self) -> ReviewerTrust:
         return ReviewerTrust(self.name, self._may_write, self.settings.reviewers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import structlog
@@ -149,6 +149,20 @@ class GitLabForge:
     def feedback(self, pr: PullRequest) -> list[str]:
         """What reaches the agent: trusted notes only (the others are logged once and ignored)."""
         return [str(c) for c in self.review_feedback(pr).trusted]
+
+    @forge_errors_only("GitLab")
+    def verify(self) -> str:
+        """Ask GitLab who the token is and whether it may push to the project (what `doctor` shows)."""
+        _, user = self._call("GET", "/user", "check the token", in_project=False)
+        where = unquote(self.project)
+        status, _ = self._call("GET", "", "read the project", allow=(404,))
+        if status == 404:
+            raise ForgeError(f"GitLab: {user['username']}'s token cannot see {where} (404); check the remote URL "
+                             "and the token's scopes (api).")
+        if not self._may_write(user["username"]):
+            raise ForgeError(f"GitLab: {user['username']} has less than Developer access to {where}; "
+                             "the token cannot push branches or open merge requests.")
+        return f"gitlab: signed in as {user['username']}, may write to {where}"
 
     def _may_write(self, username: str) -> bool:
         """Whether ``username`` is a project member (direct or inherited) with Developer access (30) or more."""

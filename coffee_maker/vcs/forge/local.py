@@ -106,6 +106,9 @@ class LocalForge:
     def feedback(self, pr: PullRequest) -> list[str]:
         return [str(c) for c in self.review_feedback(pr).trusted]
 
+    def verify(self) -> str:
+        return f"local review branches (no forge): a record per PR in {self.dir}"
+
     def comment(self, pr: PullRequest, body: str) -> None:
         """A note from the daemon on the review record (shown in the summary file)."""
         record = self._load(pr.branch)
