@@ -128,8 +128,7 @@ def check_forge(loaded: LoadedConfig) -> Check:
     try:
         detail = make_forge(loaded).verify()
     except CoffeeMakerError as exc:
-        return Check("forge", "fail", exc.message, "The daemon stops on this; fix it, or set [forge] provider = "
-                     "\"local\" for review branches without a forge.")
+        return Check("forge", "fail", exc.message, "`coffee-maker run` stops on this until it is fixed.")
     return Check("forge", "ok", detail)
 
 
@@ -173,9 +172,10 @@ def run_checks(loaded: LoadedConfig) -> list[Check]:
     checks = [Check("config", "ok", str(loaded.source) if loaded.source else "defaults (no config file)")]
     checks += check_git(loaded)
     checks.append(check_roadmap(loaded))
-    if not loaded.config.git.test_command:
-        checks.append(Check("tests", "warn", "no [git] test_command: the safety gate cannot run your tests",
-                            "Set [git] test_command, e.g. \"pytest -q\"."))
+    test_command = loaded.config.git.test_command
+    checks.append(Check("tests", "ok", f"the safety gate runs `{test_command}`") if test_command else
+                  Check("tests", "warn", "no [git] test_command: the safety gate cannot run your tests",
+                        "Set [git] test_command, e.g. \"pytest -q\"."))
     checks += check_agent(loaded)
     checks.append(check_forge(loaded))
     checks += check_channels(loaded)

@@ -106,7 +106,8 @@ class TestForge:
         """A local-path remote under auto is the local review-branch forge, and ready."""
         code, checks = doctor(work, capsys)
         assert checks["forge"]["status"] == "ok"
-        assert checks["forge"]["detail"].startswith("local review branches")
+        assert checks["forge"]["detail"] == "local review branches (no forge): a record per PR in .coffee_maker/reviews/"
+        assert checks["tests"] == {"name": "tests", "status": "ok", "detail": "the safety gate runs `true`", "fix": ""}
 
 
 class TestRepository:

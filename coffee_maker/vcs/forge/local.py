@@ -107,7 +107,8 @@ class LocalForge:
         return [str(c) for c in self.review_feedback(pr).trusted]
 
     def verify(self) -> str:
-        return f"local review branches (no forge): a record per PR in {self.dir}"
+        where = self.dir.relative_to(self.loaded.repo) if self.dir.is_relative_to(self.loaded.repo) else self.dir
+        return f"local review branches (no forge): a record per PR in {where}/"
 
     def comment(self, pr: PullRequest, body: str) -> None:
         """A note from the daemon on the review record (shown in the summary file)."""
