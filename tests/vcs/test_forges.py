@@ -333,3 +333,21 @@ class TestEndToEnd:
         assert fake.pull(pr.number)["requested_reviewers"] == [{"login": "ann"}]
         fake.set_merged(pr.number)
         assert forge.find(ws.branch).state is PRState.MERGED  # type: ignore[union-attr]
+
+
+class TestVerify:
+    @pytest.mark.skipif(shutil.which("gh") is None, reason="the gh CLI is not installed (`apt-get install gh`)")
+    def test_real_gh_verifies_against_the_fake(self, fake: FakeForge, tmp_path: Path) -> None:
+        """`doctor`'s check through the real gh: who the token is and that it may write to the repository."""
+        env = {"GH_TOKEN": "t0k", "GH_ENTERPRISE_TOKEN": "t0k", "HTTP_PROXY": fake.url, "http_proxy": fake.url,
+               "GH_CONFIG_DIR": str(tmp_path / "gh"), "NO_PROXY": "", "GH_NO_UPDATE_NOTIFIER": "1"}
+        forge = GhCliForge("o", "r", ForgeSettings(), hostname="github.localhost", env=env)
+        assert forge.verify() == "gh: signed in as coffee-maker, may write to o/r"
+
+    def test_unknown_repository(self, fake: FakeForge) -> None:
+        """A token that cannot see the repository (a typo in the remote) is a sentence naming both."""
+        with pytest.raises(ForgeError, match="coffee-maker's token cannot see o/typo"):
+            GitHubForge(fake.url, "o", "typo", "t0k", ForgeSettings()).verify()
+        with pytest.raises(ForgeError, match="cannot see g/typo"):
+            GitLabForge(fake.gitlab_url, "g/typo", "t0k", ForgeSettings()).verify()
+        fake.problems.clear()  # the 404 was the point
