@@ -104,3 +104,8 @@ class TestTypedErrors:
         gitlab = GitLabForge(httpserver.url_for("/"), "gr", "t", ForgeSettings())
         with pytest.raises(ForgeError, match="not JSON"):
             gitlab.find("b")
+
+    def test_missing_gh_is_a_forge_error(self) -> None:
+        """provider = "gh" without gh installed: a ForgeError that says what to install or use instead."""
+        with pytest.raises(ForgeError, match="needs the GitHub CLI"):
+            GhCliForge("o", "r", ForgeSettings(), gh="gh-not-installed").find("b")

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from coffee_maker import proc
 from coffee_maker.config.git import ForgeSettings
-from coffee_maker.errors import ForgeError
+from coffee_maker.errors import ForgeError, ProcessError
 from coffee_maker.vcs.forge.github import HEADERS, Answer, GitHubForge
 
 
@@ -32,8 +32,12 @@ class GhCliForge(GitHubForge):
             argv += ["-H", f"{name}: {value}"]
         if payload is not None:
             argv += ["--input", "-"]
-        result = proc.run(argv, input=json.dumps(payload) if payload is not None else None, env=self.env,
-                          timeout=self.timeout_s)
+        try:
+            result = proc.run(argv, input=json.dumps(payload) if payload is not None else None, env=self.env,
+                              timeout=self.timeout_s)
+        except ProcessError as exc:  # gh is not installed: a forge problem the person fixes, not a crash
+            raise ForgeError(f"{exc.message} [forge] provider = \"gh\" needs the GitHub CLI (`gh auth login`); "
+                             "or use provider = \"github\" with GITHUB_TOKEN.") from None
         if result.timed_out:
             raise ForgeError(f"`gh api {method} {target}` timed out after {self.timeout_s:.0f}s.")
         return parse_included(result.stdout, result.stderr)
