@@ -21,6 +21,8 @@ from coffee_maker.types import PRState, PullRequest, ReviewComment
 from coffee_maker.vcs.forge.errors import forge_errors_only, rate_limit_from
 from coffee_maker.vcs.forge.trust import ReviewerTrust, ReviewFeedback
 
+log = structlog.get_logger(__name__)
+
 
 class Answer(NamedTuple):
     """One HTTP answer: status, decoded JSON body, lower-cased headers."""
@@ -29,7 +31,6 @@ class Answer(NamedTuple):
     data: Any
     headers: dict[str, str]
 
-log = structlog.get_logger(__name__)
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
