@@ -73,10 +73,15 @@ class GitHubRoutes:
         if h.get("x-github-api-version") != "2022-11-28":
             return _bad(f"X-GitHub-Api-Version must be 2022-11-28, got {h.get('x-github-api-version')!r}")
         if request.path == "/user" and request.method == "GET":
+            if self.fake.app_token:
+                return Reply(403, {"message": "Resource not accessible by integration"})
             return Reply(200, {**self.fake.data.user(self.fake.login), "type": "User"})
         prefix = f"/repos/{self.fake.owner}/{self.fake.repo}"
         if request.path == prefix and request.method == "GET":
-            return Reply(200, self.repository())
+            repository = self.repository()
+            if self.fake.app_token:
+                del repository["permissions"]  # only user tokens are told their permissions
+            return Reply(200, repository)
         if not request.path.startswith(prefix + "/"):
             return Reply(404, {"message": "Not Found"})
         rest = request.path[len(prefix):]

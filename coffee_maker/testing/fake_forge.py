@@ -90,6 +90,7 @@ class FakeForge:
         self.data.user(login)
         for name, role in {login: "admin", **({"reviewer": "write"} if collaborators is None else collaborators)}.items():
             self.add_collaborator(name, role)
+        self.app_token = False  # True: the token is a GitHub App's (GET /user is 403, no `permissions` on repos)
         self.rate_limited_calls = 0  # the next this many requests are refused as over the rate limit
         self.rate_limit_reset = 0  # epoch seconds GitHub's x-ratelimit-reset (GitLab's RateLimit-Reset) names
         self.rate_limit_secondary = False

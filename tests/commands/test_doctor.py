@@ -87,7 +87,7 @@ class TestForge:
             with pytest.MonkeyPatch.context() as env:
                 env.setenv("GITHUB_TOKEN", "t0k")
                 code, checks = doctor(work, capsys)
-        assert code == 1 and "viewer may only read o/r" in checks["forge"]["detail"]
+        assert code == 1 and "viewer's token may only read o/r" in checks["forge"]["detail"]
 
     def test_gitlab_token_under_auto(self, work: Path, fake: FakeForge, capsys: pytest.CaptureFixture[str],
                                      monkeypatch: pytest.MonkeyPatch) -> None:

@@ -351,3 +351,8 @@ class TestVerify:
         with pytest.raises(ForgeError, match="cannot see g/typo"):
             GitLabForge(fake.gitlab_url, "g/typo", "t0k", ForgeSettings()).verify()
         fake.problems.clear()  # the 404 was the point
+
+    def test_app_token(self, fake: FakeForge) -> None:
+        """A GitHub App's token (as in Actions) has no /user: verified by reaching the repository."""
+        fake.app_token = True
+        assert GitHubForge(fake.url, "o", "r", "t0k", ForgeSettings()).verify() == "github: an app token, reaches o/r"

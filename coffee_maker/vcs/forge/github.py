@@ -184,16 +184,20 @@ class GitHubForge:
     @forge_errors_only("GitHub")
     def verify(self) -> str:
         """Ask GitHub who the token is and whether it reaches the repository (what `doctor` shows)."""
-        _, user = self._call("GET", "/user", "check the token", in_repo=False)
+        status, user = self._call("GET", "/user", "check the token", in_repo=False, allow=(403,))
+        who = f"{user['login']}'s token" if status != 403 else "the token"  # an app's token has no /user
         status, repo = self._call("GET", "", "read the repository", allow=(404,))
         where = f"{self.owner}/{self.repo}"
         if status == 404:
-            raise ForgeError(f"GitHub: {user['login']}'s token cannot see {where} (404); check the remote URL "
+            raise ForgeError(f"GitHub: {who} cannot see {where} (404); check the remote URL "
                              "and the token's repository access.")
-        if not (repo.get("permissions") or {}).get("push"):
-            raise ForgeError(f"GitHub: {user['login']} may only read {where}; the token needs write access "
+        permissions = repo.get("permissions")
+        if permissions is not None and not permissions.get("push"):
+            raise ForgeError(f"GitHub: {who} may only read {where}; it needs write access "
                              "to push branches and open pull requests.")
-        return f"{self.name}: signed in as {user['login']}, may write to {where}"
+        signed_in = f"signed in as {user['login']}" if who != "the token" else "an app token"
+        return f"{self.name}: {signed_in}, may write to {where}" if permissions is not None else \
+            f"{self.name}: {signed_in}, reaches {where}"
 
     @cached_property
     def trust(self) -> ReviewerTrust:
