@@ -29,9 +29,10 @@ def build_channels(loaded: LoadedConfig, inbox: Inbox, *, skipped: list[tuple[st
     channels: list[Channel] = []
 
     def skip(name: str, why: str, level: str = "warning", **fields: str) -> None:
-        getattr(log, level)(f"{name} channel skipped: {why}", **fields)
-        if skipped is not None:
+        if skipped is not None:  # the caller reports it (doctor's rows): a log line would say it twice
             skipped.append((name, why))
+            level = "debug"
+        getattr(log, level)(f"{name} channel skipped: {why}", **fields)
 
     for name in settings.channels:
         if name == "cli":
