@@ -94,7 +94,7 @@ def answer_when_asked(project: Path, stop: threading.Event, *, delay_s: float, a
 
     inbox_path = project / ".coffee_maker" / "inbox.db"
     while not stop.is_set():
-        pending = Inbox(inbox_path).pending() if inbox_path.exists() else []
+        pending = Inbox(inbox_path).waiting() if inbox_path.exists() else []
         if pending:
             question = pending[0]
             log.info("demo: a question is waiting for a person; answering it in a few seconds",

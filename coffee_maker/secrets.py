@@ -2,6 +2,10 @@
 
 Pure functions over text, so the corpus test can hit it directly. The allowlist
 (regexes from config) removes false positives a person has reviewed.
+
+:func:`redact` is the one redaction for everything a person or a log sees: the
+interaction log and every notification channel (the escalator redacts a question
+or notice once, where it is made), so all of them show the same text.
 """
 
 from __future__ import annotations
@@ -9,8 +13,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("private key", re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----")),
@@ -93,3 +98,30 @@ def added_lines(diff: str) -> list[tuple[str, int, str]]:
         elif not line.startswith("-"):
             number += 1
     return out
+
+
+REDACTED = "[REDACTED]"
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?(-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z)",
+                        re.DOTALL)
+
+
+def redact(value: Any) -> Any:
+    """The same structure with token shapes, private keys and secret assignments replaced."""
+    if isinstance(value, str):
+        text = _PEM_BLOCK.sub(REDACTED, value)  # the whole block: the key body spans lines
+        for _, pattern in _PATTERNS:
+            text = pattern.sub(REDACTED, text)
+        text = _ASSIGNMENT.sub(lambda m: m.group(0).replace(m.group(1), REDACTED), text)
+        return re.sub(r"(?i)(password|passwd|token|secret|api[_-]?key)(\s*[:=]\s*)(\S+)",
+                      lambda m: m.group(1) + m.group(2) + (REDACTED if m.group(3) != REDACTED else m.group(3)), text)
+    if isinstance(value, Mapping):
+        return {k: (REDACTED if re.search(r"(?i)password|secret|token|api[_-]?key", str(k)) and v else redact(v))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+def redact_text(text: str) -> str:
+    """:func:`redact` for one string (a question, a notice)."""
+    return str(redact(text))

@@ -30,28 +30,42 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     answer.set_defaults(func=lambda a: answer_question(_common.load(a), a.id, " ".join(a.value), who=a.who))
 
 
+RESUME_NOTE = "will be asked again when the daemon resumes"
+
+
 def show_pending(loaded: LoadedConfig, *, as_json: bool) -> int:
     from coffee_maker.notify.inbox import Inbox
 
     db = loaded.state_dir / "inbox.db"
-    questions = Inbox(db).pending() if db.exists() else []
+    inbox = Inbox(db) if db.exists() else None
+    questions = inbox.waiting() if inbox else []
+    paused = inbox.asker_stopped() if inbox else []
     if as_json:
-        _common.print_json([{"id": q.id, "priority": q.priority, "kind": q.kind, "question": q.text,
-                             "options": list(q.options), "safe_default": q.safe_default, "rank": q.rank,
-                             "seconds_left": max(0, round(q.timeout_at - time.time())),
-                             "answer_with": q.answer_command()} for q in questions])
+        _common.print_json(
+            [{"id": q.id, "priority": q.priority, "kind": q.kind, "question": q.text, "options": list(q.options),
+              "safe_default": q.safe_default, "rank": q.rank, "waiting": True,
+              "seconds_left": max(0, round(q.timeout_at - time.time())), "answer_with": q.answer_command()}
+             for q in questions]
+            + [{"id": q.id, "priority": q.priority, "kind": q.kind, "question": q.text, "options": list(q.options),
+                "safe_default": q.safe_default, "rank": q.rank, "waiting": False, "note": RESUME_NOTE}
+               for q in paused])
         return 0
     console = _common.console()
     if not questions:
         console.print("No questions are waiting.")
-        return 0
-    table = Table(title="waiting for a person", title_justify="left")
-    for column in ("id", "priority", "question", "options", "left", "answer with"):
-        table.add_column(column)
-    for q in questions:
-        table.add_row(q.id, q.priority or "", escape(q.text), " / ".join(q.options) or "text",
-                      f"{max(0, int(q.timeout_at - time.time()))}s", escape(q.answer_command()))
-    console.print(table)
+    else:
+        table = Table(title="waiting for a person", title_justify="left")
+        for column in ("id", "priority", "question", "options", "left", "answer with"):
+            table.add_column(column)
+        for q in questions:
+            table.add_row(q.id, q.priority or "", escape(q.text), " / ".join(q.options) or "text",
+                          f"{max(0, int(q.timeout_at - time.time()))}s", escape(q.answer_command()))
+        console.print(table)
+    if paused:
+        noun = "question was" if len(paused) == 1 else "questions were"
+        console.print(f"{len(paused)} {noun} asked by a daemon that has stopped; each {RESUME_NOTE}:")
+        for q in paused:
+            console.print(f"  {q.id}  {escape(q.priority or '')}  {escape(q.text)}")
     return 0
 
 
@@ -71,6 +85,10 @@ def answer_question(loaded: LoadedConfig, qid: str, value: str, *, who: str | No
     if question.status != "pending":
         raise UsageError(f"Question {question.id} is already {question.status}"
                          + (f" ({question.answer} by {question.answered_by})." if question.answer else "."))
+    if not inbox.is_waited_for(question):
+        asker = f" (pid {question.asker_pid})" if question.asker_pid else ""
+        raise UsageError(f"Nobody is waiting for question {question.id}: the daemon that asked it{asker} has stopped. "
+                         f"It {RESUME_NOTE}; answer it then (see `coffee-maker pending`).")
     if normalise_answer(value, question.options) is None:
         raise UsageError(f"{value!r} is not an answer to {question.id}; choose one of: {', '.join(question.options)}.")
     if not inbox.answer(question.id, value, who=f"cli:{who or getpass.getuser()}", channel="cli"):

@@ -93,7 +93,7 @@ def _pending_count(loaded: LoadedConfig) -> int | None:
         return None
     try:
         inbox = Inbox(loaded.state_dir / "inbox.db")
-        return len(inbox.pending())
+        return len(inbox.waiting())  # questions of a stopped daemon are asked again on resume
     except Exception:  # noqa: BLE001 — status must always print something
         return None
 

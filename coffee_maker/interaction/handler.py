@@ -21,7 +21,7 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.interaction.learned import FILE_NAME, LearnedRules
 from coffee_maker.interaction.log import InteractionLog
 from coffee_maker.interaction.rules import RuleEngine
-from coffee_maker.notify.escalator import Escalation, Escalator
+from coffee_maker.notify.escalator import STOPPED, Escalation, Escalator
 from coffee_maker.notify.sink import InteractionSink
 from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question, Request
 
@@ -108,6 +108,10 @@ class MessageHandler:
             describe(request, self.engine.root), kind="permission" if is_permission else "question", options=options, safe_default=safe,
             priority=self.priority, rank=2 if rule_verdict.method.startswith("escalate") else 1,
             context={"rule": rule_verdict.method})
+        if result.stopped:  # the daemon is stopping: not a timeout; the question is asked again on resume
+            return result, Decision(DecisionKind.DENY if is_permission else DecisionKind.ANSWER,
+                                    answer=None if is_permission else safe, method=STOPPED,
+                                    message="The daemon stopped before anyone answered." if is_permission else None)
         who = result.who.removeprefix(f"{result.channel}:")
         method = "timeout_default" if result.timed_out else f"person:{result.channel}:{who}"
         if isinstance(request, PermissionRequest):
@@ -126,7 +130,8 @@ class MessageHandler:
             kind = "permission"
             context: dict[str, Any] = {"tool": request.tool, "input": dict(request.input)}
         else:
-            kind = ("timeout_default" if decision.timed_out else "user_response" if escalation else "auto_response")
+            kind = ("timeout_default" if decision.timed_out else STOPPED if decision.method == STOPPED
+                    else "user_response" if escalation else "auto_response")
             context = {**dict(request.context), **dict(self.facts()), "source": request.source}
         record = {
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),

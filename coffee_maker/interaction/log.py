@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from coffee_maker.secrets import _ASSIGNMENT, _PATTERNS
+from coffee_maker.secrets import REDACTED, redact
 
-REDACTED = "[REDACTED]"
-_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?(-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z)",
-                        re.DOTALL)
-
-
-def redact(value: Any) -> Any:
-    """The same structure with token shapes, private keys and secret assignments replaced."""
-    if isinstance(value, str):
-        text = _PEM_BLOCK.sub(REDACTED, value)  # the whole block: the key body spans lines
-        for _, pattern in _PATTERNS:
-            text = pattern.sub(REDACTED, text)
-        text = _ASSIGNMENT.sub(lambda m: m.group(0).replace(m.group(1), REDACTED), text)
-        return re.sub(r"(?i)(password|passwd|token|secret|api[_-]?key)(\s*[:=]\s*)(\S+)",
-                      lambda m: m.group(1) + m.group(2) + (REDACTED if m.group(3) != REDACTED else m.group(3)), text)
-    if isinstance(value, Mapping):
-        return {k: (REDACTED if re.search(r"(?i)password|secret|token|api[_-]?key", str(k)) and v else redact(v))
-                for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
-    return value
+__all__ = ["REDACTED", "InteractionLog", "redact"]
 
 
 class InteractionLog:

@@ -1,10 +1,14 @@
 """Ask a person through every configured channel; the first valid answer wins.
 
 The question goes into the inbox first (so a restart or a click while the daemon
-was away loses nothing), then to each channel in order. A failing channel is
-logged and skipped. An answer that is not one of the options re-opens the
-question (up to ``invalid_retries`` times). On timeout the safe default is used
-and every channel gets a timeout alert.
+was away loses nothing), then to each channel in order. Text is redacted once,
+here, with the interaction log's redaction, so every channel shows what the log
+shows. A channel that fails to show the question (a webhook down) is logged and
+asked again with back-off until the question is answered or times out. An answer
+that is not one of the options re-opens the question (up to ``invalid_retries``
+times). On timeout the safe default is used and every channel gets a timeout
+alert. When the daemon stops, the question stays in the inbox for the next run
+(``Escalation.stopped``), which asks it again under the same id.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import structlog
 
 from coffee_maker.notify.channels import Channel
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
+from coffee_maker.notify.session import InboxSession, session_alive
 from coffee_maker.notify.sink import InteractionSink
+from coffee_maker.secrets import redact, redact_text
 
 log = structlog.get_logger(__name__)
 
@@ -78,8 +84,14 @@ class Escalation:
     channels: tuple[str, ...]
     question_id: str
 
+    @property
+    def stopped(self) -> bool:
+        """The daemon stopped while waiting: nobody answered and nothing timed out; it will be asked again."""
+        return self.who == STOPPED
+
 
 SKIP = "skip"
+STOPPED = "stopped"
 
 
 def normalise_answer(value: str, options: Sequence[str]) -> str | None:
@@ -105,29 +117,47 @@ class Escalator:
     """Asks a person on every channel; thread-safe, one question prompted at a time by rank."""
 
     def __init__(self, inbox: Inbox, channels: Sequence[Channel], *, timeout_s: float, invalid_retries: int = 2,
-                 sink: InteractionSink | None = None, stop: threading.Event | None = None) -> None:
+                 sink: InteractionSink | None = None, stop: threading.Event | None = None,
+                 resend_after_s: tuple[float, float] = (15.0, 300.0)) -> None:
         self.inbox = inbox
         self.channels = list(channels)
         self.timeout_s = timeout_s
         self.invalid_retries = invalid_retries
         self.sink = sink
         self.stop = stop or threading.Event()
+        #: First and longest wait before a failed channel is shown the question again (doubling in between).
+        self.resend_after_s = resend_after_s
         self._turns = _Turns()
+        self._session: InboxSession | None = None
+        self._session_lock = threading.Lock()
+        self._failures_seen: set[tuple[str, str]] = set()
+
+    def _claim(self) -> InboxSession:
+        """This process's claim on its questions, opened at the first question and held until ``close``."""
+        with self._session_lock:
+            if self._session is None or not self._session.alive:
+                self._session = self.inbox.open_session()
+            return self._session
 
     @property
     def channel_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.channels)
 
-    def _each(self, what: str, call: Any, question_id: str | None) -> list[str]:
+    def _each(self, what: str, call: Any, question_id: str | None, channels: Sequence[Channel] | None = None
+              ) -> list[str]:
         reached = []
-        for channel in self.channels:
+        for channel in self.channels if channels is None else channels:
             try:
                 call(channel)
                 reached.append(channel.name)
                 ok = True
             except Exception as exc:  # noqa: BLE001 — a channel must never crash the daemon
-                log.warning("notification channel failed; skipping it", channel=channel.name, action=what,
-                            error=f"{type(exc).__name__}: {exc}")
+                error = f"{type(exc).__name__}: {exc}"
+                # The same failure again (no desktop session on a headless machine) is said once.
+                first = (channel.name, error) not in self._failures_seen
+                self._failures_seen.add((channel.name, error))
+                (log.warning if first else log.debug)("notification channel failed; skipping it",
+                                                      channel=channel.name, action=what, error=error)
                 ok = False
             if self.sink is not None:
                 try:
@@ -140,13 +170,16 @@ class Escalator:
             rank: int = 0, context: dict[str, Any] | None = None, timeout_s: float | None = None) -> Escalation:
         """Ask a person; block until the first valid answer, or the timeout (then ``safe_default``)."""
         started = time.monotonic()
+        text = redact_text(text)  # once, here: the inbox and every channel show what the interaction log shows
+        session = self._claim()
         question = self.inbox.find_open(priority=priority, kind=kind, text=text)
-        if question is not None:
-            log.info("re-using a question asked before a restart", id=question.id, status=question.status)
-        else:
+        if question is not None and not session_alive(self.inbox.sessions_dir, question.session):
+            log.info("asking again a question from a stopped session", id=question.id, status=question.status)
+            question = self.inbox.adopt(question.id, session, timeout_s=timeout_s or self.timeout_s) or question
+        elif question is None:
             question = self.inbox.add(text, kind=kind, options=options, safe_default=safe_default,
                                       timeout_s=timeout_s or self.timeout_s, priority=priority, rank=rank,
-                                      context=context)
+                                      context=redact(context), session=session)
         qid = question.id
         took_turn = self._turns.enter(rank, qid, lambda: self._settled(qid))
         try:
@@ -154,7 +187,7 @@ class Escalator:
         finally:
             if took_turn:
                 self._turns.leave()
-        if result.who != "stopped":
+        if not result.stopped:
             self.inbox.consume(qid)
         return result
 
@@ -168,8 +201,7 @@ class Escalator:
         reached = [] if question.status == "answered" else self._each("ask", lambda c: c.ask(question), question.id)
         retries = self.invalid_retries
         while True:
-            answered = question if question.status == "answered" else self.inbox.wait(
-                question.id, until=question.timeout_at, stop=self.stop)
+            answered = question if question.status == "answered" else self._wait_resending(question, reached)
             question = dataclasses.replace(question, status="pending")
             if answered is None:
                 return self._timeout(question, reached, started)
@@ -186,29 +218,50 @@ class Escalator:
             if retries <= 0:
                 return self._timeout(question, reached, started, reason="no valid answer")
             retries -= 1
-            notice = (f"[{question.id}] {answered.answer!r} is not one of {', '.join(question.options)}; "
-                      "please answer again.")
+            notice = redact_text(f"[{question.id}] {answered.answer!r} is not one of {', '.join(question.options)}; "
+                                 "please answer again.")
             self._each("reprompt", lambda c, q=question, n=notice: _follow_up(c, q, n, "reprompt"), question.id)
+
+    def _wait_resending(self, question: PendingQuestion, reached: list[str]) -> PendingQuestion | None:
+        """Wait for an answer; meanwhile show the question again, with back-off, to channels that failed it."""
+        delay, longest = self.resend_after_s
+        while True:
+            missing = [c for c in self.channels if c.name not in reached]
+            until = question.timeout_at if not missing else min(question.timeout_at, time.time() + delay)
+            answered = self.inbox.wait(question.id, until=until, stop=self.stop)
+            if answered is not None or not missing or self.stop.is_set() or time.time() >= question.timeout_at:
+                return answered
+            current = self.inbox.get(question.id)
+            if current is None or current.status != "pending":
+                return current if current is not None and current.status == "answered" else None
+            reached.extend(self._each("ask", lambda c: c.ask(question), question.id, missing))
+            delay = min(delay * 2, longest)
 
     def _timeout(self, question: PendingQuestion, reached: list[str], started: float, reason: str = "timeout"
                  ) -> Escalation:
         if self.stop.is_set():  # the daemon is stopping: keep the question for the next run, tell nobody
-            return Escalation(question.safe_default, "stopped", "none", True, time.monotonic() - started,
+            return Escalation(question.safe_default, STOPPED, "none", False, time.monotonic() - started,
                               tuple(reached), question.id)
         self.inbox.close_question(question.id, "expired")
         if not self.stop.is_set():
             # Withdraw the prompt everywhere (Slack message updated, desktop notification closed), then alert.
             self._each("resolve", lambda c: c.resolve(question, question.safe_default, "timeout_default"), question.id)
-            notice = (f"No answer to [{question.id}] {question.text!r} ({reason}); used the safe default: "
-                      f"{question.safe_default}.")
+            notice = redact_text(f"No answer to [{question.id}] {question.text!r} ({reason}); used the safe default: "
+                                 f"{question.safe_default}.")
             self._each("timeout", lambda c: _follow_up(c, question, notice, "timeout"), question.id)
         return Escalation(question.safe_default, "timeout_default", "none", True, time.monotonic() - started,
                           tuple(reached), question.id)
 
     def inform(self, message: str, *, priority: str | None = None, kind: str = "info") -> None:
-        self._each(kind, lambda c: c.inform(message, kind=kind), None)
+        """A one-way notice (a PR opened, a priority blocked, a fallback) to every channel, redacted once."""
+        clean = redact_text(message)
+        self._each(kind, lambda c: c.inform(clean, kind=kind), None)
 
     def close(self) -> None:
+        """Close the channels and end this session's claim: its open questions now wait for the next run."""
+        with self._session_lock:
+            if self._session is not None:
+                self._session.close()
         for channel in self.channels:
             close = getattr(channel, "close", None)
             if callable(close):

@@ -5,6 +5,22 @@ a cheap read (no table access) that changes only when another connection commits
 so an answer typed in another shell (`coffee-maker answer ID VALUE`) arrives within
 ~20 ms of its commit.
 The first valid answer wins: answering is an UPDATE guarded by status='pending'.
+
+A question belongs to the session that asks it (:class:`InboxSession`, an flock
+the kernel drops when the process dies). The API other front ends (the CLI, the
+web inbox) use:
+
+- :meth:`Inbox.waiting` — the questions a live session waits for: show these.
+- :meth:`Inbox.asker_stopped` — still open, but their daemon stopped or crashed:
+  show them, if at all, as "will be asked again when the daemon resumes".
+- :meth:`Inbox.is_waited_for` before :meth:`Inbox.answer`: answering a question
+  nobody waits for must say so instead of recording an answer nothing will read.
+- :meth:`Inbox.answer` returns False when another channel answered first; that
+  channel's prompt is then updated or withdrawn by the escalator (``resolve``).
+
+When a resumed session asks the same question again (:meth:`find_open`), it
+adopts the old entry (same id, fresh timeout); an answer given before the stop
+and not yet acted on is used at once.
 """
 
 from __future__ import annotations
@@ -18,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from coffee_maker.notify.session import SESSIONS_DIR, InboxSession, session_alive
 from coffee_maker.sqlite import ThreadConnections
 
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: easy to type from a phone
@@ -27,7 +44,7 @@ CREATE TABLE IF NOT EXISTS questions (
     id TEXT PRIMARY KEY, created REAL NOT NULL, priority TEXT, kind TEXT NOT NULL, text TEXT NOT NULL,
     options TEXT NOT NULL, safe_default TEXT NOT NULL, timeout_at REAL NOT NULL, rank INTEGER NOT NULL DEFAULT 0,
     status TEXT NOT NULL DEFAULT 'pending', answer TEXT, answered_by TEXT, channel TEXT, answered_at REAL,
-    context TEXT NOT NULL DEFAULT '{}', consumed INTEGER NOT NULL DEFAULT 0
+    context TEXT NOT NULL DEFAULT '{}', consumed INTEGER NOT NULL DEFAULT 0, session TEXT, asker_pid INTEGER
 );
 CREATE INDEX IF NOT EXISTS questions_status ON questions(status, rank, created);
 """
@@ -51,6 +68,8 @@ class PendingQuestion:
     channel: str | None = None
     answered_at: float | None = None
     rank: int = 0
+    session: str | None = None  # the asking session's token (see notify/session.py)
+    asker_pid: int | None = None
 
     def answer_command(self, value: str | None = None) -> str:
         return f"coffee-maker answer {self.id} {value or (self.options[0] if self.options else 'VALUE')}"
@@ -67,6 +86,10 @@ class Inbox:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(questions)")}
         if "consumed" not in columns:  # inboxes created before questions could be re-used after a restart
             conn.execute("ALTER TABLE questions ADD COLUMN consumed INTEGER NOT NULL DEFAULT 0")
+        if "session" not in columns:  # inboxes created before questions belonged to a live session
+            conn.execute("ALTER TABLE questions ADD COLUMN session TEXT")
+            conn.execute("ALTER TABLE questions ADD COLUMN asker_pid INTEGER")
+        self.sessions_dir = path.parent / SESSIONS_DIR
 
     def _conn(self) -> sqlite3.Connection:
         return self._db.get()
@@ -74,17 +97,27 @@ class Inbox:
     def close(self) -> None:
         self._db.close()
 
+    def open_session(self) -> InboxSession:
+        """A claim that this process waits for the questions it adds; close it when the process stops asking."""
+        return InboxSession(self.sessions_dir)
+
+    def is_waited_for(self, question: PendingQuestion) -> bool:
+        """Is a live session waiting for this (pending) question's answer?"""
+        return question.status == "pending" and session_alive(self.sessions_dir, question.session)
+
     def add(self, text: str, *, kind: str, options: Sequence[str], safe_default: str, timeout_s: float,
-            priority: str | None = None, rank: int = 0, context: dict[str, object] | None = None) -> PendingQuestion:
+            priority: str | None = None, rank: int = 0, context: dict[str, object] | None = None,
+            session: InboxSession | None = None) -> PendingQuestion:
         now = time.time()
         for _ in range(20):
             qid = "".join(secrets.choice(_ALPHABET) for _ in range(4))
             try:
                 self._conn().execute(
                     "INSERT INTO questions (id, created, priority, kind, text, options, safe_default, timeout_at, rank,"
-                    " context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " context, session, asker_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (qid, now, priority, kind, text, json.dumps(list(options)), safe_default, now + timeout_s, rank,
-                     json.dumps(context or {}, default=str)))
+                     json.dumps(context or {}, default=str), session.token if session else None,
+                     session.pid if session else None))
                 found = self.get(qid)
                 assert found is not None
                 return found
@@ -99,6 +132,14 @@ class Inbox:
             " AND status IN ('pending', 'answered') ORDER BY created DESC LIMIT 1", (priority, kind, text)).fetchone()
         return _row(row) if row else None
 
+    def adopt(self, qid: str, session: InboxSession | None, *, timeout_s: float) -> PendingQuestion | None:
+        """A resumed session asks an old question again: it is now the one waiting, with a fresh timeout."""
+        self._conn().execute(
+            "UPDATE questions SET session = ?, asker_pid = ?, timeout_at = CASE WHEN status = 'pending' THEN ?"
+            " ELSE timeout_at END WHERE id = ?",
+            (session.token if session else None, session.pid if session else None, time.time() + timeout_s, qid))
+        return self.get(qid)
+
     def consume(self, qid: str) -> None:
         """The daemon has acted on this question's outcome; it is never reused."""
         self._conn().execute("UPDATE questions SET consumed = 1 WHERE id = ?", (qid,))
@@ -112,6 +153,14 @@ class Inbox:
         rows = self._conn().execute(
             "SELECT * FROM questions WHERE status = 'pending' ORDER BY rank DESC, created").fetchall()
         return [_row(r) for r in rows]
+
+    def waiting(self) -> list[PendingQuestion]:
+        """Open questions a live session waits for, most important first: what a person should answer now."""
+        return [q for q in self.pending() if self.is_waited_for(q)]
+
+    def asker_stopped(self) -> list[PendingQuestion]:
+        """Open questions whose session stopped or crashed: they will be asked again when the daemon resumes."""
+        return [q for q in self.pending() if not self.is_waited_for(q)]
 
     def answer(self, qid: str, value: str, *, who: str, channel: str) -> bool:
         """Record an answer; False when the question is not pending (answered elsewhere, expired)."""
@@ -149,4 +198,4 @@ def _row(row: sqlite3.Row) -> PendingQuestion:
         id=row["id"], created=row["created"], priority=row["priority"], kind=row["kind"], text=row["text"],
         options=tuple(json.loads(row["options"])), safe_default=row["safe_default"], timeout_at=row["timeout_at"],
         status=row["status"], answer=row["answer"], answered_by=row["answered_by"], channel=row["channel"],
-        answered_at=row["answered_at"], rank=row["rank"])
+        answered_at=row["answered_at"], rank=row["rank"], session=row["session"], asker_pid=row["asker_pid"])

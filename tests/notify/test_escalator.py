@@ -169,7 +169,7 @@ class TestStopping:
         assert channel.asked_event.wait(30)
         stop.set()
         thread.join(timeout=30)
-        assert out[0].answer == "no" and out[0].timed_out and channel.informed == []
+        assert out[0].answer == "no" and out[0].stopped and not out[0].timed_out and channel.informed == []
         assert [q.id for q in inbox.pending()] == [out[0].question_id]
         inbox.answer(out[0].question_id, "yes", who="cli:sam", channel="cli")
         again = _ask(Escalator(inbox, [RecordingChannel()], timeout_s=60), priority="PRIORITY 3")
