@@ -91,7 +91,7 @@ class ActionableDesktopChannel:
             raise RuntimeError("no desktop session (DBUS_SESSION_BUS_ADDRESS is not set)")
         options = list(question.options) or ["yes", "no"]
         values = options if "skip" in options else [*options, "skip"]
-        buttons = [Button(title=v.capitalize(), identifier=f"{question.id}:{v}",
+        buttons = [Button(title="Skip" if v == "skip" and v not in options else v, identifier=f"{question.id}:{v}",
                           on_pressed=self._press_callback(question.id, v)) for v in values]
         identifier = self._run(self._notifier.send(
             title=f"coffee-maker needs you ({question.priority or 'question'})",

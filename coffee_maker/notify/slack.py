@@ -6,6 +6,10 @@ checked against the allowed user IDs (others get an ephemeral refusal), written
 to the inbox (first answer wins), and the message is updated to say who answered
 what. A reply in the message's thread counts too: pushed as a message event when
 the app subscribes to them, and polled with `conversations.replies` as a fallback.
+
+Every Web API call retries as Slack asks: a 429 waits its ``Retry-After``, a 500/503
+and a dropped connection are tried again (slack-sdk's shipped retry handlers), so
+a rate-limited post is delayed, not lost.
 """
 
 from __future__ import annotations
@@ -17,6 +21,12 @@ from typing import Any
 import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    RetryHandler,
+)
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.socket_mode import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
@@ -31,12 +41,19 @@ log = structlog.get_logger(__name__)
 SEPARATOR = "|"
 
 
+def retry_handlers() -> list[RetryHandler]:
+    """Retry a rate limit after its Retry-After, a server error and a lost connection — a few times each."""
+    return [ConnectionErrorRetryHandler(max_retry_count=3), RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2)]
+
+
 def question_blocks(q: PendingQuestion) -> list[dict[str, Any]]:
     """Section (the question), actions (one button per option, plus Skip), context (id, default, CLI)."""
     options = list(q.options) or ["yes", "no"]
     buttons = []
     for value in [*options, "skip"] if "skip" not in options else options:
-        button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": value.capitalize()},
+        label = "Skip" if value == "skip" and "skip" not in q.options else value  # options shown as given
+        button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": label[:75]},
                                   "value": f"{q.id}{SEPARATOR}{value}", "action_id": f"coffee_maker_{value}"}
         if value in ("yes", "allow"):
             button["style"] = "primary"
@@ -75,8 +92,9 @@ class SlackChannel:
         self.inbox = inbox
         self.settings = settings
         self.channel = settings.channel
-        self.web = web_client or (WebClient(token=bot_token, base_url=settings.base_url) if settings.base_url
-                                  else WebClient(token=bot_token))
+        self.web = web_client or (
+            WebClient(token=bot_token, base_url=settings.base_url, retry_handlers=retry_handlers())
+            if settings.base_url else WebClient(token=bot_token, retry_handlers=retry_handlers()))
         self.socket = SocketModeClient(app_token=app_token, web_client=self.web, auto_reconnect_enabled=True)
         self.socket.socket_mode_request_listeners.append(self._on_request)  # type: ignore[arg-type]
         self._messages: dict[str, tuple[str, PendingQuestion]] = {}  # question id → (message ts, question)

@@ -13,6 +13,12 @@ Usage::
         ...
         envelope = slack.click(user="U1", value="abcd|yes")
         slack.wait_for_ack(envelope)
+
+Rate limits as Slack documents them (https://api.slack.com/docs/rate-limits):
+``slack.rate_limit("chat.postMessage", times=1, retry_after=1)`` makes the next
+call answer HTTP 429 with a ``Retry-After`` header (seconds) and
+``{"ok": false, "error": "ratelimited"}``; ``slack.fail("chat.update", status=503)``
+answers a server error. Refused calls are recorded in ``refused``, not ``calls``.
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ class FakeSlack:
         self._http: ThreadingHTTPServer | None = None
         self._ws: Server | None = None
         self._threads: list[threading.Thread] = []
+        #: method → (status, Retry-After or None) for each of its next calls to refuse, in order.
+        self._refusals: dict[str, list[tuple[int, int | None]]] = {}
+        self.refused: list[ApiCall] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -90,6 +99,26 @@ class FakeSlack:
         return f"ws://127.0.0.1:{self._ws.socket.getsockname()[1]}/link/"
 
     # ------------------------------------------------------------------ web API
+
+    def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
+        """The next ``times`` calls to ``method`` answer 429 with ``Retry-After: retry_after``."""
+        with self._cond:
+            self._refusals.setdefault(method, []).extend([(429, retry_after)] * times)
+
+    def fail(self, method: str, *, status: int = 503, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` answer a server error (500, 503…)."""
+        with self._cond:
+            self._refusals.setdefault(method, []).extend([(status, None)] * times)
+
+    def refusal(self, method: str, args: dict[str, Any], token: str) -> tuple[int, int | None] | None:
+        """The HTTP status (and Retry-After) this call gets instead of an answer, if one is queued."""
+        with self._cond:
+            queued = self._refusals.get(method)
+            if not queued:
+                return None
+            self.refused.append(ApiCall(method, args, token))
+            self._cond.notify_all()
+            return queued.pop(0)
 
     def web_api(self, method: str, args: dict[str, Any], token: str) -> dict[str, Any]:
         with self._cond:
@@ -218,8 +247,17 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
             token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
-            data = json.dumps(fake.web_api(method, args, token)).encode()
-            self.send_response(200)
+            refused = fake.refusal(method, args, token)
+            if refused is not None:
+                status, retry_after = refused
+                error = "ratelimited" if status == 429 else "internal_error"
+                data = json.dumps({"ok": False, "error": error}).encode()
+                self.send_response(status)
+                if retry_after is not None:
+                    self.send_header("Retry-After", str(retry_after))
+            else:
+                data = json.dumps(fake.web_api(method, args, token)).encode()
+                self.send_response(200)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

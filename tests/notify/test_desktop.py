@@ -32,7 +32,7 @@ def session_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 class TestActionableDesktop:
     def test_button_click_answers(self, tmp_path: Path, session_bus: object) -> None:
-        """Yes/No/Skip buttons reach the server; a click on 'No' answers; the notification is closed after."""
+        """yes/no buttons (as given) and Skip reach the server; a click on 'no' answers; the notification closes."""
         bus = session_bus
         inbox = Inbox(tmp_path / "inbox.db")
         channel = desktop_channel(inbox)
@@ -45,8 +45,8 @@ class TestActionableDesktop:
         note = bus.server.notified[0]  # type: ignore[attr-defined]
         assert "git push" in note["body"] and note["app"] == "coffee-maker"
         buttons = dict(zip(note["actions"][1::2], note["actions"][::2], strict=True))  # title → action key
-        assert {"Yes", "No", "Skip"} <= set(buttons)
-        bus.press(note["id"], buttons["No"])  # type: ignore[attr-defined]
+        assert {"yes", "no", "Skip"} <= set(buttons)
+        bus.press(note["id"], buttons["no"])  # type: ignore[attr-defined]
         thread.join(timeout=30)
         assert out[0].answer == "no" and out[0].channel == "desktop"
         channel.close()

@@ -127,3 +127,54 @@ class TestSlackChannel:
         result = Escalator(inbox, [channel], timeout_s=0.3).ask("continue?", kind="question", options=("yes", "no"),
                                                                safe_default="no")
         assert result.timed_out and result.answer == "no" and result.channels == ()
+
+
+class TestRateLimitsAndLabels:
+    def test_a_rate_limited_post_is_retried_after_retry_after(self, tmp_path: Path, slack: FakeSlack) -> None:
+        """chat.postMessage answers 429 with Retry-After: 1; the question is posted after that wait, not lost."""
+        slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = _channel(slack, inbox)
+        escalator = Escalator(inbox, [channel], timeout_s=60)
+        thread, out = _ask_in_thread(escalator)
+        [post] = slack.wait_for_call("chat.postMessage")
+        [refused] = slack.refused
+        assert refused.method == "chat.postMessage" and post.at - refused.at >= 1.0  # Slack's Retry-After honoured
+        qid = post.args["blocks"][1]["elements"][0]["value"].split("|")[0]
+        slack.wait_for_ack(slack.click(user="UALICE", value=f"{qid}|yes"))
+        thread.join(timeout=30)
+        assert out[0].answer == "yes" and out[0].channels == ("slack",)
+        escalator.close()
+
+    def test_server_errors_are_retried_for_every_call(self, tmp_path: Path, slack: FakeSlack) -> None:
+        """A 503 on the post and on the update after the answer: both calls are retried and arrive."""
+        slack.fail("chat.postMessage", status=503)
+        slack.fail("chat.update", status=500)
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = _channel(slack, inbox)
+        thread, out = _ask_in_thread(Escalator(inbox, [channel], timeout_s=60))
+        [post] = slack.wait_for_call("chat.postMessage")
+        qid = post.args["blocks"][1]["elements"][0]["value"].split("|")[0]
+        slack.wait_for_ack(slack.click(user="UALICE", value=f"{qid}|no"))
+        thread.join(timeout=30)
+        [update] = slack.wait_for_call("chat.update")
+        assert "*no*" in update.args["blocks"][0]["text"]["text"]
+        assert [c.method for c in slack.refused] == ["chat.postMessage", "chat.update"]
+        channel.close()
+
+    def test_button_labels_are_the_options_as_given(self, tmp_path: Path, slack: FakeSlack) -> None:
+        """FORECAST_API_KEY stays FORECAST_API_KEY on its button; the added Skip is labelled Skip."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = _channel(slack, inbox)
+        result: list[Escalation] = []
+        thread = threading.Thread(target=lambda: result.append(Escalator(inbox, [channel], timeout_s=60).ask(
+            "Which key?", kind="question", options=("FORECAST_API_KEY", "offline"), safe_default="offline")))
+        thread.start()
+        [post] = slack.wait_for_call("chat.postMessage")
+        buttons = post.args["blocks"][1]["elements"]
+        assert [b["text"]["text"] for b in buttons] == ["FORECAST_API_KEY", "offline", "Skip"]
+        qid = buttons[0]["value"].split("|")[0]
+        slack.wait_for_ack(slack.click(user="UALICE", value=f"{qid}|FORECAST_API_KEY"))
+        thread.join(timeout=30)
+        assert result[0].answer == "FORECAST_API_KEY"
+        channel.close()
