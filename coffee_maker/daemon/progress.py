@@ -3,7 +3,8 @@
 On a TTY: one live status line (priority, phase, elapsed, turns, cost) that
 redraws in place every second. Log lines printed to the same terminal first clear
 it (a logging filter), so the two never share a row. Off a TTY (systemd, CI,
-pipes): nothing — the logs say it all.
+pipes): nothing — the logs say it all. While the terminal channel asks a person,
+the line is paused (``pause``/``resume``) so it never redraws over the prompt.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Progress:
         self._shown = False
         self._ticker: threading.Thread | None = None
         self._active = threading.Event()
+        self._paused = 0
 
     def attach_to_logging(self) -> None:
         """Clear the status line before any log record is written to a terminal."""
@@ -78,8 +80,20 @@ class Progress:
         return (f"☕ {self.priority} · {self.phase} · {elapsed // 60}m{elapsed % 60:02d}s"
                 f" · {self.turns} turns · ${self.cost:.2f}")
 
+    def pause(self) -> None:
+        """Stop drawing (and clear the line) until ``resume``: someone is typing an answer on this terminal."""
+        with self._lock:
+            self._paused += 1
+        self.clear()
+
+    def resume(self) -> None:
+        """Draw again after a ``pause`` (pauses nest)."""
+        with self._lock:
+            self._paused = max(0, self._paused - 1)
+        self.render()
+
     def render(self) -> None:
-        if not self.enabled or not self.priority:
+        if not self.enabled or not self.priority or self._paused:
             return
         with self._lock:
             self.stream.write("\r\x1b[2K" + self.line())

@@ -128,6 +128,9 @@ def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
     planner = pick_next(store)
     progress = Progress()
     progress.attach_to_logging()
+    from coffee_maker.notify.terminal import pause_status_line_while_asking
+
+    pause_status_line_while_asking(getattr(services.notifier, "channels", ()), progress)
     return Daemon(loaded, services, store, read_roadmap=roadmap_reader(loaded),
                   pick=lambda view, in_review, blocked: planner(view, in_review, blocked),
                   progress=progress, wake=wake)

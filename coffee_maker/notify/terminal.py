@@ -2,15 +2,26 @@
 
 Why a reader thread: the daemon is blocked in the escalator while a person types;
 the thread writes each typed line into the inbox, where the escalator sees it.
+Why a status-line hook: the daemon's live progress line (daemon/progress.py)
+redraws every second on the same terminal and would wipe the prompt; it is
+paused from the question until its answer.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from typing import TextIO
+from collections.abc import Iterable
+from typing import Protocol, TextIO
 
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
+
+
+class StatusLine(Protocol):
+    """What the terminal channel needs of a live status line: stop drawing over the prompt, then carry on."""
+
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
 
 
 class TerminalChannel:
@@ -25,6 +36,9 @@ class TerminalChannel:
         self._current: PendingQuestion | None = None
         self._lock = threading.Lock()
         self._reader: threading.Thread | None = None
+        #: The live status line to pause while a question is on screen (set by the daemon's wiring).
+        self.status_line: StatusLine | None = None
+        self._holding = False
 
     @staticmethod
     def available(stdin: TextIO | None = None) -> bool:
@@ -38,6 +52,10 @@ class TerminalChannel:
 
         with self._lock:
             self._current = question
+            hold = self.status_line is not None and not self._holding
+            self._holding = self._holding or hold
+        if hold and self.status_line is not None:
+            self.status_line.pause()
         console = Console(file=self.stdout, highlight=False)
         options = " / ".join(question.options) if question.options else "type your answer"
         console.print(Panel(f"{escape(question.text)}\n\n[dim]{escape(options)} · Enter = wait for another channel[/]",
@@ -63,8 +81,12 @@ class TerminalChannel:
         with self._lock:
             if self._current and self._current.id == question.id:
                 self._current = None
+            release = self._holding and self._current is None
+            self._holding = self._holding and not release
         self.stdout.write(f"\n✔ [{question.id}] answered: {answer} (by {who})\n")
         self.stdout.flush()
+        if release and self.status_line is not None:
+            self.status_line.resume()
 
     def inform(self, message: str, *, kind: str = "info") -> None:
         self.stdout.write(f"☕ {message}\n")
@@ -73,3 +95,10 @@ class TerminalChannel:
         if kind == "reprompt" and current is not None:
             self.stdout.write(f"answer [{current.id}]> ")
         self.stdout.flush()
+
+
+def pause_status_line_while_asking(channels: Iterable[object], status_line: StatusLine) -> None:
+    """Give every terminal channel the status line to pause while it shows a question."""
+    for channel in channels:
+        if isinstance(channel, TerminalChannel):
+            channel.status_line = status_line

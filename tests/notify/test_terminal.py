@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -23,6 +24,36 @@ CHILD = textwrap.dedent("""
         "Allow Bash: npm install left-pad?", kind="permission", options=("yes", "no"), safe_default="no",
         priority="PRIORITY 3")
     print(f"RESULT={result.answer}/{result.who}", flush=True)
+""")
+
+
+PROGRESS_CHILD = textwrap.dedent("""
+    import sys, threading, time
+    from pathlib import Path
+    from coffee_maker.daemon.progress import Progress
+    from coffee_maker.notify.escalator import Escalator
+    from coffee_maker.notify.inbox import Inbox
+    from coffee_maker.notify.terminal import TerminalChannel, pause_status_line_while_asking
+    inbox, go = Inbox(Path(sys.argv[1])), Path(sys.argv[2])
+    progress = Progress(sys.stderr)  # the daemon's status line, on the same terminal
+    channel = TerminalChannel(inbox)
+    pause_status_line_while_asking([channel], progress)
+    progress.start("PRIORITY 3")
+
+    def attempt_goes_on():  # the agent's events keep updating the line while the person reads the prompt
+        deadline = time.monotonic() + 30
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for turn in range(1, 6):
+            progress.update(phase="agent", turns=turn)
+        print("UPDATED", flush=True)
+
+    threading.Thread(target=attempt_goes_on, daemon=True).start()
+    result = Escalator(inbox, [channel], timeout_s=60).ask(
+        "Allow Bash: npm install left-pad?", kind="permission", options=("yes", "no"), safe_default="no",
+        priority="PRIORITY 3")
+    progress.update(turns=9)
+    print(f"RESULT={result.answer}", flush=True)
 """)
 
 
@@ -64,3 +95,29 @@ class TestTerminalChannel:
         """A daemon under systemd (stdin not a TTY) gets no terminal channel."""
         with (tmp_path / "in").open("w+") as not_a_tty:
             assert not TerminalChannel.available(not_a_tty)
+
+    def test_the_status_line_never_draws_over_the_prompt(self, tmp_path: Path) -> None:
+        """While the prompt waits, progress updates draw nothing; after the answer the status line is back."""
+        go = tmp_path / "go"
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(sys.executable, [sys.executable, "-c", PROGRESS_CHILD, str(tmp_path / "inbox.db"), str(go)])
+        seen = bytearray()
+        try:
+            _read_until(fd, b"> ", seen)
+            prompt_at = seen.index(b"answer [")
+            go.touch()
+            _read_until(fd, b"UPDATED", seen)
+            while_asking = bytes(seen[prompt_at:])
+            assert b"\x1b[2K" not in while_asking and "☕ PRIORITY 3".encode() not in while_asking, while_asking
+            os.write(fd, b"yes\n")
+            out = bytes(_read_until(fd, b"RESULT=yes", seen))
+            after = out[out.index(b"answered: yes"):]
+            assert "☕ PRIORITY 3 · agent".encode() in after and b"9 turns" in after
+        except BaseException:
+            os.kill(pid, signal.SIGKILL)  # the child still waits for an answer: do not hang on it
+            raise
+        finally:
+            _, status = os.waitpid(pid, 0)
+            os.close(fd)
+        assert os.waitstatus_to_exitcode(status) == 0
