@@ -27,6 +27,7 @@ from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, PriorityState, StateStore
 from coffee_maker.errors import CoffeeMakerError
+from coffee_maker.notify.channels import in_words
 from coffee_maker.observe.context import set_phase
 from coffee_maker.types import Priority, PRState, PullRequest, Status
 
@@ -280,7 +281,7 @@ class Daemon:
             self.fallback_until = time.time() + wait
             self.services.notifier.inform(
                 f"The agent hit a {outcome.kind.value.replace('_', ' ')} on {priority.id}; continuing with the "
-                f"{fallback} agent for {wait / 60:.0f} min.", priority=priority.id, kind="fallback")
+                f"{fallback} agent for {in_words(wait)}.", priority=priority.id, kind="fallback")
             log.info("switching to the fallback agent", priority=priority.id, backend=fallback, seconds=round(wait))
             return
         key = f"{priority.id}:{outcome.kind.value}"
@@ -288,7 +289,7 @@ class Daemon:
             self._paused_notified.add(key)
             self.services.notifier.inform(
                 f"The agent hit a {outcome.kind.value.replace('_', ' ')} on {priority.id}; "
-                f"resuming the same priority in {wait / 60:.0f} min.", priority=priority.id, kind="paused")
+                f"resuming the same priority in {in_words(wait)}.", priority=priority.id, kind="paused")
         self.store.set_info(phase="paused", paused_until=time.time() + wait, last_outcome=f"{priority.id}: {outcome.kind.value}")
         log.info("paused for usage limit", priority=priority.id, seconds=round(wait))
         self.sleep(wait)

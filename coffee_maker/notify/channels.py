@@ -27,3 +27,15 @@ def question_text(q: PendingQuestion) -> str:
     options = " / ".join(q.options) if q.options else "any text"
     return (f"{q.text}\n\nPriority: {q.priority or '-'} · options: {options} · "
             f"safe default after timeout: {q.safe_default}\nAnswer from any shell: {q.answer_command()}")
+
+
+def in_words(seconds: float) -> str:
+    """A wait as a person reads it: "40 s", "3 min", "1 h 5 min" — never "0 min" for a wait under a minute."""
+    total = max(1, round(seconds))
+    if total < 60:
+        return f"{total} s"
+    minutes = round(total / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
