@@ -73,3 +73,42 @@ class TestNoDesktopSession:
         result = Escalator(inbox, [PlyerDesktopChannel(), desktop_channel(inbox)], timeout_s=0.2).ask(
             "continue?", kind="question", options=("yes", "no"), safe_default="no")
         assert result.timed_out and result.channels == ()
+
+    def test_a_headless_machine_is_warned_about_once(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Three questions and two notices with no desktop session: one warning, the rest at debug level."""
+        from structlog.testing import capture_logs
+
+        monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+        inbox = Inbox(tmp_path / "inbox.db")
+        escalator = Escalator(inbox, [PlyerDesktopChannel()], timeout_s=0.05)
+        with capture_logs() as logs:
+            for n in range(3):
+                escalator.ask(f"continue {n}?", kind="question", options=("yes", "no"), safe_default="no")
+            escalator.inform("PRIORITY 1 done")
+            escalator.inform("PRIORITY 2 done")
+        failures = [e for e in logs if e["event"].startswith("notification channel failed")]
+        assert len(failures) > 5 and [e["log_level"] for e in failures].count("warning") == 1
+        assert "no desktop session" in failures[0]["error"]
+        escalator.close()
+
+
+class TestRedactedOnTheDesktop:
+    def test_the_notification_body_carries_no_token(self, tmp_path: Path, session_bus: object) -> None:
+        """A token in the question shows as [REDACTED] in the desktop notification, as in the interaction log."""
+        bus = session_bus
+        token = "sk-ant-" + "api03-" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0Fe"
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = desktop_channel(inbox)
+        escalator = Escalator(inbox, [channel], timeout_s=60)
+        out: list[Escalation] = []
+        thread = threading.Thread(target=lambda: out.append(escalator.ask(
+            f"Allow Bash: ANTHROPIC_API_KEY={token} pytest", kind="permission", options=("yes", "no"),
+            safe_default="no")))
+        thread.start()
+        bus.wait_for(lambda: bus.server.notified)  # type: ignore[attr-defined]
+        body = bus.server.notified[0]["body"]  # type: ignore[attr-defined]
+        assert token not in body and "[REDACTED]" in body
+        [question] = inbox.waiting()
+        inbox.answer(question.id, "no", who="cli:sam", channel="cli")
+        thread.join(timeout=30)
+        escalator.close()

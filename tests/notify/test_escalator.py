@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -174,3 +175,34 @@ class TestStopping:
         inbox.answer(out[0].question_id, "yes", who="cli:sam", channel="cli")
         again = _ask(Escalator(inbox, [RecordingChannel()], timeout_s=60), priority="PRIORITY 3")
         assert (again.question_id, again.answer) == (out[0].question_id, "yes")
+
+
+class TestSessions:
+    def test_questions_of_a_closed_session_wait_for_the_next_one(self, tmp_path: Path) -> None:
+        """Open: the question is waited for. Closed (the daemon stopped): it is listed as asker-stopped."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = RecordingChannel()
+        stop = threading.Event()
+        escalator = Escalator(inbox, [channel], timeout_s=60, stop=stop)
+        thread = threading.Thread(target=lambda: _ask(escalator, priority="PRIORITY 3"))
+        thread.start()
+        assert channel.asked_event.wait(30)
+        [question] = inbox.waiting()
+        assert inbox.asker_stopped() == [] and question.asker_pid == os.getpid()
+        stop.set()
+        thread.join(timeout=30)
+        escalator.close()
+        assert inbox.waiting() == [] and [q.id for q in inbox.asker_stopped()] == [question.id]
+
+    def test_the_next_session_adopts_an_expired_question_with_a_fresh_timeout(self, tmp_path: Path) -> None:
+        """Asked long ago by a dead session (its timeout passed meanwhile): asked again, same id, not timed out."""
+        old_session = Inbox(tmp_path / "inbox.db").open_session()
+        old = Inbox(tmp_path / "inbox.db").add("Allow git push?", kind="permission", options=("yes", "no"),
+                                               safe_default="no", timeout_s=0.0, priority="PRIORITY 3",
+                                               session=old_session)
+        old_session.close()
+        inbox = Inbox(tmp_path / "inbox.db")
+        person = ScriptedPerson(inbox, ["yes"])
+        result = _ask(Escalator(inbox, [person], timeout_s=30), priority="PRIORITY 3")
+        assert (result.question_id, result.answer, result.timed_out) == (old.id, "yes", False)
+        assert [q.id for q in person.asked] == [old.id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,4 +178,23 @@ class TestRateLimitsAndLabels:
         slack.wait_for_ack(slack.click(user="UALICE", value=f"{qid}|FORECAST_API_KEY"))
         thread.join(timeout=30)
         assert result[0].answer == "FORECAST_API_KEY"
+        channel.close()
+
+    def test_a_token_never_reaches_slack(self, tmp_path: Path, slack: FakeSlack) -> None:
+        """The question's message, its fallback text and the answered update show [REDACTED], not the token."""
+        token = "ghp_" + "Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6J7k8"
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = _channel(slack, inbox)
+        out: list[Escalation] = []
+        thread = threading.Thread(target=lambda: out.append(Escalator(inbox, [channel], timeout_s=60).ask(
+            f"Allow Bash: git push https://x:{token}@github.com/o/r", kind="permission", options=("yes", "no"),
+            safe_default="no")))
+        thread.start()
+        [post] = slack.wait_for_call("chat.postMessage")
+        qid = post.args["blocks"][1]["elements"][0]["value"].split("|")[0]
+        slack.wait_for_ack(slack.click(user="UALICE", value=f"{qid}|no"))
+        thread.join(timeout=30)
+        [update] = slack.wait_for_call("chat.update")
+        seen = json.dumps([post.args, update.args])
+        assert token not in seen and "[REDACTED]" in seen
         channel.close()
