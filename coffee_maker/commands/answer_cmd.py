@@ -30,10 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     answer.set_defaults(func=lambda a: answer_question(_common.load(a), a.id, " ".join(a.value), who=a.who))
 
 
-RESUME_NOTE = "will be asked again when the daemon resumes"
-
-
 def show_pending(loaded: LoadedConfig, *, as_json: bool) -> int:
+    from coffee_maker.notify.escalator import RESUME_NOTE
     from coffee_maker.notify.inbox import Inbox
 
     db = loaded.state_dir / "inbox.db"
@@ -72,7 +70,7 @@ def show_pending(loaded: LoadedConfig, *, as_json: bool) -> int:
 def answer_question(loaded: LoadedConfig, qid: str, value: str, *, who: str | None) -> int:
     import getpass
 
-    from coffee_maker.notify.escalator import normalise_answer
+    from coffee_maker.notify.escalator import RESUME_NOTE, normalise_answer
     from coffee_maker.notify.inbox import Inbox
 
     db = loaded.state_dir / "inbox.db"

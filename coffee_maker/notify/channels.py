@@ -2,7 +2,9 @@
 
 A channel shows a pending question (``ask``), updates or withdraws it once it is
 answered anywhere (``resolve``), and carries one-way notices (``inform``: a
-re-prompt after an invalid answer, a timeout alert). It may raise — no desktop
+re-prompt after an invalid answer, a timeout alert). Channels with a live prompt
+may also have ``withdraw(question, note)``: the daemon is stopping, take the
+prompt down (the question comes back when it resumes). It may raise — no desktop
 session, a webhook down, Slack unreachable — and the escalator logs and skips it.
 Channels that take answers write them into the inbox; the first one wins.
 """

@@ -104,6 +104,10 @@ class ActionableDesktopChannel:
         if identifier is not None:
             self._run(self._notifier.clear(identifier))
 
+    def withdraw(self, question: PendingQuestion, note: str) -> None:
+        """The daemon stops: close the notification, whose buttons would answer nobody."""
+        self.resolve(question, "", "stopped")
+
     def inform(self, message: str, *, kind: str = "info") -> None:
         if not desktop_session_available():
             raise RuntimeError("no desktop session (DBUS_SESSION_BUS_ADDRESS is not set)")

@@ -239,7 +239,10 @@ class Escalator:
 
     def _timeout(self, question: PendingQuestion, reached: list[str], started: float, reason: str = "timeout"
                  ) -> Escalation:
-        if self.stop.is_set():  # the daemon is stopping: keep the question for the next run, tell nobody
+        if self.stop.is_set():  # the daemon is stopping: keep the question for the next run
+            # Withdraw live prompts (Slack buttons, desktop buttons, the terminal prompt) that would answer nobody.
+            self._each("withdraw", lambda c: _withdraw(c, question), question.id,
+                       [c for c in self.channels if callable(getattr(c, "withdraw", None))])
             return Escalation(question.safe_default, STOPPED, "none", False, time.monotonic() - started,
                               tuple(reached), question.id)
         self.inbox.close_question(question.id, "expired")
@@ -278,3 +281,12 @@ def _follow_up(channel: Channel, question: PendingQuestion, message: str, kind: 
         follow_up(question, message, kind=kind)
     else:
         channel.inform(message, kind=kind)
+
+
+def _withdraw(channel: Channel, question: PendingQuestion) -> None:
+    """The daemon stops: the channel takes its prompt down and says the question will come back."""
+    channel.withdraw(question, RESUME_NOTE)  # type: ignore[attr-defined]  # an optional Channel method
+
+
+#: What a person is told about a question whose daemon stopped (pending, the channels, `answer`).
+RESUME_NOTE = "will be asked again when the daemon resumes"

@@ -137,6 +137,15 @@ class SlackChannel:
             self.web.chat_update(channel=self.channel, ts=entry[0], text=f"Answered: {answer}",
                                  blocks=answered_blocks(question, answer, who))
 
+    def withdraw(self, question: PendingQuestion, note: str) -> None:
+        """The daemon stops: the buttons go (a click would answer nobody); the question comes back on resume."""
+        with self._lock:
+            entry = self._messages.pop(question.id, None)
+        if entry is not None:
+            self.web.chat_update(channel=self.channel, ts=entry[0], text=f"The daemon stopped; this question {note}.",
+                                 blocks=[{"type": "section", "text": {"type": "mrkdwn", "text":
+                                          f"~{question.text}~\n_the daemon stopped — this question {note}_"}}])
+
     def inform(self, message: str, *, kind: str = "info") -> None:
         self.web.chat_postMessage(channel=self.channel, text=f":coffee: {message}")
 

@@ -88,6 +88,18 @@ class TerminalChannel:
         if release and self.status_line is not None:
             self.status_line.resume()
 
+    def withdraw(self, question: PendingQuestion, note: str) -> None:
+        """The daemon stops: the prompt is over (typing now answers nobody) and the status line comes back."""
+        with self._lock:
+            if self._current and self._current.id == question.id:
+                self._current = None
+            release = self._holding
+            self._holding = False
+        self.stdout.write(f"\n☕ [{question.id}] the daemon is stopping; this question {note}.\n")
+        self.stdout.flush()
+        if release and self.status_line is not None:
+            self.status_line.resume()
+
     def inform(self, message: str, *, kind: str = "info") -> None:
         self.stdout.write(f"☕ {message}\n")
         with self._lock:

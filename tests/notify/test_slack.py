@@ -198,3 +198,20 @@ class TestRateLimitsAndLabels:
         seen = json.dumps([post.args, update.args])
         assert token not in seen and "[REDACTED]" in seen
         channel.close()
+
+    def test_a_stopping_daemon_takes_its_buttons_down(self, tmp_path: Path, slack: FakeSlack) -> None:
+        """SIGTERM while a question waits on Slack: the message loses its buttons and says it will come back."""
+        inbox = Inbox(tmp_path / "inbox.db")
+        channel = _channel(slack, inbox)
+        stop = threading.Event()
+        escalator = Escalator(inbox, [channel], timeout_s=60, stop=stop)
+        thread, out = _ask_in_thread(escalator)
+        [post] = slack.wait_for_call("chat.postMessage")
+        stop.set()
+        thread.join(timeout=30)
+        assert out[0].stopped
+        [update] = slack.wait_for_call("chat.update")
+        assert update.args["ts"] == post.args.get("ts", update.args["ts"])
+        assert all(b["type"] != "actions" for b in update.args["blocks"])
+        assert "will be asked again when the daemon resumes" in update.args["blocks"][0]["text"]["text"]
+        escalator.close()
