@@ -60,8 +60,8 @@ def show_pending(loaded: LoadedConfig, *, as_json: bool) -> int:
                           f"{max(0, int(q.timeout_at - time.time()))}s", escape(q.answer_command()))
         console.print(table)
     if paused:
-        noun = "question was" if len(paused) == 1 else "questions were"
-        console.print(f"{len(paused)} {noun} asked by a daemon that has stopped; each {RESUME_NOTE}:")
+        noun, it = ("question was", "it") if len(paused) == 1 else ("questions were", "they")
+        console.print(f"{len(paused)} {noun} asked by a daemon that has stopped; {it} {RESUME_NOTE}:")
         for q in paused:
             console.print(f"  {q.id}  {escape(q.priority or '')}  {escape(q.text)}")
     return 0
