@@ -57,6 +57,28 @@ PROGRESS_CHILD = textwrap.dedent("""
 """)
 
 
+STOPPING_CHILD = textwrap.dedent("""
+    import sys, threading, time
+    from pathlib import Path
+    from coffee_maker.notify.escalator import Escalator
+    from coffee_maker.notify.inbox import Inbox
+    from coffee_maker.notify.terminal import TerminalChannel
+    inbox, go = Inbox(Path(sys.argv[1])), Path(sys.argv[2])
+    stop = threading.Event()
+
+    def sigterm_later():  # the daemon's stop request, once the prompt is on screen
+        deadline = time.monotonic() + 30
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stop.set()
+
+    threading.Thread(target=sigterm_later, daemon=True).start()
+    result = Escalator(inbox, [TerminalChannel(inbox)], timeout_s=60, stop=stop).ask(
+        "Allow Bash: npm install left-pad?", kind="permission", options=("yes", "no"), safe_default="no")
+    print(f"RESULT={result.who}", flush=True)
+""")
+
+
 def _read_until(fd: int, marker: bytes, seen: bytearray) -> bytes:
     while marker not in seen:
         ready, _, _ = select.select([fd], [], [], 30)
@@ -116,6 +138,26 @@ class TestTerminalChannel:
             assert "☕ PRIORITY 3 · agent".encode() in after and b"9 turns" in after
         except BaseException:
             os.kill(pid, signal.SIGKILL)  # the child still waits for an answer: do not hang on it
+            raise
+        finally:
+            _, status = os.waitpid(pid, 0)
+            os.close(fd)
+        assert os.waitstatus_to_exitcode(status) == 0
+
+    def test_a_stopping_daemon_ends_the_prompt(self, tmp_path: Path) -> None:
+        """The daemon stops while the prompt waits: the terminal says the question will be asked again."""
+        go = tmp_path / "go"
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(sys.executable, [sys.executable, "-c", STOPPING_CHILD, str(tmp_path / "inbox.db"), str(go)])
+        seen = bytearray()
+        try:
+            _read_until(fd, b"> ", seen)
+            go.touch()
+            out = _read_until(fd, b"RESULT=stopped", seen)
+            assert b"the daemon is stopping; this question will be asked again when the daemon resumes" in out
+        except BaseException:
+            os.kill(pid, signal.SIGKILL)
             raise
         finally:
             _, status = os.waitpid(pid, 0)
