@@ -99,14 +99,12 @@ def _pending_count(loaded: LoadedConfig) -> int | None:
 
 
 def _next_up(loaded: LoadedConfig, store: Any) -> str | None:
-    from coffee_maker.daemon import wiring
+    """What the daemon would pick next: the same planning the daemon does (merged counts as complete)."""
+    from coffee_maker.daemon.plan import plan
+    from coffee_maker.roadmap import read_roadmap
 
     try:
-        view = wiring.roadmap_reader(loaded)()
-        if store is None:  # the daemon has not run here yet: nothing is in review or blocked
-            nxt = wiring.pick_next(None)(view, frozenset(), frozenset())
-        else:
-            nxt = wiring.pick_next(store)(view)
+        nxt, _ = plan(loaded, read_roadmap(loaded.roadmap_path)[1])
     except CoffeeMakerError:
         return None
     return f"{nxt.id}: {nxt.title}" if nxt else None

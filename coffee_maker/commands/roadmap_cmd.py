@@ -91,24 +91,11 @@ def list_priorities(loaded: LoadedConfig, *, as_json: bool) -> int:
     return 0
 
 
-def _daemon_sets(loaded: LoadedConfig) -> tuple[frozenset[str], frozenset[str]]:
-    """In-review and blocked priorities from the daemon's state, when it has run here."""
-    db = loaded.state_dir / "state.db"
-    if not db.exists():
-        return frozenset(), frozenset()
-    from coffee_maker.daemon.state import IN_REVIEW, Phase, StateStore
-
-    store = StateStore(db)
-    try:
-        return store.ids_in(IN_REVIEW), store.ids_in({Phase.BLOCKED})
-    finally:
-        store.close()
-
-
 def show_next(loaded: LoadedConfig, *, as_json: bool) -> int:
+    from coffee_maker.daemon.plan import plan
+
     roadmap = _load(loaded)
-    in_review, blocked = _daemon_sets(loaded)
-    chosen, skipped = explain(roadmap, in_review=in_review, blocked=blocked)
+    chosen, skipped = plan(loaded, roadmap)
     if as_json:
         _common.print_json({"next": priority_json(chosen) if chosen else None,
                             "skipped": [{"id": s.priority.id, "line": s.priority.line, "reason": s.reason}

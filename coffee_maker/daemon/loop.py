@@ -29,7 +29,7 @@ from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, Priori
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.notify.channels import in_words
 from coffee_maker.observe.context import set_phase
-from coffee_maker.types import Priority, PRState, PullRequest, Status
+from coffee_maker.types import Priority, PRState, PullRequest, RoadmapWarning, Status
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +40,7 @@ class RoadmapView:
 
     priorities: tuple[Priority, ...]
     guidelines: list[tuple[str, str]]
+    warnings: tuple[RoadmapWarning, ...] = ()  # the planner holds back a priority a roadmap error touches
 
     def get(self, pid: str) -> Priority | None:
         return next((p for p in self.priorities if p.id == pid), None)

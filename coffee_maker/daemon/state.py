@@ -8,10 +8,13 @@ raises instead of silently corrupting the record.
     planned → branched → agent_running → validating → committed → pushed → pr_open
         → merged → done                          (closed → blocked)
     retry and blocked sit beside the line: any active phase can go to retry or blocked.
+    A person moves a priority out of retry, blocked or skipped with `coffee-maker retry`
+    (back to planned, attempts reset) and passes over one with `coffee-maker skip`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -21,7 +24,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from coffee_maker.roadmap.planner import Held
 from coffee_maker.sqlite import ThreadConnections
+
+
+#: The state database's file name inside the state directory.
+STATE_DB = "state.db"
 
 
 class Phase(StrEnum):
@@ -37,6 +45,7 @@ class Phase(StrEnum):
     DONE = "done"
     RETRY = "retry"
     BLOCKED = "blocked"
+    SKIPPED = "skipped"
 
 
 ACTIVE = {Phase.BRANCHED, Phase.AGENT_RUNNING, Phase.VALIDATING, Phase.COMMITTED, Phase.PUSHED}
@@ -59,11 +68,30 @@ _ALLOWED: dict[Phase, set[Phase]] = {
     Phase.MERGED: {Phase.DONE},
     Phase.CLOSED: {Phase.BLOCKED},
     Phase.DONE: set(),
-    # A person unblocks a priority by setting it back to planned in the roadmap.
-    Phase.BLOCKED: {Phase.PLANNED},
+    # A person unblocks a priority with `coffee-maker retry` or by editing its roadmap entry.
+    Phase.BLOCKED: {Phase.PLANNED, Phase.SKIPPED},
+    Phase.SKIPPED: {Phase.PLANNED},
 }
 for _phase in ACTIVE | {Phase.PR_OPEN}:
     _ALLOWED[_phase] |= {Phase.RETRY, Phase.BLOCKED}
+#: `coffee-maker skip` passes over a priority from any phase where no work of it is out for review or done.
+SKIPPABLE = {Phase.PLANNED, Phase.RETRY, Phase.BLOCKED, Phase.CLOSED, *ACTIVE}
+#: `coffee-maker retry` takes a priority back from these.
+RETRYABLE = {Phase.RETRY, Phase.BLOCKED, Phase.SKIPPED}
+for _phase in SKIPPABLE:
+    _ALLOWED[_phase] |= {Phase.SKIPPED}
+
+
+def unblock_hint(priority: str) -> str:
+    """The one sentence every place that reports a block ends with."""
+    return (f"Run `coffee-maker retry {priority}` (or edit its roadmap entry) to try again, "
+            f"or `coffee-maker skip {priority}` to leave it.")
+
+
+def section_digest(text: str) -> str:
+    """A priority section's fingerprint: an edit by the person changes it, trailing spaces do not."""
+    normal = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()[:16]
 
 
 class IllegalTransition(RuntimeError):
@@ -85,6 +113,10 @@ class PriorityState:
     reason: str = ""
     updated_at: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def retry_due(self, retry_delay_s: float) -> float:
+        """When a priority in retry may be tried again: the delay doubles with each failed attempt."""
+        return self.updated_at + retry_delay_s * 2 ** max(0, self.attempt - 1)
 
 
 _SCHEMA = """
@@ -194,6 +226,53 @@ class StateStore:
         state = self.get(priority)
         assert state is not None
         return state
+
+    # ----------------------------------------------------------------- the person's controls
+
+    def retry(self, priority: str, *, detail: str = "retry requested") -> PriorityState:
+        """Back to planned with the attempt count reset: from retry, blocked or skipped."""
+        return self.transition(priority, Phase.PLANNED, attempt=0, reason="", detail=detail,
+                               extra={"section_digest": None})
+
+    def skip(self, priority: str, *, detail: str = "skip requested") -> PriorityState:
+        """Pass over ``priority`` (its dependants wait) until `coffee-maker retry` takes it back."""
+        return self.transition(priority, Phase.SKIPPED, reason="skipped by request", detail=detail)
+
+    def retry_edited(self, sections: dict[str, str]) -> list[str]:
+        """Retry every blocked priority whose roadmap section (id → text) the person edited since it was blocked.
+
+        The first time a blocked priority is seen its section's digest is recorded; a later
+        different digest means the person changed the entry (a clearer goal, a hint), so it is tried again.
+        """
+        retried = []
+        for state in self.in_phases({Phase.BLOCKED}):
+            text = sections.get(state.priority)
+            if text is None:
+                continue
+            digest = section_digest(text)
+            known = state.extra.get("section_digest")
+            if known is None:
+                self.update(state.priority, extra={"section_digest": digest})
+            elif known != digest:
+                self.retry(state.priority, detail="its roadmap entry was edited")
+                retried.append(state.priority)
+        return retried
+
+    def held(self, retry_delay_s: float, *, now: float | None = None) -> Held:
+        """What the planner must know from the daemon's state (one read of the table)."""
+        now = time.time() if now is None else now
+        by_phase: dict[Phase, set[str]] = {}
+        retry_at: dict[str, float] = {}
+        for state in self.all():
+            by_phase.setdefault(state.phase, set()).add(state.priority)
+            if state.phase is Phase.RETRY and state.retry_due(retry_delay_s) > now:
+                retry_at[state.priority] = state.retry_due(retry_delay_s)
+
+        def ids(phases: set[Phase]) -> frozenset[str]:
+            return frozenset().union(*(by_phase.get(p, set()) for p in phases))
+
+        return Held(finished=ids(FINISHED), in_review=ids(IN_REVIEW), blocked=ids({Phase.BLOCKED}),
+                    skipped=ids({Phase.SKIPPED}), retry_at=retry_at)
 
     def history(self, priority: str) -> list[tuple[str | None, str, float, str]]:
         rows = self._conn().execute(

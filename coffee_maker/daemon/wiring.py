@@ -21,7 +21,7 @@ from coffee_maker.daemon.loop import Daemon, RoadmapView
 from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.record import AttemptRecord
-from coffee_maker.daemon.state import IN_REVIEW, Phase, StateStore
+from coffee_maker.daemon.state import StateStore
 from coffee_maker.errors import AgentError
 from coffee_maker.roadmap import explain, read_roadmap
 from coffee_maker.types import DecisionCallback, Priority
@@ -36,23 +36,43 @@ def roadmap_reader(loaded: LoadedConfig) -> Any:
 
     def read() -> RoadmapView:
         _, roadmap = read_roadmap(loaded.roadmap_path)
-        return RoadmapView(roadmap.priorities, list(roadmap.guidelines))
+        return RoadmapView(roadmap.priorities, list(roadmap.guidelines), roadmap.warnings)
 
     return read
 
 
-def pick_next(store: StateStore | None) -> Any:
-    """The planner, fed with what the daemon's state knows (in review, blocked)."""
-    from coffee_maker.roadmap.model import Roadmap
+def pick_next(store: StateStore | None, loaded: LoadedConfig | None = None) -> Any:
+    """The planner (the same ``explain`` that `status` and `roadmap next` use), fed with the daemon's state.
+
+    A blocked priority whose roadmap entry the person edited is retried first; roadmap errors
+    and the reasons nothing is ready are logged once each time they change, not every cycle.
+    """
+    from coffee_maker.roadmap import Held, Roadmap, errors
+
+    retry_delay = loaded.config.daemon.retry_delay_s if loaded is not None else 30.0
+    said: dict[str, object] = {}
+
+    def say_once(key: str, value: object, emit: Any) -> None:
+        if said.get(key) != value:
+            said[key] = value
+            if value:
+                emit()
 
     def pick(view: RoadmapView, in_review: frozenset[str] | None = None,
              blocked: frozenset[str] | None = None) -> Priority | None:
-        roadmap = Roadmap(view.priorities, ())
-        if in_review is None:
-            in_review = store.ids_in(IN_REVIEW) if store is not None else frozenset()
-        if blocked is None:
-            blocked = store.ids_in({Phase.BLOCKED}) if store is not None else frozenset()
-        chosen, _ = explain(roadmap, in_review=in_review, blocked=blocked)
+        roadmap = Roadmap(view.priorities, view.warnings)
+        if store is not None:
+            for pid in store.retry_edited({p.id: p.text for p in view.priorities}):
+                log.info("retrying a blocked priority: its roadmap entry was edited", priority=pid)
+            held = store.held(retry_delay)
+        else:
+            held = Held(in_review=in_review or frozenset(), blocked=blocked or frozenset())
+        found = tuple(f"line {w.line}: {w.message}" for w in errors(roadmap))
+        say_once("errors", found, lambda: log.error("the roadmap has errors; affected priorities wait",
+                                                    errors=list(found)))
+        chosen, skipped = explain(roadmap, held)
+        reasons = () if chosen else tuple(f"{s.priority.id}: {s.reason}" for s in skipped)
+        say_once("idle", reasons, lambda: log.info("no planned priority is ready", reasons=list(reasons)))
         return chosen
 
     return pick
@@ -125,7 +145,7 @@ def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
     services = build_services(loaded)
     services.git.preflight()
     store = StateStore(loaded.state_dir / STATE_DB)
-    planner = pick_next(store)
+    planner = pick_next(store, loaded)
     progress = Progress()
     progress.attach_to_logging()
     from coffee_maker.notify.terminal import pause_status_line_while_asking
@@ -139,13 +159,10 @@ def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
 def dry_run(loaded: LoadedConfig) -> int:
     """Say what the daemon would do next, without touching anything."""
     from coffee_maker.commands._common import console
+    from coffee_maker.daemon.plan import plan
 
-    db = loaded.state_dir / STATE_DB
-    store = StateStore(db) if db.exists() else None
     _, roadmap = read_roadmap(loaded.roadmap_path)
-    in_review = store.ids_in(IN_REVIEW) if store else frozenset()
-    blocked = store.ids_in({Phase.BLOCKED}) if store else frozenset()
-    chosen, skipped = explain(roadmap, in_review=in_review, blocked=blocked)
+    chosen, skipped = plan(loaded, roadmap)
     out = console()
     for s in skipped:
         out.print(f"[dim]would skip {s.priority.id}: {s.reason}[/]")

@@ -12,9 +12,9 @@ from coffee_maker.roadmap.editor import (
 from coffee_maker.roadmap.loader import read_roadmap, read_text
 from coffee_maker.roadmap.model import Roadmap, normalise_id
 from coffee_maker.roadmap.parser import guideline_sections, parse_roadmap
-from coffee_maker.roadmap.planner import explain, next_priority
+from coffee_maker.roadmap.planner import Held, Skip, explain, next_priority
 
 __all__ = [
-    "Roadmap", "RoadmapEditor", "SetNote", "SetStatus", "Tick", "atomic_write", "edit_text", "errors", "explain",
-    "guideline_sections", "next_priority", "normalise_id", "parse_roadmap", "read_roadmap", "read_text",
+    "Held", "Roadmap", "RoadmapEditor", "SetNote", "SetStatus", "Tick", "atomic_write", "edit_text", "errors", "explain",
+    "guideline_sections", "next_priority", "normalise_id", "parse_roadmap", "read_roadmap", "read_text", "Skip",
 ]

@@ -5,6 +5,8 @@
 - ``duplicate_id`` when a copy of the id is not complete: the planner and the editor
   could pick the wrong section. Duplicates whose copies are all complete are history
   and stay warnings.
+- a dependency problem of a priority not yet complete (``self_dependency``,
+  ``missing_dependency``, ``dependency_cycle``): it can never start.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from coffee_maker.roadmap.model import Roadmap
 from coffee_maker.types import RoadmapWarning, Status
 
 #: Warning kinds that are always errors.
-ALWAYS_ERRORS = frozenset({"unclosed_fence"})
+ALWAYS_ERRORS = frozenset({"unclosed_fence", "self_dependency", "missing_dependency", "dependency_cycle"})
 
 
 def errors(roadmap: Roadmap) -> list[RoadmapWarning]:

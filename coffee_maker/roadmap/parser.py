@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from coffee_maker.roadmap.dependencies import dependency_warnings
 from coffee_maker.roadmap.model import Roadmap
 from coffee_maker.roadmap.status import read_status
 from coffee_maker.types import Deliverable, Priority, RoadmapWarning, Status
@@ -208,6 +209,7 @@ def parse_roadmap(text: str) -> Roadmap:
                                            f"{p.id} at line {p.line} repeats the one at line {seen[p.id]}"))
         else:
             seen[p.id] = p.line
+    warnings.extend(dependency_warnings(priorities))
     warnings.sort(key=lambda w: w.line)
     return Roadmap(tuple(priorities), tuple(warnings), tuple(guidelines), end)
 
