@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -16,7 +17,7 @@ def common_options() -> argparse.ArgumentParser:
     """--repo, --roadmap and --log-level, accepted before or after the command name."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--repo", metavar="PATH", default=argparse.SUPPRESS,
-                        help="the repository to work on (default: current directory)")
+                        help="the repository to work on (default: the one the current directory is in)")
     common.add_argument("--roadmap", metavar="PATH", default=argparse.SUPPRESS,
                         help="the roadmap file (default from config: docs/ROADMAP.md)")
     common.add_argument("--log-level", metavar="LEVEL", default=argparse.SUPPRESS,
@@ -24,8 +25,22 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+def repo_root(start: Path) -> Path:
+    """The repository ``start`` is in, found as git does: the nearest directory upwards with a `.git`.
+
+    From `docs/` every command then reads the same config, state and inbox as from the top.
+    A directory in no repository is returned as is (doctor then says it is not one).
+    """
+    start = start.expanduser().resolve()
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():  # a directory, or a worktree's `.git` file
+            return directory
+    return start
+
+
 def repo_arg(args: argparse.Namespace) -> str:
-    return str(getattr(args, "repo", "."))
+    """--repo, or the current directory, taken up to the root of its repository."""
+    return str(repo_root(Path(getattr(args, "repo", "."))))
 
 
 def roadmap_arg(args: argparse.Namespace) -> str | None:
@@ -36,6 +51,18 @@ def roadmap_arg(args: argparse.Namespace) -> str | None:
 def load(args: argparse.Namespace) -> LoadedConfig:
     """The configuration for the command's --repo and --roadmap."""
     return load_config(repo_arg(args), roadmap=roadmap_arg(args))
+
+
+def load_for_state(args: argparse.Namespace) -> LoadedConfig:
+    """The configuration, or — when it is broken — enough of it to reach the state directory.
+
+    `stop`, `pending`, `answer`, `logs` and `status` need only the state directory: a typo in
+    the config must not lock the person out of a running daemon. The problem is said on stderr.
+    """
+    loaded = load_config(repo_arg(args), roadmap=roadmap_arg(args), lenient=True)
+    if loaded.error:
+        sys.stderr.write(f"coffee-maker: warning: {loaded.error} (Using the state directory {loaded.state_dir}.)\n")
+    return loaded
 
 
 def setup_logging(args: argparse.Namespace) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic_settings import SettingsError
 
 from coffee_maker.config.model import ENV_NESTED_DELIMITER, ENV_PREFIX, Config
 from coffee_maker.errors import ConfigError
@@ -27,6 +29,9 @@ class LoadedConfig:
     source_label: str  # "coffee_maker.toml", "pyproject.toml [tool.coffee_maker]" or "defaults"
     file_values: dict[str, Any] = field(default_factory=dict)
     env_keys: dict[str, str] = field(default_factory=dict)  # dotted key → env variable name
+    #: Why the configuration could not be used (only with ``load_config(lenient=True)``): then
+    #: ``config`` holds the defaults plus the paths that could still be read (state directory, roadmap).
+    error: str | None = None
 
     def origin(self, dotted_key: str) -> str:
         """Where the effective value of ``dotted_key`` came from."""
@@ -94,29 +99,79 @@ def _env_keys() -> dict[str, str]:
     return keys
 
 
-def load_config(repo: str | Path = ".", *, roadmap: str | Path | None = None) -> LoadedConfig:
-    """Read and validate the configuration of ``repo``; ``roadmap`` overrides roadmap.path."""
+def load_config(repo: str | Path = ".", *, roadmap: str | Path | None = None,
+                lenient: bool = False) -> LoadedConfig:
+    """Read and validate the configuration of ``repo``; ``roadmap`` overrides roadmap.path.
+
+    With ``lenient``, a broken configuration does not raise: the result carries the error and the
+    defaults with whatever paths could still be read, for commands that need only the state directory.
+    """
     repo_path = Path(repo).expanduser().resolve()
     if not repo_path.exists():
         raise ConfigError(f"The repository path {repo_path} does not exist.")
     if not repo_path.is_dir():
         raise ConfigError(f"The repository path {repo_path} is not a directory.")
-    source, label, values = find_config_file(repo_path)
+    source: Path | None = None
+    label, values = "defaults", {}
     env_keys = _env_keys()
-    for dotted, name in env_keys.items():
-        if dotted.split(".")[0] not in Config.model_fields:
-            raise ConfigError(f"Unknown key `{dotted}` in environment variable {name}.")
     try:
-        config = Config(**values)
-    except ValidationError as exc:
-        raise ConfigError(explain_validation_error(exc, label, env_keys)) from None
+        source, label, values = find_config_file(repo_path)
+        config = _validate(values, label, env_keys)
+    except ConfigError as exc:
+        if not lenient:
+            raise
+        loaded = LoadedConfig(_paths_only(values), repo_path, source, label, values, env_keys, error=exc.message)
+    else:
+        loaded = LoadedConfig(config, repo_path, source, label, values, env_keys)
     if roadmap is not None:
-        config = config.model_copy(
-            update={"roadmap": config.roadmap.model_copy(
+        config = loaded.config.model_copy(
+            update={"roadmap": loaded.config.roadmap.model_copy(
                 # A path typed on the command line is relative to where it was typed.
                 update={"path": os.path.abspath(Path(roadmap).expanduser())})}
         )
-    return LoadedConfig(config, repo_path, source, label, values, env_keys)
+        loaded = LoadedConfig(config, repo_path, source, label, values, env_keys, error=loaded.error)
+    return loaded
+
+
+def _validate(values: dict[str, Any], label: str, env_keys: dict[str, str]) -> Config:
+    for dotted, name in env_keys.items():
+        section = dotted.split(".")[0]
+        if section not in Config.model_fields:
+            raise ConfigError(f"Unknown key `{dotted}` in environment variable {name}.{_did_you_mean(section)}")
+    try:
+        return Config(**values)
+    except ValidationError as exc:
+        raise ConfigError(explain_validation_error(exc, label, env_keys)) from None
+    except SettingsError as exc:  # a complex value in the environment that is not JSON
+        name = next((n for d, n in env_keys.items() if str(exc).find(f'"{d.split(".")[0]}"') >= 0), "COFFEE_MAKER_…")
+        raise ConfigError(f"Environment variable {name} cannot be read: a list is written `a,b` or as JSON "
+                          '(`["a", "b"]`), a table as JSON (`{"key": "value"}`).') from None
+
+
+def _paths_only(values: dict[str, Any]) -> Config:
+    """The defaults plus the state directory, interaction log directory and roadmap path, where readable."""
+    from coffee_maker.config.observe import ObserveSettings
+    from coffee_maker.config.roadmap import RoadmapSettings
+
+    def wanted(section: str, key: str) -> str | None:
+        env = os.environ.get(f"{ENV_PREFIX}{section.upper()}{ENV_NESTED_DELIMITER}{key.upper()}")
+        table = values.get(section)
+        value = env if env is not None else (table.get(key) if isinstance(table, dict) else None)
+        return value if isinstance(value, str) and value.strip() else None
+
+    observe = {k: v for k in ("state_dir", "interaction_log_dir") if (v := wanted("observe", k))}
+    path = wanted("roadmap", "path")
+    return Config.model_construct(observe=ObserveSettings.model_construct(**{**ObserveSettings().model_dump(),
+                                                                             **observe}),
+                                  roadmap=RoadmapSettings.model_construct(**{**RoadmapSettings().model_dump(),
+                                                                             **({"path": path} if path else {})}))
+
+
+def _did_you_mean(key: str, model: Any = None) -> str:
+    """` Did you mean `x`?` for a mistyped key, from the keys the model knows (empty when nothing is close)."""
+    known = list((model or Config).model_fields)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f" Did you mean `{close[0]}`?" if close else ""
 
 
 def explain_validation_error(exc: ValidationError, label: str, env_keys: dict[str, str]) -> str:
@@ -127,14 +182,48 @@ def explain_validation_error(exc: ValidationError, label: str, env_keys: dict[st
         dotted = ".".join(loc)
         where = f"environment variable {env_keys[dotted]}" if dotted in env_keys else label
         if err["type"] == "extra_forbidden":
-            sentences.append(f"Unknown key `{dotted}` in {where}.")
+            parent = _model_at(loc[:-1])
+            hint = _did_you_mean(loc[-1], parent) if parent is not None else ""
+            sentences.append(f"Unknown key `{dotted}` in {where}.{hint}")
+            continue
+        got = err.get("input")
+        bound = _bound(err)
+        if bound is not None:
+            sentences.append(f"`{dotted}` in {where} must be {bound}, got {got!r}.")
             continue
         expected = _expected_type(loc)
-        got = err.get("input")
-        sentences.append(
-            f"`{dotted}` in {where} must be {expected}, got {got!r} ({err['msg']})."
-        )
+        detail = "" if expected.startswith("one of") else f" ({err['msg']})"
+        sentences.append(f"`{dotted}` in {where} must be {expected}, got {got!r}{detail}.")
     return " ".join(sentences) if sentences else str(exc)
+
+
+_BOUNDS = {"greater_than_equal": ("ge", "at least {}"), "greater_than": ("gt", "greater than {}"),
+           "less_than_equal": ("le", "at most {}"), "less_than": ("lt", "less than {}")}
+
+
+def _bound(err: Any) -> str | None:
+    """"at least 1" for a number out of its range (pydantic's own message names no key)."""
+    kind = _BOUNDS.get(err["type"])
+    ctx = err.get("ctx") or {}
+    if kind is None or kind[0] not in ctx:
+        return None
+    return kind[1].format(ctx[kind[0]])
+
+
+def _model_at(loc: list[str]) -> Any:
+    """The model class at ``loc`` (Config for the top), or None when ``loc`` is not a table."""
+    model: Any = Config
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        model = _table_model(model.model_fields[part].annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _table_model(annotation: Any) -> Any:
+    """`X | None` → X: a table that may be left out is still that table."""
+    members = [a for a in get_args(annotation) if a is not type(None)]
+    return members[0] if get_origin(annotation) is not None and len(members) == 1 else annotation
 
 
 def _expected_type(loc: list[str]) -> str:
@@ -159,9 +248,12 @@ def _describe(annotation: Any) -> str:
         return f"a list of {_describe(args[0]).removeprefix('a ').removeprefix('an ')}s" if args else "a list"
     if origin is dict:
         return "a table"
+    if origin is Literal:
+        return "one of " + ", ".join(f'"{a}"' for a in get_args(annotation))
     members = [a for a in get_args(annotation) if a is not type(None)]
     if members:
-        return " or ".join(_describe(a) for a in members)
+        described = list(dict.fromkeys(_describe(a) for a in members))  # never "a valid value or a valid value"
+        return " or ".join(described)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "a table"
     return "a valid value"

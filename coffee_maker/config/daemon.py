@@ -10,18 +10,18 @@ class DaemonSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_attempts: int = Field(3, description="Failed attempts before a priority is marked blocked.")
+    max_attempts: int = Field(3, ge=1, description="Failed attempts before a priority is marked blocked.")
     retry_delay_s: float = Field(
-        30.0, description="Wait before retrying a failed attempt, doubled after each failure, so a network "
+        30.0, ge=0, description="Wait before retrying a failed attempt, doubled after each failure, so a network "
                           "blip does not use up the attempts.")
-    gate_fix_rounds: int = Field(2, description="Times the agent is asked to fix a failing gate within one attempt.")
-    poll_interval_s: float = Field(60.0, description="How often an idle daemon fetches the remote and checks PRs.")
-    roadmap_debounce_s: float = Field(0.1, description="Quiet time after a roadmap save before it is re-read.")
-    priority_soft_cap_usd: float | None = Field(None, description="Warn when one priority's agent cost passes this.")
-    priority_hard_cap_usd: float | None = Field(None, description="Block a priority whose agent cost reaches this.")
-    daily_soft_cap_usd: float | None = Field(None, description="Warn when today's agent cost passes this.")
-    daily_hard_cap_usd: float | None = Field(None, description="Pause all work for the day when today's cost reaches this.")
-    usage_limit_backoff_s: float = Field(900.0, description="Sleep after a usage/rate limit without a reset time.")
+    gate_fix_rounds: int = Field(2, ge=0, description="Times the agent is asked to fix a failing gate within one attempt.")
+    poll_interval_s: float = Field(60.0, gt=0, description="How often an idle daemon fetches the remote and checks PRs.")
+    roadmap_debounce_s: float = Field(0.1, ge=0, description="Quiet time after a roadmap save before it is re-read.")
+    priority_soft_cap_usd: float | None = Field(None, ge=0, description="Warn when one priority's agent cost passes this.")
+    priority_hard_cap_usd: float | None = Field(None, ge=0, description="Block a priority whose agent cost reaches this.")
+    daily_soft_cap_usd: float | None = Field(None, ge=0, description="Warn when today's agent cost passes this.")
+    daily_hard_cap_usd: float | None = Field(None, ge=0, description="Pause all work for the day when today's cost reaches this.")
+    usage_limit_backoff_s: float = Field(900.0, ge=0, description="Sleep after a usage/rate limit without a reset time.")
     fallback_backend: str | None = Field(
         None, description="Agent backend to use while the main one is usage- or rate-limited (e.g. codex).")
     devlogs: bool = Field(True, description="Write docs/devlogs/<date>_<priority>-<outcome>.md on the branch per attempt.")

@@ -16,7 +16,7 @@ class GitSettings(BaseModel):
     default_branch: str | None = Field(None, description="The branch PRs target (detected from the remote when unset).")
     branch_template: str = Field("coffee-maker/{slug}", description="Branch name per priority; {slug} and {id} available.")
     test_command: str | None = Field(None, description="The command that must pass before a commit (e.g. 'pytest -q').")
-    test_timeout_s: float = Field(1800.0, description="Stop the test command after this long (the gate fails).")
+    test_timeout_s: float = Field(1800.0, gt=0, description="Stop the test command after this long (the gate fails).")
     protected_branches: list[str] = Field(default_factory=lambda: ["main", "master"],
                                           description="Branches the daemon never pushes to (the default branch too).")
     protected_paths: list[str] = Field(default_factory=list, description="Glob patterns the agent may not change.")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, get_origin
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from coffee_maker.config.agent import AgentSettings
 from coffee_maker.config.daemon import DaemonSettings
@@ -17,6 +19,22 @@ from coffee_maker.config.rules import RulesSettings
 
 ENV_PREFIX = "COFFEE_MAKER_"
 ENV_NESTED_DELIMITER = "__"
+
+
+class _ListFriendlyEnv(EnvSettingsSource):
+    """Environment overrides where a list may also be written comma-separated: `main,dev`.
+
+    pydantic-settings reads a list-valued variable only as JSON (`["main","dev"]`); what people
+    type first is the comma form, and it crashed the loader.
+    """
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except json.JSONDecodeError:
+            if field is not None and get_origin(field.annotation) is list and isinstance(value, str):
+                return [item.strip() for item in value.split(",") if item.strip()]
+            raise
 
 
 class Config(BaseSettings):
@@ -48,7 +66,7 @@ class Config(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment first: COFFEE_MAKER_* overrides what the file (passed as init kwargs) says.
-        return (env_settings, init_settings)
+        return (_ListFriendlyEnv(settings_cls), init_settings)
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
 
@@ -22,6 +22,26 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     return json.dumps(value)
+
+
+#: What to show for a key that is unset by default, so that uncommenting the line gives valid TOML.
+_EXAMPLES: dict[tuple[str, str], Any] = {
+    ("agent", "model"): "sonnet", ("agent", "script"): "agent-script.json",
+    ("git", "default_branch"): "main", ("git", "test_command"): "pytest -q",
+    ("git", "worktree_dir"): ".coffee_maker/worktrees", ("forge", "api_url"): "https://api.github.com",
+    ("forge", "token"): "paste-a-token-here", ("forge", "token_env"): "GITHUB_TOKEN",
+    ("daemon", "priority_soft_cap_usd"): 2.0, ("daemon", "priority_hard_cap_usd"): 5.0,
+    ("daemon", "daily_soft_cap_usd"): 10.0, ("daemon", "daily_hard_cap_usd"): 20.0,
+    ("daemon", "fallback_backend"): "codex",
+}
+_BY_TYPE: dict[Any, Any] = {str: "", int: 0, float: 0.0, bool: False}
+
+
+def _example(section: str, key: str, annotation: Any) -> Any:
+    if (section, key) in _EXAMPLES:
+        return _EXAMPLES[section, key]
+    members = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    return next((_BY_TYPE[m] for m in members if m in _BY_TYPE), "")
 
 
 def starter_config_text() -> str:
@@ -45,9 +65,11 @@ def starter_config_text() -> str:
                 lines.append(f"# {field.description}")
             value = defaults[section][key]
             if value is None:
-                lines.append(f"# {key} =")
+                example = _toml_value(_example(section, key, field.annotation))
+                lines.append(f"# {key} = {example}  # an example: unset by default")
             elif isinstance(value, (list, dict)) and value and isinstance(next(iter(value)), dict):
-                lines.append(f"# {key}: see the documentation (structured default)")
+                lines.append(f"# {key}: built in ({len(value)} entries); `coffee-maker config show --all` lists "
+                             f"them. Add your own in extra_{key} rather than replacing these.")
             else:
                 lines.append(f"# {key} = {_toml_value(value)}")
         lines.append("")
