@@ -8,6 +8,7 @@ prints a short message and writes a crash report with the traceback and versions
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import platform
 import sys
@@ -43,7 +44,20 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
     for module in command_modules(argv):
         module.register(sub, common)
+    _describe_subcommands(parser)
     return parser
+
+
+def _describe_subcommands(parser: argparse.ArgumentParser) -> None:
+    """`coffee-maker X --help` opens with a sentence: a command's one-line help, unless it has a description."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for choice in action._choices_actions:
+            child = action.choices[choice.dest]
+            if not child.description and choice.help:
+                child.description = choice.help[0].upper() + choice.help[1:] + "."
+            _describe_subcommands(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,13 +82,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `coffee-maker … | head`: the reader went away; that is not our error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as exc:  # noqa: BLE001 — the one place that catches everything
-        report = write_crash_report(exc, args_list)
-        sys.stderr.write(
-            f"coffee-maker: unexpected error: {type(exc).__name__}: {exc}\n"
-            f"A crash report with the details was written to {report}. Please include it in a bug report.\n"
-        )
+    except OSError as exc:
+        sentence = not_writable(exc)
+        if sentence is None:
+            return _crashed(exc, args_list)
+        sys.stderr.write(f"coffee-maker: {sentence}\n")
         return 1
+    except Exception as exc:  # noqa: BLE001 — the one place that catches everything
+        return _crashed(exc, args_list)
+
+
+_NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def not_writable(exc: OSError) -> str | None:
+    """The sentence for a directory coffee-maker cannot write (a read-only checkout), or None."""
+    if exc.errno not in _NOT_WRITABLE or not exc.filename:
+        return None
+    return (f"Cannot write {exc.filename}: {exc.strerror}. coffee-maker keeps its state, logs and worktrees in "
+            "`[observe] state_dir` (default .coffee_maker inside the repository) and interaction logs in "
+            "`[observe] interaction_log_dir`: make that directory writable, or set those keys (or "
+            "COFFEE_MAKER_OBSERVE__STATE_DIR) to a writable directory.")
+
+
+def _crashed(exc: BaseException, args_list: Sequence[str]) -> int:
+    """Anything unexpected: a short message, and a crash report with the traceback."""
+    report = write_crash_report(exc, args_list)
+    sys.stderr.write(
+        f"coffee-maker: unexpected error: {type(exc).__name__}: {exc}\n"
+        f"A crash report with the details was written to {report}. Please include it in a bug report.\n"
+    )
+    return 1
 
 
 def write_crash_report(exc: BaseException, argv: Sequence[str]) -> Path:

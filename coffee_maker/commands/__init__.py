@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "status": "daemon_cmd",
     "stop": "daemon_cmd",
     "logs": "daemon_cmd",
+    "retry": "retry_cmd",
+    "skip": "retry_cmd",
     "rules": "rules_cmd",
     "pending": "answer_cmd",
     "answer": "answer_cmd",

@@ -53,14 +53,14 @@ def load(args: argparse.Namespace) -> LoadedConfig:
     return load_config(repo_arg(args), roadmap=roadmap_arg(args))
 
 
-def load_for_state(args: argparse.Namespace) -> LoadedConfig:
+def load_for_state(args: argparse.Namespace, *, warn: bool = True) -> LoadedConfig:
     """The configuration, or — when it is broken — enough of it to reach the state directory.
 
     `stop`, `pending`, `answer`, `logs` and `status` need only the state directory: a typo in
     the config must not lock the person out of a running daemon. The problem is said on stderr.
     """
     loaded = load_config(repo_arg(args), roadmap=roadmap_arg(args), lenient=True)
-    if loaded.error:
+    if loaded.error and warn:
         sys.stderr.write(f"coffee-maker: warning: {loaded.error} (Using the state directory {loaded.state_dir}.)\n")
     return loaded
 

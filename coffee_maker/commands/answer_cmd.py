@@ -21,13 +21,13 @@ from coffee_maker.errors import UsageError
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     pending = sub.add_parser("pending", help="questions waiting for a person", parents=[common])
     pending.add_argument("--json", action="store_true", help="print JSON")
-    pending.set_defaults(func=lambda a: show_pending(_common.load(a), as_json=a.json))
+    pending.set_defaults(func=lambda a: show_pending(_common.load_for_state(a), as_json=a.json))
 
     answer = sub.add_parser("answer", help="answer a pending question", parents=[common])
-    answer.add_argument("id", metavar="ID")
+    answer.add_argument("id", metavar="ID", help="the question's id, as `coffee-maker pending` shows it (e.g. ab3k)")
     answer.add_argument("value", metavar="VALUE", nargs="+", help="the answer (e.g. yes, no, always, or text)")
     answer.add_argument("--as", dest="who", default=None, help="who is answering (default: your user name)")
-    answer.set_defaults(func=lambda a: answer_question(_common.load(a), a.id, " ".join(a.value), who=a.who))
+    answer.set_defaults(func=lambda a: answer_question(_common.load_for_state(a), a.id, " ".join(a.value), who=a.who))
 
 
 def show_pending(loaded: LoadedConfig, *, as_json: bool) -> int:

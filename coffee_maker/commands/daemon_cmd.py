@@ -34,27 +34,32 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
     status = sub.add_parser("status", help="what the daemon is doing", parents=[common])
     status.add_argument("--json", action="store_true", help="print JSON")
-    status.set_defaults(func=lambda a: show_status(_common.load(a), as_json=a.json))
+    status.set_defaults(func=lambda a: show_status(_common.load_for_state(a), as_json=a.json))
 
     stop = sub.add_parser("stop", help="stop the running daemon cleanly (SIGTERM)", parents=[common])
     stop.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for it to exit")
-    stop.set_defaults(func=lambda a: stop_daemon(_common.load(a), timeout_s=a.timeout))
+    stop.set_defaults(func=lambda a: stop_daemon(_common.load_for_state(a), timeout_s=a.timeout))
 
-    logs = sub.add_parser("logs", help="show the daemon's log (JSON lines)", parents=[common])
+    logs = sub.add_parser("logs", help="show the daemon's recent log lines as readable text (the file itself is JSON lines)", parents=[common])
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     logs.add_argument("-n", "--lines", type=int, default=40, help="how many recent lines")
-    logs.set_defaults(func=lambda a: show_logs(_common.load(a), follow=a.follow, lines=a.lines))
+    logs.set_defaults(func=lambda a: show_logs(_common.load_for_state(a), follow=a.follow, lines=a.lines))
 
 
 def run_daemon(loaded: LoadedConfig, *, once: bool, only: str | None, dry_run: bool, log_level: str | None) -> int:
     from coffee_maker.daemon import wiring
     from coffee_maker.daemon.service import DaemonService
 
+    if only is not None:  # the same id forms as `roadmap show`, and no silent no-op for a blocked one
+        from coffee_maker.daemon.plan import chosen_priority
+        from coffee_maker.roadmap import read_roadmap
+
+        only = chosen_priority(loaded, read_roadmap(loaded.roadmap_path)[1], only).id
     observe = loaded.config.observe
     configure_logging(log_level or observe.log_level, log_dir=loaded.state_dir, max_bytes=observe.log_max_bytes,
                       backups=observe.log_backups)
     if dry_run:
-        return wiring.dry_run(loaded)
+        return wiring.dry_run(loaded, only=only)
     service = DaemonService(loaded, wiring.build_daemon)
     return service.run(once=once or only is not None, only=only)
 

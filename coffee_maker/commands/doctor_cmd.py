@@ -29,7 +29,8 @@ class Check:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser("doctor", help="check git, forge, agent CLI, Slack and desktop set-up", parents=[common])
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(func=lambda a: doctor(_common.load(a), as_json=a.json))
+    # A broken config is a ✗ row, not an abort: the other checks still run (on the defaults).
+    parser.set_defaults(func=lambda a: doctor(_common.load_for_state(a, warn=False), as_json=a.json))
 
 
 def _git(repo: Path, *args: str) -> proc.Completed:
@@ -169,7 +170,9 @@ def check_channels(loaded: LoadedConfig) -> list[Check]:
 
 
 def run_checks(loaded: LoadedConfig) -> list[Check]:
-    checks = [Check("config", "ok", str(loaded.source) if loaded.source else "defaults (no config file)")]
+    checks = [Check("config", "fail", loaded.error, "Fix it, then `coffee-maker config check`; the rows below "
+                    "use the defaults.") if loaded.error else
+              Check("config", "ok", str(loaded.source) if loaded.source else "defaults (no config file)")]
     checks += check_git(loaded)
     checks.append(check_roadmap(loaded))
     test_command = loaded.config.git.test_command

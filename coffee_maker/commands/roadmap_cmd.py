@@ -13,7 +13,7 @@ from rich.table import Table
 from coffee_maker.commands import _common
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import UsageError
-from coffee_maker.roadmap import Roadmap, errors, explain, normalise_id, read_roadmap
+from coffee_maker.roadmap import Roadmap, errors, normalise_id, read_roadmap
 from coffee_maker.types import Priority, Status
 
 #: Warning kinds as the `list` table shows them (`roadmap check` gives the full sentence).

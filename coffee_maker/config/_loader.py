@@ -112,7 +112,7 @@ def load_config(repo: str | Path = ".", *, roadmap: str | Path | None = None,
     if not repo_path.is_dir():
         raise ConfigError(f"The repository path {repo_path} is not a directory.")
     source: Path | None = None
-    label, values = "defaults", {}
+    label, values = "defaults", dict[str, Any]()
     env_keys = _env_keys()
     try:
         source, label, values = find_config_file(repo_path)

@@ -7,7 +7,12 @@ from typing import Any, get_origin
 
 from pydantic import Field
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from coffee_maker.config.agent import AgentSettings
 from coffee_maker.config.daemon import DaemonSettings

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from coffee_maker.daemon.record import AttemptRecord
+from coffee_maker.daemon.state import unblock_hint
 
 DEVLOG_DIR = Path("docs/devlogs")
 
@@ -65,7 +66,7 @@ def render_devlog(record: AttemptRecord) -> str:
         lines.append("- Review and merge the pull request.")
     elif record.result == "blocked":
         lines.append(f"- A person needs to look at this priority: {record.reason or 'see above'}.")
-        lines.append("- Set its status back to 📝 Planned in the roadmap to let the daemon try again.")
+        lines.append(f"- {unblock_hint(record.priority.id)}")
     else:
         lines.append("- The daemon retries this priority with the failures above as feedback.")
     return "\n".join(lines) + "\n"

@@ -25,7 +25,15 @@ from coffee_maker.daemon.devlog import write_devlog
 from coffee_maker.daemon.null_trace import NullTracer
 from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
-from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, PriorityState, StateStore
+from coffee_maker.daemon.state import (
+    ACTIVE,
+    FINISHED,
+    IN_REVIEW,
+    Phase,
+    PriorityState,
+    StateStore,
+    unblock_hint,
+)
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.notify.channels import in_words
 from coffee_maker.observe.context import set_phase
@@ -250,7 +258,8 @@ class Daemon:
                 log.warning("could not record the blocked status on the branch", error=exc.message)
             self.store.transition(priority.id, Phase.BLOCKED, attempt=attempt, reason=reason, detail=reason)
             self.services.notifier.inform(
-                f"{priority.id} is blocked after {attempt} failed attempts: {reason}", priority=priority.id,
+                f"{priority.id} is blocked after {attempt} failed attempts: {reason}. {unblock_hint(priority.id)}",
+                priority=priority.id,
                 kind="blocked")
             self.store.set_info(last_outcome=f"{priority.id}: blocked")
             return "blocked"
@@ -356,7 +365,8 @@ class Daemon:
                 self.store.transition(state.priority, Phase.CLOSED)
                 self.store.transition(state.priority, Phase.BLOCKED, reason="its pull request was closed without merge")
                 self.services.notifier.inform(f"{state.priority}: PR #{pr.number} was closed without merge; "
-                                              "the priority is blocked.", priority=state.priority, kind="blocked")
+                                              f"the priority is blocked. {unblock_hint(state.priority)}",
+                                              priority=state.priority, kind="blocked")
             elif pr.review_decision == "changes_requested":
                 self._address_feedback(state.priority, pr)
 

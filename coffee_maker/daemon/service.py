@@ -2,6 +2,7 @@
 
 SIGTERM/SIGINT stop cleanly (the agent's process group is stopped, state is
 already checkpointed by every transition); SIGHUP reloads the configuration;
+SIGUSR1 wakes an idle loop (`coffee-maker retry`/`skip` changed the state);
 under systemd the service reports READY/RELOADING/STOPPING and pings the watchdog.
 """
 
@@ -81,7 +82,7 @@ class DaemonService:
         if threading.current_thread() is not threading.main_thread():
             return previous
         for sig, handler in ((signal.SIGTERM, self._on_stop), (signal.SIGINT, self._on_stop),
-                             (signal.SIGHUP, self._on_reload)):
+                             (signal.SIGHUP, self._on_reload), (signal.SIGUSR1, self._on_wake)):
             previous[sig] = signal.signal(sig, handler)
         return previous
 
@@ -95,6 +96,11 @@ class DaemonService:
         if self.daemon:
             # Stopping the agent may take a few seconds (SIGTERM, grace, SIGKILL): not in the handler.
             threading.Thread(target=self.daemon.request_stop, name="stop", daemon=True).start()
+
+    def _on_wake(self, signum: int, frame: FrameType | None) -> None:
+        """`coffee-maker retry`/`skip` changed the state: an idle daemon plans again now, not at its next poll."""
+        if self.daemon:
+            self.daemon.wake.set()
 
     def _on_reload(self, signum: int, frame: FrameType | None) -> None:
         log.info("reload requested (SIGHUP)")

@@ -27,7 +27,6 @@ from typing import Any
 from coffee_maker.roadmap.planner import Held
 from coffee_maker.sqlite import ThreadConnections
 
-
 #: The state database's file name inside the state directory.
 STATE_DB = "state.db"
 
@@ -116,7 +115,7 @@ class PriorityState:
 
     def retry_due(self, retry_delay_s: float) -> float:
         """When a priority in retry may be tried again: the delay doubles with each failed attempt."""
-        return self.updated_at + retry_delay_s * 2 ** max(0, self.attempt - 1)
+        return float(self.updated_at + retry_delay_s * 2 ** max(0, self.attempt - 1))
 
 
 _SCHEMA = """

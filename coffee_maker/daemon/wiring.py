@@ -156,13 +156,13 @@ def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
                   progress=progress, wake=wake)
 
 
-def dry_run(loaded: LoadedConfig) -> int:
-    """Say what the daemon would do next, without touching anything."""
+def dry_run(loaded: LoadedConfig, *, only: str | None = None) -> int:
+    """Say what the daemon would do next (or, with ``only``, on that priority), without touching anything."""
     from coffee_maker.commands._common import console
     from coffee_maker.daemon.plan import plan
 
     _, roadmap = read_roadmap(loaded.roadmap_path)
-    chosen, skipped = plan(loaded, roadmap)
+    chosen, skipped = (roadmap.resolve(only, loaded.roadmap_path), []) if only else plan(loaded, roadmap)
     out = console()
     for s in skipped:
         out.print(f"[dim]would skip {s.priority.id}: {s.reason}[/]")

@@ -34,6 +34,18 @@ class Roadmap:
         found = self.find(query)
         return found[0] if found else None
 
+    def resolve(self, query: str, source: object = "the roadmap") -> Priority:
+        """The priority ``query`` names, in any form `find` accepts; UsageError naming ``source`` otherwise.
+
+        The one id resolution every command uses (`roadmap show`, `run --priority`, `retry`, `skip`).
+        """
+        from coffee_maker.errors import UsageError
+
+        found = self.find(query)
+        if not found:
+            raise UsageError(f"{normalise_id(query)} is not a priority in {source} (see `coffee-maker roadmap list`).")
+        return found[0]
+
     @property
     def ids(self) -> list[str]:
         return [p.id for p in self.priorities]
