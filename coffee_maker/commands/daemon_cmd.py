@@ -140,6 +140,11 @@ def show_status(loaded: LoadedConfig, *, as_json: bool) -> int:
         for p in data["priorities"]:
             table.add_row(p["id"], p["phase"], str(p["attempt"]), f"${p['cost_usd']:.2f}", escape(p["pr_url"] or p["reason"]))
         console.print(table)
+        from coffee_maker.daemon.state import unblock_hint
+
+        for p in data["priorities"]:
+            if p["phase"] in ("blocked", "skipped"):
+                console.print(f"  [red]{p['id']} is {p['phase']}.[/] {escape(unblock_hint(p['id']))}")
     return 0
 
 
