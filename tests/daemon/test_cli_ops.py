@@ -73,3 +73,59 @@ def test_status_next_up_before_and_after(sandbox: Path) -> None:
     after = status()
     assert [p["phase"] for p in after["priorities"]] == ["pr_open", "pr_open"]  # type: ignore[union-attr, index]
     assert after["next_up"] is None and after["pending_questions"] == 0
+
+
+def _cm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real command typed in ``cwd`` (no --repo: the repository is found from there)."""
+    env = {**__import__("os").environ, "COFFEE_MAKER_NOTIFY__TIMEOUT_S": "0.5"}
+    return subprocess.run([sys.executable, "-m", "coffee_maker", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL, env=env)
+
+
+def test_commands_from_a_subdirectory(sandbox: Path) -> None:
+    """From `docs/`, `status` sees the running daemon, `pending` the waiting question, `doctor` the repository
+    (and does not suggest `init`), `roadmap next` the roadmap; a broken config then does not lock anyone out:
+    `status`, `pending`, `logs` and `stop` work, and `doctor` shows a ✗ config row with a did-you-mean."""
+    from coffee_maker.notify.inbox import Inbox
+
+    docs = sandbox / "docs"
+    assert "Next: PRIORITY 1" in _cm("roadmap", "next", cwd=docs).stdout
+    doctor_report = json.loads(_cm("doctor", "--json", cwd=docs).stdout)
+    rows = {c["name"]: c for c in doctor_report["checks"]}
+    assert rows["repository"]["detail"] == str(sandbox) and rows["roadmap"]["status"] != "fail"
+    assert not any("init" in c["fix"] for c in doctor_report["checks"])
+    assert not (docs / "coffee_maker.toml").exists()
+
+    daemon = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run"], cwd=sandbox, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**__import__("os").environ, "COFFEE_MAKER_NOTIFY__TIMEOUT_S": "600"})
+    lock = sandbox / ".coffee_maker" / "daemon.lock"
+    try:
+        deadline = time.monotonic() + 30
+        while lock_holder(lock) != daemon.pid and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status = json.loads(_cm("status", "--json", cwd=docs).stdout)
+        assert status["running"] is True and status["pid"] == daemon.pid
+        question = Inbox(sandbox / ".coffee_maker" / "inbox.db").add(
+            "Deploy to production?", kind="question", options=["yes", "no"], safe_default="no", timeout_s=600)
+        assert question.id in [q["id"] for q in json.loads(_cm("pending", "--json", cwd=docs).stdout)]
+
+        config = sandbox / "coffee_maker.toml"
+        config.write_text(config.read_text() + "max_atempts = 2\n")  # a typo, while the daemon runs
+        broken = _cm("status", cwd=docs)
+        assert broken.returncode == 0 and f"running (pid {daemon.pid})" in broken.stdout
+        assert "max_atempts" in broken.stderr and "Did you mean `max_attempts`?" in broken.stderr
+        assert question.id in _cm("pending", cwd=docs).stdout
+        assert _cm("logs", "-n", "5", cwd=docs).returncode == 0
+        doctor_broken = _cm("doctor", "--json", cwd=docs)
+        assert doctor_broken.returncode == 1 and "Traceback" not in doctor_broken.stderr
+        config_row = next(c for c in json.loads(doctor_broken.stdout)["checks"] if c["name"] == "config")
+        assert config_row["status"] == "fail" and "Did you mean `max_attempts`?" in config_row["detail"]
+        assert _cm("roadmap", "list", cwd=docs).returncode == 2  # commands that need the config still say why
+        stopped = _cm("stop", cwd=docs)
+        assert stopped.returncode == 0 and f"pid {daemon.pid}" in stopped.stdout, stopped
+        assert daemon.wait(30) is not None
+    finally:
+        if daemon.poll() is None:
+            daemon.terminate()
+            daemon.wait(30)
