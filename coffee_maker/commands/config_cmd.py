@@ -49,7 +49,7 @@ def _structured(value: Any) -> bool:
 def _rendered(key: str, value: Any, show_all: bool) -> list[tuple[str, str]]:
     if _structured(value):
         if not show_all:
-            return [(key, f"{len(value)} entries (`coffee-maker config show --all` lists them)")]
+            return [(key, f"{len(value)} entries (--all lists them)")]
         return [(f"{key}[{i}]", json.dumps(v, ensure_ascii=False, separators=(", ", ": "))) for i, v in enumerate(value)]
     return [(key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))]
 

@@ -207,7 +207,8 @@ def _bound(err: Any) -> str | None:
     ctx = err.get("ctx") or {}
     if kind is None or kind[0] not in ctx:
         return None
-    return kind[1].format(ctx[kind[0]])
+    limit = ctx[kind[0]]
+    return kind[1].format(int(limit) if isinstance(limit, float) and limit.is_integer() else limit)
 
 
 def _model_at(loc: list[str]) -> Any:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +104,87 @@ class TestErrorBoundary:
         """A missing --repo is exit 2 and one line."""
         assert main(["config", "show", "--repo", str(tmp_path / "nope")]) == 2
         assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def _cm(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command on the repository ``tmp_path``."""
+    return subprocess.run([sys.executable, "-m", "coffee_maker", *args, "--repo", str(tmp_path)], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, **(env or {})})
+
+
+class TestValidation:
+    @pytest.mark.parametrize(("toml", "sentence"), [
+        ("[daemon]\nmax_attempts = -1\n", "`daemon.max_attempts` in coffee_maker.toml must be at least 1, got -1."),
+        ("[daemon]\nretry_delay_s = -5\n", "`daemon.retry_delay_s` in coffee_maker.toml must be at least 0, got -5."),
+        ("[observe]\nlog_level = \"verbose\"\n",
+         '`observe.log_level` in coffee_maker.toml must be one of "debug", "info", "warning", "error", got \'verbose\'.'),
+        ("[forge]\nprovider = \"gitub\"\n",
+         '`forge.provider` in coffee_maker.toml must be one of "auto", "github", "gh", "gitlab", "local", got'),
+        ("[daemon]\nmax_atempts = 2\n", "Unknown key `daemon.max_atempts` in coffee_maker.toml. Did you mean "
+                                         "`max_attempts`?"),
+        ("[notfy]\n", "Unknown key `notfy` in coffee_maker.toml. Did you mean `notify`?"),
+    ])
+    def test_bad_values_are_refused_with_a_sentence(self, tmp_path: Path, toml: str, sentence: str) -> None:
+        """Out-of-range numbers, unknown choices and typos are refused by `config check` (exit 2), readably."""
+        (tmp_path / "coffee_maker.toml").write_text(toml)
+        result = _cm(tmp_path, "config", "check")
+        assert result.returncode == 2 and sentence in result.stderr, result.stderr
+        assert "a valid value or" not in result.stderr and "Traceback" not in result.stderr
+
+    def test_comma_separated_list_in_the_environment(self, tmp_path: Path) -> None:
+        """COFFEE_MAKER_GIT__PROTECTED_BRANCHES=main,dev is a list of two branches; JSON works too."""
+        for value in ("main,dev", '["main", "dev"]', "main, dev"):
+            result = _cm(tmp_path, "config", "show", "--json", env={"COFFEE_MAKER_GIT__PROTECTED_BRANCHES": value})
+            assert result.returncode == 0, result.stderr
+            assert json.loads(result.stdout)["values"]["git.protected_branches"]["value"] == ["main", "dev"]
+
+    def test_a_table_in_the_environment_that_is_not_json(self, tmp_path: Path) -> None:
+        """A table-valued override that is not JSON is one sentence giving the JSON form, not a crash."""
+        result = _cm(tmp_path, "config", "check", env={"COFFEE_MAKER_AGENT__ENV": "A=1"})
+        assert result.returncode == 2 and "COFFEE_MAKER_AGENT__ENV" in result.stderr and "JSON" in result.stderr
+        assert "crash report" not in result.stderr
+
+    def test_interactions_day_is_a_real_date(self, tmp_path: Path) -> None:
+        """`interactions --day 2026-13-45` is refused with the format; a valid day is accepted."""
+        bad = _cm(tmp_path, "interactions", "--day", "2026-13-45")
+        assert bad.returncode == 2 and "--day must be a date written YYYY-MM-DD" in bad.stderr
+        assert _cm(tmp_path, "interactions", "--day", "2026-01-31").returncode == 0
+
+
+class TestStarterConfig:
+    def test_every_line_uncommented_alone_stays_valid(self, tmp_path: Path) -> None:
+        """Uncommenting any one `# key = value` line of the starter config gives valid TOML and a valid config."""
+        from coffee_maker.config.starter import starter_config_text
+
+        lines = starter_config_text().splitlines()
+        keys = [i for i, line in enumerate(lines) if re.match(r"^# [a-z_]+ = ", line)]
+        assert len(keys) > 40
+        for index in keys:
+            text = "\n".join(line[2:] if i == index else line for i, line in enumerate(lines))
+            (tmp_path / "coffee_maker.toml").write_text(text)
+            load_config(tmp_path)  # raises ConfigError on invalid TOML or value
+        assert "see the documentation" not in "\n".join(lines)
+        assert "`coffee-maker config show --all`" in "\n".join(lines)
+
+
+class TestShow:
+    def test_rules_are_summarised_and_all_lists_them(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`config show` fits on a screen or two (rules as a count); `--all` prints one row per rule."""
+        assert main(["config", "show", "--repo", str(tmp_path)]) == 0
+        short = capsys.readouterr().out
+        assert "rules.permissions" in short and "entries (--all lists them)" in short
+        assert "PermissionRule(" not in short and "rules.permissions[0]" not in short
+        assert main(["config", "show", "--all", "--repo", str(tmp_path)]) == 0
+        assert "rules.permissions[0]" in capsys.readouterr().out
+
+
+def test_read_only_repository_is_one_sentence(tmp_path: Path) -> None:
+    """A state directory that cannot be created names the directory and `[observe] state_dir`, no crash report."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "ROADMAP.md").write_text("## PRIORITY 1: A\n**Status**: 📝 Planned\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    # sysfs refuses new entries for everyone, root included (tests run as root in CI): a place nobody can write.
+    (tmp_path / "coffee_maker.toml").write_text('[observe]\nstate_dir = "/sys/coffee-maker-state"\n')
+    result = _cm(tmp_path, "run", "--once")
+    assert result.returncode != 0 and "Traceback" not in result.stderr and "crash report" not in result.stderr
+    assert "/sys/coffee-maker-state" in result.stderr and "`[observe] state_dir`" in result.stderr
