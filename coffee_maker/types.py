@@ -65,7 +65,11 @@ class Priority:
         """`PRIORITY 2.5` + `New User Experience` → `priority-2-5-new-user-experience`."""
         raw = f"{self.id} {self.title}".lower()
         slug = re.sub(r"[^a-z0-9]+", "-", raw).strip("-")
-        return slug[:60].rstrip("-")
+        if len(slug) <= 60:
+            return slug
+        # Cut at a word boundary: `…-summary-of-the-forec` in a branch name reads as a typo.
+        cut = slug[:61]
+        return cut[: cut.rfind("-")] if cut.rfind("-") > 20 else slug[:60].rstrip("-")
 
     @property
     def id_slug(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -54,6 +55,13 @@ def _load(loaded: LoadedConfig) -> Roadmap:
     return read_roadmap(loaded.roadmap_path)[1]
 
 
+def report_errors(loaded: LoadedConfig, roadmap: Roadmap) -> None:
+    """The errors `roadmap check` fails on, on stderr: `list` and `next` must not hide them (stdout stays JSON)."""
+    for w in errors(roadmap):
+        sys.stderr.write(f"coffee-maker: roadmap error: {loaded.roadmap_path}:{w.line}: {w.message} "
+                         "(see `coffee-maker roadmap check`)\n")
+
+
 def priority_json(p: Priority, *, full: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": p.id, "title": p.title, "status": p.status.value, "status_text": p.status_text, "line": p.line,
@@ -68,6 +76,7 @@ def priority_json(p: Priority, *, full: bool = False) -> dict[str, Any]:
 
 def list_priorities(loaded: LoadedConfig, *, as_json: bool) -> int:
     roadmap = _load(loaded)
+    report_errors(loaded, roadmap)
     if as_json:
         _common.print_json([priority_json(p) for p in roadmap.priorities])
         return 0
@@ -75,18 +84,27 @@ def list_priorities(loaded: LoadedConfig, *, as_json: bool) -> int:
     for w in roadmap.warnings:
         by_line.setdefault(w.line, []).append(_SHORT_KIND.get(w.kind, w.kind))
     table = Table(title=f"{loaded.roadmap_path} — {len(roadmap.priorities)} priorities", title_justify="left")
-    # One row per priority: a long title is cut with "…" to leave the other columns their room.
+    # One row per priority: the other columns are as wide as what they hold, the title takes the rest
+    # and only a title longer than that is cut with "…"; no warnings, no warnings column.
     console = _common.console()
-    table.add_column("id", no_wrap=True, min_width=12)
-    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=max(16, console.width - 62))
-    for column, width in (("status", 11), ("done", 5), ("line", 5)):
-        table.add_column(column, no_wrap=True, min_width=width)
-    table.add_column("warnings", min_width=9)
+    rows = []
     for p in roadmap.priorities:
         done = f"{p.deliverables_done}/{len(p.deliverables)}" if p.deliverables else "—"
         kinds = by_line.get(p.line, []) + (by_line.get(p.status_line, []) if p.status_line else [])
-        table.add_row(p.id, escape(p.title), f"[{_STATUS_STYLE[p.status]}]{p.status.value}[/]", done, str(p.line),
-                      ", ".join(kinds))
+        rows.append([p.id, escape(p.title), f"[{_STATUS_STYLE[p.status]}]{p.status.value}[/]", done, str(p.line),
+                     ", ".join(kinds)])
+    with_warnings = any(row[-1] for row in rows)
+    headers = ["id", "title", "status", "done", "line", *(["warnings"] if with_warnings else [])]
+    plain = [[p.id, p.title, p.status.value, *row[3:]] for p, row in zip(roadmap.priorities, rows, strict=True)]
+    widths = [max([len(h), *(len(r[i]) for r in plain)]) for i, h in enumerate(headers)]
+    room = console.width - sum(w for i, w in enumerate(widths) if i != 1) - 3 * len(headers) - 1
+    for i, header in enumerate(headers):
+        if i == 1:
+            table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=max(12, room))
+        else:
+            table.add_column(header, no_wrap=True, min_width=widths[i])
+    for row in rows:
+        table.add_row(*row[: len(headers)])
     console.print(table)
     return 0
 
@@ -95,6 +113,7 @@ def show_next(loaded: LoadedConfig, *, as_json: bool) -> int:
     from coffee_maker.daemon.plan import plan
 
     roadmap = _load(loaded)
+    report_errors(loaded, roadmap)
     chosen, skipped = plan(loaded, roadmap)
     if as_json:
         _common.print_json({"next": priority_json(chosen) if chosen else None,
@@ -127,8 +146,23 @@ def show_priority(loaded: LoadedConfig, query: str, *, as_json: bool) -> int:
     if len(found) > 1:
         console.print(f"[yellow]{p.id} appears {len(found)} times (lines "
                       f"{', '.join(str(f.line) for f in found)}); showing the first.[/]")
-    console.print(Markdown(p.text))
+    console.print(Markdown(_body(p.text)))
     return 0
+
+
+def _body(section: str) -> str:
+    """The section without its heading (already printed), each line kept on its own line.
+
+    Markdown joins consecutive lines into one paragraph, which ran `**Status**: …` into the
+    `**Dependencies**` line below it; a hard break (two trailing spaces) keeps roadmap lines apart.
+    """
+    lines = section.split("\n")[1:]
+    out, fenced = [], False
+    for line in lines:
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        out.append(line if fenced or not line.strip() else line.rstrip() + "  ")
+    return "\n".join(out)
 
 
 def check_roadmap(loaded: LoadedConfig, *, as_json: bool) -> int:
