@@ -13,7 +13,7 @@ from tests.daemon.conftest import add_config, set_script
 
 ENV = {**os.environ, "COFFEE_MAKER_NOTIFY__TIMEOUT_S": "0.5"}
 GOOD = {"steps": [{"write": "weather/extra.py", "content": "X = 1\n"}, {"result": "Done."}]}
-THIRD = "\n## PRIORITY 3: Forecast charts\n\n**Status**: 📝 Planned\n\n**Dependencies**: PRIORITY 1\n"
+THIRD = "## PRIORITY 3: Forecast charts\n\n**Status**: 📝 Planned\n\n**Dependencies**: PRIORITY 1\n\n"
 
 
 def cm(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -26,12 +26,12 @@ def test_merged_work_counts_as_complete_everywhere(sandbox: Path) -> None:
     `run --dry-run` all name PRIORITY 3, which depends on it — as the daemon does."""
     set_script(sandbox, "default.json", GOOD)
     roadmap = sandbox / "docs" / "ROADMAP.md"
-    roadmap.write_text(roadmap.read_text() + THIRD)
-    cm(sandbox, "run", "--priority", "1")
+    roadmap.write_text(roadmap.read_text().replace("## PRIORITY 2:", THIRD + "## PRIORITY 2:"))
+    cm(sandbox, "run", "--priority", "PRIORITY 1")
     store = StateStore(sandbox / ".coffee_maker" / "state.db")
     assert store.get("PRIORITY 1").phase is Phase.PR_OPEN  # type: ignore[union-attr]
-    cm(sandbox, "skip", "2")  # PRIORITY 2 would come first otherwise
-    assert "waits for PRIORITY 1 (in review)" in cm(sandbox, "roadmap", "next").stdout
+    before = cm(sandbox, "roadmap", "next").stdout
+    assert "waits for PRIORITY 1 (in review)" in before and "Next: PRIORITY 2" in before
     # What the daemon's PR poll records when the forge says merged:
     store.transition("PRIORITY 1", Phase.MERGED)
     store.transition("PRIORITY 1", Phase.DONE)
