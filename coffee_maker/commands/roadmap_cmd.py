@@ -13,8 +13,7 @@ from rich.table import Table
 
 from coffee_maker.commands import _common
 from coffee_maker.config import LoadedConfig
-from coffee_maker.errors import UsageError
-from coffee_maker.roadmap import Roadmap, errors, normalise_id, read_roadmap
+from coffee_maker.roadmap import Roadmap, errors, read_roadmap
 from coffee_maker.types import Priority, Status
 
 #: Warning kinds as the `list` table shows them (`roadmap check` gives the full sentence).
@@ -132,11 +131,8 @@ def show_next(loaded: LoadedConfig, *, as_json: bool) -> int:
 
 def show_priority(loaded: LoadedConfig, query: str, *, as_json: bool) -> int:
     roadmap = _load(loaded)
-    found = roadmap.find(query)
-    if not found:
-        raise UsageError(f"{normalise_id(query)} is not a priority in {loaded.roadmap_path} "
-                         "(see `coffee-maker roadmap list`).")
-    p = found[0]
+    p = roadmap.resolve(query, loaded.roadmap_path)
+    found = roadmap.find(p.id)
     if as_json:
         _common.print_json(priority_json(p, full=True))
         return 0

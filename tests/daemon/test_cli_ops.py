@@ -129,3 +129,11 @@ def test_commands_from_a_subdirectory(sandbox: Path) -> None:
         if daemon.poll() is None:
             daemon.terminate()
             daemon.wait(30)
+
+
+def test_run_priority_accepts_the_number(sandbox: Path) -> None:
+    """`run --priority 2` works on PRIORITY 2 (the id forms `roadmap show` accepts), not on PRIORITY 1."""
+    result = _cm("run", "--priority", "2", cwd=sandbox)
+    assert result.returncode == 0, result.stderr
+    status = json.loads(_cm("status", "--json", cwd=sandbox).stdout)
+    assert [(p["id"], p["phase"]) for p in status["priorities"]] == [("PRIORITY 2", "pr_open")]

@@ -9,6 +9,7 @@ import pytest
 
 from coffee_maker.cli import main
 from coffee_maker.roadmap import explain, next_priority, parse_roadmap
+from coffee_maker.types import Status
 
 ROADMAP = (
     "## PRIORITY 1: Done\n**Status**: ✅ Complete\n\n"
@@ -119,3 +120,49 @@ def test_priority_without_status_is_explained() -> None:
     chosen, skipped = explain(roadmap)
     assert chosen is not None and chosen.id == "PRIORITY 2"
     assert skipped[0].priority.id == "PRIORITY 1" and "no status" in skipped[0].reason
+
+
+class TestReadableOutput:
+    SECTION = ("## PRIORITY 1: A really quite long title that describes the work in some detail for people\n"
+               "**Status**: 📝 Planned\n**Dependencies**: PRIORITY 2\nSome text.\n\n"
+               "## PRIORITY 2: Short\n**Status**: ✅ Complete\n")
+
+    def test_show_prints_the_title_once_and_keeps_lines_apart(self, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+        """`roadmap show 1`: the title once; the Status line is not run into the Dependencies line."""
+        assert main(["roadmap", "show", "1", "--repo", str(_repo(tmp_path, self.SECTION))]) == 0
+        out = capsys.readouterr().out
+        assert out.count("A really quite long title") == 1
+        lines = [line.strip() for line in out.splitlines()]
+        assert "Status: 📝 Planned" in lines and "Dependencies: PRIORITY 2" in lines
+
+    def test_list_gives_the_title_the_free_width(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+        """At 80 columns with no warnings, the title gets what the other columns leave (no empty warnings column)."""
+        monkeypatch.setenv("COLUMNS", "80")
+        assert main(["roadmap", "list", "--repo", str(_repo(tmp_path, self.SECTION))]) == 0
+        out = capsys.readouterr().out
+        assert "A really quite long title that descri" in out and "warnings" not in out
+        assert max(len(line) for line in out.splitlines()[1:]) <= 80
+
+
+def test_long_titles_make_branch_names_cut_at_a_word() -> None:
+    """A slug over 60 characters ends at a whole word, never mid-word."""
+    from coffee_maker.types import Priority
+
+    p = Priority("PRIORITY 2", "Forecast summary of the daily temperatures for every station in the network",
+                 1, 1, 2, Status.PLANNED, "", None)
+    assert p.slug == "priority-2-forecast-summary-of-the-daily-temperatures-for"
+
+
+@pytest.mark.parametrize("command", [["retry"], ["skip"], ["roadmap", "next"], ["logs"], ["answer"], ["interactions"]])
+def test_sub_command_help_opens_with_a_description(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """`coffee-maker X --help` says what X does, not just its usage; `answer`'s ID and `logs`' output are explained."""
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    description = out.split("\n\n")[1]
+    assert description and not description.startswith(("positional", "options"))
+    if command == ["answer"]:
+        assert "as `coffee-maker pending` shows it" in out
+    if command == ["logs"]:
+        assert "readable text" in out
