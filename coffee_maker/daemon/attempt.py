@@ -23,7 +23,7 @@ from coffee_maker.daemon.null_trace import NullAttemptTrace
 from coffee_maker.daemon.ports import Agent, Services, Workspace
 from coffee_maker.daemon.prompt import build_feedback_prompt, build_prompt
 from coffee_maker.daemon.record import AttemptRecord, describe_tool_input
-from coffee_maker.daemon.state import Phase, PriorityState, StateStore
+from coffee_maker.daemon.state import Phase, PriorityState, StateStore, section_digest
 from coffee_maker.roadmap import RoadmapEditor, SetNote, SetStatus, Tick, parse_roadmap
 from coffee_maker.types import (
     Decision,
@@ -146,7 +146,8 @@ class AttemptRunner:
         return self.store.transition(
             priority.id, Phase.BRANCHED, attempt=attempt, branch=ws.branch, workspace=str(ws.path),
             session_id=previous.session_id if previous else None, commit_sha=None, reason="",
-            extra={"base": ws.base}, detail=f"attempt {attempt}",
+            # The section as the daemon worked from it: a later edit by the person retries a block.
+            extra={"base": ws.base, "section_digest": section_digest(priority.text)}, detail=f"attempt {attempt}",
         )
 
     def _workspace(self, priority: Priority, state: PriorityState) -> Workspace:

@@ -238,10 +238,11 @@ class StateStore:
         return self.transition(priority, Phase.SKIPPED, reason="skipped by request", detail=detail)
 
     def retry_edited(self, sections: dict[str, str]) -> list[str]:
-        """Retry every blocked priority whose roadmap section (id → text) the person edited since it was blocked.
+        """Retry every blocked priority whose roadmap section (id → text) the person edited since it was tried.
 
-        The first time a blocked priority is seen its section's digest is recorded; a later
-        different digest means the person changed the entry (a clearer goal, a hint), so it is tried again.
+        An attempt records the digest of the section it worked from; a blocked priority with none
+        (blocked before any attempt, e.g. by a budget cap) gets the current one as its baseline.
+        A different digest means the person changed the entry (a clearer goal, a hint): try again.
         """
         retried = []
         for state in self.in_phases({Phase.BLOCKED}):
