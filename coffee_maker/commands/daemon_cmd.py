@@ -143,8 +143,10 @@ def show_status(loaded: LoadedConfig, *, as_json: bool) -> int:
         from coffee_maker.daemon.state import unblock_hint
 
         for p in data["priorities"]:
-            if p["phase"] in ("blocked", "skipped"):
-                console.print(f"  [red]{p['id']} is {p['phase']}.[/] {escape(unblock_hint(p['id']))}")
+            if p["phase"] == "blocked":
+                console.print(f"  [red]{p['id']} is blocked.[/] {escape(unblock_hint(p['id']))}")
+            elif p["phase"] == "skipped":
+                console.print(f"  {p['id']} is skipped; `coffee-maker retry {p['id']}` takes it back.")
     return 0
 
 

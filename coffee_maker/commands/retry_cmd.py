@@ -86,7 +86,9 @@ def retry_priority(loaded: LoadedConfig, query: str) -> int:
         store.retry(pid)
     finally:
         store.close()
-    was = f"{state.phase.value}, {state.attempt} failed attempt{'s' if state.attempt != 1 else ''}"
+    was = state.phase.value.replace("retry", "waiting for a retry")
+    if state.attempt:
+        was += f" after {state.attempt} failed attempt{'s' if state.attempt != 1 else ''}"
     _common.console().print(f"{pid} will be tried again (was {was}; the attempt count starts again). "
                             f"{_nudge(loaded)}")
     return 0

@@ -123,7 +123,7 @@ def show_next(loaded: LoadedConfig, *, as_json: bool) -> int:
     for s in skipped:
         console.print(f"[dim]skipped {s.priority.id} (line {s.priority.line}): {escape(s.reason)}[/]")
     if chosen is None:
-        console.print("Nothing to do: no planned priority has all its dependencies complete.")
+        console.print("Nothing to do: no planned priority is ready" + (" (the reasons are above)." if skipped else "."))
         return 0
     console.print(f"Next: [bold]{chosen.id}: {escape(chosen.title)}[/] (line {chosen.line})")
     return 0
