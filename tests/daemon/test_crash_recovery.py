@@ -80,27 +80,31 @@ def _check_invariants(project: Path, original_roadmap: str) -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
-    """30 kills at seeded random moments; each restart finishes with the invariants intact."""
-    rng = random.Random(20261123)
-    for run in range(RUNS):
-        project = build_sandbox(tmp_path / f"run-{run}")
-        original = (project / "docs" / "ROADMAP.md").read_text()
-        kills = 1 + run % 3
-        for _ in range(kills):
-            daemon = _start(project)
-            time.sleep(rng.uniform(0.3, 2.2))
-            daemon.send_signal(signal.SIGKILL)
-            daemon.wait(30)
+@pytest.mark.parametrize("run", range(RUNS))
+def test_sigkill_at_random_points_then_resume(tmp_path: Path, run: int) -> None:
+    """Kills at seeded random moments (1-3 per run, RUNS runs); each restart finishes with the invariants intact.
+
+    One test per run, so the runs spread over the xdist workers and each has the whole
+    per-test timeout, instead of thirty runs sharing one.
+    """
+    rng = random.Random(20261123 + run)
+    project = build_sandbox(tmp_path / f"run-{run}")
+    original = (project / "docs" / "ROADMAP.md").read_text()
+    kills = 1 + run % 3
+    for _ in range(kills):
         daemon = _start(project)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not _settled(project):
-            time.sleep(0.1)
-        daemon.terminate()
-        daemon.wait(60)
-        assert _settled(project), f"run {run}: the daemon did not finish after restarts: {_phases(project)}"
-        _check_invariants(project, original)
-        deadline = time.monotonic() + 10
-        while _processes_in(project.parent) and time.monotonic() < deadline:
-            time.sleep(0.1)  # a child told to exit by PDEATHSIG may need a moment
-        assert _processes_in(project.parent) == [], f"run {run}: orphan processes left"
+        time.sleep(rng.uniform(0.3, 2.2))
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(30)
+    daemon = _start(project)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not _settled(project):
+        time.sleep(0.1)
+    daemon.terminate()
+    daemon.wait(60)
+    assert _settled(project), f"run {run}: the daemon did not finish after restarts: {_phases(project)}"
+    _check_invariants(project, original)
+    deadline = time.monotonic() + 10
+    while _processes_in(project.parent) and time.monotonic() < deadline:
+        time.sleep(0.1)  # a child told to exit by PDEATHSIG may need a moment
+    assert _processes_in(project.parent) == [], f"run {run}: orphan processes left"
