@@ -81,8 +81,10 @@ class ClaudeSession:
     def run(self, stop: StopFlag) -> SessionOutcome:
         if not self.cwd.is_dir():
             raise AgentError(f"The agent's working directory does not exist: {self.cwd}")
+        built = self.backend.built_environment()
+        log.debug("agent environment built", passed=sorted(built.env), withheld=list(built.withheld))
         self.proc = p = AgentProcess(self.backend.command(self.resume_session_id), cwd=self.cwd,
-                                     env=self.backend.environment(), what=f"Claude Code ({self.backend.binary})")
+                                     env=built.env, what=f"Claude Code ({self.backend.binary})")
         self.worker = self._new_worker()
         try:
             p.send_json(cc.user_message(self.prompt, self.session_id))

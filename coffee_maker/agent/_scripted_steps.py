@@ -94,8 +94,9 @@ class StepRunner:
 
     def __init__(self, *, cwd: Path, on_event: EventCallback, decide: DecisionCallback, limits: Limits,
                  stop: StopFlag, answers: dict[str, str], step_delay_s: float, session_id: str,
-                 model: str) -> None:
+                 model: str, env: Mapping[str, str]) -> None:
         self.cwd, self.on_event, self.decide, self.limits = cwd, on_event, decide, limits
+        self.env = env  # built like a real agent's: commands never see the daemon's credentials
         self.stop, self.answers, self.step_delay_s = stop, answers, step_delay_s
         self.session_id, self.model = session_id, model
         self.clock = SessionClock(limits)
@@ -221,7 +222,7 @@ class StepRunner:
 
         def effect() -> tuple[str, bool]:
             try:
-                done = proc.run(command, cwd=self.cwd, shell=True, timeout=float(step.get("timeout", 600)),
+                done = proc.run(command, cwd=self.cwd, env=self.env, shell=True, timeout=float(step.get("timeout", 600)),
                                 should_stop=self.stop.is_set)
             except ProcessError as exc:
                 return exc.message, True

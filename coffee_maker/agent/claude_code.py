@@ -25,8 +25,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from coffee_maker import proc
 from coffee_maker.agent.base import EventCallback, Limits, StopFlag
+from coffee_maker.agent.environment import (
+    CLAUDE_CREDENTIALS,
+    CLAUDE_OWN,
+    AgentEnvironment,
+    build_environment,
+)
 from coffee_maker.config.agent import AgentSettings
 from coffee_maker.types import (
     Decision,
@@ -80,15 +85,20 @@ class ClaudeCodeBackend:
         return argv + list(s.extra_args)
 
     def environment(self) -> dict[str, str]:
-        """The child's env: ours minus nesting variables, plus settings and overrides.
+        """The child's env, built not inherited (:mod:`coffee_maker.agent.environment`).
 
-        With ``auth = "subscription"`` ANTHROPIC_API_KEY is removed so the CLI uses its login.
+        With ``auth = "subscription"`` ANTHROPIC_API_KEY is removed so the CLI uses its login;
+        ``auth = "api_key"`` passes it (and ANTHROPIC_AUTH_TOKEN) from the daemon's environment.
         """
-        env = proc.child_env(self.settings.env)
-        env.update(self.extra_env)
-        if self.settings.auth == "subscription":
-            env.pop("ANTHROPIC_API_KEY", None)
-        return env
+        return self.built_environment().env
+
+    def built_environment(self) -> AgentEnvironment:
+        s = self.settings
+        built = build_environment(own=CLAUDE_OWN, credentials=CLAUDE_CREDENTIALS[s.auth], pass_env=s.pass_env,
+                                  explicit={**s.env, **self.extra_env})
+        if s.auth == "subscription" and "ANTHROPIC_API_KEY" in built.env:
+            del built.env["ANTHROPIC_API_KEY"]
+        return built
 
     # ------------------------------------------------------------------ the protocol
     def run(self, prompt: str, cwd: Path | str, *, on_event: EventCallback, decide: DecisionCallback,

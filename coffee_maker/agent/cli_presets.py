@@ -64,6 +64,7 @@ CODEX = CliAgentSettings.model_validate({
     "usage_limit_pattern": r"usage limit|You've hit your usage limit|quota exceeded|insufficient_quota",
     "rate_limit_pattern": r"rate limit|429|Too Many Requests",
     "auth_failure_pattern": r"401 Unauthorized|not logged in|codex login|invalid api key",
+    "pass_env": ["OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME", "CODEX_*"],
 })
 
 GEMINI = CliAgentSettings.model_validate({
@@ -85,6 +86,8 @@ GEMINI = CliAgentSettings.model_validate({
     "usage_limit_pattern": r"quota exceeded|RESOURCE_EXHAUSTED|usage limit|daily limit",
     "rate_limit_pattern": r"\b429\b|rate limit",
     "auth_failure_pattern": r"set an Auth method|API key not valid|UNAUTHENTICATED|\b401\b",
+    "pass_env": ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT",
+                 "GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_USE_VERTEXAI", "GEMINI_*"],
 })
 
 AIDER = CliAgentSettings.model_validate({
@@ -96,6 +99,9 @@ AIDER = CliAgentSettings.model_validate({
     "usage_limit_pattern": r"insufficient_quota|exceeded your current quota|usage limit",
     "rate_limit_pattern": r"RateLimitError|rate limit",
     "auth_failure_pattern": r"AuthenticationError|invalid api key|API key",
+    # aider talks to whichever provider its model names: each one's key, and its own AIDER_* settings.
+    "pass_env": ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "DEEPSEEK_API_KEY", "OPENROUTER_API_KEY",
+                 "OPENAI_API_BASE", "AIDER_*"],
 })
 
 PRESETS: Mapping[str, CliAgentSettings] = {"codex": CODEX, "gemini": GEMINI, "aider": AIDER}

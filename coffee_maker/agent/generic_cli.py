@@ -23,10 +23,10 @@ from typing import Any
 
 import structlog
 
-from coffee_maker import proc
 from coffee_maker.agent.base import EventCallback, Limits, SessionClock, StopFlag
 from coffee_maker.agent.cli_presets import PRESETS, map_object
 from coffee_maker.agent.decisions import decide_within
+from coffee_maker.agent.environment import build_environment
 from coffee_maker.agent.events import (
     AgentEvent,
     DecisionEvent,
@@ -86,6 +86,10 @@ class GenericCliBackend:
         self._stop = StopFlag()
         self._proc: AgentProcess | None = None
 
+    def environment(self) -> dict[str, str]:
+        """Built, not inherited: the basics, the CLI's ``pass_env``, the person's ``pass_env`` and ``env``."""
+        return build_environment(pass_env=[*self.spec.pass_env, *self.settings.pass_env], explicit=self.env).env
+
     def stop(self) -> None:
         self._stop.set()
         current = self._proc
@@ -126,7 +130,7 @@ class GenericCliBackend:
         argv = build_argv(template, prompt=prompt, session_id=session_id, model=self.settings.model, cwd=cwd,
                           binary=self.binary)
         stdin = prompt.encode() if spec.prompt_via == "stdin" else None
-        self._proc = p = AgentProcess(argv, cwd=cwd, env=proc.child_env(self.env), what=f"{self.name} ({argv[0]})",
+        self._proc = p = AgentProcess(argv, cwd=cwd, env=self.environment(), what=f"{self.name} ({argv[0]})",
                                       stdin_data=stdin if stdin is not None else b"")
         state = _State(session_id)
         stopped: tuple[OutcomeKind, str] | None = None

@@ -28,6 +28,6 @@ def create_backend(settings: AgentSettings, *, name: str | None = None, binary: 
     if name == "scripted":
         if not settings.script:
             raise AgentError("The scripted backend needs a script: set [agent] script = \"path/to/script.json\".")
-        return ScriptedBackend(settings.script, limits=limits)
+        return ScriptedBackend(settings.script, limits=limits, settings=settings)
     return GenericCliBackend(name, cli_spec(name, settings), settings=settings, binary=binary, env=env,
                              limits=limits)

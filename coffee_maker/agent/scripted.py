@@ -62,6 +62,8 @@ from typing import Any
 
 from coffee_maker.agent._scripted_steps import ACTIONS, StepRunner, validate_steps
 from coffee_maker.agent.base import EventCallback, Limits, StopFlag
+from coffee_maker.agent.environment import build_environment
+from coffee_maker.config.agent import AgentSettings
 from coffee_maker.errors import AgentError
 from coffee_maker.types import DecisionCallback, SessionOutcome
 
@@ -124,7 +126,8 @@ class ScriptedBackend:
     name = "scripted"
 
     def __init__(self, scripts: Script | Sequence[Any] | Mapping[str, Any] | str | Path, *,
-                 limits: Limits | None = None, step_delay_s: float = 0.0) -> None:
+                 limits: Limits | None = None, step_delay_s: float = 0.0,
+                 settings: AgentSettings | None = None) -> None:
         if isinstance(scripts, str | Path):
             self._scripts = [load_script(scripts)]
         elif isinstance(scripts, Script | Mapping):
@@ -136,6 +139,7 @@ class ScriptedBackend:
         if not self._scripts:
             raise AgentError("The scripted backend needs at least one script.")
         self.limits = limits or Limits()
+        self.settings = settings or AgentSettings.model_validate({"backend": "scripted"})
         self.step_delay_s = step_delay_s
         self.runs: list[RunRecord] = []
         self._stop = StopFlag()
@@ -151,7 +155,8 @@ class ScriptedBackend:
         steps = script.resume_steps if resume_session_id and script.resume_steps is not None else script.steps
         runner = StepRunner(cwd=Path(cwd), on_event=on_event, decide=decide, limits=self.limits,
                             stop=self._stop, answers=record.answers, step_delay_s=self.step_delay_s,
-                            session_id=resume_session_id or script.session_id, model=script.model)
+                            session_id=resume_session_id or script.session_id, model=script.model,
+                            env=build_environment(pass_env=self.settings.pass_env, explicit=self.settings.env).env)
         record.outcome = runner.run_session(steps)
         return record.outcome
 

@@ -49,6 +49,9 @@ class CliAgentSettings(BaseModel):
     rate_limit_pattern: str | None = Field(None, description="Regex over output/stderr that means a rate limit.")
     auth_failure_pattern: str | None = Field(None, description="Regex over output/stderr that means bad credentials.")
     env: dict[str, str] = Field(default_factory=dict)
+    pass_env: list[str] = Field(default_factory=list, description=(
+        "Variables of the daemon's environment this CLI needs (its API key, its settings): exact names pass "
+        "as given; '*' patterns pass only names that do not look like credentials."))
 
 
 class AgentSettings(BaseModel):
@@ -69,7 +72,13 @@ class AgentSettings(BaseModel):
     allowed_tools: list[str] = Field(default_factory=list, description="--allowedTools rules, e.g. 'Bash(pytest:*)'.")
     disallowed_tools: list[str] = Field(default_factory=list, description="--disallowedTools rules.")
     extra_args: list[str] = Field(default_factory=list, description="More CLI arguments, appended as given.")
-    env: dict[str, str] = Field(default_factory=dict, description="Extra environment for the agent process.")
+    env: dict[str, str] = Field(default_factory=dict, description=(
+        "Variables set for the agent process, as given. The agent does not inherit the daemon's environment: "
+        "see pass_env."))
+    pass_env: list[str] = Field(default_factory=list, description=(
+        "Variables of the daemon's environment the agent (and the commands its tools run) may see, beyond "
+        "PATH/HOME/locale/proxy basics and the CLI's own settings: exact names pass as given; '*' patterns "
+        "(e.g. 'MYAPP_*') pass only names that do not look like credentials."))
     auth: Literal["subscription", "api_key"] = Field(
         "subscription", description="subscription: the CLI's own login (ANTHROPIC_API_KEY is removed); api_key: keep it.")
     # ---- other backends

@@ -91,10 +91,10 @@ def agent_factory(loaded: LoadedConfig) -> Any:
             if script.is_dir():
                 for name in (f"{priority.id_slug}.json", f"{priority.id_slug}.toml", "default.json"):
                     if (script / name).is_file():
-                        return ScriptedBackend(script / name)
+                        return ScriptedBackend(script / name, settings=chosen)
                 raise AgentError(f"No agent script for {priority.id} in {script} "
                                  f"(looked for {priority.id_slug}.json and default.json).")
-            return ScriptedBackend(script)
+            return ScriptedBackend(script, settings=chosen)
         return create_backend(chosen)
 
     return agent_for

@@ -29,7 +29,8 @@ CLIS = ("codex", "gemini", "aider")
 
 
 def backend(name: str, *, model: str | None = None, limits: Limits | None = None) -> GenericCliBackend:
-    settings = AgentSettings.model_validate({"backend": name, "model": model})
+    # The fakes read their scenario and log path from the environment, which the agent gets only by name.
+    settings = AgentSettings.model_validate({"backend": name, "model": model, "pass_env": ["FAKE_CLI_*"]})
     return GenericCliBackend(name, settings=settings, binary=str(FAKE_CLIS / name),
                              limits=limits or Limits(idle_timeout_s=20, total_timeout_s=30, max_followups=2))
 

@@ -168,7 +168,8 @@ def test_fallback_agent_while_the_main_one_is_limited(sandbox: Path, monkeypatch
     calls = sandbox.parent / "codex-calls.jsonl"
     monkeypatch.setenv("FAKE_CLI_LOG", str(calls))
     config = sandbox / "coffee_maker.toml"
-    config.write_text(config.read_text().replace('backend = "scripted"', 'backend = "codex"')
+    config.write_text(config.read_text().replace(
+        'backend = "scripted"', 'backend = "codex"\npass_env = ["FAKE_CLI_*"]')
                       + 'fallback_backend = "scripted"\n')
     run_until_settled(sandbox, settled=2, timeout_s=60, answer_delay_s=0.1)
     store = _store(sandbox)
