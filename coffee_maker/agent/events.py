@@ -218,12 +218,17 @@ def _user(obj: Mapping[str, Any]) -> list[AgentEvent]:
     return events or [RawEvent(kind="user", data=obj, raw=obj)]
 
 
+def _errors_text(errors: Any) -> str:
+    """An error result without a ``result`` text says why in ``errors`` ("No conversation found …")."""
+    return "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
+
+
 def _result(obj: Mapping[str, Any]) -> ResultEvent:
     usage = obj.get("usage")
     status = obj.get("api_error_status")
     return ResultEvent(
         session_id=_str_or_none(obj.get("session_id")), subtype=str(obj.get("subtype") or ""),
-        is_error=bool(obj.get("is_error")), text=str(obj.get("result") or ""),
+        is_error=bool(obj.get("is_error")), text=str(obj.get("result") or _errors_text(obj.get("errors"))),
         cost_usd=float(obj.get("total_cost_usd") or 0.0), num_turns=int(obj.get("num_turns") or 0),
         usage=usage if isinstance(usage, dict) else {}, duration_ms=int(obj.get("duration_ms") or 0),
         api_error_status=int(status) if isinstance(status, int | float) else None,

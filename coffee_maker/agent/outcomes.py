@@ -27,6 +27,8 @@ AUTH_RE = re.compile(
     r"\b401\b|invalid api key|authentication|not logged in|please run /login|oauth token|"
     r"invalid x-api-key|unauthori[sz]ed", re.IGNORECASE)
 
+_SESSION_GONE_RE = re.compile(r"no conversation found|session (?:id )?not found|no (?:such )?session", re.IGNORECASE)
+
 _EPOCH_RE = re.compile(r"\|\s*(\d{9,11})\b")
 _RESETS_RE = re.compile(
     r"resets?\s+(?:at\s+)?(?:(?P<month>[A-Z][a-z]{2})\s+(?P<day>\d{1,2}),?\s*(?:at\s+)?)?"
@@ -45,6 +47,11 @@ _LIMIT_NOTICE_RE = re.compile(
 def is_limit_notice(text: str) -> bool:
     """A final text that *is* a usage-limit notice (some CLI versions report it as a normal result)."""
     return len(text) < 300 and bool(_LIMIT_NOTICE_RE.match(text))
+
+
+def session_not_found(text: str) -> bool:
+    """The CLI could not resume: the session it was given does not exist (never saved, or deleted)."""
+    return bool(_SESSION_GONE_RE.search(text))
 
 
 def classify_error(text: str, status: int | None = None) -> OutcomeKind:

@@ -16,7 +16,8 @@ from typing import Any
 
 import structlog
 
-from coffee_maker.agent.events import TextEvent, ToolUseEvent
+from coffee_maker.agent.events import InitEvent, TextEvent, ToolUseEvent
+from coffee_maker.agent.outcomes import session_not_found
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.devlog import write_devlog
 from coffee_maker.daemon.null_trace import NullAttemptTrace
@@ -172,7 +173,11 @@ class AttemptRunner:
             return build_feedback_prompt(
                 ctx.priority, test_command=test_command,
                 feedback="The previous session was interrupted. Continue where you stopped and finish the work.")
+        return self._full_prompt(ctx)
+
+    def _full_prompt(self, ctx: AttemptContext) -> str:
         retry_note = ctx.state.reason if ctx.state.attempt > 1 else None
+        test_command = self.cfg.git.test_command
         return build_prompt(ctx.priority, branch=ctx.ws.branch, guidelines=self.guidelines,
                             guidance_files=self._guidance_files(ctx.ws.path), test_command=test_command,
                             feedback=f"The previous attempt failed: {retry_note}" if retry_note else None)
@@ -232,6 +237,12 @@ class AttemptRunner:
         try:
             outcome = agent.run(prompt, ctx.ws.path, decide=decide_and_note,
                                 on_event=lambda event: self._on_event(ctx, event), resume_session_id=resume)
+            if resume and outcome.is_error and session_not_found(outcome.reason):
+                # The CLI never saved that session (killed before it wrote it): start afresh, with the full task.
+                log.warning("the agent session to resume does not exist; starting a new one", session_id=resume)
+                ctx.state = self.store.update(ctx.priority.id, session_id=None)
+                outcome = agent.run(self._full_prompt(ctx), ctx.ws.path, decide=decide_and_note,
+                                    on_event=lambda event: self._on_event(ctx, event))
         finally:
             self.on_agent(None)
         ctx.trace.set_session(outcome.session_id)
@@ -255,7 +266,13 @@ class AttemptRunner:
                                 + (f": {outcome.reason}" if outcome.reason else ""))
 
     def _on_event(self, ctx: AttemptContext, event: Any) -> None:
-        if isinstance(event, ToolUseEvent):
+        if isinstance(event, InitEvent) and event.session_id and event.session_id != ctx.state.session_id:
+            # Stored the moment the CLI names it: a crash mid-session then resumes it (--resume)
+            # instead of paying for the same work again.
+            ctx.state = self.store.update(ctx.priority.id, session_id=event.session_id,
+                                          extra={"backend": self.backend or self.cfg.agent.backend})
+            log.debug("agent session started", session_id=event.session_id)
+        elif isinstance(event, ToolUseEvent):
             ctx.record.note_tool(event.name, describe_tool_input(dict(event.input)), str(ctx.ws.path))
         elif isinstance(event, TextEvent):
             ctx.record.note_text(event.text)
