@@ -48,6 +48,19 @@ class TestGitHub:
         patch = [r for r in fake.requests if r.method == "PATCH"]
         assert [r.json for r in patch] == [{"title": "T2", "body": "B2"}] and second.title == "T2"
 
+    def test_update_adds_labels_and_reviewers_a_crash_left_out(self, fake: FakeForge) -> None:
+        """A PR opened just before a crash (no labels, no reviewers) gets them when the next run updates it;
+        nothing already there is sent again, and a reviewer who already reviewed is not re-requested."""
+        github(fake, labels=[], reviewers=[]).open_or_update(branch="b", base="main", title="T", body="B")
+        fake.review(1, "COMMENTED", "looks fine", user="bob")
+        forge = github(fake, labels=["coffee-maker", "ai"], reviewers=["ann", "bob"])
+        forge.open_or_update(branch="b", base="main", title="T2", body="B")
+        assert [x["name"] for x in fake.pull(1)["labels"]] == ["coffee-maker", "ai"]
+        assert fake.pull(1)["requested_reviewers"] == [{"login": "ann"}]
+        before = len(fake.calls("POST"))
+        forge.open_or_update(branch="b", base="main", title="T3", body="B")
+        assert len(fake.calls("POST")) == before  # complete already: no label or reviewer call
+
     def test_request_headers_and_payload(self, fake: FakeForge) -> None:
         """The create call carries the versioned headers, a Bearer token and the documented JSON fields."""
         github(fake, labels=["bot", "ai"], reviewers=["ann"], draft=True).open_or_update(

@@ -107,11 +107,26 @@ class GitHubForge:
                 raise ForgeError(f"GitHub says a pull request for {branch} exists but it cannot be found.")
         _, data = self._call("PATCH", f"/pulls/{existing.number}", "update the pull request",
                              payload={"title": title, "body": body})
+        # A crash between the create call and its labels leaves the PR bare: add what is missing.
+        self._decorate(existing.number, labels, reviewers, present=data)
         return self._pr(data)
 
-    def _decorate(self, number: int, labels: Sequence[str] | None, reviewers: Sequence[str] | None) -> None:
+    def _decorate(self, number: int, labels: Sequence[str] | None, reviewers: Sequence[str] | None,
+                  present: dict[str, Any] | None = None) -> None:
+        """Labels and reviewers on a PR; with ``present`` (the PR as it is) only those it lacks.
+
+        A reviewer who already reviewed is not asked again: re-requesting would ping them on every update.
+        """
         labels = self.settings.labels if labels is None else labels
         reviewers = self.settings.reviewers if reviewers is None else reviewers
+        if present is not None:
+            have = {str(x.get("name")) for x in present.get("labels") or [] if isinstance(x, dict)}
+            labels = [x for x in labels if x not in have]
+            asked = {str(x.get("login")) for x in present.get("requested_reviewers") or [] if isinstance(x, dict)}
+            reviewers = [r for r in reviewers if r not in asked]
+            if reviewers:
+                reviewed = {_login(r) for r in self._get(f"/pulls/{number}/reviews", "read reviews")}
+                reviewers = [r for r in reviewers if r not in reviewed]
         if labels:
             self._call("POST", f"/issues/{number}/labels", "label the pull request", payload={"labels": list(labels)})
         if reviewers:
