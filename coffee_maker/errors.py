@@ -65,5 +65,15 @@ class AgentError(CoffeeMakerError):
     """The coding agent could not be started or broke its protocol."""
 
 
+class AgentAuthError(AgentError):
+    """The coding agent cannot authenticate: nothing will work until a person fixes its login or key.
+
+    Its own exit code (the same as `coffee-maker agent run` uses for auth_failed), so a supervisor
+    or a script can tell "fix the credentials" from an ordinary failure.
+    """
+
+    exit_code = 6
+
+
 class LockHeldError(CoffeeMakerError):
     """Another daemon already runs for this repository."""

@@ -39,6 +39,9 @@ BASICS: tuple[str, ...] = (
     # network: proxies and certificate authorities
     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy", "all_proxy",
     "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+    "GIT_SSL_CAINFO", "PIP_CERT", "NIX_SSL_CERT_FILE",
+    # interpreters' behaviour (not PIP_INDEX_URL and the like: an index URL can carry a password)
+    "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONIOENCODING", "PYTHONUTF8", "NODE_ENV",
     # toolchains the project's own commands need (homes and caches, no index URLs: those can carry credentials)
     "JAVA_HOME", "GOPATH", "GOROOT", "GOCACHE", "GOMODCACHE", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN",
     "NVM_DIR", "NVM_BIN", "PYENV_ROOT", "VIRTUAL_ENV", "CONDA_PREFIX", "PNPM_HOME", "BUN_INSTALL", "DENO_DIR",

@@ -114,6 +114,10 @@ def run_agent(settings: AgentSettings, *, prompt: str, backend: str | None = Non
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     printer.outcome(outcome)
+    if outcome.kind is OutcomeKind.AUTH_FAILED and not as_json:
+        from coffee_maker.agent.auth import auth_advice
+
+        sys.stderr.write(auth_advice(settings, backend=backend or settings.backend) + "\n")
     return EXIT_CODES.get(outcome.kind, 1)
 
 

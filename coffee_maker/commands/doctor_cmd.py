@@ -109,17 +109,33 @@ def check_agent(loaded: LoadedConfig) -> list[Check]:
     version = proc.run([found_binary, "--version"], timeout=30)
     checks = [Check("claude CLI", "ok" if version.ok else "fail",
                     version.stdout.strip() or proc.tail(version.stderr, 2), "" if version.ok else "Reinstall the CLI.")]
-    if agent.auth == "api_key":
-        has_key = bool(os.environ.get("ANTHROPIC_API_KEY") or agent.env.get("ANTHROPIC_API_KEY"))
-        checks.append(Check("claude login", "ok" if has_key else "fail", "API key " + ("set" if has_key else "missing"),
-                            "" if has_key else "Export ANTHROPIC_API_KEY, or use [agent] auth = \"subscription\"."))
-    else:
-        home = Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
-        logged_in = (home / ".credentials.json").exists() or bool(os.environ.get("CLAUDE_CODE_OAUTH_TOKEN"))
-        checks.append(Check("claude login", "ok" if logged_in else "warn",
-                            "subscription login found" if logged_in else f"no credentials in {home}",
-                            "" if logged_in else "Run `claude` once and log in (or `claude setup-token`)."))
+    checks.append(check_claude_login(loaded, found_binary) if version.ok else
+                  Check("claude login", "warn", "not checked: the CLI does not run", ""))
     return checks
+
+
+def check_claude_login(loaded: LoadedConfig, binary: str) -> Check:
+    """Ask the CLI itself (`claude auth status`) in the environment the daemon will give it."""
+    from coffee_maker.agent.auth import api_key_removed, auth_advice, claude_login_status
+
+    agent = loaded.config.agent
+    status = claude_login_status(agent, binary=binary)
+    if status.logged_in:
+        note = ("; ANTHROPIC_API_KEY is set but not used (auth = \"subscription\")"
+                if api_key_removed(agent) else "")
+        return Check("claude login", "ok", f"logged in: {status.detail}{note}")
+    if status.logged_in is None:  # an older CLI without `auth status`: look for its credentials file
+        home = Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
+        found = (home / ".credentials.json").exists() or bool(os.environ.get("CLAUDE_CODE_OAUTH_TOKEN")) or (
+            agent.auth == "api_key" and bool(os.environ.get("ANTHROPIC_API_KEY") or agent.env.get("ANTHROPIC_API_KEY")))
+        return Check("claude login", "ok" if found else "warn",
+                     f"credentials found ({status.detail})" if found else f"could not tell ({status.detail})",
+                     "" if found else auth_advice(agent))
+    detail = ("ANTHROPIC_API_KEY is set but will be removed (auth = \"subscription\"), and the CLI is not logged in"
+              if api_key_removed(agent) else
+              "ANTHROPIC_API_KEY is missing (auth = \"api_key\")" if agent.auth == "api_key" else
+              "the CLI is not logged in")
+    return Check("claude login", "fail", detail, auth_advice(agent))
 
 
 def check_forge(loaded: LoadedConfig) -> Check:

@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from coffee_maker.agent.auth import auth_advice
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.attempt import AgentAuthFailed, AgentPaused, AttemptFailed, AttemptRunner
 from coffee_maker.daemon.budget import BudgetVerdict, check_budget
@@ -34,7 +35,7 @@ from coffee_maker.daemon.state import (
     StateStore,
     unblock_hint,
 )
-from coffee_maker.errors import CoffeeMakerError
+from coffee_maker.errors import AgentAuthError, CoffeeMakerError
 from coffee_maker.notify.channels import in_words
 from coffee_maker.observe.context import set_phase
 from coffee_maker.types import Priority, PRState, PullRequest, RoadmapWarning, Status
@@ -193,11 +194,7 @@ class Daemon:
             self._pause_for_limit(priority, paused)
         except AgentAuthFailed as exc:
             outcome = "auth_failed"
-            self.services.notifier.inform(
-                f"The coding agent cannot authenticate ({exc}). Log in (`claude login`) or set the API key, "
-                "then restart coffee-maker.", priority=priority.id, kind="error")
-            self.store.set_info(last_outcome=f"{priority.id}: agent authentication failed")
-            self.request_stop()
+            self._auth_failed(priority, runner, str(exc))
         except AttemptFailed as failed:
             outcome = self._fail(priority, runner, failed.reason, attempt_no, secrets=failed.secrets)
         except CoffeeMakerError as exc:  # git / forge / agent start-up errors: a failed attempt, not a crash
@@ -272,6 +269,23 @@ class Daemon:
         log.info("retrying later", priority=priority.id, attempt=attempt, retry_in_s=round(retry_in))
         self.store.set_info(last_outcome=f"{priority.id}: attempt {attempt} failed, retrying in {retry_in:.0f} s")
         return "failed"
+
+    def _auth_failed(self, priority: Priority, runner: AttemptRunner, reason: str) -> None:
+        """Log it as an error, tell the person how to fix it, release the priority, stop with AgentAuthError.
+
+        The priority waits as a retry that does not count as a failed attempt: nothing the agent did failed.
+        """
+        settings = self.loaded.config.agent
+        message = (f"The coding agent cannot authenticate ({reason}). "
+                   f"{auth_advice(settings, backend=runner.backend or settings.backend)} Then start coffee-maker again.")
+        log.error("agent authentication failed", priority=priority.id, reason=reason)
+        self.services.notifier.inform(message, priority=priority.id, kind="error")
+        state = self.store.get(priority.id)
+        if state is not None and state.phase in ACTIVE | {Phase.PR_OPEN}:
+            self.store.transition(priority.id, Phase.RETRY, attempt=max(0, state.attempt - 1),
+                                  reason="the agent could not authenticate", detail="agent authentication failed")
+        self.store.set_info(last_outcome=f"{priority.id}: agent authentication failed")
+        raise AgentAuthError(message)
 
     def _backend(self) -> str | None:
         """The fallback backend while the main one is limited, else None (the configured one)."""
