@@ -22,6 +22,9 @@ class DaemonSettings(BaseModel):
     daily_soft_cap_usd: float | None = Field(None, ge=0, description="Warn when today's agent cost passes this.")
     daily_hard_cap_usd: float | None = Field(None, ge=0, description="Pause all work for the day when today's cost reaches this.")
     usage_limit_backoff_s: float = Field(900.0, ge=0, description="Sleep after a usage/rate limit without a reset time.")
+    rate_limit_backoff_start_s: float = Field(
+        15.0, ge=0, description="First wait after an API rate limit or overload without a reset time; it doubles "
+                                "with each one in a row, up to usage_limit_backoff_s, and the same session resumes.")
     fallback_backend: str | None = Field(
         None, description="Agent backend to use while the main one is usage- or rate-limited (e.g. codex).")
     devlogs: bool = Field(True, description="Write docs/devlogs/<date>_<priority>-<outcome>.md on the branch per attempt.")

@@ -12,7 +12,6 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.attempt import AgentAuthFailed, AgentPaused, AttemptFailed, AttemptRunner
 from coffee_maker.daemon.budget import BudgetVerdict, check_budget
 from coffee_maker.daemon.devlog import write_devlog
+from coffee_maker.daemon.limits import SHORT_LIVED, limit_wait
 from coffee_maker.daemon.null_trace import NullTracer
 from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
@@ -76,6 +76,8 @@ class Daemon:
         self.wake = wake or threading.Event()
         self._sleep_override = sleep
         self._paused_notified: set[str] = set()
+        #: Rate limits / overloads in a row per priority: each wait doubles the one before.
+        self._limit_streak: dict[str, int] = {}
         self._last_poll = 0.0
         self.current_agent: Agent | None = None
         #: While the main agent is limited (wall-clock time until its reset), attempts use the fallback.
@@ -200,6 +202,8 @@ class Daemon:
         except CoffeeMakerError as exc:  # git / forge / agent start-up errors: a failed attempt, not a crash
             outcome = self._fail(priority, runner, exc.message, attempt_no, secrets=False)
         finally:
+            if outcome not in {kind.value for kind in SHORT_LIVED}:
+                self._limit_streak.pop(priority.id, None)  # the limit lifted (or something else happened)
             self.progress.finish()
             self.store.set_info(current=None, phase="idle")
             record = runner.last_record
@@ -293,13 +297,10 @@ class Daemon:
 
     def _pause_for_limit(self, priority: Priority, paused: AgentPaused) -> None:
         outcome = paused.outcome
-        now = datetime.now(UTC)
-        backoff = self.loaded.config.daemon.usage_limit_backoff_s
-        if outcome.reset_at is not None:
-            reset = outcome.reset_at if outcome.reset_at.tzinfo else outcome.reset_at.replace(tzinfo=UTC)
-            wait = max(1.0, (reset - now).total_seconds())
-        else:
-            wait = 60.0 if outcome.kind.value == "overloaded" else backoff
+        cfg = self.loaded.config.daemon
+        streak = self._limit_streak.get(priority.id, 0)
+        wait = limit_wait(outcome, streak, start_s=cfg.rate_limit_backoff_start_s, ceiling_s=cfg.usage_limit_backoff_s)
+        self._limit_streak[priority.id] = streak + 1
         fallback = self.loaded.config.daemon.fallback_backend
         if fallback and self._backend() is None:
             self.fallback_until = time.time() + wait
@@ -313,9 +314,13 @@ class Daemon:
             self._paused_notified.add(key)
             self.services.notifier.inform(
                 f"The agent hit a {outcome.kind.value.replace('_', ' ')} on {priority.id}; "
-                f"resuming the same priority in {in_words(wait)}.", priority=priority.id, kind="paused")
+                f"resuming the same priority in {in_words(wait)}"
+                + (f", then at doubling intervals up to {in_words(cfg.usage_limit_backoff_s)} until it lifts."
+                   if outcome.kind in SHORT_LIVED and outcome.reset_at is None else "."),
+                priority=priority.id, kind="paused")
         self.store.set_info(phase="paused", paused_until=time.time() + wait, last_outcome=f"{priority.id}: {outcome.kind.value}")
-        log.info("paused for usage limit", priority=priority.id, seconds=round(wait))
+        log.info("paused for a limit", priority=priority.id, limit=outcome.kind.value, wait_s=round(wait, 2),
+                 consecutive=streak + 1)
         self.sleep(wait)
 
     def _within_budget(self, priority: Priority) -> bool:

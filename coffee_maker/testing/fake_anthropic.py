@@ -17,6 +17,7 @@ Usage::
         api.requests[-1]             # the last request the CLI sent (parsed JSON)
 
 A turn can also be an API error (``Turn.error(529, "overloaded_error", "Overloaded")``),
+a rate limit (``Turn.rate_limited()``: 429 ``rate_limit_error``, ``retry-after`` only if given),
 or stall (``Turn.stall()``: headers sent, then nothing until the server stops).
 """
 
@@ -27,6 +28,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -74,11 +76,30 @@ class Turn:
         return cls(status=status, error_type=error_type, error_message=message, headers=dict(headers or {}))
 
     @classmethod
+    def rate_limited(cls, retry_after_s: int | None = None, *, limit: str = "requests") -> Turn:
+        """HTTP 429 as the Messages API sends it: a ``rate_limit_error`` body and the
+        ``anthropic-ratelimit-<limit>-*`` headers; ``retry-after`` only when given (the API
+        omits it at times, and then nobody knows when the limit lifts)."""
+        headers = {f"anthropic-ratelimit-{limit}-limit": "50", f"anthropic-ratelimit-{limit}-remaining": "0",
+                   f"anthropic-ratelimit-{limit}-reset": _rfc3339_in(retry_after_s or 60)}
+        if retry_after_s is not None:
+            headers["retry-after"] = str(retry_after_s)
+        what = "request tokens" if limit.endswith("tokens") else "requests"
+        message = (f"Number of {what} has exceeded your per-minute rate limit "
+                   "(https://docs.claude.com/en/api/rate-limits); see the response headers for current usage. "
+                   "Please reduce the prompt length or the maximum tokens requested, or try again later.")
+        return cls.error(429, "rate_limit_error", message, headers)
+
+    @classmethod
     def stall(cls) -> Turn:
         return cls(hang=True)
 
 
 Responder = Callable[[dict[str, Any]], Turn | None]
+
+
+def _rfc3339_in(seconds: int) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class FakeAnthropic:
@@ -229,9 +250,11 @@ def _make_handler(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
                 body = {}
             turn = fake.next_turn(body)
             if turn.status != 200:
+                request_id = f"req_fake_{next(_ids)}"
                 self._json(turn.status, {"type": "error", "error": {"type": turn.error_type,
-                                                                    "message": turn.error_message}},
-                           turn.headers)
+                                                                    "message": turn.error_message},
+                                         "request_id": request_id},
+                           {"request-id": request_id, **turn.headers})
                 return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")

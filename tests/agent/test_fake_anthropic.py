@@ -45,3 +45,14 @@ class TestFakeAnthropic:
             env = api.cli_env()
         assert env["ANTHROPIC_BASE_URL"].startswith("http://127.0.0.1:")
         assert env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1" and env["CLAUDE_CODE_MAX_RETRIES"] == "0"
+
+    def test_rate_limited_turn_is_anthropics_429(self) -> None:
+        """429 with a rate_limit_error body, a request id and the ratelimit headers; retry-after only if given."""
+        with FakeAnthropic([Turn.rate_limited(), Turn.rate_limited(20, limit="input-tokens")]) as api:
+            bare = httpx.post(f"{api.url}/v1/messages", json={})
+            timed = httpx.post(f"{api.url}/v1/messages", json={})
+        body = bare.json()
+        assert bare.status_code == 429 and body["type"] == "error" and body["error"]["type"] == "rate_limit_error"
+        assert "rate limit" in body["error"]["message"] and body["request_id"] == bare.headers["request-id"]
+        assert "retry-after" not in bare.headers and bare.headers["anthropic-ratelimit-requests-remaining"] == "0"
+        assert timed.headers["retry-after"] == "20" and "anthropic-ratelimit-input-tokens-reset" in timed.headers

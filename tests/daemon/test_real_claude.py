@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.demo import run_until_settled
@@ -154,3 +155,38 @@ def test_a_daemon_killed_mid_session_resumes_that_session(sandbox: Path, claude_
         assert state.session_id == killed.session_id
     assert git(sandbox.parent / "origin.git", "show",
                "coffee-maker/priority-1-temperature-conversion-helpers:weather/convert.py") == CONVERT
+
+
+@pytest.mark.claude_cli
+def test_a_rate_limit_without_reset_backs_off_briefly_and_resumes_the_session(
+        sandbox: Path, monkeypatch: pytest.MonkeyPatch, claude_bin: str) -> None:
+    """The API answers 429 (no retry-after) three times: the daemon waits 0.2 s, 0.4 s, then the 0.5 s ceiling —
+    not the fixed usage_limit_backoff_s each time — resuming the same session, which then finishes the work."""
+    roadmap = sandbox / "docs" / "ROADMAP.md"
+    roadmap.write_text(roadmap.read_text().split("## PRIORITY 2")[0])
+    git(sandbox, "commit", "-qam", "docs: one priority")
+    git(sandbox, "push", "-q")
+    worktree = sandbox / ".coffee_maker" / "worktrees" / "priority-1-temperature-conversion-helpers"
+    turns = [Turn.rate_limited(), Turn.rate_limited(), Turn.rate_limited(),
+             Turn.tool("Write", {"file_path": str(worktree / "weather" / "convert.py"), "content": CONVERT}),
+             Turn.tool("Write", {"file_path": str(worktree / "tests" / "test_convert.py"), "content": TEST}),
+             Turn.say("Added the conversion with a test.")]
+    config = sandbox / "coffee_maker.toml"
+    config.write_text(config.read_text().replace(
+        'backend = "scripted"',
+        f'backend = "claude"\nbinary = "{claude_bin}"\nauth = "api_key"\nidle_timeout_s = 60\ntotal_timeout_s = 120'
+    ).replace("[daemon]\n", "[daemon]\nrate_limit_backoff_start_s = 0.2\nusage_limit_backoff_s = 0.5\n"))
+    with FakeAnthropic(turns) as api:
+        for key, value in api.cli_env().items():
+            monkeypatch.setenv(key, value)
+        with structlog.testing.capture_logs() as log:
+            run_until_settled(sandbox, settled=1, timeout_s=120)
+        requests = api.model_requests
+    pauses = [(e["limit"], e["wait_s"], e["consecutive"]) for e in log if e["event"] == "paused for a limit"]
+    assert pauses == [("rate_limit", 0.2, 1), ("rate_limit", 0.4, 2), ("rate_limit", 0.5, 3)]
+    state = StateStore(sandbox / ".coffee_maker" / "state.db").get("PRIORITY 1")
+    assert state is not None and state.phase is Phase.PR_OPEN and state.attempt == 1
+    assert len(requests) == 6
+    # The work after the limit lifted continued the conversation: the task is in it once, not started over.
+    assert json.dumps(requests[-1]["messages"]).count("# Implement PRIORITY 1") == 1
+    assert len({e["session_id"] for e in log if e["event"] == "agent session ended"}) == 1  # one session, resumed
