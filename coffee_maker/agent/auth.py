@@ -61,17 +61,25 @@ def api_key_removed(settings: AgentSettings, environ: Mapping[str, str] | None =
 
 def auth_advice(settings: AgentSettings, environ: Mapping[str, str] | None = None, *,
                 backend: str | None = None) -> str:
-    """What to do when the agent cannot authenticate, in one or two sentences."""
+    """Why the agent cannot authenticate (when we know) and what to do, in one or two sentences."""
+    name = backend or settings.backend
+    if name == "claude" and api_key_removed(settings, environ):
+        return ('ANTHROPIC_API_KEY is set, but [agent] auth = "subscription" (the default) removes it from the '
+                "agent's environment so the CLI uses its own login, and the CLI is not logged in. "
+                + auth_fix(settings, environ, backend=name))
+    return auth_fix(settings, environ, backend=name)
+
+
+def auth_fix(settings: AgentSettings, environ: Mapping[str, str] | None = None, *,
+             backend: str | None = None) -> str:
+    """Only what to do (for a table column that already states the problem)."""
     name = backend or settings.backend
     if name != "claude":
         return (f"Log in to the {name} CLI or export its API key; the agent sees only the basics, its CLI's "
                 "pass_env and the variables named in [agent] pass_env.")
     if api_key_removed(settings, environ):
-        return ('ANTHROPIC_API_KEY is set, but [agent] auth = "subscription" (the default) removes it from the '
-                f"agent's environment so the CLI uses its own login, and the CLI is not logged in. To use the key, "
-                f"{_KEEP_KEY}; or log in with `claude` (or `claude setup-token`).")
+        return f"To use the key, {_KEEP_KEY}; or log in with `claude` (or `claude setup-token`)."
     if settings.auth == "api_key":
         return ('With [agent] auth = "api_key" the CLI uses ANTHROPIC_API_KEY: export a valid key, or set '
                 'auth = "subscription" and log in with `claude`.')
-    return ('Log in with `claude` (or `claude setup-token`), or export ANTHROPIC_API_KEY and '
-            f"{_KEEP_KEY}.")
+    return f"Log in with `claude` (or `claude setup-token`), or export ANTHROPIC_API_KEY and {_KEEP_KEY}."

@@ -116,7 +116,7 @@ def check_agent(loaded: LoadedConfig) -> list[Check]:
 
 def check_claude_login(loaded: LoadedConfig, binary: str) -> Check:
     """Ask the CLI itself (`claude auth status`) in the environment the daemon will give it."""
-    from coffee_maker.agent.auth import api_key_removed, auth_advice, claude_login_status
+    from coffee_maker.agent.auth import api_key_removed, auth_fix, claude_login_status
 
     agent = loaded.config.agent
     status = claude_login_status(agent, binary=binary)
@@ -130,12 +130,12 @@ def check_claude_login(loaded: LoadedConfig, binary: str) -> Check:
             agent.auth == "api_key" and bool(os.environ.get("ANTHROPIC_API_KEY") or agent.env.get("ANTHROPIC_API_KEY")))
         return Check("claude login", "ok" if found else "warn",
                      f"credentials found ({status.detail})" if found else f"could not tell ({status.detail})",
-                     "" if found else auth_advice(agent))
+                     "" if found else auth_fix(agent))
     detail = ("ANTHROPIC_API_KEY is set but will be removed (auth = \"subscription\"), and the CLI is not logged in"
               if api_key_removed(agent) else
               "ANTHROPIC_API_KEY is missing (auth = \"api_key\")" if agent.auth == "api_key" else
               "the CLI is not logged in")
-    return Check("claude login", "fail", detail, auth_advice(agent))
+    return Check("claude login", "fail", detail, auth_fix(agent))
 
 
 def check_forge(loaded: LoadedConfig) -> Check:
