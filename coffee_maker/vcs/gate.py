@@ -11,6 +11,7 @@ import fnmatch
 from pathlib import Path
 
 from coffee_maker import proc
+from coffee_maker.agent.environment import build_environment
 from coffee_maker.config import LoadedConfig
 from coffee_maker.secrets import added_lines, scan
 from coffee_maker.types import GateFailure, GateReport, Workspace
@@ -57,7 +58,11 @@ class SafetyGate:
         output = ""
         command, timeout = self.settings.test_command, self.settings.test_timeout_s
         if run_tests and command and not findings:
-            result = proc.run(command, cwd=ws.path, shell=True, timeout=timeout)
+            # The tests are code the agent wrote, and their output goes back to it: they run with the
+            # agent's environment, never the daemon's credentials.
+            agent = self.loaded.config.agent
+            env = build_environment(pass_env=agent.pass_env, explicit=agent.env).env
+            result = proc.run(command, cwd=ws.path, shell=True, timeout=timeout, env=env)
             output = (result.stdout + ("\n" if result.stdout and result.stderr else "") + result.stderr).strip()
             if result.timed_out:
                 issues.append(GateFailure("tests", f"The tests (`{command}`) timed out after {timeout:.0f}s."))
