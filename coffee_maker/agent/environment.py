@@ -105,5 +105,14 @@ def build_environment(*, own: Iterable[str] = (), credentials: Iterable[str] = (
     return AgentEnvironment(env, tuple(sorted(withheld)))
 
 
+def describe_withheld(withheld: Iterable[str], *, shown: int = 6) -> str:
+    """``"GITHUB_TOKEN, SLACK_BOT_TOKEN and 12 more"`` — credential-looking names first."""
+    names = sorted(withheld, key=lambda n: (not looks_like_credential(n), n))
+    if not names:
+        return "nothing"
+    head = ", ".join(names[:shown])
+    return head + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 def _is_pattern(name: str) -> bool:
     return any(c in name for c in "*?[")

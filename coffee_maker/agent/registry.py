@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from coffee_maker.agent.base import AgentBackend, Limits
 from coffee_maker.agent.claude_code import ClaudeCodeBackend
 from coffee_maker.agent.cli_presets import PRESETS
+from coffee_maker.agent.environment import AgentEnvironment, build_environment
 from coffee_maker.agent.generic_cli import GenericCliBackend, cli_spec
 from coffee_maker.agent.scripted import ScriptedBackend
 from coffee_maker.config.agent import AgentSettings
@@ -31,3 +32,14 @@ def create_backend(settings: AgentSettings, *, name: str | None = None, binary: 
         return ScriptedBackend(settings.script, limits=limits, settings=settings)
     return GenericCliBackend(name, cli_spec(name, settings), settings=settings, binary=binary, env=env,
                              limits=limits)
+
+
+def environment_for(settings: AgentSettings, *, name: str | None = None) -> AgentEnvironment:
+    """The environment the configured agent would get now, and what it would not (for ``doctor``)."""
+    name = name or settings.backend
+    if name == "claude":
+        return ClaudeCodeBackend(settings).built_environment()
+    if name == "scripted":
+        return build_environment(pass_env=settings.pass_env, explicit=settings.env)
+    spec = cli_spec(name, settings)
+    return build_environment(pass_env=[*spec.pass_env, *settings.pass_env], explicit={**settings.env, **spec.env})

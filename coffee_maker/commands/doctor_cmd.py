@@ -92,6 +92,24 @@ def check_roadmap(loaded: LoadedConfig) -> Check:
 
 
 def check_agent(loaded: LoadedConfig) -> list[Check]:
+    return [*_check_agent_cli(loaded), check_agent_environment(loaded)]
+
+
+def check_agent_environment(loaded: LoadedConfig) -> Check:
+    """What the agent will see of this environment: it is built, not inherited."""
+    from coffee_maker.agent.environment import describe_withheld
+    from coffee_maker.agent.registry import environment_for
+    from coffee_maker.errors import AgentError
+
+    try:
+        built = environment_for(loaded.config.agent)
+    except AgentError as exc:
+        return Check("agent env", "fail", exc.message)
+    return Check("agent env", "ok", f"{len(built.env)} variables passed; withheld: {describe_withheld(built.withheld)}",
+                 "To pass more, name them in [agent] pass_env." if built.withheld else "")
+
+
+def _check_agent_cli(loaded: LoadedConfig) -> list[Check]:
     agent = loaded.config.agent
     if agent.backend == "scripted":
         ok = bool(agent.script) and Path(loaded.repo, agent.script or "").exists()

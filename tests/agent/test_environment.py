@@ -144,3 +144,18 @@ def test_real_cli_env_dump_reaches_neither_the_model_nor_the_transcript(
     written = "\n".join(p.read_text() for p in transcripts)
     assert "PROJECT_FLAVOUR=mint" in written
     assert _leaks(written) == []
+
+
+def test_doctor_names_what_the_agent_will_not_see(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`doctor` has an "agent env" row: how many variables pass, which are withheld (secrets first)."""
+    from coffee_maker.cli import main
+    from coffee_maker.demo import build_sandbox
+
+    _export_secrets(monkeypatch)
+    project = build_sandbox(tmp_path / "sandbox")
+    main(["doctor", "--json", "--repo", str(project)])
+    row = next(c for c in json.loads(capsys.readouterr().out)["checks"] if c["name"] == "agent env")
+    assert row["status"] == "ok" and "withheld: " in row["detail"] and "pass_env" in row["fix"]
+    shown = row["detail"].split("withheld: ")[1].split(" and ")[0].split(", ")
+    assert len(shown) == 6 and all(looks_like_credential(name) for name in shown)  # the secrets come first
