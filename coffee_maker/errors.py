@@ -7,11 +7,25 @@ error boundary (``coffee_maker.cli.main``) prints the message and exits with
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit code of coffee-maker, in one place (README "Exit codes" lists the same)."""
+
+    OK = 0  #: the work it set out to do succeeded, or there was nothing to do
+    FAILED = 1  #: a known error stopped the command, or `run --once`'s attempt failed
+    USAGE = 2  #: bad arguments, configuration or roadmap: fix the input and run again
+    BLOCKED = 3  #: `run --once`: the priority is blocked (`coffee-maker retry ID` after fixing the cause)
+    AUTH_FAILED = 4  #: the coding agent cannot authenticate: log in or set the API key
+    BUDGET = 5  #: a hard cost cap is reached: no more agent sessions until it is raised (or tomorrow)
+    INTERRUPTED = 130  #: Ctrl-C (SIGINT); a SIGTERM stop (`coffee-maker stop`, systemd) is a clean 0
+
 
 class CoffeeMakerError(Exception):
     """A known failure: its message is shown to the user as is."""
 
-    exit_code: int = 1
+    exit_code: int = ExitCode.FAILED
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -24,7 +38,7 @@ class CoffeeMakerError(Exception):
 class UsageError(CoffeeMakerError):
     """Bad usage or bad input (a missing file, an unreadable roadmap, a wrong argument)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(UsageError):

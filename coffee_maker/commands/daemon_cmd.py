@@ -51,10 +51,11 @@ def run_daemon(loaded: LoadedConfig, *, once: bool, only: str | None, dry_run: b
     from coffee_maker.daemon.service import DaemonService
 
     observe = loaded.config.observe
+    if dry_run:  # changes nothing, so writes no log file either
+        configure_logging(log_level or observe.log_level)
+        return wiring.dry_run(loaded)
     configure_logging(log_level or observe.log_level, log_dir=loaded.state_dir, max_bytes=observe.log_max_bytes,
                       backups=observe.log_backups)
-    if dry_run:
-        return wiring.dry_run(loaded)
     service = DaemonService(loaded, wiring.build_daemon)
     return service.run(once=once or only is not None, only=only)
 

@@ -147,16 +147,17 @@ def test_roadmap_edited_while_a_priority_runs(sandbox: Path) -> None:
 
 
 def test_daily_hard_cap_pauses_work(sandbox: Path) -> None:
-    """Once today's reported cost reaches the daily hard cap, no new priority starts and the person is told."""
+    """The session that crosses the daily hard cap is stopped there; no new priority starts and the person is told."""
     (sandbox / "coffee_maker.toml").write_text((sandbox / "coffee_maker.toml").read_text() +
                                                "daily_hard_cap_usd = 0.02\n")
-    _run_until(sandbox, lambda: (s := _store(sandbox).get("PRIORITY 1")) is not None
-               and s.phase is Phase.PR_OPEN and _store(sandbox).info().get("last_outcome") == "daily budget reached",
-               timeout_s=20)
+    _run_until(sandbox, lambda: _store(sandbox).info().get("last_outcome") == "daily budget reached", timeout_s=20)
     store = _store(sandbox)
-    assert store.get("PRIORITY 1").phase is Phase.PR_OPEN  # type: ignore[union-attr]
+    p1 = store.get("PRIORITY 1")
+    assert p1 is not None and p1.phase is Phase.AGENT_RUNNING  # stopped mid-way; resumes when the day's budget allows
+    assert p1.pr_url is None and p1.commit_sha is None  # the session crossing the cap was stopped: nothing committed
     assert store.get("PRIORITY 2") is None  # never started: the day's budget was spent
     assert store.info()["last_outcome"] == "daily budget reached"
+    assert "waiting for the daily budget" in str(store.info()["waiting_for"])
 
 
 def test_fallback_agent_while_the_main_one_is_limited(sandbox: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
