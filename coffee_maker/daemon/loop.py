@@ -39,6 +39,10 @@ log = structlog.get_logger(__name__)
 __all__ = ["Daemon", "NotReady", "RoadmapView"]
 
 
+#: The longest `run --once` waits for a retry of its priority before it ends, saying when the retry is due.
+ONCE_MAX_WAIT_S = 600.0
+
+
 class NotReady(CoffeeMakerError):
     """The repository is not ready for an attempt (no commits, an empty remote, an unpushed roadmap)."""
 
@@ -192,11 +196,17 @@ class Daemon:
         return None  # left mid-way (a usage limit slept out, an interruption): the next step resumes it
 
     def _wait_for_retry(self, pid: str | None, due: float) -> int | None:
-        if due > time.time():
-            log.info("waiting for the next attempt", priority=pid or "a retry", at=clock(due),
-                     attempts=self.loaded.config.daemon.max_attempts)
+        """`run --once` waits for a retry due within ONCE_MAX_WAIT_S; a later one is named, and the run ends."""
+        wait = due - time.time()
+        if wait > ONCE_MAX_WAIT_S:
+            log.error(f"{pid or 'a priority'} failed; its next attempt is due at {clock(due)}: run again then, "
+                      "or leave `coffee-maker run` running", priority=pid)
+            return ExitCode.FAILED
+        if wait > 0:
+            log.info(f"waiting for the next attempt of {pid or 'a priority'} at {clock(due)} (Ctrl-C to stop)",
+                     max_attempts=self.loaded.config.daemon.max_attempts)
             self.store.set_info(phase="idle", waiting_for=f"a retry of {pid or 'a priority'} at {clock(due)}")
-            self.sleep(due - time.time())
+            self.sleep(wait)
         return None
 
     def _retry_times(self) -> list[float]:

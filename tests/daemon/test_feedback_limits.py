@@ -157,7 +157,7 @@ def test_daily_hard_cap_pauses_work(sandbox: Path) -> None:
     assert p1.pr_url is None and p1.commit_sha is None  # the session crossing the cap was stopped: nothing committed
     assert store.get("PRIORITY 2") is None  # never started: the day's budget was spent
     assert store.info()["last_outcome"] == "daily budget reached"
-    assert "waiting for the daily budget" in str(store.info()["waiting_for"])
+    assert str(store.info()["waiting_for"]).startswith("the daily budget to reset")
 
 
 def test_fallback_agent_while_the_main_one_is_limited(sandbox: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
