@@ -53,7 +53,7 @@ def roadmap_on_remote_problem(git: GitManager, roadmap_rel: str, priority_id: st
         return (f"{path} is not on {where}: commit and push it (`git add {path} coffee_maker.toml && "
                 f"git commit -m \"docs: roadmap\" && git push`); the daemon branches from {where} and ticks the "
                 "roadmap there.")
-    if priority_id is not None and parse_roadmap(text).find(priority_id) is None:
+    if priority_id is not None and not parse_roadmap(text).find(priority_id):
         return (f"{priority_id} is in your {path} but not in the one on {where}: commit and push the roadmap "
                 "so its pull request can tick it.")
     return None

@@ -91,7 +91,8 @@ class TestTransientProblems:
         finally:
             code = stop(daemon)
         assert code == ExitCode.OK
-        assert log_text(sandbox).count("is empty") == 1  # said once, not at every wake-up
+        errors = [e for e in log_events(sandbox) if e.get("level") == "error"]
+        assert len(errors) == 1  # said once, not at every wake-up
 
     def test_unpushed_roadmap_is_refused_until_pushed(self, sandbox: Path) -> None:
         """A priority planned only in the person's checkout is not started (no attempt used): the daemon says
@@ -119,7 +120,8 @@ class TestExitCodes:
         """`run --once` that opens a PR exits 0; Ctrl-C on a running daemon exits 130."""
         assert cm(sandbox, "run", "--once").returncode == ExitCode.OK
         daemon = start_daemon(sandbox)
-        wait_for(lambda: lock_holder(sandbox / ".coffee_maker" / "daemon.lock") == daemon.pid, what="the lock")
+        wait_for(lambda: lock_holder(sandbox / ".coffee_maker" / "daemon.lock") == daemon.pid
+                 and log_text(sandbox).count('"daemon started"') == 2, what="the second daemon's start")
         assert stop(daemon, signal.SIGINT) == ExitCode.INTERRUPTED
 
     def test_failures_wait_for_the_retry_then_block(self, sandbox: Path) -> None:
@@ -221,8 +223,8 @@ class TestWhatItSays:
         assert "gate failed, asking the agent to fix it (round 1 of 1)" in log_text(sandbox)
         notices = [e for e in log_events(sandbox) if e.get("notice") == "blocked"]
         assert notices and "No module named pytest" in str(notices[0]["event"])
-        status = cm(sandbox, "status")
-        assert "No module named pytest" in status.stdout
+        status = json.loads(cm(sandbox, "status", "--json").stdout)
+        assert "No module named pytest" in status["priorities"][0]["reason"]
 
 
 def test_dry_run_writes_no_log(sandbox: Path) -> None:
@@ -230,3 +232,44 @@ def test_dry_run_writes_no_log(sandbox: Path) -> None:
     result = cm(sandbox, "run", "--dry-run")
     assert result.returncode == 0 and "would work on PRIORITY 1" in result.stdout
     assert not (sandbox / ".coffee_maker" / "coffee-maker.log").exists()
+
+
+class TestBudget:
+    def _caps(self, sandbox: Path, caps: str) -> None:
+        config = sandbox / "coffee_maker.toml"
+        config.write_text(config.read_text().replace("retry_delay_s = 1", f"retry_delay_s = 0.1\n{caps}"))
+
+    def test_hard_cap_stops_the_session_that_crosses_it(self, sandbox: Path) -> None:
+        """The session is stopped at the step that crosses the priority's hard cap, the priority is blocked
+        (exit 5), and every cap crossed is told once — the daily soft cap too, although the hard cap decides."""
+        self._caps(sandbox, "priority_hard_cap_usd = 0.005\ndaily_soft_cap_usd = 0.005")
+        result = cm(sandbox, "run", "--once", "--priority", "PRIORITY 1")
+        assert result.returncode == ExitCode.BUDGET, result.stderr
+        state = store(sandbox).get("PRIORITY 1")
+        assert state is not None and state.phase is Phase.BLOCKED
+        assert state.cost_usd < 0.02  # the whole session costs $0.024: it stopped after its first $0.011 step
+        notices = [str(e["event"]) for e in log_events(sandbox) if e.get("notice") == "budget"]
+        assert len([n for n in notices if "hard cap" in n]) == 1
+        assert len([n for n in notices if "daily soft cap" in n]) == 1
+
+    def test_cap_checked_before_each_gate_fix_round(self, sandbox: Path) -> None:
+        """A gate-fix round does not start a session over the hard cap; it gets only what is left."""
+        config = sandbox / "coffee_maker.toml"
+        config.write_text(config.read_text().replace('test_command = "python -m unittest discover -s tests -q"',
+                                                     'test_command = \'python -c "raise SystemExit(1)"\''))
+        self._caps(sandbox, "priority_hard_cap_usd = 0.03\ngate_fix_rounds = 3")
+        result = cm(sandbox, "run", "--once", "--priority", "PRIORITY 1")
+        assert result.returncode == ExitCode.BUDGET, result.stderr
+        state = store(sandbox).get("PRIORITY 1")
+        assert state is not None and state.phase is Phase.BLOCKED
+        sessions = [e for e in log_events(sandbox) if e.get("event") == "agent session ended"]
+        assert len(sessions) == 2 and sessions[-1]["outcome"] == "limit"  # not 4 sessions at $0.024 each
+        assert state.cost_usd < 0.04
+
+    def test_soft_cap_warns_once_across_attempts(self, sandbox: Path) -> None:
+        set_script(sandbox, "priority-1.json", FAILING)
+        self._caps(sandbox, "priority_soft_cap_usd = 0.001\nmax_attempts = 3")
+        result = cm(sandbox, "run", "--once", "--priority", "PRIORITY 1")
+        assert result.returncode == ExitCode.BLOCKED
+        notices = [str(e["event"]) for e in log_events(sandbox) if e.get("notice") == "budget"]
+        assert len(notices) == 1 and "soft cap" in notices[0]
