@@ -11,14 +11,23 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Every exit code of coffee-maker, in one place (README "Exit codes" lists the same)."""
+    """Every exit code of coffee-maker, in one place (README "Exit codes" lists the same).
+
+    3–8 are also what `coffee-maker agent run` returns for a session's outcome, so a code
+    means one thing whichever command returned it.
+    """
 
     OK = 0  #: the work it set out to do succeeded, or there was nothing to do
-    FAILED = 1  #: a known error stopped the command, or `run --once`'s attempt failed
+    FAILED = 1  #: a known error stopped the command, or `run --once`'s attempt failed (a retry is due later)
     USAGE = 2  #: bad arguments, configuration or roadmap: fix the input and run again
-    BLOCKED = 3  #: `run --once`: the priority is blocked (`coffee-maker retry ID` after fixing the cause)
-    AUTH_FAILED = 4  #: the coding agent cannot authenticate: log in or set the API key
-    BUDGET = 5  #: a hard cost cap is reached: no more agent sessions until it is raised (or tomorrow)
+    USAGE_LIMIT = 3  #: `agent run`: the agent's usage limit was reached
+    RATE_LIMIT = 4  #: `agent run`: the agent's API rate limit was hit
+    OVERLOADED = 5  #: `agent run`: the agent's API was overloaded
+    AUTH_FAILED = 6  #: the coding agent cannot authenticate: log in or set the API key
+    TIMEOUT = 7  #: `agent run`: the session timed out
+    LIMIT = 8  #: `agent run`: the session passed its turn or cost limit
+    BLOCKED = 9  #: `run --once`: the priority is blocked (fix the cause, then `coffee-maker retry ID`)
+    BUDGET = 10  #: `run --once`: a hard cost cap is reached (raise it, or wait for tomorrow's daily budget)
     INTERRUPTED = 130  #: Ctrl-C (SIGINT); a SIGTERM stop (`coffee-maker stop`, systemd) is a clean 0
 
 

@@ -65,7 +65,7 @@ def render_devlog(record: AttemptRecord) -> str:
         lines.append("- Review and merge the pull request.")
     elif record.result == "blocked":
         lines.append(f"- A person needs to look at this priority: {record.reason or 'see above'}.")
-        lines.append("- Set its status back to 📝 Planned in the roadmap to let the daemon try again.")
+        lines.append(f"- Then let the daemon try again: `coffee-maker retry {p.id}` (or `coffee-maker skip {p.id}`).")
     else:
         lines.append("- The daemon retries this priority with the failures above as feedback.")
     return "\n".join(lines) + "\n"

@@ -127,6 +127,8 @@ class Daemon:
                 self.reviews.poll(force=once and first)
                 did_work = self.step(only=target, once=once)
             except CoffeeMakerError as exc:
+                if exc.exit_code == ExitCode.AUTH_FAILED:
+                    raise  # nothing works until a person logs in: waiting would only hide it
                 if once:  # a person is watching this one run: tell them and end
                     log.error("cannot work on the roadmap", problem=exc.message)
                     raise

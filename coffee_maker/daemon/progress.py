@@ -76,7 +76,7 @@ class Progress:
     def line(self) -> str:
         elapsed = int(time.monotonic() - self.started)
         return (f"☕ {self.priority} · {self.phase} · {elapsed // 60}m{elapsed % 60:02d}s"
-                f" · {self.turns} turns · ${self.cost:.2f}")
+                f" · {self.turns} turn{'' if self.turns == 1 else 's'} · ${self.cost:.2f}")
 
     def render(self) -> None:
         if not self.enabled or not self.priority:

@@ -77,7 +77,7 @@ class SafetyGate:
                                                    f"{result.returncode}." + last_lines(output)))
         failures = tuple(issue.sentence for issue in issues)
         summary = " ".join(failures) if failures else (
-            f"{len(real)} files changed; " + ("tests passed." if command and run_tests else "no tests run."))
+            f"{len(real)} file{'' if len(real) == 1 else 's'} changed; " + ("tests passed." if command and run_tests else "no tests run."))
         return GateReport(passed=not issues, summary=summary, test_output=output, secrets_found=bool(findings),
                           failures=failures, issues=tuple(issues))
 
