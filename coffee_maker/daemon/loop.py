@@ -24,7 +24,15 @@ from coffee_maker.daemon.attempt import AgentAuthFailed, AgentPaused, AttemptFai
 from coffee_maker.daemon.budget import BudgetExhausted, BudgetGuard
 from coffee_maker.daemon.devlog import write_devlog
 from coffee_maker.daemon.null_trace import NullTracer
-from coffee_maker.daemon.planning import Picker, RoadmapView, effective, next_work, resumable, retry_delay, retry_due
+from coffee_maker.daemon.planning import (
+    Picker,
+    RoadmapView,
+    effective,
+    next_work,
+    resumable,
+    retry_delay,
+    retry_due,
+)
 from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.reviews import PullRequestPoller

@@ -176,9 +176,10 @@ def dry_run(loaded: LoadedConfig) -> int:
     _, roadmap = read_roadmap(loaded.roadmap_path)
     view = RoadmapView(roadmap.priorities, list(roadmap.guidelines))
     out = console()
+    retries: tuple[tuple[str, float], ...] = ()
+    resumes = False
     if store is None:
         chosen, skipped = explain(roadmap)
-        resumes, retries = False, ()
     else:
         work = next_work(view, store, pick=pick_next(store), retry_delay_s=loaded.config.daemon.retry_delay_s)
         chosen, resumes, retries = work.priority, work.resumes, work.retries

@@ -20,6 +20,7 @@ from coffee_maker.errors import ExitCode
 from tests.conftest import git
 from tests.daemon.conftest import add_config, set_script
 
+
 def env() -> dict[str, str]:
     """The test's environment (isolated HOME, git identity) as the subprocess sees it."""
     return {**os.environ, "COFFEE_MAKER_NOTIFY__TIMEOUT_S": "0.5"}
