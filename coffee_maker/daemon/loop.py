@@ -13,8 +13,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -22,7 +20,6 @@ import structlog
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.attempt import AgentAuthFailed, AgentPaused, AttemptFailed, AttemptRunner
 from coffee_maker.daemon.budget import BudgetExhausted, BudgetGuard
-from coffee_maker.daemon.devlog import write_devlog
 from coffee_maker.daemon.null_trace import NullTracer
 from coffee_maker.daemon.planning import (
     Picker,
@@ -30,9 +27,9 @@ from coffee_maker.daemon.planning import (
     effective,
     next_work,
     resumable,
-    retry_delay,
     retry_due,
 )
+from coffee_maker.daemon.policy import FailurePolicy, clock
 from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.reviews import PullRequestPoller
@@ -55,11 +52,7 @@ class NotReady(CoffeeMakerError):
     """The repository is not ready for an attempt (no commits, an empty remote, an unpushed roadmap)."""
 
 
-def clock(epoch: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(epoch))
-
-
-class Daemon:
+class Daemon(FailurePolicy):
     def __init__(
         self, loaded: LoadedConfig, services: Services, store: StateStore, *,
         read_roadmap: Callable[[], RoadmapView],
@@ -319,96 +312,6 @@ class Daemon:
             log.warning("telemetry write failed", method=method, exc_info=True)
             return None
 
-    # ------------------------------------------------------------------ failure policy
-
-    def _fail(self, priority: Priority, runner: AttemptRunner, reason: str, attempt: int, *, secrets: bool) -> str:
-        """Retry, or block after ``max_attempts``: never loop forever on one priority.
-
-        ``attempt`` is this attempt's number even when it failed before its branch was recorded
-        (a worktree that could not be made), so such failures count towards the limit too.
-        """
-        state = self.store.get(priority.id)
-        if self.stopping.is_set():
-            log.info("attempt interrupted by shutdown; it resumes on the next start", priority=priority.id)
-            return "interrupted"
-        max_attempts = self.loaded.config.daemon.max_attempts
-        log.warning("attempt failed", priority=priority.id, attempt=f"{attempt} of {max_attempts}", reason=reason)
-        if attempt >= max_attempts:
-            try:
-                runner.mark_blocked_on_branch(priority, reason, attempt, secrets=secrets)
-            except CoffeeMakerError as exc:
-                log.warning("could not record the blocked status on the branch", error=exc.message)
-            self.store.transition(priority.id, Phase.BLOCKED, attempt=attempt, reason=reason, detail=reason)
-            self.services.notifier.inform(
-                f"{priority.id} is blocked after {_count(attempt, 'failed attempt')}: {reason}\n"
-                f"Fix the cause, then `coffee-maker retry {priority.id}`.", priority=priority.id, kind="blocked")
-            self.store.set_info(last_outcome=f"{priority.id}: blocked")
-            return "blocked"
-        record = runner.last_record
-        if record is not None and state is not None and state.workspace and self.loaded.config.daemon.devlogs:
-            record.result, record.reason, record.ended_at = "failed", reason, time.time()
-            write_devlog(Path(state.workspace), record)
-        self.store.transition(priority.id, Phase.RETRY, attempt=attempt, reason=reason, detail=reason)
-        due = time.time() + retry_delay(self.loaded.config.daemon.retry_delay_s, attempt)
-        log.info("retrying later", priority=priority.id, attempt=attempt, retry_at=clock(due))
-        self.store.set_info(last_outcome=f"{priority.id}: attempt {attempt} of {max_attempts} failed; "
-                                         f"next attempt at {clock(due)}. {reason}")
-        return "failed"
-
-    def _backend(self) -> str | None:
-        """The fallback backend while the main one is limited, else None (the configured one)."""
-        return self.loaded.config.daemon.fallback_backend if time.time() < self.fallback_until else None
-
-    def _pause_for_limit(self, priority: Priority, paused: AgentPaused) -> None:
-        outcome = paused.outcome
-        now = datetime.now(UTC)
-        backoff = self.loaded.config.daemon.usage_limit_backoff_s
-        if outcome.reset_at is not None:
-            reset = outcome.reset_at if outcome.reset_at.tzinfo else outcome.reset_at.replace(tzinfo=UTC)
-            wait = max(1.0, (reset - now).total_seconds())
-        else:
-            wait = 60.0 if outcome.kind.value == "overloaded" else backoff
-        fallback = self.loaded.config.daemon.fallback_backend
-        if fallback and self._backend() is None:
-            self.fallback_until = time.time() + wait
-            self.services.notifier.inform(
-                f"The agent hit a {outcome.kind.value.replace('_', ' ')} on {priority.id}; continuing with the "
-                f"{fallback} agent for {wait / 60:.0f} min.", priority=priority.id, kind="fallback")
-            log.info("switching to the fallback agent", priority=priority.id, backend=fallback, seconds=round(wait))
-            return
-        key = f"{priority.id}:{outcome.kind.value}"
-        if key not in self._paused_notified:
-            self._paused_notified.add(key)
-            self.services.notifier.inform(
-                f"The agent hit a {outcome.kind.value.replace('_', ' ')} on {priority.id}; "
-                f"resuming the same priority at {clock(time.time() + wait)}.", priority=priority.id, kind="paused")
-        self.store.set_info(phase="paused", paused_until=time.time() + wait, last_outcome=f"{priority.id}: {outcome.kind.value}",
-                            waiting_for=f"the agent's {outcome.kind.value.replace('_', ' ')} to reset at "
-                                        f"{clock(time.time() + wait)}")
-        log.info("paused for usage limit", priority=priority.id, seconds=round(wait), until=clock(time.time() + wait))
-        self.sleep(wait)
-
-    def _within_budget(self, priority: Priority) -> bool:
-        """Before an attempt starts: a hard cap stops it (told once), a soft cap is told once and work goes on."""
-        try:
-            self.budget.before_session(priority.id)
-        except BudgetExhausted as exc:
-            self._stop_for_budget(priority, exc)
-            return False
-        self._daily_budget_hit = False
-        return True
-
-    def _stop_for_budget(self, priority: Priority, exc: BudgetExhausted) -> None:
-        if exc.daily:
-            self._daily_budget_hit = True
-            self.store.set_info(phase="paused", last_outcome="daily budget reached")
-            return
-        state = self.store.get(priority.id)
-        if state is None or state.phase not in (Phase.BLOCKED, *IN_REVIEW, *FINISHED):
-            self.store.transition(priority.id, Phase.BLOCKED, reason=exc.message, extra={"budget": True},
-                                  detail="hard budget cap")
-        self.store.set_info(last_outcome=f"{priority.id}: blocked by its hard budget cap")
-
     # ------------------------------------------------------------------ pull requests
 
     def _until_next_poll(self) -> float:
@@ -440,10 +343,6 @@ class Daemon:
         feedback = "Reviewers asked for changes on the pull request:\n\n" + "\n\n".join(f"- {c}" for c in fresh)
         log.info("addressing review feedback", priority=pid, comments=len(fresh), pr=pr.number)
         self._attempt(priority, view, feedback=feedback)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _tokens(record: Any, key: str) -> int:
