@@ -37,6 +37,8 @@ from coffee_maker.daemon.state import FINISHED, IN_REVIEW, Phase, StateStore
 from coffee_maker.daemon.waiting import Announcer
 from coffee_maker.errors import CoffeeMakerError, ExitCode, UsageError
 from coffee_maker.observe.context import set_phase
+from coffee_maker.roadmap import explain
+from coffee_maker.roadmap.model import Roadmap
 from coffee_maker.types import Priority, PullRequest
 
 log = structlog.get_logger(__name__)
@@ -80,6 +82,7 @@ class Daemon(FailurePolicy):
         #: Why run() must end (the agent cannot authenticate): its exit code.
         self.exit_code: int | None = None
         self.last_priority: str | None = None
+        self._view: RoadmapView | None = None  # the roadmap as last read, to say why the daemon is idle
         self.check_ready = check_ready or (lambda _priority: None)
         self.announce = Announcer(store)
         self.budget = BudgetGuard(
@@ -131,7 +134,7 @@ class Daemon(FailurePolicy):
                 if exc.exit_code == ExitCode.AUTH_FAILED:
                     raise  # nothing works until a person logs in: waiting would only hide it
                 if once:  # a person is watching this one run: tell them and end
-                    log.error("cannot work on the roadmap", problem=exc.message)
+                    log.debug("cannot work on the roadmap", problem=exc.message)  # the CLI prints it
                     raise
                 self.announce.problem(exc.message)
                 self.sleep(self._until_next_poll())
@@ -152,7 +155,7 @@ class Daemon(FailurePolicy):
 
     def step(self, *, only: str | None = None, once: bool = False) -> bool:
         """One unit of work. Returns False when there was nothing to do (now)."""
-        view = self.read_roadmap()
+        view = self._view = self.read_roadmap()
         if only is not None:
             priority = view.get(only)
             if priority is None:
@@ -229,6 +232,13 @@ class Daemon(FailurePolicy):
         review = [s for s in self.store.in_phases(IN_REVIEW) if s.pr_number is not None]
         if review:
             return "review of " + ", ".join(f"PR #{s.pr_number} ({s.priority})" for s in review[:5])
+        view = self._view
+        if view is not None:  # say why nothing planned is ready: a dependency not done, a blocked one, a cycle
+            skipped = explain(Roadmap(effective(view, self.store).priorities, ()),
+                              in_review=self.store.ids_in(IN_REVIEW), blocked=self.store.ids_in({Phase.BLOCKED}))[1]
+            waits = [s for s in skipped if s.reason.startswith("waits for")]
+            if waits:
+                return f"a roadmap change ({waits[0].priority.id} {waits[0].reason})"
         return "a roadmap change (nothing planned is ready)"
 
     def _resumable(self, view: RoadmapView) -> Priority | None:
