@@ -274,3 +274,18 @@ class TestBudget:
         assert result.returncode == ExitCode.BLOCKED
         notices = [str(e["event"]) for e in log_events(sandbox) if e.get("notice") == "budget"]
         assert len(notices) == 1 and "soft cap" in notices[0]
+
+
+def test_idle_reason_names_the_dependency(sandbox: Path) -> None:
+    """Nothing ready because PRIORITY 2 depends on a blocked PRIORITY 1: the idle line says so."""
+    import threading
+
+    from coffee_maker.config import load_config
+    from coffee_maker.daemon import wiring
+
+    roadmap = sandbox / "docs" / "ROADMAP.md"
+    roadmap.write_text(roadmap.read_text().replace("Summarise a list", "**Dependencies**: PRIORITY 1\n\nSummarise a list"))
+    daemon = wiring.build_daemon(load_config(sandbox), threading.Event())
+    daemon.store.transition("PRIORITY 1", Phase.BLOCKED, reason="needs a person")
+    assert daemon.step() is False
+    assert daemon._idle_reason() == "a roadmap change (PRIORITY 2 waits for PRIORITY 1 (planned))"
