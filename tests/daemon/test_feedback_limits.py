@@ -117,8 +117,8 @@ def test_roadmap_edit_wakes_an_idle_daemon(sandbox: Path) -> None:
 
 
 def test_roadmap_edited_while_a_priority_runs(sandbox: Path) -> None:
-    """The person edits the roadmap during an agent run: their edit is kept byte for byte and its new
-    priority is picked up after the running one."""
+    """The person edits (and pushes) the roadmap during an agent run: their edit is kept byte for byte
+    and its new priority is picked up after the running one."""
     set_script(sandbox, "priority-1.json", {"steps": [
         {"write": "weather/convert.py", "content": "def c2f(c):\n    return c * 9 / 5 + 32\n"},
         {"sleep": 1.5}, {"result": "Done."}]})
@@ -135,6 +135,9 @@ def test_roadmap_edited_while_a_priority_runs(sandbox: Path) -> None:
             state = StateStore(db).get("PRIORITY 1") if db.exists() else None
             if state is not None and state.phase is Phase.AGENT_RUNNING:
                 roadmap.write_text(edited)
+                # and pushes it, as `init` says: a priority only in the checkout is not started
+                git(sandbox, "commit", "-qam", "docs: plan PRIORITY 3")
+                git(sandbox, "push", "-q", "origin", "main")
                 return
             time.sleep(0.02)
 
