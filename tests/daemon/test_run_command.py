@@ -155,12 +155,12 @@ class TestExitCodes:
         assert f"would skip PRIORITY 1: its next attempt is due at {due}" in dry.stdout
         assert "would work on PRIORITY 2" in dry.stdout
 
-    def test_auth_failure_exits_4(self, sandbox: Path) -> None:
-        """An agent that cannot authenticate ends `run --once` with 4, logged as an error."""
+    def test_auth_failure_exits_6(self, sandbox: Path) -> None:
+        """An agent that cannot authenticate ends `run --once` with 6, logged as an error."""
         set_script(sandbox, "priority-1.json", {"steps": [{"fail": "Invalid API key", "kind": "auth_failed"}]})
         result = cm(sandbox, "run", "--once")
         assert result.returncode == ExitCode.AUTH_FAILED
-        assert any(e.get("level") == "error" and "authenticate" in str(e["event"]) for e in log_events(sandbox))
+        assert any(e.get("level") == "error" and "authenticat" in str(e["event"]) for e in log_events(sandbox))
         assert json.loads(cm(sandbox, "status", "--json").stdout)["current"] is None
 
     def test_bad_configuration_exits_2(self, sandbox: Path) -> None:
