@@ -65,7 +65,11 @@ def phase(project: Path, pid: str) -> Phase | None:
 
 def stop(daemon: subprocess.Popen[str], sig: int = signal.SIGTERM) -> int:
     daemon.send_signal(sig)
-    return daemon.wait(60)
+    try:
+        return daemon.wait(60)
+    except subprocess.TimeoutExpired:
+        daemon.kill()  # never leave a daemon behind a failed test
+        raise
 
 
 FAILING = {"session_id": "s-fail", "steps": [{"say": "trying", "cost": 0.01}, {"fail": "the agent gave up"}]}
