@@ -135,6 +135,7 @@ def readiness_check(loaded: LoadedConfig, git: Any, *, fetch: bool = True) -> Ca
     from coffee_maker.vcs.readiness import repository_problem, roadmap_on_remote_problem
 
     roadmap_rel = os.path.relpath(loaded.roadmap_path, loaded.repo)
+    excluded: list[bool] = []
 
     def check(priority: Priority) -> str | None:
         problem = repository_problem(git)
@@ -147,8 +148,9 @@ def readiness_check(loaded: LoadedConfig, git: Any, *, fetch: bool = True) -> Ca
             except CoffeeMakerError:
                 return problem
             problem = roadmap_on_remote_problem(git, roadmap_rel, priority.id)
-        if problem is None and fetch:
-            git.preflight()  # also keeps the daemon's own files out of `git status`
+        if problem is None and fetch and not excluded:
+            git.preflight()  # once: it also keeps the daemon's own files out of `git status`
+            excluded.append(True)
         return problem
 
     return check

@@ -15,7 +15,10 @@ from coffee_maker.vcs.git import GitManager
 
 
 def repository_problem(git: GitManager) -> str | None:
-    """No commit yet, an origin with no branch, a default branch the remote lacks, or GitManager.preflight's."""
+    """No commit yet, an origin with no branch, a default branch the remote lacks, or GitManager.preflight's.
+
+    Reads local refs only (the last fetch's view of the remote), so it is cheap before every attempt.
+    """
     try:
         git.preflight_basics()
     except GitError as exc:
@@ -25,20 +28,36 @@ def repository_problem(git: GitManager) -> str | None:
         return (f"The repository {git.root} has no commits yet: commit your files (at least the roadmap and "
                 f"coffee_maker.toml) and push them (`git push -u {remote} HEAD`) before the daemon can branch from them.")
     try:
-        heads = git._git("ls-remote", "--heads", remote)
-    except GitError as exc:
-        return f"The remote {remote!r} cannot be read ({exc.message}); check its URL (`git remote -v`)."
-    if not heads.strip():
-        return (f"The remote {remote!r} has no branches yet: push your default branch first "
-                f"(`git push -u {remote} HEAD`).")
-    try:
         base = git.default_branch()
     except GitError as exc:
+        if not _remote_branches(git):
+            return (f"The remote {remote!r} has no branches yet: push your default branch first "
+                    f"(`git push -u {remote} HEAD`).")
         return exc.message
-    if f"refs/heads/{base}" not in {line.split()[-1] for line in heads.splitlines() if line.strip()}:
-        return (f"The remote {remote!r} has no branch {base!r}: push it (`git push -u {remote} {base}`) "
-                "or set [git] default_branch to one it has.")
+    if git._sha(f"refs/remotes/{remote}/{base}") is None:
+        try:
+            git.fetch()
+        except GitError as exc:
+            return f"The remote {remote!r} cannot be read ({exc.message}); check its URL (`git remote -v`)."
+        if git._sha(f"refs/remotes/{remote}/{base}") is None:
+            if not _remote_branches(git):
+                return (f"The remote {remote!r} has no branches yet: push your default branch first "
+                        f"(`git push -u {remote} {base}`).")
+            return (f"The remote {remote!r} has no branch {base!r}: push it (`git push -u {remote} {base}`) "
+                    "or set [git] default_branch to one it has.")
     return None
+
+
+def _remote_branches(git: GitManager) -> list[str]:
+    """The remote's branches as of the last fetch (fetching once if none are known)."""
+    listing = git._git("for-each-ref", "--format=%(refname)", f"refs/remotes/{git.remote}/")
+    if not listing.strip():
+        try:
+            git.fetch()
+        except GitError:
+            return []
+        listing = git._git("for-each-ref", "--format=%(refname)", f"refs/remotes/{git.remote}/")
+    return [ref for ref in listing.split() if not ref.endswith("/HEAD")]
 
 
 def roadmap_on_remote_problem(git: GitManager, roadmap_rel: str, priority_id: str | None = None) -> str | None:
