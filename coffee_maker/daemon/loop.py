@@ -50,6 +50,10 @@ __all__ = ["Daemon", "NotReady", "RoadmapView"]
 ONCE_MAX_WAIT_S = 600.0
 
 
+#: How soon a daemon waiting for a fix looks again, when no roadmap change wakes it first.
+PROBLEM_RECHECK_S = 15.0
+
+
 class NotReady(CoffeeMakerError):
     """The repository is not ready for an attempt (no commits, an empty remote, an unpushed roadmap)."""
 
@@ -137,7 +141,8 @@ class Daemon(FailurePolicy):
                     log.debug("cannot work on the roadmap", problem=exc.message)  # the CLI prints it
                     raise
                 self.announce.problem(exc.message)
-                self.sleep(self._until_next_poll())
+                # A fix may not touch the checkout (a push, a finished rebase): look again soon.
+                self.sleep(min(self._until_next_poll(), PROBLEM_RECHECK_S))
                 continue
             first = False
             if self.exit_code is not None:

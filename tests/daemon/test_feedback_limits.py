@@ -102,11 +102,18 @@ def test_roadmap_edit_wakes_an_idle_daemon(sandbox: Path) -> None:
     set_script(sandbox, "default.json", {"steps": [{"write": "weather/extra.py", "content": "X = 1\n"},
                                                    {"result": "Done."}]})
 
+    roadmap = sandbox / "docs" / "ROADMAP.md"
+    edited = roadmap.read_text() + "\n## PRIORITY 3: Extras\n\n**Status**: 📝 Planned\n"
+    elsewhere = sandbox.parent / "elsewhere"  # the person planned it in another clone and pushed it
+    git(sandbox.parent, "clone", "-q", str(sandbox.parent / "origin.git"), str(elsewhere))
+    (elsewhere / "docs" / "ROADMAP.md").write_text(edited)
+    git(elsewhere, "commit", "-qam", "docs: plan PRIORITY 3")
+    git(elsewhere, "push", "-q", "origin", "main")
+
     def edit_later() -> None:
         time.sleep(1.0)
-        roadmap = sandbox / "docs" / "ROADMAP.md"
-        tmp = roadmap.with_name(".ROADMAP.md.tmp")  # an editor's atomic save
-        tmp.write_text(roadmap.read_text() + "\n## PRIORITY 3: Extras\n\n**Status**: 📝 Planned\n")
+        tmp = roadmap.with_name(".ROADMAP.md.tmp")  # an editor's atomic save, here in the daemon's checkout
+        tmp.write_text(edited)
         tmp.replace(roadmap)
 
     threading.Thread(target=edit_later, daemon=True).start()
