@@ -29,9 +29,15 @@ def _run_until(project: Path, condition, timeout_s: float = 60.0) -> None:  # ty
     service = DaemonService(load_config(project), wiring.build_daemon, watch=True)
     stop = threading.Event()
 
+    def holds() -> bool:
+        try:
+            return bool(condition())
+        except Exception:  # noqa: BLE001 — e.g. a busy SQLite under load: look again, never leave the daemon running
+            return False
+
     def watch() -> None:
         deadline = time.monotonic() + timeout_s
-        while not stop.is_set() and time.monotonic() < deadline and not condition():
+        while not stop.is_set() and time.monotonic() < deadline and not holds():
             time.sleep(0.1)
         while service.daemon is None:
             time.sleep(0.05)
