@@ -7,11 +7,34 @@ error boundary (``coffee_maker.cli.main``) prints the message and exits with
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit code of coffee-maker, in one place (README "Exit codes" lists the same).
+
+    3–8 are also what `coffee-maker agent run` returns for a session's outcome, so a code
+    means one thing whichever command returned it.
+    """
+
+    OK = 0  #: the work it set out to do succeeded, or there was nothing to do
+    FAILED = 1  #: a known error stopped the command, or `run --once`'s attempt failed (a retry is due later)
+    USAGE = 2  #: bad arguments, configuration or roadmap: fix the input and run again
+    USAGE_LIMIT = 3  #: `agent run`: the agent's usage limit was reached
+    RATE_LIMIT = 4  #: `agent run`: the agent's API rate limit was hit
+    OVERLOADED = 5  #: `agent run`: the agent's API was overloaded
+    AUTH_FAILED = 6  #: the coding agent cannot authenticate: log in or set the API key
+    TIMEOUT = 7  #: `agent run`: the session timed out
+    LIMIT = 8  #: `agent run`: the session passed its turn or cost limit
+    BLOCKED = 9  #: `run --once`: the priority is blocked (fix the cause, then `coffee-maker retry ID`)
+    BUDGET = 10  #: `run --once`: a hard cost cap is reached (raise it, or wait for tomorrow's daily budget)
+    INTERRUPTED = 130  #: Ctrl-C (SIGINT); a SIGTERM stop (`coffee-maker stop`, systemd) is a clean 0
+
 
 class CoffeeMakerError(Exception):
     """A known failure: its message is shown to the user as is."""
 
-    exit_code: int = 1
+    exit_code: int = ExitCode.FAILED
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -24,7 +47,7 @@ class CoffeeMakerError(Exception):
 class UsageError(CoffeeMakerError):
     """Bad usage or bad input (a missing file, an unreadable roadmap, a wrong argument)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(UsageError):

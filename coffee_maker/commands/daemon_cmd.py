@@ -56,16 +56,18 @@ def run_daemon(loaded: LoadedConfig, *, once: bool, only: str | None, dry_run: b
 
         only = chosen_priority(loaded, read_roadmap(loaded.roadmap_path)[1], only).id
     observe = loaded.config.observe
+    if dry_run:  # changes nothing, so writes no log file either
+        configure_logging(log_level or observe.log_level)
+        return wiring.dry_run(loaded, only=only)
     configure_logging(log_level or observe.log_level, log_dir=loaded.state_dir, max_bytes=observe.log_max_bytes,
                       backups=observe.log_backups)
-    if dry_run:
-        return wiring.dry_run(loaded, only=only)
     service = DaemonService(loaded, wiring.build_daemon)
     return service.run(once=once or only is not None, only=only)
 
 
 def status_data(loaded: LoadedConfig) -> dict[str, Any]:
-    from coffee_maker.daemon.state import StateStore
+    from coffee_maker.daemon.planning import retry_due
+    from coffee_maker.daemon.state import Phase, StateStore
 
     db = loaded.state_dir / STATE_DB
     pid = lock_holder(loaded.state_dir / LOCK_NAME)
@@ -76,12 +78,19 @@ def status_data(loaded: LoadedConfig) -> dict[str, Any]:
     store = StateStore(db)
     info = store.info()
     started = info.get("started")
+    running = data["running"]
+    delay = loaded.config.daemon.retry_delay_s
     data.update(
-        current=info.get("current"), phase=info.get("phase"), last_outcome=info.get("last_outcome"),
-        elapsed_s=round(time.time() - started) if started and info.get("current") else None,
+        current=info.get("current") if running else None, phase=info.get("phase") if running else None,
+        last_outcome=info.get("last_outcome"),
+        elapsed_s=round(time.time() - started) if started and info.get("current") and running else None,
         cost_today_usd=round(store.day_cost(time.strftime("%Y-%m-%d")), 4),
+        # What a running daemon waits for, the problem it waits to see fixed, the agent's last action.
+        waiting_for=info.get("waiting_for") if running else None, problem=info.get("problem") if running else None,
+        last_action=info.get("last_action"), forge_problem=info.get("forge_problem") if running else None,
         priorities=[{"id": s.priority, "phase": s.phase.value, "attempt": s.attempt, "branch": s.branch,
-                     "pr_url": s.pr_url, "cost_usd": round(s.cost_usd, 4), "reason": s.reason} for s in store.all()],
+                     "pr_url": s.pr_url, "cost_usd": round(s.cost_usd, 4), "reason": s.reason,
+                     "retry_at": retry_due(s, delay) if s.phase is Phase.RETRY else None} for s in store.all()],
     )
     current = next((p for p in data["priorities"] if p["id"] == data["current"]), None)
     data["current_cost_usd"] = current["cost_usd"] if current else None
@@ -126,6 +135,14 @@ def show_status(loaded: LoadedConfig, *, as_json: bool) -> int:
     if data.get("current"):
         console.print(f"  now: [bold]{data['current']}[/] · {data.get('phase')} · {data.get('elapsed_s') or 0}s"
                       f" · ${data.get('current_cost_usd') or 0:.2f}")
+        if data.get("last_action"):
+            console.print(f"  agent: {escape(str(data['last_action']))}")
+    if data.get("problem"):
+        console.print(f"  [red]waiting for a fix:[/] {escape(str(data['problem']))}")
+    elif data.get("waiting_for") and not data.get("current"):
+        console.print(f"  waiting for: {escape(str(data['waiting_for']))}")
+    if data.get("forge_problem"):
+        console.print(f"  [yellow]forge:[/] {escape(str(data['forge_problem']))}")
     if data.get("last_outcome"):
         console.print(f"  last: {escape(str(data['last_outcome']))}")
     console.print(f"  next: {escape(str(data.get('next_up') or 'nothing planned is ready'))}")
@@ -138,7 +155,10 @@ def show_status(loaded: LoadedConfig, *, as_json: bool) -> int:
         for column in ("id", "phase", "attempt", "cost", "PR / reason"):
             table.add_column(column)
         for p in data["priorities"]:
-            table.add_row(p["id"], p["phase"], str(p["attempt"]), f"${p['cost_usd']:.2f}", escape(p["pr_url"] or p["reason"]))
+            detail = p["pr_url"] or p["reason"]
+            if p.get("retry_at"):
+                detail = f"next attempt at {time.strftime('%H:%M:%S', time.localtime(p['retry_at']))} — {detail}"
+            table.add_row(p["id"], p["phase"], str(p["attempt"]), f"${p['cost_usd']:.2f}", escape(detail))
         console.print(table)
         from coffee_maker.daemon.state import unblock_hint
 

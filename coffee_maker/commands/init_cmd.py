@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 from importlib import resources
 from pathlib import Path
 
@@ -40,5 +42,10 @@ def init(repo: Path, roadmap: str | None, *, force: bool) -> int:
         roadmap_path.parent.mkdir(parents=True, exist_ok=True)
         roadmap_path.write_text(starter_roadmap_text(), encoding="utf-8")
         console.print(f"Wrote {roadmap_path}")
+    files = " ".join(shlex.quote(os.path.relpath(p, repo)) for p in (config_path, roadmap_path))
     console.print("Next: edit the roadmap, then `coffee-maker roadmap list` and `coffee-maker doctor`.")
+    console.print("Then commit and push both files: the daemon branches from the remote's default branch and "
+                  "ticks the roadmap there, so it waits until they are pushed.")
+    console.print(f"  git add {files} && git commit -m \"chore: add the coffee-maker roadmap and config\" && git push",
+                  markup=False)
     return 0

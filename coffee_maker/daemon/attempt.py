@@ -77,6 +77,7 @@ class AttemptRunner:
         self, loaded: LoadedConfig, services: Services, store: StateStore, *,
         guidelines: list[tuple[str, str]], on_progress: Callable[..., None] | None = None,
         on_agent: Callable[[Agent | None], None] | None = None, backend: str | None = None,
+        before_session: Callable[[str], float | None] | None = None,
     ) -> None:
         self.loaded = loaded
         self.cfg = loaded.config
@@ -88,6 +89,9 @@ class AttemptRunner:
         self.last_record: AttemptRecord | None = None
         #: The agent backend for this attempt: None = the configured one, else a fallback's name.
         self.backend = backend
+        #: Called before every agent session (first, gate-fix rounds, resumed): raises at a hard budget cap,
+        #: else returns the most the session may cost (None: no cap) — the agent stops the session crossing it.
+        self.before_session = before_session or (lambda _pid: None)
 
     # ------------------------------------------------------------------ entry points
 
@@ -216,22 +220,30 @@ class AttemptRunner:
                     f"{ctx.priority.id}: the safety gate found what looks like a secret in the agent's changes; "
                     f"nothing was committed. {report.summary}", priority=ctx.priority.id, kind="escalation")
             if round_no == rounds:
+                log.warning("gate failed", reason=report.summary, rounds=rounds)
                 raise AttemptFailed(f"the safety gate failed: {report.summary}", secrets=report.secrets_found)
+            log.warning(f"gate failed, asking the agent to fix it (round {round_no + 1} of {rounds})",
+                        reason=report.summary)
+            self.store.set_info(last_action=f"gate failed, asking the agent to fix it (round {round_no + 1} of "
+                                            f"{rounds}): {report.summary}")
             prompt = build_feedback_prompt(ctx.priority, feedback=report.summary + "\n\n" + _tail(report.test_output),
                                            test_command=self.cfg.git.test_command)
             resume = ctx.state.session_id
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _run_agent(self, ctx: AttemptContext, prompt: str, resume: str | None) -> None:
+        allowance = self.before_session(ctx.priority.id)
         self.on_progress(phase="agent running")
         decide = self.s.decide_factory(ctx.priority, ctx.facts, ctx.ws.path)
 
         def decide_and_note(request: Request) -> Decision:
             decision = decide(request)
-            ctx.record.note_decision(request, decision, str(ctx.ws.path))
+            note = ctx.record.note_decision(request, decision, str(ctx.ws.path))
+            self._say(note.line())
             return decision
 
-        agent = self.s.agent_for(ctx.priority, self.backend)
+        agent = (self.s.agent_for(ctx.priority, self.backend) if allowance is None
+                 else self.s.agent_for(ctx.priority, self.backend, max_cost_usd=allowance))
         self.on_agent(agent)
         started = time.time()
         try:
@@ -259,6 +271,8 @@ class AttemptRunner:
                  turns=outcome.num_turns, session_id=outcome.session_id, reason=outcome.reason or None)
         if outcome.kind in (OutcomeKind.USAGE_LIMIT, OutcomeKind.RATE_LIMIT, OutcomeKind.OVERLOADED):
             raise AgentPaused(outcome)
+        if not outcome.ok and allowance is not None:
+            self.before_session(ctx.priority.id)  # stopped at the hard cap: block now, not after a retry
         if outcome.kind is OutcomeKind.AUTH_FAILED:
             raise AgentAuthFailed(outcome.reason or "the agent could not authenticate")
         if not outcome.ok:
@@ -273,7 +287,8 @@ class AttemptRunner:
                                           extra={"backend": self.backend or self.cfg.agent.backend})
             log.debug("agent session started", session_id=event.session_id)
         elif isinstance(event, ToolUseEvent):
-            ctx.record.note_tool(event.name, describe_tool_input(dict(event.input)), str(ctx.ws.path))
+            summary = ctx.record.note_tool(event.name, describe_tool_input(dict(event.input)), str(ctx.ws.path))
+            self._say(f"{event.name} {summary}".rstrip(), level="debug")
         elif isinstance(event, TextEvent):
             ctx.record.note_text(event.text)
 
@@ -342,6 +357,11 @@ class AttemptRunner:
         return state
 
     # ------------------------------------------------------------------ helpers
+
+    def _say(self, action: str, *, level: str = "info") -> None:
+        """One compact line per agent action (`Bash pytest -q → allowed by rule tests`); `status` shows the last."""
+        getattr(log, level)(action, kind="agent_action")
+        self.store.set_info(last_action=action, last_action_at=time.time())
 
     def _edit_roadmap(self, ws: Workspace, priority: Priority, edits: list[Any]) -> bool:
         path = ws.path / self.s.roadmap_relpath

@@ -1,68 +1,73 @@
-"""The always-running loop: pick → advance → handle failure → watch PRs → idle.
+"""The always-running loop: pick → check → advance → handle failure → watch PRs → idle.
 
 Only this module (through ``wiring``) knows all the stages. Failure policy lives
 here: a failed attempt is retried up to ``max_attempts`` and then blocked (never
 loops forever); a usage limit sleeps until the reset and resumes the same
 priority; a closed PR blocks its priority; review comments resume the agent.
+What a person can fix while the daemon runs (a roadmap being rewritten, an unpushed
+roadmap, an empty remote, a forge error) is logged once and waited out, never fatal.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import structlog
 
-from coffee_maker.agent.auth import auth_advice
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.attempt import AgentAuthFailed, AgentPaused, AttemptFailed, AttemptRunner
-from coffee_maker.daemon.budget import BudgetVerdict, check_budget
-from coffee_maker.daemon.devlog import write_devlog
-from coffee_maker.daemon.limits import SHORT_LIVED, limit_wait
+from coffee_maker.daemon.budget import BudgetExhausted, BudgetGuard
+from coffee_maker.daemon.limits import SHORT_LIVED
 from coffee_maker.daemon.null_trace import NullTracer
+from coffee_maker.daemon.planning import (
+    Picker,
+    RoadmapView,
+    effective,
+    next_work,
+    resumable,
+    retry_due,
+)
+from coffee_maker.daemon.policy import FailurePolicy, clock
 from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
-from coffee_maker.daemon.state import (
-    ACTIVE,
-    FINISHED,
-    IN_REVIEW,
-    Phase,
-    PriorityState,
-    StateStore,
-    unblock_hint,
-)
-from coffee_maker.errors import AgentAuthError, CoffeeMakerError
-from coffee_maker.notify.channels import in_words
+from coffee_maker.daemon.reviews import PullRequestPoller
+from coffee_maker.daemon.state import FINISHED, IN_REVIEW, Phase, StateStore
+from coffee_maker.daemon.waiting import Announcer
+from coffee_maker.errors import CoffeeMakerError, ExitCode, UsageError
 from coffee_maker.observe.context import set_phase
-from coffee_maker.types import Priority, PRState, PullRequest, RoadmapWarning, Status
+from coffee_maker.roadmap import explain
+from coffee_maker.roadmap.model import Roadmap
+from coffee_maker.types import Priority, PullRequest
 
 log = structlog.get_logger(__name__)
 
-
-@dataclasses.dataclass(frozen=True)
-class RoadmapView:
-    """The parsed roadmap as the daemon uses it."""
-
-    priorities: tuple[Priority, ...]
-    guidelines: list[tuple[str, str]]
-    warnings: tuple[RoadmapWarning, ...] = ()  # the planner holds back a priority a roadmap error touches
-
-    def get(self, pid: str) -> Priority | None:
-        return next((p for p in self.priorities if p.id == pid), None)
+__all__ = ["Daemon", "NotReady", "RoadmapView"]
 
 
-class Daemon:
+#: The longest `run --once` waits for a retry of its priority before it ends, saying when the retry is due.
+ONCE_MAX_WAIT_S = 600.0
+
+
+#: How soon a daemon waiting for a fix looks again, when no roadmap change wakes it first.
+PROBLEM_RECHECK_S = 15.0
+
+
+class NotReady(CoffeeMakerError):
+    """The repository is not ready for an attempt (no commits, an empty remote, an unpushed roadmap)."""
+
+
+class Daemon(FailurePolicy):
     def __init__(
         self, loaded: LoadedConfig, services: Services, store: StateStore, *,
         read_roadmap: Callable[[], RoadmapView],
-        pick: Callable[[RoadmapView, frozenset[str], frozenset[str]], Priority | None],
+        pick: Picker,
         progress: Progress | None = None,
         wake: threading.Event | None = None,
         sleep: Callable[[float], None] | None = None,
+        check_ready: Callable[[Priority], str | None] | None = None,
     ) -> None:
         self.loaded = loaded
         self.services = services
@@ -78,10 +83,22 @@ class Daemon:
         self._paused_notified: set[str] = set()
         #: Rate limits / overloads in a row per priority: each wait doubles the one before.
         self._limit_streak: dict[str, int] = {}
-        self._last_poll = 0.0
         self.current_agent: Agent | None = None
         #: While the main agent is limited (wall-clock time until its reset), attempts use the fallback.
         self.fallback_until = 0.0
+        #: Why run() must end (the agent cannot authenticate): its exit code.
+        self.exit_code: int | None = None
+        self.last_priority: str | None = None
+        self._view: RoadmapView | None = None  # the roadmap as last read, to say why the daemon is idle
+        self.check_ready = check_ready or (lambda _priority: None)
+        self.announce = Announcer(store)
+        self.budget = BudgetGuard(
+            loaded.config.daemon, priority_cost=lambda pid: (s.cost_usd if (s := store.get(pid)) else 0.0),
+            day_cost=store.day_cost,
+            inform=lambda message, pid: services.notifier.inform(message, priority=pid, kind="budget"))
+        self._daily_budget_hit = False
+        self.reviews = PullRequestPoller(store, services, interval_s=loaded.config.daemon.poll_interval_s,
+                                         on_feedback=self._address_feedback)
 
     # ------------------------------------------------------------------ control
 
@@ -109,79 +126,147 @@ class Daemon:
     # ------------------------------------------------------------------ the loop
 
     def run(self, *, once: bool = False, only: str | None = None) -> int:
-        """Work until stopped (or, with ``once``, until one priority reached a PR or failed)."""
+        """Work until stopped; with ``once``, until one priority reached a PR or its end (see ExitCode)."""
+        target = only
+        first = True
         while not self.stopping.is_set() and not self.leave.is_set():
             self.store.set_info(heartbeat=time.time())
             # Cleared before the step reads the roadmap, so a change that lands during the step
             # still ends the idle wait below (clearing after the step lost such a wake-up).
             self.wake.clear()
-            self.poll_pull_requests(force=once)
-            did_work = self.step(only=only)
-            if once and (did_work or only):
-                return 0
-            if once and not did_work:
-                log.info("nothing to do")
-                return 0
+            try:
+                self.reviews.poll(force=once and first)
+                did_work = self.step(only=target, once=once)
+            except CoffeeMakerError as exc:
+                if exc.exit_code == ExitCode.AUTH_FAILED:
+                    raise  # nothing works until a person logs in: waiting would only hide it
+                if once:  # a person is watching this one run: tell them and end
+                    log.debug("cannot work on the roadmap", problem=exc.message)  # the CLI prints it
+                    raise
+                self.announce.problem(exc.message)
+                # A fix may not touch the checkout (a push, a finished rebase): look again soon.
+                self.sleep(min(self._until_next_poll(), PROBLEM_RECHECK_S))
+                continue
+            first = False
+            if self.exit_code is not None:
+                return self.exit_code
+            if once:
+                target = target or self.last_priority
+                code = self._once_result(target)
+                if code is not None:
+                    return code
+                continue
             if not did_work:
-                self.store.set_info(phase="idle", current=None)
+                self.announce.idle(self._idle_reason())
                 self.sleep(self._until_next_poll())
-        return 0
+        return self.exit_code or ExitCode.OK
 
-    def step(self, *, only: str | None = None) -> bool:
-        """One unit of work. Returns False when there was nothing to do."""
-        view = self.read_roadmap()
-        priority = self._resumable(view) if only is None else view.get(only)
-        if only is not None and priority is None:
-            raise CoffeeMakerError(f"{only} is not a priority in the roadmap.")
+    def step(self, *, only: str | None = None, once: bool = False) -> bool:
+        """One unit of work. Returns False when there was nothing to do (now)."""
+        view = self._view = self.read_roadmap()
+        if only is not None:
+            priority = view.get(only)
+            if priority is None:
+                raise UsageError(f"{only} is not a priority in the roadmap (`coffee-maker roadmap list` shows them).")
+            state = self.store.get(only)
+            if state is not None and (state.phase in IN_REVIEW | FINISHED | {Phase.BLOCKED} or (
+                    state.phase is Phase.RETRY and retry_due(state, self.loaded.config.daemon.retry_delay_s) > time.time())):
+                return False
+        else:
+            priority = next_work(view, self.store, pick=self.pick,
+                                 retry_delay_s=self.loaded.config.daemon.retry_delay_s).priority
         if priority is None:
-            # A retry that is not due yet waits like a blocked one; so do the priorities depending on it.
-            priority = self.pick(self._effective(view), self.store.ids_in(IN_REVIEW),
-                                 self.store.ids_in({Phase.BLOCKED}) | self._retries_waiting())
-        if priority is None:
+            self.announce.resolved()
             return False
+        problem = self.check_ready(priority)
+        if problem is not None:
+            raise NotReady(problem)
+        self.announce.resolved()
         if not self._within_budget(priority):
             return False
         self._attempt(priority, view)
         return True
 
-    def _resumable(self, view: RoadmapView) -> Priority | None:
-        """A priority left mid-way (crash, usage limit, a retry now due) goes before anything new."""
-        now = time.time()
-        for state in self.store.in_phases(ACTIVE | {Phase.RETRY}):
-            if state.phase is not Phase.RETRY or self._retry_due(state) <= now:
-                priority = view.get(state.priority)
-                if priority is not None:
-                    return priority
-                log.warning("priority in progress is no longer in the roadmap", priority=state.priority)
+    def _once_result(self, pid: str | None) -> int | None:
+        """`run --once`: the exit code once its priority reached an end, else None (after waiting for a retry)."""
+        if self._daily_budget_hit:
+            return ExitCode.BUDGET
+        state = self.store.get(pid) if pid else None
+        if state is None:
+            upcoming = [due for due in self._retry_times() if due > time.time()]
+            if pid is None and not upcoming:
+                log.info("nothing to do")
+                return ExitCode.OK
+            if pid is None:
+                return self._wait_for_retry(None, min(upcoming))
+            return ExitCode.OK if self.stopping.is_set() else None
+        if state.phase in IN_REVIEW | FINISHED:
+            return ExitCode.OK
+        if state.phase is Phase.BLOCKED:
+            log.error("the priority is blocked", priority=state.priority, reason=state.reason)
+            return ExitCode.BUDGET if state.extra.get("budget") else ExitCode.BLOCKED
+        if state.phase is Phase.RETRY:
+            return self._wait_for_retry(state.priority, retry_due(state, self.loaded.config.daemon.retry_delay_s))
+        return None  # left mid-way (a usage limit slept out, an interruption): the next step resumes it
+
+    def _wait_for_retry(self, pid: str | None, due: float) -> int | None:
+        """`run --once` waits for a retry due within ONCE_MAX_WAIT_S; a later one is named, and the run ends."""
+        wait = due - time.time()
+        if wait > ONCE_MAX_WAIT_S:
+            log.error(f"{pid or 'a priority'} failed; its next attempt is due at {clock(due)}: run again then, "
+                      "or leave `coffee-maker run` running", priority=pid)
+            return ExitCode.FAILED
+        if wait > 0:
+            log.info(f"waiting for the next attempt of {pid or 'a priority'} at {clock(due)} (Ctrl-C to stop)",
+                     max_attempts=self.loaded.config.daemon.max_attempts)
+            self.store.set_info(phase="idle", waiting_for=f"a retry of {pid or 'a priority'} at {clock(due)}")
+            self.sleep(wait)
         return None
 
-    def _retry_delay(self, failed_attempt: int) -> float:
-        """The wait after a failed attempt: it doubles with each failure."""
-        return float(self.loaded.config.daemon.retry_delay_s * 2 ** max(0, failed_attempt - 1))
+    def _retry_times(self) -> list[float]:
+        delay = self.loaded.config.daemon.retry_delay_s
+        return [retry_due(s, delay) for s in self.store.in_phases({Phase.RETRY})]
 
-    def _retry_due(self, state: PriorityState) -> float:
-        """When a priority in retry may be tried again."""
-        return state.updated_at + self._retry_delay(state.attempt)
-
-    def _retries_waiting(self) -> frozenset[str]:
+    def _idle_reason(self) -> str:
+        """What an idle daemon waits for, in words (said once per change)."""
         now = time.time()
-        return frozenset(s.priority for s in self.store.in_phases({Phase.RETRY}) if self._retry_due(s) > now)
+        if self._daily_budget_hit:
+            return "the daily budget to reset tomorrow (daily_hard_cap_usd)"
+        upcoming = sorted((retry_due(s, self.loaded.config.daemon.retry_delay_s), s.priority)
+                          for s in self.store.in_phases({Phase.RETRY}))
+        upcoming = [(due, pid) for due, pid in upcoming if due > now]
+        if upcoming:
+            return f"a retry of {upcoming[0][1]} at {clock(upcoming[0][0])}"
+        review = [s for s in self.store.in_phases(IN_REVIEW) if s.pr_number is not None]
+        if review:
+            return "review of " + ", ".join(f"PR #{s.pr_number} ({s.priority})" for s in review[:5])
+        view = self._view
+        if view is not None:  # say why nothing planned is ready: a dependency not done, a blocked one, a cycle
+            skipped = explain(Roadmap(effective(view, self.store).priorities, ()),
+                              in_review=self.store.ids_in(IN_REVIEW), blocked=self.store.ids_in({Phase.BLOCKED}))[1]
+            waits = [s for s in skipped if s.reason.startswith("waits for")]
+            if waits:
+                return f"a roadmap change ({waits[0].priority.id} {waits[0].reason})"
+        return "a roadmap change (nothing planned is ready)"
+
+    def _resumable(self, view: RoadmapView) -> Priority | None:
+        return resumable(view, self.store, self.loaded.config.daemon.retry_delay_s)
 
     def _effective(self, view: RoadmapView) -> RoadmapView:
-        """Merged work counts as complete even before the person pulls the roadmap change."""
-        finished = self.store.ids_in(FINISHED)
-        return dataclasses.replace(view, priorities=tuple(
-            dataclasses.replace(p, status=Status.COMPLETE) if p.id in finished else p for p in view.priorities
-        ))
+        return effective(view, self.store)
 
     def _attempt(self, priority: Priority, view: RoadmapView, *, feedback: str | None = None) -> None:
         runner = AttemptRunner(self.loaded, self.services, self.store, guidelines=view.guidelines,
-                               on_progress=self._on_progress, on_agent=self._set_agent, backend=self._backend())
+                               on_progress=self._on_progress, on_agent=self._set_agent, backend=self._backend(),
+                               before_session=self.budget.before_session)
         before = self.store.get(priority.id)
         attempt_no = (before.attempt if before and before.phase not in (Phase.PLANNED, Phase.RETRY) else
                       (before.attempt + 1 if before else 1))
+        self.last_priority = priority.id
+        self.announce.working()
         self.progress.start(priority.id)
-        self.store.set_info(current=priority.id, phase="working", started=time.time())
+        self.store.set_info(current=priority.id, phase="working", started=time.time(), waiting_for=None,
+                            last_action=None)
         log.info("working on priority", priority=priority.id, title=priority.title, attempt=attempt_no)
         telemetry_id = self._telemetry("start_attempt", priority.id, attempt_no, before.branch if before else None)
         outcome = "error"
@@ -194,6 +279,9 @@ class Daemon:
         except AgentPaused as paused:
             outcome = paused.outcome.kind.value
             self._pause_for_limit(priority, paused)
+        except BudgetExhausted as exc:
+            outcome = "budget"
+            self._stop_for_budget(priority, exc)
         except AgentAuthFailed as exc:
             outcome = "auth_failed"
             self._auth_failed(priority, runner, str(exc))
@@ -238,172 +326,36 @@ class Daemon:
             log.warning("telemetry write failed", method=method, exc_info=True)
             return None
 
-    # ------------------------------------------------------------------ failure policy
-
-    def _fail(self, priority: Priority, runner: AttemptRunner, reason: str, attempt: int, *, secrets: bool) -> str:
-        """Retry, or block after ``max_attempts``: never loop forever on one priority.
-
-        ``attempt`` is this attempt's number even when it failed before its branch was recorded
-        (a worktree that could not be made), so such failures count towards the limit too.
-        """
-        state = self.store.get(priority.id)
-        if self.stopping.is_set():
-            log.info("attempt interrupted by shutdown; it resumes on the next start", priority=priority.id)
-            return "interrupted"
-        log.warning("attempt failed", priority=priority.id, attempt=attempt, reason=reason)
-        blocked = attempt >= self.loaded.config.daemon.max_attempts
-        if blocked:
-            try:
-                runner.mark_blocked_on_branch(priority, reason, attempt, secrets=secrets)
-            except CoffeeMakerError as exc:
-                log.warning("could not record the blocked status on the branch", error=exc.message)
-            self.store.transition(priority.id, Phase.BLOCKED, attempt=attempt, reason=reason, detail=reason)
-            self.services.notifier.inform(
-                f"{priority.id} is blocked after {attempt} failed attempts: {reason}. {unblock_hint(priority.id)}",
-                priority=priority.id,
-                kind="blocked")
-            self.store.set_info(last_outcome=f"{priority.id}: blocked")
-            return "blocked"
-        record = runner.last_record
-        if record is not None and state is not None and state.workspace and self.loaded.config.daemon.devlogs:
-            record.result, record.reason, record.ended_at = "failed", reason, time.time()
-            write_devlog(Path(state.workspace), record)
-        self.store.transition(priority.id, Phase.RETRY, attempt=attempt, reason=reason, detail=reason)
-        retry_in = self._retry_delay(attempt)
-        log.info("retrying later", priority=priority.id, attempt=attempt, retry_in_s=round(retry_in))
-        self.store.set_info(last_outcome=f"{priority.id}: attempt {attempt} failed, retrying in {retry_in:.0f} s")
-        return "failed"
-
-    def _auth_failed(self, priority: Priority, runner: AttemptRunner, reason: str) -> None:
-        """Log it as an error, tell the person how to fix it, release the priority, stop with AgentAuthError.
-
-        The priority waits as a retry that does not count as a failed attempt: nothing the agent did failed.
-        """
-        settings = self.loaded.config.agent
-        message = (f"The coding agent cannot authenticate ({reason}). "
-                   f"{auth_advice(settings, backend=runner.backend or settings.backend)} Then start coffee-maker again.")
-        log.error("agent authentication failed", priority=priority.id, reason=reason)
-        self.services.notifier.inform(message, priority=priority.id, kind="error")
-        state = self.store.get(priority.id)
-        if state is not None and state.phase in ACTIVE | {Phase.PR_OPEN}:
-            self.store.transition(priority.id, Phase.RETRY, attempt=max(0, state.attempt - 1),
-                                  reason="the agent could not authenticate", detail="agent authentication failed")
-        self.store.set_info(last_outcome=f"{priority.id}: agent authentication failed")
-        raise AgentAuthError(message)
-
-    def _backend(self) -> str | None:
-        """The fallback backend while the main one is limited, else None (the configured one)."""
-        return self.loaded.config.daemon.fallback_backend if time.time() < self.fallback_until else None
-
-    def _pause_for_limit(self, priority: Priority, paused: AgentPaused) -> None:
-        outcome = paused.outcome
-        cfg = self.loaded.config.daemon
-        streak = self._limit_streak.get(priority.id, 0)
-        wait = limit_wait(outcome, streak, start_s=cfg.rate_limit_backoff_start_s, ceiling_s=cfg.usage_limit_backoff_s)
-        self._limit_streak[priority.id] = streak + 1
-        fallback = self.loaded.config.daemon.fallback_backend
-        if fallback and self._backend() is None:
-            self.fallback_until = time.time() + wait
-            self.services.notifier.inform(
-                f"The agent hit a {outcome.kind.value.replace('_', ' ')} on {priority.id}; continuing with the "
-                f"{fallback} agent for {in_words(wait)}.", priority=priority.id, kind="fallback")
-            log.info("switching to the fallback agent", priority=priority.id, backend=fallback, seconds=round(wait))
-            return
-        key = f"{priority.id}:{outcome.kind.value}"
-        if key not in self._paused_notified:
-            self._paused_notified.add(key)
-            self.services.notifier.inform(
-                f"The agent hit a {outcome.kind.value.replace('_', ' ')} on {priority.id}; "
-                f"resuming the same priority in {in_words(wait)}"
-                + (f", then at doubling intervals up to {in_words(cfg.usage_limit_backoff_s)} until it lifts."
-                   if outcome.kind in SHORT_LIVED and outcome.reset_at is None else "."),
-                priority=priority.id, kind="paused")
-        self.store.set_info(phase="paused", paused_until=time.time() + wait, last_outcome=f"{priority.id}: {outcome.kind.value}")
-        log.info("paused for a limit", priority=priority.id, limit=outcome.kind.value, wait_s=round(wait, 2),
-                 consecutive=streak + 1)
-        self.sleep(wait)
-
-    def _within_budget(self, priority: Priority) -> bool:
-        cfg = self.loaded.config.daemon
-        state = self.store.get(priority.id)
-        check = check_budget(
-            priority_id=priority.id, priority_cost=state.cost_usd if state else 0.0,
-            day_cost=self.store.day_cost(time.strftime("%Y-%m-%d")),
-            priority_soft=cfg.priority_soft_cap_usd, priority_hard=cfg.priority_hard_cap_usd,
-            day_soft=cfg.daily_soft_cap_usd, day_hard=cfg.daily_hard_cap_usd,
-        )
-        if check.verdict is BudgetVerdict.OK:
-            return True
-        if check.message not in self._paused_notified:
-            self._paused_notified.add(check.message)
-            self.services.notifier.inform(check.message, priority=priority.id, kind="budget")
-        if check.verdict is BudgetVerdict.SOFT:
-            return True
-        if "daily" in check.message:
-            self.store.set_info(phase="paused", last_outcome="daily budget reached")
-            return False
-        self.store.transition(priority.id, Phase.BLOCKED, reason=check.message) if state and state.phase in (
-            Phase.RETRY, Phase.PLANNED) else None
-        return False
-
     # ------------------------------------------------------------------ pull requests
 
     def _until_next_poll(self) -> float:
         """Idle until the next fetch of the remote, or the next retry that falls due, if sooner."""
-        until = self._last_poll + self.loaded.config.daemon.poll_interval_s - time.monotonic()
         now = time.time()
         # Only retries still to come: one already due but not taken (over budget, gone from the roadmap)
         # must not turn the idle wait into a busy loop.
-        upcoming = [due - now for due in map(self._retry_due, self.store.in_phases({Phase.RETRY})) if due > now]
-        return max(0.0, min([until, *upcoming]))
+        upcoming = [due - now for due in self._retry_times() if due > now]
+        return max(0.0, min([self.reviews.due_in(), *upcoming]))
+
+    @property
+    def _last_poll(self) -> float:
+        return self.reviews.last_poll
+
+    @_last_poll.setter
+    def _last_poll(self, value: float) -> None:
+        self.reviews.last_poll = value
 
     def poll_pull_requests(self, *, force: bool = False) -> None:
         """Merged → done; closed → blocked; changes requested → the agent fixes it."""
-        if not force and time.monotonic() - self._last_poll < self.loaded.config.daemon.poll_interval_s:
-            return
-        self._last_poll = time.monotonic()
-        try:
-            self.services.git.fetch()
-        except CoffeeMakerError as exc:
-            log.warning("fetch failed", error=exc.message)
-        for state in self.store.in_phases(IN_REVIEW):
-            if not state.branch:
-                continue
-            try:
-                pr = self.services.forge.find(state.branch)
-            except CoffeeMakerError as exc:
-                log.warning("could not read PR state", priority=state.priority, error=exc.message)
-                continue
-            if pr is None:
-                continue
-            if pr.state is PRState.MERGED:
-                self.store.transition(state.priority, Phase.MERGED)
-                self.store.transition(state.priority, Phase.DONE)
-                log.info("pull request merged", priority=state.priority, pr=pr.url)
-            elif pr.state is PRState.CLOSED:
-                self.store.transition(state.priority, Phase.CLOSED)
-                self.store.transition(state.priority, Phase.BLOCKED, reason="its pull request was closed without merge")
-                self.services.notifier.inform(f"{state.priority}: PR #{pr.number} was closed without merge; "
-                                              f"the priority is blocked. {unblock_hint(state.priority)}",
-                                              priority=state.priority, kind="blocked")
-            elif pr.review_decision == "changes_requested":
-                self._address_feedback(state.priority, pr)
+        self.reviews.poll(force=force)
 
-    def _address_feedback(self, pid: str, pr: PullRequest) -> None:
+    def _address_feedback(self, pid: str, pr: PullRequest, fresh: list[str]) -> None:
         """Resume the agent on the PR's branch with review comments it has not seen yet."""
-        comments = self.services.forge.feedback(pr)
-        state = self.store.get(pid)
-        seen = int(state.extra.get("feedback_seen", 0)) if state else 0
-        fresh = comments[seen:]
-        if not fresh:
-            return
         view = self.read_roadmap()
         priority = view.get(pid)
         if priority is None:
             return
-        self.store.update(pid, extra={"feedback_seen": len(comments)})
         feedback = "Reviewers asked for changes on the pull request:\n\n" + "\n\n".join(f"- {c}" for c in fresh)
-        log.info("addressing review feedback", priority=pid, comments=len(fresh))
+        log.info("addressing review feedback", priority=pid, comments=len(fresh), pr=pr.number)
         self._attempt(priority, view, feedback=feedback)
 
 

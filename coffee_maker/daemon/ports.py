@@ -65,7 +65,7 @@ class Services:
     """Everything the loop uses, built once per configuration (rebuilt on SIGHUP)."""
 
     #: An agent for one attempt: the configured backend, or the named one (a fallback).
-    agent_for: Callable[[Priority, str | None], Agent]
+    agent_for: Callable[..., Agent]
     git: Git
     gate: Gate
     forge: Forge

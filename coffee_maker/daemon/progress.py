@@ -78,7 +78,7 @@ class Progress:
     def line(self) -> str:
         elapsed = int(time.monotonic() - self.started)
         return (f"☕ {self.priority} · {self.phase} · {elapsed // 60}m{elapsed % 60:02d}s"
-                f" · {self.turns} turns · ${self.cost:.2f}")
+                f" · {self.turns} turn{'' if self.turns == 1 else 's'} · ${self.cost:.2f}")
 
     def pause(self) -> None:
         """Stop drawing (and clear the line) until ``resume``: someone is typing an answer on this terminal."""

@@ -27,6 +27,15 @@ class DecisionNote:
     method: str
     escalated: bool
 
+    def line(self) -> str:
+        """``Bash pytest -q → allowed by rule tests`` — the log's one line for this decision."""
+        verdict = {"allow": "allowed", "deny": "denied", "answer": "answered"}.get(self.kind, self.kind)
+        if self.kind == "answer":
+            verdict += f" {self.response!r}"
+        method = self.method.replace(":", " ", 1) if self.method.startswith(("rule:", "person:")) else self.method
+        request = self.request if self.request.startswith("Q: ") else self.request.replace(": ", " ", 1)
+        return f"{request} → {verdict} by {method}"
+
 
 @dataclass
 class AttemptRecord:
@@ -49,16 +58,17 @@ class AttemptRecord:
     result: str = "failed"  # success | partial | failed | blocked
     reason: str = ""
 
-    def note_tool(self, name: str, summary: str, root: str | None = None) -> None:
+    def note_tool(self, name: str, summary: str, root: str | None = None) -> str:
         if root and summary.startswith(root.rstrip("/") + "/"):
             summary = summary[len(root.rstrip("/")) + 1:]
         self.tools.append((name, summary[:200]))
+        return summary[:200]
 
     def note_text(self, text: str) -> None:
         if text.strip():
             self.texts.append(text.strip())
 
-    def note_decision(self, request: Request, decision: Decision, root: str | None = None) -> None:
+    def note_decision(self, request: Request, decision: Decision, root: str | None = None) -> DecisionNote:
         if isinstance(request, PermissionRequest):
             detail = describe_tool_input(request.input)
             if root and detail.startswith(root.rstrip("/") + "/"):
@@ -68,7 +78,9 @@ class AttemptRecord:
             summary = f"Q: {request.text}"
         response = decision.answer or decision.message or decision.kind.value
         escalated = decision.method.startswith("person") or decision.method.startswith("timeout")
-        self.decisions.append(DecisionNote(summary[:300], decision.kind.value, response[:300], decision.method, escalated))
+        note = DecisionNote(summary[:300], decision.kind.value, response[:300], decision.method, escalated)
+        self.decisions.append(note)
+        return note
 
     def note_outcome(self, outcome: SessionOutcome) -> None:
         self.outcome = outcome

@@ -21,6 +21,7 @@ from coffee_maker.daemon.lock import DaemonLock
 from coffee_maker.daemon.loop import Daemon
 from coffee_maker.daemon.systemd import SystemdNotifier
 from coffee_maker.daemon.watcher import RoadmapWatcher
+from coffee_maker.errors import ExitCode
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +40,8 @@ class DaemonService:
         self.daemon: Daemon | None = None
         self._reload = threading.Event()
         self._stopped = threading.Event()
+        #: Ctrl-C (SIGINT) ends with 130, like any interrupted command; SIGTERM is a requested, clean stop.
+        self._interrupted = False
 
     def run(self, *, once: bool = False, only: str | None = None) -> int:
         lock = DaemonLock(self.loaded.state_dir / LOCK_NAME)
@@ -63,8 +66,9 @@ class DaemonService:
                     self._reload.clear()
                     self._apply_reload(wake)
                     continue
-                return code
+                return ExitCode.INTERRUPTED if self._interrupted and code == ExitCode.OK else code
         finally:
+            reason = self._stop_reason()
             self._stopped.set()
             self.systemd.stopping()
             if self.daemon is not None:
@@ -73,7 +77,17 @@ class DaemonService:
                 watcher.stop()
             self._restore_signals(previous)
             lock.release()
-            log.info("daemon stopped")
+            log.info("daemon stopped", reason=reason)
+
+    def _stop_reason(self) -> str:
+        daemon = self.daemon
+        if self._interrupted:
+            return "interrupted (Ctrl-C)"
+        if self._stopped.is_set() or (daemon is not None and daemon.stopping.is_set()):
+            return "asked to stop"
+        if daemon is not None and daemon.exit_code is not None:
+            return f"exit code {daemon.exit_code}"
+        return "finished"
 
     # ------------------------------------------------------------------ signals
 
@@ -92,6 +106,7 @@ class DaemonService:
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         log.info("stop requested", signal=signal.Signals(signum).name)
+        self._interrupted = self._interrupted or signum == signal.SIGINT
         self._stopped.set()
         if self.daemon:
             # Stopping the agent may take a few seconds (SIGTERM, grace, SIGKILL): not in the handler.

@@ -7,14 +7,17 @@ of these; swap a stage here and the loop does not change.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from coffee_maker.agent import ScriptedBackend, create_backend
+from coffee_maker.agent import Limits, ScriptedBackend, create_backend
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.devlog import devlog_path
 from coffee_maker.daemon.loop import Daemon, RoadmapView
@@ -22,8 +25,8 @@ from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.record import AttemptRecord
 from coffee_maker.daemon.state import StateStore
-from coffee_maker.errors import AgentError
-from coffee_maker.roadmap import explain, read_roadmap
+from coffee_maker.errors import AgentError, CoffeeMakerError
+from coffee_maker.roadmap import Skip, explain, read_roadmap
 from coffee_maker.types import DecisionCallback, Priority
 
 log = structlog.get_logger(__name__)
@@ -83,18 +86,23 @@ def agent_factory(loaded: LoadedConfig) -> Any:
     ``<folder>/<priority-id-slug>.json`` (or ``default.json``) — the demo's per-priority sessions."""
     settings = loaded.config.agent
 
-    def agent_for(priority: Priority, backend: str | None = None) -> Agent:
+    def agent_for(priority: Priority, backend: str | None = None, *, max_cost_usd: float | None = None) -> Agent:
+        """``max_cost_usd``: what is left under a hard budget cap — the session that crosses it is stopped."""
         chosen = settings if backend in (None, settings.backend) else settings.model_copy(update={"backend": backend})
+        if max_cost_usd is not None:
+            cap = min(chosen.max_cost_usd, max_cost_usd) if chosen.max_cost_usd > 0 else max_cost_usd
+            chosen = chosen.model_copy(update={"max_cost_usd": cap})
+        limits = dataclasses.replace(Limits(), max_cost_usd=chosen.max_cost_usd) if max_cost_usd is not None else None
         if chosen.backend == "scripted" and chosen.script:
             script = Path(chosen.script)
             script = script if script.is_absolute() else loaded.repo / script
             if script.is_dir():
                 for name in (f"{priority.id_slug}.json", f"{priority.id_slug}.toml", "default.json"):
                     if (script / name).is_file():
-                        return ScriptedBackend(script / name, settings=chosen)
+                        return ScriptedBackend(script / name, limits=limits, settings=chosen)
                 raise AgentError(f"No agent script for {priority.id} in {script} "
                                  f"(looked for {priority.id_slug}.json and default.json).")
-            return ScriptedBackend(script, settings=chosen)
+            return ScriptedBackend(script, limits=limits, settings=chosen)
         return create_backend(chosen)
 
     return agent_for
@@ -141,9 +149,35 @@ def _observability(loaded: LoadedConfig) -> tuple[Any, Any]:
     return TelemetryStore.from_config(loaded), Tracer.from_config(loaded)
 
 
+def readiness_check(loaded: LoadedConfig, git: Any, *, fetch: bool = True) -> Callable[[Priority], str | None]:
+    """Before each attempt: the repository has commits, the remote its default branch, and the roadmap
+    with this priority is on it. A problem is one sentence; the daemon waits instead of using up an attempt."""
+    from coffee_maker.vcs.readiness import repository_problem, roadmap_on_remote_problem
+
+    roadmap_rel = os.path.relpath(loaded.roadmap_path, loaded.repo)
+    excluded: list[bool] = []
+
+    def check(priority: Priority) -> str | None:
+        problem = repository_problem(git)
+        if problem is not None or roadmap_rel.startswith(".."):  # a roadmap outside the repository: not checked
+            return problem
+        problem = roadmap_on_remote_problem(git, roadmap_rel, priority.id)
+        if problem is not None and fetch:  # pushed since the last fetch?
+            try:
+                git.fetch()
+            except CoffeeMakerError:
+                return problem
+            problem = roadmap_on_remote_problem(git, roadmap_rel, priority.id)
+        if problem is None and fetch and not excluded:
+            git.preflight()  # once: it also keeps the daemon's own files out of `git status`
+            excluded.append(True)
+        return problem
+
+    return check
+
+
 def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
     services = build_services(loaded)
-    services.git.preflight()
     store = StateStore(loaded.state_dir / STATE_DB)
     planner = pick_next(store, loaded)
     progress = Progress()
@@ -153,23 +187,55 @@ def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
     pause_status_line_while_asking(getattr(services.notifier, "channels", ()), progress)
     return Daemon(loaded, services, store, read_roadmap=roadmap_reader(loaded),
                   pick=lambda view, in_review, blocked: planner(view, in_review, blocked),
-                  progress=progress, wake=wake)
+                  progress=progress, wake=wake, check_ready=readiness_check(loaded, services.git))
 
 
 def dry_run(loaded: LoadedConfig, *, only: str | None = None) -> int:
-    """Say what the daemon would do next (or, with ``only``, on that priority), without touching anything."""
+    """Say what the daemon would do next (or, with ``only``, on that priority) — the same planning and
+    readiness checks — without changing anything (no state is written, no edited block is released)."""
     from coffee_maker.commands._common import console
     from coffee_maker.daemon.plan import plan
+    from coffee_maker.daemon.planning import resumable, upcoming_retries
+    from coffee_maker.vcs import GitManager
 
     _, roadmap = read_roadmap(loaded.roadmap_path)
-    chosen, skipped = (roadmap.resolve(only, loaded.roadmap_path), []) if only else plan(loaded, roadmap)
+    view = RoadmapView(roadmap.priorities, list(roadmap.guidelines), roadmap.warnings)
+    delay = loaded.config.daemon.retry_delay_s
+    db = loaded.state_dir / STATE_DB
+    store = StateStore(db) if db.exists() else None
+    retries = upcoming_retries(store, delay) if store is not None else ()
+    resumed = resumable(view, store, delay) if store is not None else None
+    chosen: Priority | None
+    skipped: list[Skip] = []
+    if only:
+        chosen = roadmap.resolve(only, loaded.roadmap_path)
+    elif resumed is not None:
+        chosen = resumed
+    else:
+        chosen, skipped = plan(loaded, roadmap)
+    if store is not None:
+        store.close()
     out = console()
     for s in skipped:
-        out.print(f"[dim]would skip {s.priority.id}: {s.reason}[/]")
+        reason = s.reason
+        due = next((at for pid, at in retries if pid == s.priority.id), None)
+        if due is not None:
+            reason = f"its next attempt is due at {time.strftime('%H:%M:%S', time.localtime(due))}"
+        out.print(f"[dim]would skip {s.priority.id}: {reason}[/]")
     if chosen is None:
-        out.print("Dry run: nothing to do; the daemon would wait for roadmap changes.")
+        if retries:
+            pid, due = retries[0]
+            out.print(f"Dry run: nothing to do now; the daemon would wait for the retry of {pid} at "
+                      f"{time.strftime('%H:%M:%S', time.localtime(due))}.")
+        else:
+            out.print("Dry run: nothing to do; the daemon would wait for roadmap changes.")
+        return 0
+    problem = readiness_check(loaded, GitManager(loaded), fetch=False)(chosen)
+    if problem is not None:
+        out.print(f"Dry run: would wait before {chosen.id}: {problem}")
         return 0
     branch = loaded.config.git.branch_template.format(slug=chosen.slug, id=chosen.id_slug)
-    out.print(f"Dry run: would work on [bold]{chosen.id}: {chosen.title}[/] on branch {branch} "
+    verb = "resume" if resumed is not None and chosen.id == resumed.id else "work on"
+    out.print(f"Dry run: would {verb} [bold]{chosen.id}: {chosen.title}[/] on branch {branch} "
               f"with the {loaded.config.agent.backend} agent.")
     return 0

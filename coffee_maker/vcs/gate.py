@@ -22,6 +22,16 @@ NOT_WORK = ("*.lock", "package-lock.json", "poetry.lock", "uv.lock", "Pipfile.lo
             "interaction_logs/*", "docs/devlogs/*", ".coffee_maker/*", "coffee_maker.toml")
 
 
+#: How many lines of the test output a failure shows (log, `status`, notices); the dev log has more.
+TAIL_LINES = 5
+
+
+def last_lines(output: str, count: int = TAIL_LINES) -> str:
+    """`` Last lines of the output:`` and the last non-empty lines, indented; "" when there is no output."""
+    lines = [line.rstrip() for line in output.strip().splitlines() if line.strip()][-count:]
+    return (" Last lines of the output:\n" + "\n".join(f"    {line}" for line in lines)) if lines else ""
+
+
 class SafetyGate:
     """Checks a workspace before every commit and push; settings come from [git]."""
 
@@ -65,13 +75,14 @@ class SafetyGate:
             result = proc.run(command, cwd=ws.path, shell=True, timeout=timeout, env=env)
             output = (result.stdout + ("\n" if result.stdout and result.stderr else "") + result.stderr).strip()
             if result.timed_out:
-                issues.append(GateFailure("tests", f"The tests (`{command}`) timed out after {timeout:.0f}s."))
+                issues.append(GateFailure("tests", f"The tests (`{command}`) timed out after {timeout:.0f}s."
+                                          + last_lines(output)))
             elif result.returncode != 0:
                 issues.append(GateFailure("tests", f"The tests (`{command}`) failed with exit code "
-                                                   f"{result.returncode}."))
+                                                   f"{result.returncode}." + last_lines(output)))
         failures = tuple(issue.sentence for issue in issues)
         summary = " ".join(failures) if failures else (
-            f"{len(real)} files changed; " + ("tests passed." if command and run_tests else "no tests run."))
+            f"{len(real)} file{'' if len(real) == 1 else 's'} changed; " + ("tests passed." if command and run_tests else "no tests run."))
         return GateReport(passed=not issues, summary=summary, test_output=output, secrets_found=bool(findings),
                           failures=failures, issues=tuple(issues))
 

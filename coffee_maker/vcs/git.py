@@ -71,6 +71,12 @@ class GitManager:
 
     def preflight(self) -> None:
         """Everything the daemon needs from the repository, with a sentence for each problem."""
+        self.preflight_basics()
+        self.default_branch()
+        self._exclude_daemon_files()
+
+    def preflight_basics(self) -> None:
+        """The checks that need neither commits nor the remote: a remote named, no rebase/merge, an identity."""
         repo = self.repo
         if self.remote not in [r.name for r in repo.remotes]:
             raise GitError(f"The repository has no remote named {self.remote!r}; add one "
@@ -85,8 +91,6 @@ class GitManager:
         email = os.environ.get("GIT_AUTHOR_EMAIL") or reader.get_value("user", "email", default="")
         if not name or not email:
             raise GitError("No git identity: set `git config user.name` and `git config user.email`.")
-        self.default_branch()
-        self._exclude_daemon_files()
 
     def _exclude_daemon_files(self) -> None:
         exclude = (self.root / self._git("rev-parse", "--git-common-dir", cwd=self.root)).resolve() / "info" / "exclude"

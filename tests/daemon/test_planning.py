@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from coffee_maker.daemon.state import Phase, StateStore
+from tests.conftest import git
 from tests.daemon.conftest import add_config, set_script
 
 ENV = {**os.environ, "COFFEE_MAKER_NOTIFY__TIMEOUT_S": "0.5"}
@@ -27,6 +28,9 @@ def test_merged_work_counts_as_complete_everywhere(sandbox: Path) -> None:
     set_script(sandbox, "default.json", GOOD)
     roadmap = sandbox / "docs" / "ROADMAP.md"
     roadmap.write_text(roadmap.read_text().replace("## PRIORITY 2:", THIRD + "## PRIORITY 2:"))
+    # The daemon works only on a roadmap that is on the remote's default branch: plan, then push.
+    git(sandbox, "commit", "-qam", "docs: plan PRIORITY 3")
+    git(sandbox, "push", "-q", "origin", "main")
     cm(sandbox, "run", "--priority", "PRIORITY 1")
     store = StateStore(sandbox / ".coffee_maker" / "state.db")
     assert store.get("PRIORITY 1").phase is Phase.PR_OPEN  # type: ignore[union-attr]

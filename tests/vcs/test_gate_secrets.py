@@ -80,7 +80,7 @@ class TestSafetyGate:
         _, gate, ws = self._gate(loaded, priority)
         (ws.path / "feature.py").write_text("def f():\n    return 1\n")
         report = gate.check(ws)
-        assert report.passed and "1 files changed" in report.summary
+        assert report.passed and "1 file changed" in report.summary
 
     def test_roadmap_only_is_not_work(self, loaded: LoadedConfig, priority: Priority) -> None:
         """Changing only the roadmap, a lock file and a dev log does not count as done."""

@@ -1,0 +1,93 @@
+"""What the daemon works on next, from the roadmap and its persisted state (pure apart from reading the store).
+
+One function for the loop, `run --dry-run` and `status`, so they always agree: a
+priority left mid-way (a crash, a usage limit, a retry now due) goes first; a retry
+not yet due waits like a blocked priority, and so do the priorities depending on it;
+merged work counts as complete before the person pulls the roadmap change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, PriorityState, StateStore
+from coffee_maker.types import Priority, RoadmapWarning, Status
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RoadmapView:
+    """The parsed roadmap as the daemon uses it."""
+
+    priorities: tuple[Priority, ...]
+    guidelines: list[tuple[str, str]]
+    warnings: tuple[RoadmapWarning, ...] = ()  # the planner holds back a priority a roadmap error touches
+
+    def get(self, pid: str) -> Priority | None:
+        return next((p for p in self.priorities if p.id == pid), None)
+
+
+Picker = Callable[[RoadmapView, frozenset[str], frozenset[str]], Priority | None]
+
+
+@dataclass(frozen=True)
+class NextWork:
+    """The priority to work on (None: nothing), whether it resumes, and the retries still to come."""
+
+    priority: Priority | None
+    resumes: bool = False
+    retries: tuple[tuple[str, float], ...] = ()  # (priority id, due at epoch seconds), soonest first
+
+
+def retry_delay(retry_delay_s: float, failed_attempt: int) -> float:
+    """The wait after a failed attempt: it doubles with each failure."""
+    return float(retry_delay_s * 2 ** max(0, failed_attempt - 1))
+
+
+def retry_due(state: PriorityState, retry_delay_s: float) -> float:
+    """When a priority in retry may be tried again (epoch seconds)."""
+    return state.updated_at + retry_delay(retry_delay_s, state.attempt)
+
+
+def upcoming_retries(store: StateStore, retry_delay_s: float, now: float | None = None) -> tuple[tuple[str, float], ...]:
+    now = time.time() if now is None else now
+    due = ((s.priority, retry_due(s, retry_delay_s)) for s in store.in_phases({Phase.RETRY}))
+    return tuple(sorted(((pid, at) for pid, at in due if at > now), key=lambda item: item[1]))
+
+
+def effective(view: RoadmapView, store: StateStore) -> RoadmapView:
+    """Merged work counts as complete even before the person pulls the roadmap change."""
+    finished = store.ids_in(FINISHED)
+    return dataclasses.replace(view, priorities=tuple(
+        dataclasses.replace(p, status=Status.COMPLETE) if p.id in finished else p for p in view.priorities
+    ))
+
+
+def resumable(view: RoadmapView, store: StateStore, retry_delay_s: float, now: float | None = None) -> Priority | None:
+    """A priority left mid-way (crash, usage limit, a retry now due) goes before anything new."""
+    now = time.time() if now is None else now
+    for state in store.in_phases(ACTIVE | {Phase.RETRY}):
+        if state.phase is not Phase.RETRY or retry_due(state, retry_delay_s) <= now:
+            priority = view.get(state.priority)
+            if priority is not None:
+                return priority
+            log.warning("priority in progress is no longer in the roadmap", priority=state.priority)
+    return None
+
+
+def next_work(view: RoadmapView, store: StateStore, *, pick: Picker, retry_delay_s: float,
+              now: float | None = None) -> NextWork:
+    now = time.time() if now is None else now
+    retries = upcoming_retries(store, retry_delay_s, now)
+    priority = resumable(view, store, retry_delay_s, now)
+    if priority is not None:
+        return NextWork(priority, resumes=True, retries=retries)
+    waiting = frozenset(pid for pid, _ in retries)
+    chosen = pick(effective(view, store), store.ids_in(IN_REVIEW), store.ids_in({Phase.BLOCKED}) | waiting)
+    return NextWork(chosen, retries=retries)

@@ -1,0 +1,117 @@
+"""Following open pull requests: merged → done, closed → blocked, changes requested → feedback for the agent.
+
+A forge that fails (down, a bad token, a rate limit) never stops the daemon: the
+error is logged, the next poll waits — until the forge's reset time for a rate limit
+(an error carrying ``retry_at``), else a doubling back-off — and the daemon carries on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+
+from coffee_maker.daemon.ports import Services
+from coffee_maker.daemon.state import IN_REVIEW, Phase, StateStore, unblock_hint
+from coffee_maker.errors import CoffeeMakerError
+from coffee_maker.types import PRState, PullRequest
+
+log = structlog.get_logger(__name__)
+
+#: The longest wait after repeated forge errors without a reset time.
+MAX_BACKOFF_S = 1800.0
+
+
+def retry_at_of(exc: BaseException) -> float | None:
+    """The epoch time a rate-limit error says to retry at (``retry_at``/``reset_at``: epoch or datetime)."""
+    for name in ("retry_at", "reset_at"):
+        value = getattr(exc, name, None)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, int | float) and value > 0:
+            return float(value)
+    return None
+
+
+class PullRequestPoller:
+    """Polls the forge for the priorities in review, at most every ``interval_s``, backing off on errors."""
+
+    def __init__(self, store: StateStore, services: Services, *, interval_s: float,
+                 on_feedback: Callable[[str, PullRequest, list[str]], None]) -> None:
+        self.store = store
+        self.services = services
+        self.interval_s = interval_s
+        self.on_feedback = on_feedback
+        self.last_poll = 0.0  # monotonic
+        self.not_before = 0.0  # wall clock: no forge call before this (a rate limit, a back-off)
+        self._failures = 0
+
+    def due_in(self) -> float:
+        """Seconds until the next poll (fetch and forge), never negative."""
+        interval_left = self.last_poll + self.interval_s - time.monotonic()
+        return max(0.0, interval_left, self.not_before - time.time())
+
+    def poll(self, *, force: bool = False) -> None:
+        if not force and self.due_in() > 0:
+            return
+        self.last_poll = time.monotonic()
+        try:
+            self.services.git.fetch()
+        except CoffeeMakerError as exc:
+            log.warning("fetch failed", error=exc.message)
+        if time.time() < self.not_before:
+            return  # the forge asked us to wait; a forced poll still fetched
+        pending: list[tuple[str, PullRequest, list[str]]] = []
+        for state in self.store.in_phases(IN_REVIEW):
+            if not state.branch:
+                continue
+            try:
+                pr = self.services.forge.find(state.branch)
+                if pr is None:
+                    continue
+                fresh = self._apply(state.priority, pr, int(state.extra.get("feedback_seen", 0)))
+            except Exception as exc:  # noqa: BLE001 — every forge failure is logged and waited out, never fatal
+                self._back_off(state.priority, exc)
+                return
+            if fresh:
+                pending.append((state.priority, pr, fresh))
+        if self._failures:
+            log.info("the forge answers again", after_failures=self._failures)
+            self.store.set_info(forge_problem=None, forge_retry_at=None)
+        self._failures = 0
+        for pid, pr, fresh in pending:  # outside the try: the agent's work is not a forge error
+            self.on_feedback(pid, pr, fresh)
+
+    def _apply(self, pid: str, pr: PullRequest, seen: int) -> list[str]:
+        """Record a merge or a close; return review comments the agent has not seen yet."""
+        if pr.state is PRState.MERGED:
+            self.store.transition(pid, Phase.MERGED)
+            self.store.transition(pid, Phase.DONE)
+            log.info("pull request merged", priority=pid, pr=pr.url)
+        elif pr.state is PRState.CLOSED:
+            self.store.transition(pid, Phase.CLOSED)
+            self.store.transition(pid, Phase.BLOCKED, reason="its pull request was closed without merge")
+            self.services.notifier.inform(f"{pid}: PR #{pr.number} was closed without merge; the priority is "
+                                          f"blocked. {unblock_hint(pid)}", priority=pid, kind="blocked")
+        elif pr.review_decision == "changes_requested":
+            comments = self.services.forge.feedback(pr)
+            if len(comments) > seen:
+                self.store.update(pid, extra={"feedback_seen": len(comments)})
+                return comments[seen:]
+        return []
+
+    def _back_off(self, pid: str, exc: BaseException) -> None:
+        self._failures += 1
+        now = time.time()
+        reset = retry_at_of(exc)
+        if reset is not None and reset > now:
+            self.not_before = reset
+        else:
+            self.not_before = now + min(MAX_BACKOFF_S, self.interval_s * 2 ** (self._failures - 1))
+        message = exc.message if isinstance(exc, CoffeeMakerError) else f"{type(exc).__name__}: {exc}"
+        log.error("the forge failed while following pull requests; carrying on and polling again later",
+                  priority=pid, error=message, rate_limited=reset is not None,
+                  next_poll_at=time.strftime("%H:%M:%S", time.localtime(self.not_before)))
+        self.store.set_info(forge_problem=message, forge_retry_at=self.not_before)

@@ -1,0 +1,46 @@
+"""What the daemon waits for, said once: a problem a person can fix, or why it is idle.
+
+A daemon left running must neither die on something a person fixes in a minute (a
+roadmap half-written by an editor, a rebase in progress, an unpushed roadmap) nor
+repeat the same line every poll. Each distinct problem is logged once as an error,
+its end once as info; each distinct idle reason once. `status` shows the current one.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from coffee_maker.daemon.state import StateStore
+
+log = structlog.get_logger(__name__)
+
+
+class Announcer:
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self.problem_text: str | None = None
+        self._idle: str | None = None
+
+    def problem(self, message: str) -> None:
+        """Work cannot go on until a person fixes ``message``; the daemon keeps running and re-checks."""
+        if message != self.problem_text:
+            log.error("waiting for a fix; the daemon keeps running and checks again", problem=message)
+            self.problem_text = message
+            self._idle = None
+        self.store.set_info(phase="waiting", waiting_for=message, problem=message)
+
+    def resolved(self) -> None:
+        if self.problem_text is not None:
+            log.info("the problem is gone; carrying on", problem=self.problem_text)
+            self.problem_text = None
+            self.store.set_info(problem=None, waiting_for=None)
+
+    def idle(self, reason: str) -> None:
+        """Nothing to do now: say once what the daemon waits for."""
+        if reason != self._idle:
+            log.info(f"idle: waiting for {reason}")
+            self._idle = reason
+        self.store.set_info(phase="idle", current=None, waiting_for=reason)
+
+    def working(self) -> None:
+        self._idle = None
