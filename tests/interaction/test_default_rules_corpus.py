@@ -71,5 +71,6 @@ class TestEngine:
             self._engine(tmp_path, config)
 
     def test_split_command(self) -> None:
-        """Chains, pipes and subshells are split into simple commands."""
-        assert split_command("A=1 pytest -q && echo $(cat x) | wc -l; ls") == ["cat x", "pytest -q", "echo", "wc -l", "ls"]
+        """Chains, pipes and substitutions are split into simple commands, a substitution before its command."""
+        assert split_command("A=1 pytest -q && echo $(cat x) | wc -l; ls") == [
+            "A=1 pytest -q", "cat x", "echo $(cat x)", "wc -l", "ls"]
