@@ -200,4 +200,5 @@ REQUEST_CHECKS: dict[str, RequestCheck] = {
     "secret-search": secret_search,
     "lifecycle-script": lifecycle_script,
     "unparseable": lambda s, i: s.parse_error is not None,
+    "defines-function": lambda s, i: bool(s.parsed is not None and s.parsed.functions),
 }

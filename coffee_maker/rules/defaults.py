@@ -24,7 +24,7 @@ def _r(name: str, tool: str, decision: str, risk: C | None = None, reason: str |
 
 
 _SECRET_PATHS = ("**/.env", "**/.env.*", "**/*.pem", "**/*.key", "**/*.p12", "**/*.pfx", "**/id_rsa*",
-                 "**/id_ed25519*", "**/id_ecdsa*", "**/.ssh/**", "**/.aws/**", "**/.netrc", "**/.npmrc",
+                 "**/id_ed25519*", "**/id_ecdsa*", "**/.ssh", "**/.ssh/**", "**/.aws", "**/.aws/**", "**/.gnupg", "**/.netrc", "**/.npmrc",
                  "**/.pypirc", "**/secrets.*", "**/.git-credentials", "**/.gnupg/**", "**/.config/gh/**",
                  "**/.docker/config.json", "**/.kube/config", "**/.config/gcloud/**", "**/.azure/**",
                  "**/credentials.json", "**/.vault-token", "**/shadow", "proc/*/environ", "**/.bash_history",
@@ -53,6 +53,11 @@ def risky_permission_rules() -> list[PermissionRule]:
     rules += [
         _r("unparseable-command", "Bash", "ask", C.OPAQUE_CODE,
            "The shell parser could not read this command, so its parts cannot be judged.", check="unparseable"),
+        _r("defines-function", "Bash", "ask", C.OPAQUE_CODE,
+           "This defines a shell function: a later command may not be what its name says.", check="defines-function"),
+        _r("forge-tool", "mcp__*merge*|mcp__*delete*|mcp__*push*|mcp__*release*|mcp__*secret*|mcp__*deploy*|"
+           "mcp__*create_pull*|mcp__*update_ref*|mcp__*fork*|mcp__*workflow*", "ask", C.HISTORY_REMOTE,
+           "This tool changes the forge or a deployment (merge, delete, push, release, secrets)."),
         _r("manifest-lifecycle-script", "Edit|Write|MultiEdit", "ask", C.PERSISTENCE,
            "This adds an install or build hook (postinstall, setup.py, build.rs, a build backend): it runs later, "
            "outside the rules.", check="lifecycle-script"),

@@ -8,6 +8,7 @@ part; a learned "always allow" applies only when none of them matched.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +51,8 @@ class Compiled:
     learned: bool = False
 
     def applies_to(self, tool: str) -> bool:
-        return "*" in self.tools or tool in self.tools
+        return "*" in self.tools or tool in self.tools or any(
+            "*" in t and fnmatch.fnmatchcase(tool, t) for t in self.tools)
 
     def path_matches(self, use: PathUse) -> bool:
         if self.rule.access is not None and use.write != (self.rule.access == "write"):
@@ -58,7 +60,8 @@ class Compiled:
         if self.rule.inside_repo is not None and use.inside != self.rule.inside_repo:
             return False
         if self.path is not None:
-            return bool(self.path.match(use.resolved.lstrip("/")) or self.path.match(use.resolved))
+            resolved = use.resolved.replace("*", "") if "*" in use.raw else use.resolved  # `.env*` may be `.env`
+            return bool(self.path.match(resolved.lstrip("/")) or self.path.match(resolved))
         return True
 
 
@@ -191,10 +194,16 @@ class RuleEngine:
             judgement.parts.append(PartVerdict(cmd.source.text, rule))
         if not judgement.parts:
             judgement.parts.append(PartVerdict(subject.summary, None))
-        worst = max(judgement.parts, key=lambda v: _RANK[v.rule.decision] if v.rule else
-                    _RANK[self.settings.default_permission])
+        worst = max(judgement.parts, key=self._weight)
         judgement.decision = self._decision(worst.rule, f"`{worst.part}`")
         return judgement
+
+    def _weight(self, verdict: PartVerdict) -> tuple[int, int, int]:
+        """Deny over ask over allow; among equals, a named risk over a plain rule, high severity first."""
+        rule = verdict.rule
+        if rule is None:
+            return _RANK[self.settings.default_permission], 0, 0
+        return _RANK[rule.decision], rule.risk is not None, rule.effective_severity() is Severity.HIGH
 
     def _first_command(self, tool: str, cmd: CommandSubject, *, classed: bool) -> PermissionRule | None:
         return next((c.rule for c in self._rules(tool, classed)
@@ -228,14 +237,14 @@ class RuleEngine:
 
     def question(self, question: Question, facts: Mapping[str, Any]) -> Decision:
         text = question.text
-        for i, pattern in enumerate(self.escalations):
-            if pattern.search(text):
-                return Decision(DecisionKind.ASK, method=f"escalate:{self.settings.escalate[i]}",
-                                reason="The question matches an escalation pattern.")
         for risk, pattern in self.question_risks:
             if pattern.search(text):
                 return Decision(DecisionKind.ASK, method=f"rule:{risk.name}", risk=risk.risk.value,
                                 reason=risk.reason, severity=risk.effective_severity().value)
+        for i, pattern in enumerate(self.escalations):
+            if pattern.search(text):
+                return Decision(DecisionKind.ASK, method=f"escalate:{self.settings.escalate[i]}",
+                                reason="The question matches an escalation pattern.")
         for rule, pattern in self.questions:
             if pattern.search(text) and all(facts.get(k) == v for k, v in rule.when.items()):
                 return Decision(DecisionKind.ANSWER, answer=rule.answer, method=f"rule:{rule.name}")

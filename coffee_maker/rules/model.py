@@ -24,7 +24,7 @@ KNOWN_TOOLS = frozenset({
     "NotebookRead", "*"})
 #: Built-in checks a rule can name in ``check`` (implemented in ``checks.py``).
 CHECKS = ("opaque-code", "shell-from-pipe", "env-dump", "secret-variable", "upload", "writes-outside",
-          "reads-outside", "unknown-path", "build-output", "secret-search", "lifecycle-script", "unparseable")
+          "reads-outside", "unknown-path", "build-output", "secret-search", "lifecycle-script", "unparseable", "defines-function")
 
 
 def _check_regex(rule: str, field: str, pattern: str) -> None:
@@ -62,7 +62,7 @@ class PermissionRule(BaseModel):
     @model_validator(mode="after")
     def _valid(self) -> PermissionRule:
         """Bad regexes, unknown tools and unknown checks fail at load, naming the rule — not at the first request."""
-        unknown = unknown_tools(self.tool)
+        unknown = [t for t in unknown_tools(self.tool) if not t.startswith("mcp__")]
         if unknown:
             raise ValueError(f"rule {self.name!r} names unknown tools {unknown} in `tool`; known: "
                              f"{', '.join(sorted(KNOWN_TOOLS))} or mcp__…")

@@ -21,14 +21,6 @@ def _r(name: str, tool: str, decision: str, reason: str | None = None, **match: 
 def routine_permission_rules() -> list[PermissionRule]:
     return [
         _r("build-outputs", "Bash", "allow", check="build-output"),
-        _r("network-install", "Bash", "ask", "Installing a package the project does not declare, or downloading.",
-           command=r"^(pip[0-9.]*|uv\s+pip|pipx|poetry|pdm|uv|npm|pnpm|yarn|bun|gem|cargo|go|apt(-get)?|brew|apk|dnf|yum|"
-                   r"conda|mamba|composer|dotnet)\s+(install|add|i|get)\b(?!.*\s(-r|--requirement|-e|--editable)\s)"
-                   r"|^(curl|wget|aria2c|git\s+clone|git\s+fetch|git\s+pull)\b|^" + _PY + r"pip\s+install\b"),
-        _r("rm-recursive", "Bash", "ask", "Deleting a directory tree.", command=r"^rm\s+(-\S*[rR]\S*|--recursive)"),
-        _r("find-delete", "Bash", "ask", "find -delete removes files.", command=r"^find\b.*\s-(delete|ok|okdir)\b"),
-        _r("web", "WebFetch|WebSearch", "ask", "Reading the web."),
-        _r("repo-files", _FILE, "allow", inside_repo=True),
         # ---- declared dependencies into the project's own environment
         _r("declared-deps", "Bash", "allow",
            command=r"^(pip[0-9.]*|" + _PY + r"pip|uv\s+pip)\s+install\s+(-q\s+|--quiet\s+|-U\s+|--upgrade\s+)*"
@@ -36,9 +28,18 @@ def routine_permission_rules() -> list[PermissionRule]:
                    r"\"\.\[[\w,-]+\]\")(\s+-\S+|\s+-r\s+\S+|\s+-e\s+\S+)*\s*$"
                    r"|^(uv\s+sync|uv\s+lock|poetry\s+(install|lock|check|show)|pipenv\s+(sync|install\s*$)|"
                    r"pdm\s+(install|sync|lock)|npm\s+(ci|install\s*$|i\s*$|install\s+--(no-)?\S+\s*$)|"
-                   r"(yarn|pnpm|bun)\s+(install)?(\s+--(frozen-lockfile|immutable|prefer-offline|offline))*\s*$|"
+                   r"(yarn|pnpm|bun)(\s+install)?(\s+--(frozen-lockfile|immutable|prefer-offline|offline))*\s*$|"
                    r"cargo\s+fetch|go\s+mod\s+(download|tidy|verify|graph|why)|bundle\s+(install|check)|"
                    r"composer\s+install|dotnet\s+restore|mvn\s+dependency:\S+|conda\s+env\s+update)\b"),
+        _r("network-install", "Bash", "ask", "Installing a package the project does not declare, or downloading.",
+           command=r"^(pip[0-9.]*|uv\s+pip|pipx|poetry|pdm|uv|npm|pnpm|yarn|bun|gem|cargo|go|apt(-get)?|brew|apk|dnf|yum|"
+                   r"conda|mamba|composer|dotnet)\s+(install|add|i|get)\b(?!.*\s(-r|--requirement|-e|--editable)\s)"
+                   r"|^(curl|wget|aria2c|git\s+clone|git\s+fetch|git\s+pull)\b|^" + _PY + r"pip\s+install\b"),
+        _r("rm-recursive", "Bash", "ask", "Deleting a directory tree.", command=r"^rm\s+(-\S*[rR]\S*|--recursive)"),
+        _r("find-delete", "Bash", "ask", "find -delete removes files.", command=r"^find\b.*\s-(delete|ok|okdir)\b"),
+        _r("web", "WebFetch|WebSearch", "ask", "Reading the web: a URL can carry data out, and a page can carry "
+           "instructions in.", **{"class": C.EXFILTRATION, "severity": "normal"}),
+        _r("repo-files", _FILE, "allow", inside_repo=True),
         # ---- tests, builds, linters in each ecosystem
         _r("tests", "Bash", "allow",
            command=r"^(" + _PY + r")?(pytest|py\.test|unittest|tox|nox|coverage|hypothesis|doctest)\b"
@@ -47,7 +48,7 @@ def routine_permission_rules() -> list[PermissionRule]:
                    r"|^(jest|vitest|mocha|ava|karma|tap|playwright\s+test|cypress\s+run|tsx|ts-node|vite\s+build|"
                    r"webpack|rollup|esbuild|turbo\s+run|nx\s+(test|build|lint|run))\b"
                    r"|^make\b|^(cmake|ctest|ninja|meson|scons|bazel\s+(build|test|query)|bazelisk\s+(build|test))\b"
-                   r"|^go\s+(test|build|vet|fmt|run|list|env|version|doc|generate|mod\s+(tidy|download|verify)|"
+                   r"|^go\s+(test|build|vet|fmt|run|list|env|version|doc|generate|clean|mod\s+(tidy|download|verify)|"
                    r"tool\s+(cover|pprof|vet))\b"
                    r"|^cargo\s+(test|build|check|clippy|fmt|run|bench|doc|tree|metadata|nextest|clean|update\s+--dry-run)\b"
                    r"|^(mvn|mvnw|\./mvnw)\s+((-\S+\s+)*(test|verify|compile|package|install|clean|validate|"
@@ -106,12 +107,13 @@ def routine_permission_rules() -> list[PermissionRule]:
 
 def question_risks() -> list[QuestionRisk]:
     """Objects that make any question the person's, whatever routine verb it also contains."""
-    def q(name: str, risk: C, pattern: str, reason: str) -> QuestionRisk:
-        return QuestionRisk.model_validate({"name": name, "class": risk, "pattern": pattern, "reason": reason})
+    def q(name: str, risk: C, pattern: str, reason: str, severity: str | None = None) -> QuestionRisk:
+        return QuestionRisk.model_validate({"name": name, "class": risk, "pattern": pattern, "reason": reason,
+                                            "severity": severity})
     return [
         q("q-secret", C.SECRET, r"\bapi[\s_-]?keys?\b|\bcredential|\b(password|passwd|secret|token|private\s+key|"
           r"ssh\s+key|certificate|\.pem|keystore|keychain)s?\b|(^|[\s`'\"/])\.env\b|\b[A-Z0-9_]+_(KEY|TOKEN|SECRET)\b",
-          "The question is about a secret or a credential."),
+          "The question is about a secret or a credential.", "normal"),
         q("q-publish", C.PUBLISH, r"\b(publish|release|upload)\b.*\b(package|pypi|npm|crates?|registry|version|"
           r"gem|image|artifact|release)s?\b|\b(npm|cargo|poetry|uv|twine|gem)\s+(publish|upload|push)\b|\bpublish",
           "Publishing or releasing is the person's decision."),

@@ -69,6 +69,7 @@ class ParsedCommand:
     error: str | None = None
     assignments: list[tuple[str, str]] = field(default_factory=list)  # `X=1` statements on their own
     parents: dict[int, int] = field(default_factory=dict)  # scope → the scope it was opened in (for `cd`)
+    functions: list[str] = field(default_factory=list)  # shell functions it defines (they can shadow commands)
 
 
 class _Walker:
@@ -167,6 +168,11 @@ class _Walker:
             value = node.child_by_field_name("value")
             literal = self.word(value, variables)[0] if value is not None else ""
             self.out.assignments.append(((name.text or b"").decode() if name else "", literal))
+        elif kind == "function_definition":
+            name = node.child_by_field_name("name")
+            self.out.functions.append((name.text or b"").decode() if name is not None else "")
+            for child in node.named_children:
+                self.walk(child, scope=self.new_scope(), inherited=inherited)
         elif kind == "variable_assignments":
             for child in node.named_children:
                 self.walk(child, scope=scope, inherited=inherited)

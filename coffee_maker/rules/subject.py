@@ -273,7 +273,8 @@ class SubjectBuilder:
                 continue
             if i in dynamic:
                 home = value.startswith(("$HOME", "${HOME}", "~"))
-                if writer or home:
+                variable = value.startswith("$") and not value.startswith(("$(", "$((", "$?", "$#", "$$", "$!"))
+                if writer or home or (variable and not text_only):
                     uses.append(self.resolve(value, cwd, write=writer, known=home))
                 continue
             if text_only and not value.startswith(("/", "~")):
