@@ -59,7 +59,7 @@ def _opaque(cmd: CommandSubject) -> bool:
         flags_only = script is None and "-m" not in args
         return flags_only and (cmd.source.stdin_text is not None or "-" in args) and not _version_only(args)
     if program in ("awk", "gawk", "mawk", "nawk"):
-        return any(re.search(r"system\s*\(|\|\s*getline|\|&|print[^;}]*\|\s*\"", a) for a in args)
+        return any(re.search(r"system\s*\(|\|\s*getline|\|&|print[^;}]*\|\s*\"|ENVIRON", a) for a in args)
     if program in ("xargs", "find", "watch", "parallel") and any(a in SHELLS for a in args):
         return True
     return False
@@ -115,6 +115,8 @@ def _env_dump(cmd: CommandSubject) -> bool:
 
 
 def _secret_variable(cmd: CommandSubject) -> bool:
+    if any("${!" in w for w in cmd.source.words):  # indirect expansion: the variable's name is itself a value
+        return True
     names = set(cmd.variables)
     if cmd.program == "printenv":
         names.update(a for a in cmd.args if not a.startswith("-"))

@@ -130,7 +130,9 @@ def risky_permission_rules() -> list[PermissionRule]:
                    r"state\s+(rm|mv|push)|force-unlock|workspace\s+delete)\b|^(psql|mysql|mongo|mongosh|redis-cli|"
                    r"cqlsh|sqlcmd)\b.*(-h\s*|--host[= ]|://)(?!localhost|127\.0\.0\.1)|\b(deploy|rollout)\b.*"
                    r"(--)?(prod|production|live)\b|(^|\s)(--?env(ironment)?[= ]|--stage[= ]|--target[= ])(prod|production|"
-                   r"live)\b|(^|\s)--prod(uction)?\b|^(ssh|mosh)\s"),
+                   r"live)\b|(^|\s)--prod(uction)?\b|^(ssh|mosh)\s"
+                   r"|^(make|just|task|rake|npm\s+run|yarn(\s+run)?|pnpm(\s+run)?|bun\s+run|mvn|gradle|\./gradlew)"
+                   r"\s+(\S+\s+)*(deploy|release|publish|ship|promote)\S*(\s|$)"),
         # ---- destruction
         _r("rm-outside", "Bash", "deny", C.DESTRUCTION, "Deleting outside the repository is not allowed.",
            command=r"^(sudo\s+)?rm\s+(-\S*\s+)*(/|~|\$HOME|\.\.|\*\s*$)"),

@@ -24,7 +24,7 @@ def routine_permission_rules() -> list[PermissionRule]:
         # ---- declared dependencies into the project's own environment
         _r("declared-deps", "Bash", "allow",
            command=r"^(pip[0-9.]*|" + _PY + r"pip|uv\s+pip)\s+install\s+(-q\s+|--quiet\s+|-U\s+|--upgrade\s+)*"
-                   r"(-r\s+\S+|--requirement\s+\S+|-e\s+\S+|--editable\s+\S+|\.(\[[\w,-]+\])?|'\.\[[\w,-]+\]'|"
+                   r"(-r\s+(?!\S*://)\S+|--requirement\s+(?!\S*://)\S+|-e\s+\S+|--editable\s+\S+|\.(\[[\w,-]+\])?|'\.\[[\w,-]+\]'|"
                    r"\"\.\[[\w,-]+\]\")(\s+-\S+|\s+-r\s+\S+|\s+-e\s+\S+)*\s*$"
                    r"|^(uv\s+sync|uv\s+lock|poetry\s+(install|lock|check|show)|pipenv\s+(sync|install\s*$)|"
                    r"pdm\s+(install|sync|lock)|npm\s+(ci|install\s*$|i\s*$|install\s+--(no-)?\S+\s*$)|"
@@ -34,7 +34,8 @@ def routine_permission_rules() -> list[PermissionRule]:
         _r("network-install", "Bash", "ask", "Installing a package the project does not declare, or downloading.",
            command=r"^(pip[0-9.]*|uv\s+pip|pipx|poetry|pdm|uv|npm|pnpm|yarn|bun|gem|cargo|go|apt(-get)?|brew|apk|dnf|yum|"
                    r"conda|mamba|composer|dotnet)\s+(install|add|i|get)\b(?!.*\s(-r|--requirement|-e|--editable)\s)"
-                   r"|^(curl|wget|aria2c|git\s+clone|git\s+fetch|git\s+pull)\b|^" + _PY + r"pip\s+install\b"),
+                   r"|^(curl|wget|aria2c|git\s+clone|git\s+fetch|git\s+pull)\b|^" + _PY + r"pip\s+install\b"
+                   r"|^python[0-9.]*\s+setup\.py\s+(install|develop)|^(pip[0-9.]*|uv\s+pip)\s+install\b.*://"),
         _r("rm-recursive", "Bash", "ask", "Deleting a directory tree.", command=r"^rm\s+(-\S*[rR]\S*|--recursive)"),
         _r("find-delete", "Bash", "ask", "find -delete removes files.", command=r"^find\b.*\s-(delete|ok|okdir)\b"),
         _r("web", "WebFetch|WebSearch", "ask", "Reading the web: a URL can carry data out, and a page can carry "
@@ -61,7 +62,7 @@ def routine_permission_rules() -> list[PermissionRule]:
                    r"|^(gcc|g\+\+|cc|c\+\+|clang|clang\+\+|javac|java\s+-(cp|jar)|rustc|tsc)\b"
                    r"|^" + _PY + r"(build|compileall|py_compile|pip\s+(list|show|freeze|check)|venv|pydoc|"
                    r"json\.tool|http\.server\s+--help)\b|^pip[0-9.]*\s+(list|show|freeze|check)\b"
-                   r"|^python[0-9.]*(\s+-\S+)*\s+[\w./-]+\.py\b|^python[0-9.]*\s+(--version|-V)\s*$"
+                   r"|^python[0-9.]*(\s+-\S+)*\s+(?!setup\.py)[\w./-]+\.py\b|^python[0-9.]*\s+(--version|-V)\s*$"
                    r"|^(node|deno|bun)\s+[\w./-]+\.(m?js|ts|cjs)\b|^(node|npm|go|cargo|rustc|java|gcc|clang|"
                    r"cmake|make|ruby|php|uv|poetry)\s+(--version|-v|version)\s*$|^(pre-commit|prek)\s+run\b"
                    r"|^(alembic\s+(check|history|current|heads)|django-admin\s+check|" + _PY + r"django\s+check|"

@@ -176,8 +176,12 @@ class _Walker:
         elif kind == "variable_assignments":
             for child in node.named_children:
                 self.walk(child, scope=scope, inherited=inherited)
-        elif kind in ("heredoc_body", "heredoc_start", "heredoc_end", "comment", "file_redirect",
-                      "heredoc_redirect", "herestring_redirect"):
+        elif kind == "file_redirect":  # `$(< file)`: bash reads the file with no command at all
+            found, _ = self.redirect(node)
+            self.out.commands.append(SimpleCommand(("cat",), (node.text or b"").decode("utf-8", "replace"),
+                                                   redirects=tuple(found), scope=scope, nested=self.depth > 0))
+        elif kind in ("heredoc_body", "heredoc_start", "heredoc_end", "comment", "heredoc_redirect",
+                      "herestring_redirect"):
             return
         else:
             for child in node.named_children:
@@ -245,14 +249,19 @@ class _Walker:
         self._nested(command)
 
     def _nested(self, command: SimpleCommand) -> None:
-        """`bash -c '…'` and `bash <<< '…'`: the string is a command line too; judge what it runs."""
-        words = command.words
-        if not words or words[0].rsplit("/", 1)[-1] not in SHELLS:
-            return
+        """`bash -c '…'`, `bash <<< '…'`, `watch '…'`: the string is a command line too; judge what it runs."""
+        start = _after_wrappers(command.words)
+        words, first = command.words[start:], start
         script: str | None = None
-        if "-c" in words[1:]:
+        if words and words[0] == "watch":
+            rest = [i for i in range(1, len(words)) if not words[i].startswith("-") and not words[i - 1] in ("-n", "-d")]
+            if rest and not any(command.is_dynamic(first + i) for i in rest):
+                script = " ".join(words[i] for i in rest)
+        elif not words or words[0].rsplit("/", 1)[-1] not in SHELLS:
+            return
+        elif "-c" in words[1:]:
             at = words.index("-c", 1)
-            if at + 1 < len(words) and not command.is_dynamic(at + 1):
+            if at + 1 < len(words) and not command.is_dynamic(first + at + 1):
                 script = words[at + 1]
         elif len(words) == 1 and command.stdin_text is not None:
             script = command.stdin_text
@@ -265,6 +274,20 @@ class _Walker:
         if inner.error:
             self.out.error = inner.error
         self.out.commands.extend(inner.commands)
+
+
+_WRAPPER_WORDS = frozenset({"env", "timeout", "nice", "nohup", "time", "exec", "command", "builtin", "stdbuf",
+                            "sudo", "doas", "xargs", "ionice", "flock", "setsid", "chronic", "unbuffer"})
+
+
+def _after_wrappers(words: tuple[str, ...]) -> int:
+    """Index of the first word that is the real program behind `env X=1 timeout 5 nice …`."""
+    for i, word in enumerate(words):
+        bare = word.rsplit("/", 1)[-1]
+        if bare in _WRAPPER_WORDS or word.startswith("-") or ("=" in word and i > 0) or word[:1].isdigit():
+            continue
+        return i
+    return len(words)
 
 
 def _unescape(text: str) -> str:
