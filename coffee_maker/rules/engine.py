@@ -17,6 +17,7 @@ from typing import Any
 
 from coffee_maker.errors import ConfigError
 from coffee_maker.rules.checks import COMMAND_CHECKS, REQUEST_CHECKS
+from coffee_maker.rules.index import RuleIndex
 from coffee_maker.rules.model import FACTS, PermissionRule, QuestionRisk, QuestionRule
 from coffee_maker.rules.subject import CommandSubject, PathUse, Subject, SubjectBuilder
 from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question, Severity
@@ -102,6 +103,7 @@ class RuleEngine:
         plain += [self._compile(r) for r in settings.permissions if r.risk is None]
         self.classed, self.plain = classed, plain
         self._by_tool: dict[tuple[str, bool], list[Compiled]] = {}
+        self._indexes: dict[bool, tuple[list[Compiled], RuleIndex]] = {}
         self.questions = [(q, self._regex(q.name, q.pattern)) for q in [*settings.extra_questions, *settings.questions]]
         for q, _ in self.questions:
             unknown = set(q.when) - set(FACTS)
@@ -128,6 +130,23 @@ class RuleEngine:
         if key not in self._by_tool:
             self._by_tool[key] = [c for c in (self.classed if classed else self.plain) if c.applies_to(tool)]
         return self._by_tool[key]
+
+    def _index(self, classed: bool) -> tuple[list[Compiled], RuleIndex]:
+        """The shell's command rules (request-level checks left out) and their index, built once."""
+        if classed not in self._indexes:
+            rules = [c for c in self._rules("Bash", classed) if c.rule.check not in REQUEST_CHECKS]
+            def kind(c: Compiled) -> str:
+                r = c.rule
+                if r.check is None and r.path is None and r.inside_repo is None and r.access is None and r.command:
+                    return "command"
+                if r.check is None and r.command is None and r.path is not None:
+                    return "path"
+                return "other"
+            index = RuleIndex.build(rules, [kind(c) for c in rules], [c.rule.command for c in rules],
+                                    [c.rule.path for c in rules],
+                                    [c.rule.access for c in rules], [c.rule.inside_repo for c in rules])
+            self._indexes[classed] = (rules, index)
+        return self._indexes[classed]
 
     # ------------------------------------------------------------------ permissions
 
@@ -206,8 +225,9 @@ class RuleEngine:
         return _RANK[rule.decision], rule.risk is not None, rule.effective_severity() is Severity.HIGH
 
     def _first_command(self, tool: str, cmd: CommandSubject, *, classed: bool) -> PermissionRule | None:
-        return next((c.rule for c in self._rules(tool, classed)
-                     if not (c.rule.check in REQUEST_CHECKS) and self._matches_command(c, cmd)), None)
+        rules, index = self._index(classed)
+        found = index.first(cmd, lambda i, c: self._matches_command(rules[i], c))
+        return rules[found].rule if found is not None else None
 
     def _first_request(self, tool: str, subject: Subject, tool_input: Mapping[str, Any], *, classed: bool
                        ) -> PermissionRule | None:

@@ -291,6 +291,8 @@ def _after_wrappers(words: tuple[str, ...]) -> int:
 
 
 def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
     out, i = [], 0
     while i < len(text):
         if text[i] == "\\" and i + 1 < len(text):

@@ -106,6 +106,7 @@ class SubjectBuilder:
     def __init__(self, root: Path) -> None:
         self.root = Path(os.path.realpath(root))
         self._root_text = self.root.as_posix()
+        self._dirs: dict[str, str] = {}
 
     # ---------------------------------------------------------------- paths
 
@@ -113,15 +114,30 @@ class SubjectBuilder:
         expanded = _expand_home(raw)
         if expanded in _NEUTRAL or expanded.startswith("/dev/fd/"):
             return PathUse(raw, expanded, True, False)
-        if not os.path.isabs(expanded) and cwd is None:
+        if not expanded.startswith("/") and cwd is None:
             return PathUse(raw, raw, False, write, known=False)
-        base = self.root / (cwd or ".")
-        full = os.path.realpath(expanded if os.path.isabs(expanded) else base / expanded)
+        joined = expanded if expanded.startswith("/") else os.path.join(self._root_text, cwd or ".", expanded)
+        full = self._real(os.path.normpath(joined) if ".." not in joined else joined)
         if full == self._root_text:
             return PathUse(raw, ".", True, write, known)
         if full.startswith(self._root_text + "/"):
             return PathUse(raw, full[len(self._root_text) + 1:], True, write, known)
         return PathUse(raw, full, False, write, known)
+
+    def _real(self, path: str) -> str:
+        """`os.path.realpath`, remembering the real path of existing directories (they rarely change)."""
+        if ".." in path.split("/"):
+            return os.path.realpath(path)
+        parent, name = os.path.split(path)
+        if not name:
+            return parent
+        real_parent = self._dirs.get(parent)
+        if real_parent is None:
+            real_parent = self._real(parent)
+            if len(self._dirs) < 4096 and os.path.isdir(real_parent):
+                self._dirs[parent] = real_parent
+        candidate = os.path.join(real_parent, name)
+        return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
 
     def file_subject(self, tool: str, tool_input: Mapping[str, Any]) -> Subject:
         write = tool in ("Write", "Edit", "MultiEdit", "NotebookEdit")
