@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,7 @@ class RuleEngine:
         plain += [self._compile(r) for r in settings.permissions if r.risk is None]
         self.classed, self.plain = classed, plain
         self._by_tool: dict[tuple[str, bool], list[Compiled]] = {}
-        self._indexes: dict[bool, tuple[list[Compiled], RuleIndex]] = {}
+        self._indexes: dict[bool, tuple[list[Compiled], RuleIndex, list[Callable[[CommandSubject], bool]]]] = {}
         self.questions = [(q, self._regex(q.name, q.pattern)) for q in [*settings.extra_questions, *settings.questions]]
         for q, _ in self.questions:
             unknown = set(q.when) - set(FACTS)
@@ -131,7 +131,21 @@ class RuleEngine:
             self._by_tool[key] = [c for c in (self.classed if classed else self.plain) if c.applies_to(tool)]
         return self._by_tool[key]
 
-    def _index(self, classed: bool) -> tuple[list[Compiled], RuleIndex]:
+    def _tester(self, c: Compiled) -> Callable[[CommandSubject], bool]:
+        """The quickest test of one rule on one part."""
+        rule, root = c.rule, self.subjects.root
+        plain_check = rule.check is not None and c.command is None and c.path is None and rule.inside_repo is None \
+            and rule.access is None
+        if plain_check and rule.check in COMMAND_CHECKS:
+            check = COMMAND_CHECKS[str(rule.check)]
+            return lambda cmd: check(cmd, root)
+        if c.command is not None and rule.check is None and c.path is None and rule.inside_repo is None \
+                and rule.access is None:
+            search = c.command.search
+            return lambda cmd: search(cmd.text) is not None
+        return lambda cmd: self._matches_command(c, cmd)
+
+    def _index(self, classed: bool) -> tuple[list[Compiled], RuleIndex, list[Callable[[CommandSubject], bool]]]:
         """The shell's command rules (request-level checks left out) and their index, built once."""
         if classed not in self._indexes:
             rules = [c for c in self._rules("Bash", classed) if c.rule.check not in REQUEST_CHECKS]
@@ -145,7 +159,7 @@ class RuleEngine:
             index = RuleIndex.build(rules, [kind(c) for c in rules], [c.rule.command for c in rules],
                                     [c.rule.path for c in rules],
                                     [c.rule.access for c in rules], [c.rule.inside_repo for c in rules])
-            self._indexes[classed] = (rules, index)
+            self._indexes[classed] = (rules, index, [self._tester(c) for c in rules])
         return self._indexes[classed]
 
     # ------------------------------------------------------------------ permissions
@@ -225,8 +239,8 @@ class RuleEngine:
         return _RANK[rule.decision], rule.risk is not None, rule.effective_severity() is Severity.HIGH
 
     def _first_command(self, tool: str, cmd: CommandSubject, *, classed: bool) -> PermissionRule | None:
-        rules, index = self._index(classed)
-        found = index.first(cmd, lambda i, c: self._matches_command(rules[i], c))
+        rules, index, testers = self._index(classed)
+        found = index.first(cmd, testers)
         return rules[found].rule if found is not None else None
 
     def _first_request(self, tool: str, subject: Subject, tool_input: Mapping[str, Any], *, classed: bool

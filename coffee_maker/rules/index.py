@@ -154,6 +154,8 @@ class RuleIndex:
     others: list[int]  # rules tried one by one (checks, mixed conditions, patterns that cannot be folded)
     first_path_rule: int
     _by_char: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
+    floating: frozenset[int] = frozenset()  # rules searched one by one, after one search over them all says yes
+    any_floating: re.Pattern[str] | None = None
 
     def commands_for(self, ch: str) -> re.Pattern[str] | None:
         """The folded regex of the anchored rules that can match a text starting with ``ch``."""
@@ -182,11 +184,14 @@ class RuleIndex:
                   for key, group in paths.items()}
         first_path = min((i for group in paths.values() for i, _ in group), default=len(kinds))
         anchored = [(i, p, first_chars(p)) for i, p in commands if _anchored(p)]
-        others = sorted(others + [i for i, p in commands if not _anchored(p)])  # searched one by one
-        return cls(anchored, folded, others, first_path)
+        floating = [(i, p) for i, p in commands if not _anchored(p)]
+        index = cls(anchored, folded, sorted(others + [i for i, _ in floating]), first_path)
+        index.floating = frozenset(i for i, _ in floating)
+        index.any_floating = re.compile("|".join(f"(?:{p})" for _, p in floating)) if floating else None
+        return index
 
-    def first(self, cmd: CommandSubject, matches: Callable[[int, CommandSubject], bool]) -> int | None:
-        """Index of the first rule matching ``cmd``; ``matches`` decides the rules in ``others``."""
+    def first(self, cmd: CommandSubject, matches: Sequence[Callable[[CommandSubject], bool]]) -> int | None:
+        """Index of the first rule matching ``cmd``; ``matches[i]`` decides rule i when it is in ``others``."""
         best: int | None = None
         folded = self.commands_for(cmd.text[:1])
         found = folded.match(cmd.text) if folded is not None else None
@@ -202,10 +207,13 @@ class RuleIndex:
                         if found is not None and found.lastgroup:
                             index = int(found.lastgroup[1:])
                             best = index if best is None else min(best, index)
+        skip_floating = self.any_floating is None or self.any_floating.search(cmd.text) is None
         for i in self.others:
             if best is not None and i > best:
                 break
-            if matches(i, cmd):
+            if skip_floating and i in self.floating:
+                continue
+            if matches[i](cmd):
                 return i
         return best
 

@@ -24,7 +24,7 @@ SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish"})
 _MAX_DEPTH = 4  # bash -c "bash -c '…'" nesting we follow before calling it unjudgeable
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Redirect:
     """``>`` / ``>>`` / ``<`` / ``<<<`` … and its target (a file, or the here-string's text)."""
 
@@ -37,7 +37,7 @@ class Redirect:
         return ">" in self.op and not self.op.startswith(">&") and self.target not in ("&1", "&2")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SimpleCommand:
     """One command the shell would run: ``FOO=1 timeout 60 pytest -q > out.txt``."""
 

@@ -44,7 +44,7 @@ _RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"),
             ("pnpm", "exec"), ("yarn", "exec"), ("bundle", "exec"), ("conda", "run"), ("rye", "run")}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PathUse:
     """A path a request reads or writes: as written, resolved, and relative to the worktree when inside."""
 
@@ -55,7 +55,7 @@ class PathUse:
     known: bool = True  # False: built from a variable or after an unknown `cd` — where it points is not known
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommandSubject:
     """One simple command as rules see it."""
 
@@ -76,7 +76,7 @@ class CommandSubject:
         return next((a for a in self.args if not a.startswith("-")), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subject:
     """What one request touches."""
 
@@ -106,7 +106,7 @@ class SubjectBuilder:
     def __init__(self, root: Path) -> None:
         self.root = Path(os.path.realpath(root))
         self._root_text = self.root.as_posix()
-        self._dirs: dict[str, str] = {}
+        self._dirs: dict[str, tuple[str, bool]] = {}
 
     # ---------------------------------------------------------------- paths
 
@@ -116,8 +116,15 @@ class SubjectBuilder:
             return PathUse(raw, expanded, True, False)
         if not expanded.startswith("/") and cwd is None:
             return PathUse(raw, raw, False, write, known=False)
-        joined = expanded if expanded.startswith("/") else os.path.join(self._root_text, cwd or ".", expanded)
-        full = self._real(os.path.normpath(joined) if ".." not in joined else joined)
+        if expanded.startswith("/"):
+            joined = expanded
+        elif cwd is None or cwd == ".":
+            joined = f"{self._root_text}/{expanded}"
+        else:
+            joined = f"{cwd}/{expanded}" if cwd.startswith("/") else f"{self._root_text}/{cwd}/{expanded}"
+        if "/./" in joined or "//" in joined or joined.endswith(("/.", "/")):
+            joined = os.path.normpath(joined)
+        full = self._real(joined)
         if full == self._root_text:
             return PathUse(raw, ".", True, write, known)
         if full.startswith(self._root_text + "/"):
@@ -125,19 +132,30 @@ class SubjectBuilder:
         return PathUse(raw, full, False, write, known)
 
     def _real(self, path: str) -> str:
-        """`os.path.realpath`, remembering the real path of existing directories (they rarely change)."""
+        """`os.path.realpath`, remembering existing directories' real paths (they rarely change)."""
+        return self._real_exists(path)[0]
+
+    def _real_exists(self, path: str) -> tuple[str, bool]:
+        """(real path, exists?): nothing below a missing directory can be a symlink, so it is not looked up."""
         if ".." in path.split("/"):
-            return os.path.realpath(path)
-        parent, name = os.path.split(path)
+            real = os.path.realpath(path)
+            return real, os.path.lexists(real)
+        parent, _, name = path.rpartition("/")
+        parent = parent or "/"
         if not name:
-            return parent
-        real_parent = self._dirs.get(parent)
-        if real_parent is None:
-            real_parent = self._real(parent)
-            if len(self._dirs) < 4096 and os.path.isdir(real_parent):
-                self._dirs[parent] = real_parent
-        candidate = os.path.join(real_parent, name)
-        return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+            return path, True
+        known = self._dirs.get(parent)
+        if known is None:
+            known = self._real_exists(parent)
+            if len(self._dirs) < 4096 and known[1] and os.path.isdir(known[0]):
+                self._dirs[parent] = known
+        candidate = f"{known[0]}/{name}" if known[0] != "/" else f"/{name}"
+        if not known[1]:
+            return candidate, False
+        if os.path.islink(candidate):
+            real = os.path.realpath(candidate)
+            return real, os.path.lexists(real)
+        return candidate, os.path.lexists(candidate)
 
     def file_subject(self, tool: str, tool_input: Mapping[str, Any]) -> Subject:
         write = tool in ("Write", "Edit", "MultiEdit", "NotebookEdit")
