@@ -87,7 +87,7 @@ def rules_check(loaded: LoadedConfig, *, as_json: bool = True) -> int:
         if as_json:
             _common.print_json(out)
         else:
-            print(_line(describe(request, engine.root), out))
+            print(_line(describe(request, engine.root).removeprefix("Allow "), out))
         sys.stdout.flush()
     return 2 if bad else 0
 

@@ -227,7 +227,7 @@ class RuleEngine:
             judgement.parts.append(PartVerdict(cmd.source.text, rule))
         if not judgement.parts:
             judgement.parts.append(PartVerdict(subject.summary, None))
-        worst = max(judgement.parts, key=self._weight)
+        worst = max(reversed(judgement.parts), key=self._weight)  # among equals the last part: `cd x && pytest`
         judgement.decision = self._decision(worst.rule, f"`{worst.part}`")
         return judgement
 

@@ -140,7 +140,7 @@ def explain_rule_error(loc: list[str], msg: str, values: dict[str, Any]) -> str 
     name = raw.get("name")
     who = f"Rule {name!r}" if name else f"Rule #{index + 1}"
     where = f"{_LIST_NAMES[loc[1]]} #{index + 1}"
-    detail = msg.removeprefix("Value error, ")
+    detail = re.sub(r"^rule '[^']*' ", "", msg.removeprefix("Value error, "))
     if len(loc) > 3:
         return f"{who} ({where}): field `{'.'.join(loc[3:])}` — {detail}."
     return f"{who} ({where}): {detail}."

@@ -24,7 +24,6 @@ PATH_KEYS = ("file_path", "notebook_path", "path")
 #: Input keys that summarise a request in one line (logs, notices, learned rules).
 SUMMARY_KEYS = ("command", *PATH_KEYS, "pattern", "url", "query")
 
-_HOME = os.path.expanduser("~")
 _NEUTRAL = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "-"})
 _SYSTEM_BIN = ("/usr/bin/", "/bin/", "/usr/local/bin/", "/usr/sbin/", "/sbin/")
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://([^/\s:@]*@)?(?P<host>[^/\s:?#]+)|(?:[\w.-]+@)(?P<scp>[\w.-]+\.[a-z]{2,}):)",
@@ -197,7 +196,7 @@ class SubjectBuilder:
     def _cd(self, subject: CommandSubject, cwd: str | None) -> str | None:
         target = next((a for a in subject.args if not a.startswith("-")), None)
         if target is None or target == "~":
-            target = _HOME
+            target = os.path.expanduser("~")
         if (subject.source.dynamic - {0}) or target == "-" or (cwd is None and not os.path.isabs(_expand_home(target))):
             return None
         return self.resolve(target, cwd, write=False).resolved  # relative when inside, absolute when not
@@ -325,5 +324,5 @@ class SubjectBuilder:
 def _expand_home(raw: str) -> str:
     for prefix in ("$HOME", "${HOME}"):
         if raw == prefix or raw.startswith(prefix + "/"):
-            return _HOME + raw[len(prefix):]
+            return os.path.expanduser("~") + raw[len(prefix):]  # read each time: HOME can change
     return os.path.expanduser(raw) if raw.startswith("~") else raw
