@@ -87,12 +87,13 @@ class RuleEngine:
     """Compiled rules; ``evaluate`` is pure (request + facts → Decision, ASK when a person is needed)."""
 
     def __init__(self, settings: Any, *, root: Path, test_command: str | None = None,
-                 learned: Sequence[PermissionRule] = ()) -> None:
+                 learned: Sequence[PermissionRule] = (), overrides: Sequence[PermissionRule] = ()) -> None:
+        """``overrides`` (`agent run --deny/--allow`) come before everything, risk classes included."""
         self.root = root
         self.settings = settings
         self.subjects = SubjectBuilder(root)
         configured = [*settings.extra_permissions, *settings.permissions]
-        classed = [self._compile(r) for r in configured if r.risk is not None]
+        classed = [*(self._compile(r) for r in overrides), *(self._compile(r) for r in configured if r.risk is not None)]
         plain: list[Compiled] = []
         if test_command and settings.allow_test_command:
             plain.append(self._compile(PermissionRule(

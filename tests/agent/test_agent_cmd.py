@@ -53,7 +53,7 @@ def test_missing_binary_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFi
 @pytest.mark.claude_cli
 def test_real_cli_with_rules_and_answer(claude_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    """Against the real CLI: Bash(touch:*) allowed, rm denied, the final question answered with --answer."""
+    """Against the real CLI: Bash(touch:*) allowed, rm denied by --deny, the final question answered with --answer."""
     turns = [Turn.tool("Bash", {"command": "touch made.txt", "description": "x"}),
              Turn.tool("Bash", {"command": "rm -f made.txt", "description": "x"}),
              Turn.say("Shall I continue?"), Turn.say("Continued.")]
@@ -62,7 +62,7 @@ def test_real_cli_with_rules_and_answer(claude_bin: str, tmp_path: Path, monkeyp
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("COFFEE_MAKER_AGENT__AUTH", "api_key")
         code = main(["agent", "run", "--prompt", "go", "--binary", claude_bin, "--cwd", str(tmp_path),
-                     "--allow", "Bash(touch:*)", "--answer", "yes please"])
+                     "--allow", "Bash(touch:*)", "--deny", "Bash(rm:*)", "--answer", "yes please"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert (tmp_path / "made.txt").exists()
