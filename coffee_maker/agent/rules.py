@@ -52,7 +52,7 @@ class ToolRule:
             else:
                 path = spec
         try:
-            return PermissionRule(name=f"{decision}:{self}", tool=self.tool, decision=decision,  # type: ignore[arg-type]
+            return PermissionRule(name=f"{decision}:{self}", tool=self.tool, decision=decision,
                                   command=command, path=path,
                                   reason=f"Denied by --deny {self}." if decision == "deny" else None)
         except ValueError as exc:

@@ -16,7 +16,6 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.config.agent import AgentSettings
 from coffee_maker.types import (
     Decision,
-    DecisionCallback,
     DecisionKind,
     OutcomeKind,
     PermissionRequest,

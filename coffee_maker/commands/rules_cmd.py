@@ -80,14 +80,17 @@ def rules_check(loaded: LoadedConfig, *, as_json: bool = True) -> int:
         except (json.JSONDecodeError, UsageError) as exc:
             bad += 1
             message = f"line {number}: {exc}"
-            _common.print_json({"line": number, "error": message}) if as_json else print(message, file=sys.stderr)
+            if as_json:
+                _common.print_json({"line": number, "error": message})
+            else:
+                sys.stderr.write(message + "\n")
             continue
         facts = dict(data.get("context") or {}) if isinstance(request, Question) else {}
         out = verdict(engine.evaluate(request, facts))
         if as_json:
             _common.print_json(out)
         else:
-            print(_line(describe(request, engine.root).removeprefix("Allow "), out))
+            sys.stdout.write(_line(describe(request, engine.root).removeprefix("Allow "), out) + "\n")
         sys.stdout.flush()
     return 2 if bad else 0
 
@@ -103,5 +106,5 @@ def rules_explain(loaded: LoadedConfig, text: str, *, tool: str = "Bash", questi
     if as_json:
         _common.print_json(data)
     else:
-        print(render(data))
+        sys.stdout.write(render(data) + "\n")
     return 0

@@ -25,7 +25,11 @@ from coffee_maker.rules.model import (
     _check_regex,
     unknown_tools,
 )
-from coffee_maker.rules.routine import default_question_rules, question_risks, routine_permission_rules
+from coffee_maker.rules.routine import (
+    default_question_rules,
+    question_risks,
+    routine_permission_rules,
+)
 
 __all__ = ["CHECKS", "FACTS", "FILE_TOOLS", "KNOWN_TOOLS", "PermissionRule", "QuestionRisk", "QuestionRule",
            "RulesSettings", "default_escalations", "default_permission_rules", "default_question_rules",

@@ -23,8 +23,8 @@ from coffee_maker.interaction.learned import FILE_NAME, LearnedRules
 from coffee_maker.interaction.log import InteractionLog
 from coffee_maker.interaction.rules import RuleEngine
 from coffee_maker.notify.escalator import STOPPED, Escalation, Escalator
-from coffee_maker.rules.subject import summary_of
 from coffee_maker.notify.sink import InteractionSink
+from coffee_maker.rules.subject import summary_of
 from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question, Request
 
 log = structlog.get_logger(__name__)
@@ -130,7 +130,7 @@ class MessageHandler:
             text, kind="permission" if is_permission else "question", options=options, safe_default=safe,
             priority=self.priority, rank=2 if rule_verdict.method.startswith("escalate") or high else 1,
             context={"rule": rule_verdict.method, "class": rule_verdict.risk, "reason": rule_verdict.reason,
-                     "severity": rule_verdict.severity}, **({"answer_from": answer_from} if answer_from else {}))
+                     "severity": rule_verdict.severity}, answer_from=answer_from)
         if result.stopped:  # the daemon is stopping: not a timeout; the question is asked again on resume
             return result, Decision(DecisionKind.DENY if is_permission else DecisionKind.ANSWER,
                                     answer=None if is_permission else safe, method=STOPPED,

@@ -8,7 +8,7 @@ allow rule; the rest keep their order.
 
 from __future__ import annotations
 
-from coffee_maker.rules.model import PermissionRule, QuestionRisk, QuestionRule
+from coffee_maker.rules.model import PermissionRule
 from coffee_maker.types import RiskClass as C
 
 _FILE = "Read|Edit|Write|MultiEdit|NotebookEdit|Glob|Grep|LS"

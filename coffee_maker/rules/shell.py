@@ -191,8 +191,8 @@ class _Walker:
         """The file redirections of one redirect node, and the text it feeds to stdin (here-string/document)."""
         variables: set[str] = set()
         if node.type == "herestring_redirect":
-            target = node.named_children[-1] if node.named_children else None
-            return [], self.word(target, variables)[0] if target is not None else ""
+            fed = node.named_children[-1] if node.named_children else None
+            return [], self.word(fed, variables)[0] if fed is not None else ""
         if node.type == "heredoc_redirect":
             body = next((c for c in node.named_children if c.type == "heredoc_body"), None)
             inner = [r for c in node.named_children if c.type == "file_redirect" for r in self.redirect(c)[0]]
@@ -221,10 +221,10 @@ class _Walker:
             if not child.is_named:
                 continue
             if child.type == "variable_assignment" and node.type == "command":
-                name = child.child_by_field_name("name")
-                value = child.child_by_field_name("value")
-                env.append(((name.text or b"").decode() if name else "",
-                            self.word(value, variables)[0] if value is not None else ""))
+                name_node = child.child_by_field_name("name")
+                value_node = child.child_by_field_name("value")
+                env.append(((name_node.text or b"").decode() if name_node else "",
+                            self.word(value_node, variables)[0] if value_node is not None else ""))
             elif child.type in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
                 found, text = self.redirect(child)
                 redirects.extend(found)
@@ -254,7 +254,7 @@ class _Walker:
         words, first = command.words[start:], start
         script: str | None = None
         if words and words[0] == "watch":
-            rest = [i for i in range(1, len(words)) if not words[i].startswith("-") and not words[i - 1] in ("-n", "-d")]
+            rest = [i for i in range(1, len(words)) if not words[i].startswith("-") and words[i - 1] not in ("-n", "-d")]
             if rest and not any(command.is_dynamic(first + i) for i in rest):
                 script = " ".join(words[i] for i in rest)
         elif not words or words[0].rsplit("/", 1)[-1] not in SHELLS:
