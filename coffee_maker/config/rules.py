@@ -9,6 +9,7 @@ The rule types and the shipped rules live in ``coffee_maker.rules``.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -36,8 +37,14 @@ __all__ = ["CHECKS", "FACTS", "FILE_TOOLS", "KNOWN_TOOLS", "PermissionRule", "Qu
            "question_risks", "unknown_tools"]
 
 
+@functools.cache
+def _shipped_rules() -> tuple[PermissionRule, ...]:
+    """Validated once per process: configuration is read at every attempt, the shipped rules never change."""
+    return (*risky_permission_rules(), *routine_permission_rules())
+
+
 def default_permission_rules() -> list[PermissionRule]:
-    return [*risky_permission_rules(), *routine_permission_rules()]
+    return list(_shipped_rules())
 
 
 def default_escalations() -> list[str]:

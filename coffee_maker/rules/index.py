@@ -1,14 +1,15 @@
 """First-match over many rules without trying each one: one combined regex per kind of rule.
 
 Why: a 4 KB command has ~200 simple commands and the engine ~200 rules; trying every rule on
-every part costs milliseconds. Rules that match only on the command text are folded into one
-regex whose alternatives keep the rules' order (``^(?:(?P<r3>.*?pat3)|(?P<r7>.*?pat7))``: the
-first alternative that matches anywhere wins, which is `search` in rule order); path-only rules
-likewise, one regex per (access, inside) pair. The few rules with checks are tried one by one.
+every part costs milliseconds. Rules that match only on the command text and are anchored (`^git\\s+push`)
+are bucketed by the characters they can start with, so a part is tried against the handful that
+can match it; path-only rules are folded into one regex per (access, inside) pair, matched against
+the reversed path (globs end in a literal name, so most alternatives fail on the first character). The few rules with checks are tried one by one.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import re._parser as sre_parse  # the stdlib's own regex parser: which characters can a pattern start with?
 from collections.abc import Callable, Sequence
@@ -25,13 +26,6 @@ class _Rule(Protocol):
     def command(self) -> re.Pattern[str] | None: ...
     @property
     def path(self) -> re.Pattern[str] | None: ...
-
-
-def _fold(patterns: Sequence[tuple[int, str]], template: str, flags: int = 0) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    body = "|".join(template.format(index=i, pattern=p) for i, p in patterns)
-    return re.compile(f"^(?:{body})", flags)
 
 
 def _branches(pattern: str) -> list[str]:
@@ -63,6 +57,13 @@ def _anchored(pattern: str) -> bool:
     return all(b.startswith("^") for b in _branches(pattern))
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """Folded patterns are the same for every engine of a process: compile each once."""
+    return re.compile(pattern)
+
+
+@functools.lru_cache(maxsize=4096)
 def first_chars(pattern: str) -> frozenset[str] | None:
     """The characters a match of an anchored ``pattern`` can start with; None when any (or unsure)."""
     try:
@@ -153,16 +154,16 @@ class RuleIndex:
     paths: dict[tuple[str | None, bool | None], re.Pattern[str]]  # matched against the reversed path
     others: list[int]  # rules tried one by one (checks, mixed conditions, patterns that cannot be folded)
     first_path_rule: int
-    _by_char: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
+    _by_char: dict[str, list[int]] = field(default_factory=dict)
     floating: frozenset[int] = frozenset()  # rules searched one by one, after one search over them all says yes
     any_floating: re.Pattern[str] | None = None
 
-    def commands_for(self, ch: str) -> re.Pattern[str] | None:
-        """The folded regex of the anchored rules that can match a text starting with ``ch``."""
-        if ch not in self._by_char:
-            self._by_char[ch] = _fold([(i, p) for i, p, chars in self.anchored if chars is None or ch in chars],
-                                      "(?P<r{index}>{pattern})")
-        return self._by_char[ch]
+    def commands_for(self, ch: str) -> list[int]:
+        """The anchored rules that can match a text starting with ``ch``, in order."""
+        found = self._by_char.get(ch)
+        if found is None:
+            found = self._by_char[ch] = [i for i, _, chars in self.anchored if chars is None or ch in chars]
+        return found
 
     @classmethod
     def build(cls, rules: Sequence[object], kinds: Sequence[str], command_sources: Sequence[str | None],
@@ -180,23 +181,23 @@ class RuleIndex:
                 paths.setdefault((access[i], inside[i]), []).append((i, reversed_glob(str(path_sources[i]))))
             else:
                 others.append(i)
-        folded = {key: re.compile("(?:" + "|".join(f"(?P<r{i}>{p})" for i, p in group) + ")")
+        folded = {key: _compiled("(?:" + "|".join(f"(?P<r{i}>{p})" for i, p in group) + ")")
                   for key, group in paths.items()}
         first_path = min((i for group in paths.values() for i, _ in group), default=len(kinds))
         anchored = [(i, p, first_chars(p)) for i, p in commands if _anchored(p)]
         floating = [(i, p) for i, p in commands if not _anchored(p)]
         index = cls(anchored, folded, sorted(others + [i for i, _ in floating]), first_path)
         index.floating = frozenset(i for i, _ in floating)
-        index.any_floating = re.compile("|".join(f"(?:{p})" for _, p in floating)) if floating else None
+        index.any_floating = _compiled("|".join(f"(?:{p})" for _, p in floating)) if floating else None
         return index
 
     def first(self, cmd: CommandSubject, matches: Sequence[Callable[[CommandSubject], bool]]) -> int | None:
         """Index of the first rule matching ``cmd``; ``matches[i]`` decides rule i when it is in ``others``."""
         best: int | None = None
-        folded = self.commands_for(cmd.text[:1])
-        found = folded.match(cmd.text) if folded is not None else None
-        if found is not None and found.lastgroup:
-            best = int(found.lastgroup[1:])
+        for i in self.commands_for(cmd.text[:1]):  # a handful of rules start with this character
+            if matches[i](cmd):
+                best = i
+                break
         if cmd.paths and (best is None or best > self.first_path_rule):
             for use in cmd.paths:
                 for (access, inside), pattern in self.paths.items():
