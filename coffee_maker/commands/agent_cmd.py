@@ -41,9 +41,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     run = actions.add_parser(
         "run", help="run one agent session and print each event", parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
-        description="Run one session of the configured agent. Permission requests are decided by --allow/"
-                    "--deny rules in Claude Code's syntax (Write, Edit, Bash(pytest:*)) first, then by the "
-                    "configured [rules] (see `coffee-maker rules check`); what would need a person is denied.")
+        description="Run one session of the configured agent. Permission requests are decided by --deny/"
+                    "--allow rules in Claude Code's syntax (Write, Edit(src/**), Bash(pytest:*)) first, then by "
+                    "the configured [rules], each part of a shell command on its own (see `coffee-maker rules "
+                    "explain`); what would need a person is denied.")
     run.add_argument("--prompt", required=True, metavar="TEXT", help="what the agent should do")
     run.add_argument("--backend", metavar="NAME", help="claude | scripted | codex | gemini | aider | [agent.cli.*]")
     run.add_argument("--binary", metavar="PATH", help="the agent CLI to run")
