@@ -100,13 +100,10 @@ class MessageHandler:
     def decide(self, request: Request) -> Decision:
         """Decide by rule, else ask a person (or fall back to the safe default); log and count it."""
         started = time.monotonic()
-        decision = self.evaluate(request)
+        decision = verdict = self.evaluate(request)  # the rules' verdict is logged even when a person decided
         escalation: Escalation | None = None
         if decision.kind is DecisionKind.ASK:
-            verdict = decision
             escalation, decision = self._ask_person(request, decision)
-        else:
-            verdict = decision
         decision = dataclasses.replace(decision, latency_s=time.monotonic() - started)
         self._record(request, decision, escalation, verdict)
         return decision
