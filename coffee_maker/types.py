@@ -122,6 +122,9 @@ class Decision:
     method: str = ""  # "rule:<name>", "person:<channel>:<who>", "timeout_default", "callback_timeout"
     latency_s: float = 0.0
     timed_out: bool = False
+    risk: str | None = None  # the deciding rule's risk class (RiskClass value), when it has one
+    reason: str | None = None  # the deciding rule's reason, shown to the person
+    severity: str = "normal"  # Severity value: where a person may answer
 
 
 Request = PermissionRequest | Question
@@ -263,3 +266,32 @@ class BranchStatus:
     def pushed(self) -> bool:
         """Everything committed locally is on the remote."""
         return self.remote and (self.local_sha is None or self.local_sha == self.remote_sha)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+class RiskClass(StrEnum):
+    """What kind of harm a rule guards against; shown to the person with the rule's reason."""
+
+    SECRET = "secret"
+    EXFILTRATION = "exfiltration"
+    DESTRUCTION = "destruction"
+    HISTORY_REMOTE = "history/remote"
+    PRODUCTION_CLOUD = "production/cloud"
+    PUBLISH = "publish"
+    PERSISTENCE = "persistence/self-permission"
+    OUTSIDE_WORKTREE = "outside-worktree"
+    OPAQUE_CODE = "opaque-code"  # eval, decoded strings, one-liners: code the rules cannot read
+
+
+class Severity(StrEnum):
+    """How a question reaches a person: high ones only where the person is (terminal, `coffee-maker answer`)."""
+
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+#: The classes whose requests are high severity unless a rule says otherwise.
+HIGH_SEVERITY_CLASSES = frozenset({RiskClass.SECRET, RiskClass.EXFILTRATION, RiskClass.HISTORY_REMOTE,
+                                   RiskClass.PRODUCTION_CLOUD})

@@ -16,7 +16,6 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.config.agent import AgentSettings
 from coffee_maker.types import (
     Decision,
-    DecisionCallback,
     DecisionKind,
     OutcomeKind,
     PermissionRequest,
@@ -42,9 +41,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     run = actions.add_parser(
         "run", help="run one agent session and print each event", parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
-        description="Run one session of the configured agent. Permission requests are decided by --allow/"
-                    "--deny rules in Claude Code's syntax (Write, Edit, Bash(pytest:*)) first, then by the "
-                    "configured [rules] (see `coffee-maker rules check`); what would need a person is denied.")
+        description="Run one session of the configured agent. Permission requests are decided by --deny/"
+                    "--allow rules in Claude Code's syntax (Write, Edit(src/**), Bash(pytest:*)) first, then by "
+                    "the configured [rules], each part of a shell command on its own (see `coffee-maker rules "
+                    "explain`); what would need a person is denied.")
     run.add_argument("--prompt", required=True, metavar="TEXT", help="what the agent should do")
     run.add_argument("--backend", metavar="NAME", help="claude | scripted | codex | gemini | aider | [agent.cli.*]")
     run.add_argument("--binary", metavar="PATH", help="the agent CLI to run")
@@ -65,23 +65,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def _run_with_config(loaded: LoadedConfig, a: argparse.Namespace) -> int:
-    from coffee_maker.interaction.handler import build_rule_engine
-
     cwd = Path(a.cwd or _common.repo_arg(a)).resolve()
-    engine = build_rule_engine(loaded, root=cwd)
     return run_agent(loaded.config.agent, prompt=a.prompt, backend=a.backend, binary=a.binary, cwd=cwd,
                      allow=a.allow, deny=a.deny, answer=a.answer, resume=a.resume, script=a.script, as_json=a.json,
-                     fallback=lambda request: engine.evaluate(request, {}))
+                     rules=loaded.config.rules, test_command=loaded.config.git.test_command)
 
 
 def run_agent(settings: AgentSettings, *, prompt: str, backend: str | None = None, binary: str | None = None,
               cwd: Path, allow: Sequence[str] = (), deny: Sequence[str] = (), answer: str | None = None,
               resume: str | None = None, script: str | None = None, as_json: bool = False,
-              fallback: DecisionCallback | None = None) -> int:
+              rules: Any = None, test_command: str | None = None) -> int:
     """Run one session; print events, then the outcome; return the outcome's exit code.
 
-    ``fallback`` (the configured rules) decides what no --allow/--deny rule matched; a verdict
-    that needs a person is a denial here, since nobody is asked during `agent run`.
+    --deny/--allow rules are judged first, then ``rules`` (the configured ``[rules]``), part by part
+    of each shell command; a verdict that needs a person is a denial here, since nobody is asked.
     """
     from coffee_maker.agent.registry import create_backend
     from coffee_maker.agent.rules import RuleDecider
@@ -89,13 +86,13 @@ def run_agent(settings: AgentSettings, *, prompt: str, backend: str | None = Non
     cwd = cwd.resolve()
     if script:
         settings = settings.model_copy(update={"script": script})
-    cli_rules = RuleDecider(allow, deny, answer=answer, cwd=cwd)
+    cli_rules = RuleDecider(allow, deny, answer=answer, cwd=cwd, settings=rules, test_command=test_command)
 
     def decide(request: PermissionRequest | Question) -> Decision:
         decision = cli_rules(request)
-        if fallback is None or decision.method not in ("rule:default-deny", "rule:no-answer"):
+        if rules is None or not isinstance(request, Question) or decision.method != "rule:no-answer":
             return decision
-        configured = fallback(request)
+        configured = cli_rules.engine.evaluate(request, {})
         if configured.kind is DecisionKind.ASK:
             return Decision(DecisionKind.DENY, method=configured.method,
                             message="This needs a person's decision, and nobody is asked during `agent run`.")

@@ -1,8 +1,9 @@
-"""`coffee-maker rules check`: decide requests read as JSON lines, without asking anyone.
+"""`coffee-maker rules check` and `rules explain`: how the rules judge a request, without asking anyone.
 
 Why a command: people tune the `[rules]` table by feeding it the requests they
-worry about (`git push`, `cat ~/.ssh/id_rsa`) and reading the verdicts; CI can
-do the same with a corpus file.
+worry about (`git push`, `cat ~/.ssh/id_rsa`) and reading the verdicts — which rule,
+its risk class and its reason; CI can do the same with a corpus file. `explain` shows
+how one command was parsed: each simple command, its directory, the paths it touches.
 """
 
 from __future__ import annotations
@@ -15,16 +16,24 @@ from typing import Any
 from coffee_maker.commands import _common
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import UsageError
-from coffee_maker.types import PermissionRequest, Question
+from coffee_maker.types import Decision, PermissionRequest, Question
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    rules = sub.add_parser("rules", help="test the MessageHandler's rules", parents=[common])
+    rules = sub.add_parser("rules", help="see how the rules judge requests", parents=[common])
     actions = rules.add_subparsers(dest="rules_command", metavar="ACTION")
     check = actions.add_parser("check", parents=[common],
                                help='decide JSON lines from stdin: {"tool":…,"input":{…}} or {"question":…,"context":{…}}')
-    check.set_defaults(func=lambda a: rules_check(_common.load(a)))
-    rules.set_defaults(func=lambda a: rules_check(_common.load(a)))
+    check.add_argument("--json", action="store_true", help="one JSON object per line (for machines)")
+    check.set_defaults(func=lambda a: rules_check(_common.load(a), as_json=a.json))
+    explain = actions.add_parser("explain", parents=[common], help="how one command is parsed and judged")
+    explain.add_argument("command", help='a shell command, e.g. "cd sub && pytest -q | tail"')
+    explain.add_argument("--tool", default="Bash", help="judge it as this tool's path instead (Read, Edit, Write…)")
+    explain.add_argument("--question", action="store_true", help="judge the text as a question from the agent")
+    explain.add_argument("--json", action="store_true", help="the explanation as one JSON object")
+    explain.set_defaults(func=lambda a: rules_explain(_common.load(a), a.command, tool=a.tool, question=a.question,
+                                                      as_json=a.json))
+    rules.set_defaults(func=lambda a: rules_check(_common.load(a), as_json=False))
 
 
 def parse_request(data: dict[str, Any]) -> PermissionRequest | Question:
@@ -37,9 +46,26 @@ def parse_request(data: dict[str, Any]) -> PermissionRequest | Question:
     raise UsageError('each line needs "tool" (with "input") or "question" (with "context")')
 
 
-def rules_check(loaded: LoadedConfig) -> int:
-    """One JSON verdict per input line; exit 2 when some line could not be read."""
-    from coffee_maker.interaction.handler import build_rule_engine
+def verdict(decision: Decision) -> dict[str, Any]:
+    """The machine form of a decision: decision, answer, rule, class, reason, severity."""
+    rule = decision.method.split(":", 1)[1] if ":" in decision.method else decision.method
+    out: dict[str, Any] = {"decision": decision.kind.value, "answer": decision.answer, "rule": rule,
+                           "class": decision.risk, "reason": decision.reason, "severity": decision.severity}
+    if decision.message:
+        out["message"] = decision.message
+    return out
+
+
+def _line(what: str, out: dict[str, Any]) -> str:
+    result = out["decision"] + (f" {out['answer']!r}" if out["answer"] else "")
+    why = " · ".join(str(x) for x in (out["rule"], out["class"], out["reason"] or out.get("message")) if x)
+    high = " · high severity" if out["severity"] == "high" and out["decision"] == "ask" else ""
+    return f"{result:<7} {what[:60]:<60}  {why}{high}"
+
+
+def rules_check(loaded: LoadedConfig, *, as_json: bool = True) -> int:
+    """One verdict per input line; exit 2 when some line could not be read."""
+    from coffee_maker.interaction.handler import build_rule_engine, describe
 
     engine = build_rule_engine(loaded)
     bad = 0
@@ -53,14 +79,32 @@ def rules_check(loaded: LoadedConfig) -> int:
             request = parse_request(data)
         except (json.JSONDecodeError, UsageError) as exc:
             bad += 1
-            _common.print_json({"line": number, "error": f"line {number}: {exc}"})
+            message = f"line {number}: {exc}"
+            if as_json:
+                _common.print_json({"line": number, "error": message})
+            else:
+                sys.stderr.write(message + "\n")
             continue
         facts = dict(data.get("context") or {}) if isinstance(request, Question) else {}
-        decision = engine.evaluate(request, facts)
-        rule = decision.method.split(":", 1)[1] if ":" in decision.method else decision.method
-        out: dict[str, Any] = {"decision": decision.kind.value, "answer": decision.answer, "rule": rule}
-        if decision.message:
-            out["message"] = decision.message
-        _common.print_json(out)
+        out = verdict(engine.evaluate(request, facts))
+        if as_json:
+            _common.print_json(out)
+        else:
+            sys.stdout.write(_line(describe(request, engine.root).removeprefix("Allow "), out) + "\n")
         sys.stdout.flush()
     return 2 if bad else 0
+
+
+def rules_explain(loaded: LoadedConfig, text: str, *, tool: str = "Bash", question: bool = False,
+                  as_json: bool = False) -> int:
+    """Print how ``text`` is parsed into simple commands, what each touches, and which rule decides."""
+    from coffee_maker.interaction.handler import build_rule_engine
+    from coffee_maker.rules.explain import explanation, render
+
+    engine = build_rule_engine(loaded)
+    data = explanation(engine, text, tool=tool, question=question)
+    if as_json:
+        _common.print_json(data)
+    else:
+        sys.stdout.write(render(data) + "\n")
+    return 0

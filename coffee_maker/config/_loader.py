@@ -141,7 +141,7 @@ def _validate(values: dict[str, Any], label: str, env_keys: dict[str, str]) -> C
     try:
         return Config(**values)
     except ValidationError as exc:
-        raise ConfigError(explain_validation_error(exc, label, env_keys)) from None
+        raise ConfigError(explain_validation_error(exc, label, env_keys, values)) from None
     except SettingsError as exc:  # a complex value in the environment that is not JSON
         name = next((n for d, n in env_keys.items() if str(exc).find(f'"{d.split(".")[0]}"') >= 0), "COFFEE_MAKER_…")
         raise ConfigError(f"Environment variable {name} cannot be read: a list is written `a,b` or as JSON "
@@ -174,11 +174,18 @@ def _did_you_mean(key: str, model: Any = None) -> str:
     return f" Did you mean `{close[0]}`?" if close else ""
 
 
-def explain_validation_error(exc: ValidationError, label: str, env_keys: dict[str, str]) -> str:
+def explain_validation_error(exc: ValidationError, label: str, env_keys: dict[str, str],
+                             values: dict[str, Any] | None = None) -> str:
     """One sentence per problem: the key, the file (or env variable), the expected type."""
+    from coffee_maker.rules.model import explain_rule_error
+
     sentences = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
+        rule_sentence = explain_rule_error(loc, err["msg"], values or {})
+        if rule_sentence is not None:
+            sentences.append(f"{rule_sentence[:-1]} (in {label}).")
+            continue
         dotted = ".".join(loc)
         where = f"environment variable {env_keys[dotted]}" if dotted in env_keys else label
         if err["type"] == "extra_forbidden":

@@ -97,12 +97,11 @@ class AttemptRecord:
 
 
 def describe_tool_input(tool_input: object) -> str:
-    """A one-line summary of a tool call's input (command, path or keys)."""
+    """A one-line summary of a tool call's input (command, path or keys) — the rules' own summary."""
+    from coffee_maker.rules.subject import summary_of
+
     if isinstance(tool_input, dict):
-        for key in ("command", "file_path", "path", "pattern", "url", "query"):
-            if key in tool_input:
-                return str(tool_input[key])[:200]
-        return ", ".join(sorted(tool_input))[:200]
+        return summary_of(tool_input)[:200]
     return str(tool_input)[:200]
 
 

@@ -8,9 +8,10 @@ the telemetry sink and the tracer. Apart from the escalation call it is pure.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from coffee_maker.interaction.log import InteractionLog
 from coffee_maker.interaction.rules import RuleEngine
 from coffee_maker.notify.escalator import STOPPED, Escalation, Escalator
 from coffee_maker.notify.sink import InteractionSink
+from coffee_maker.rules.subject import summary_of
 from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question, Request
 
 log = structlog.get_logger(__name__)
@@ -34,10 +36,23 @@ def describe(request: Request, root: Path | None = None) -> str:
     """One line for people: the question, or the tool and its command or path (relative to the repo)."""
     if isinstance(request, Question):
         return request.text
-    summary = str(request.input.get("command") or request.input.get("file_path") or request.input.get("path") or "")
+    summary = summary_of(request.input)
     if root is not None and summary.startswith(str(root) + "/"):
         summary = summary[len(str(root)) + 1:]
     return f"Allow {request.tool}: {summary}".strip(": ")
+
+
+def why_asked(verdict: Decision, answer_from: Sequence[str] | None = None) -> str:
+    """What the person reads under the request: the rule, its class, its reason, and where to answer."""
+    rule = verdict.method.removeprefix("rule:")
+    parts = [f"Rule: {rule}" + (f" ({verdict.risk})" if verdict.risk else "")]
+    if verdict.reason:
+        parts.append(verdict.reason)
+    text = " — ".join(parts)
+    if answer_from:
+        where = " or ".join("`coffee-maker answer`" if c == "cli" else f"the {c}" for c in answer_from)
+        text += f"\nHigh severity: answer from {where}; buttons elsewhere do not count."
+    return text
 
 
 class MessageHandler:
@@ -52,7 +67,7 @@ class MessageHandler:
         self, engine: RuleEngine, *, escalator: Escalator | None, log_: InteractionLog,
         facts: Callable[[], Mapping[str, Any]] = dict, priority: str | None = None, phase: str = "implementation",
         sink: InteractionSink | None = None, tracer: Any = None, timeout_answer: str = "no",
-        learned: LearnedRules | None = None,
+        learned: LearnedRules | None = None, high_severity_channels: Sequence[str] | None = ("terminal", "cli"),
     ) -> None:
         self.engine = engine
         self.escalator = escalator
@@ -64,6 +79,7 @@ class MessageHandler:
         self.tracer = tracer
         self.timeout_answer = timeout_answer
         self.learned = learned
+        self.high_severity_channels = tuple(high_severity_channels) if high_severity_channels is not None else None
         self._facts: dict[str, Any] = {}
         self._facts_lock = threading.Lock()
 
@@ -84,14 +100,12 @@ class MessageHandler:
     def decide(self, request: Request) -> Decision:
         """Decide by rule, else ask a person (or fall back to the safe default); log and count it."""
         started = time.monotonic()
-        decision = self.evaluate(request)
+        decision = verdict = self.evaluate(request)  # the rules' verdict is logged even when a person decided
         escalation: Escalation | None = None
         if decision.kind is DecisionKind.ASK:
             escalation, decision = self._ask_person(request, decision)
-        decision = Decision(decision.kind, answer=decision.answer, message=decision.message,
-                            updated_input=decision.updated_input, method=decision.method,
-                            latency_s=time.monotonic() - started, timed_out=decision.timed_out)
-        self._record(request, decision, escalation)
+        decision = dataclasses.replace(decision, latency_s=time.monotonic() - started)
+        self._record(request, decision, escalation, verdict)
         return decision
 
     def _ask_person(self, request: Request, rule_verdict: Decision) -> tuple[Escalation | None, Decision]:
@@ -102,12 +116,18 @@ class MessageHandler:
                                       method="timeout_default", timed_out=True)
             return None, Decision(DecisionKind.ANSWER, answer=self.timeout_answer, method="timeout_default",
                                   timed_out=True)
-        options = PERMISSION_OPTIONS if is_permission else tuple(getattr(request, "options", ()) or ())
+        # "always" is offered only where a narrow learned rule may be saved: never for a risk class.
+        options = (PERMISSION_OPTIONS if rule_verdict.risk is None else ("yes", "no")) if is_permission else tuple(
+            getattr(request, "options", ()) or ())
         safe = "no" if is_permission else self.timeout_answer
+        high = rule_verdict.severity == "high" and self.high_severity_channels is not None
+        answer_from = self.high_severity_channels if high else None
+        text = f"{describe(request, self.engine.root)}\n{why_asked(rule_verdict, answer_from)}"
         result = self.escalator.ask(
-            describe(request, self.engine.root), kind="permission" if is_permission else "question", options=options, safe_default=safe,
-            priority=self.priority, rank=2 if rule_verdict.method.startswith("escalate") else 1,
-            context={"rule": rule_verdict.method})
+            text, kind="permission" if is_permission else "question", options=options, safe_default=safe,
+            priority=self.priority, rank=2 if rule_verdict.method.startswith("escalate") or high else 1,
+            context={"rule": rule_verdict.method, "class": rule_verdict.risk, "reason": rule_verdict.reason,
+                     "severity": rule_verdict.severity}, answer_from=answer_from)
         if result.stopped:  # the daemon is stopping: not a timeout; the question is asked again on resume
             return result, Decision(DecisionKind.DENY if is_permission else DecisionKind.ANSWER,
                                     answer=None if is_permission else safe, method=STOPPED,
@@ -115,7 +135,10 @@ class MessageHandler:
         who = result.who.removeprefix(f"{result.channel}:")
         method = "timeout_default" if result.timed_out else f"person:{result.channel}:{who}"
         if isinstance(request, PermissionRequest):
-            if result.answer == "always" and self.learned is not None:
+            if result.answer == "always" and rule_verdict.risk is not None:
+                log.warning("not saving an always-allow rule for a risky request; allowed once",
+                            rule=rule_verdict.method, risk=rule_verdict.risk)
+            elif result.answer == "always" and self.learned is not None:
                 rule = self.learned.add(request, result.who, self.engine.root)
                 log.info("saved an always-allow rule", rule=rule.name, by=result.who)
             allowed = result.answer in ("yes", "always")
@@ -125,7 +148,8 @@ class MessageHandler:
                                     timed_out=result.timed_out)
         return result, Decision(DecisionKind.ANSWER, answer=result.answer, method=method, timed_out=result.timed_out)
 
-    def _record(self, request: Request, decision: Decision, escalation: Escalation | None) -> None:
+    def _record(self, request: Request, decision: Decision, escalation: Escalation | None,
+                verdict: Decision) -> None:
         if isinstance(request, PermissionRequest):
             kind = "permission"
             context: dict[str, Any] = {"tool": request.tool, "input": dict(request.input)}
@@ -141,6 +165,7 @@ class MessageHandler:
             "response_method": decision.method, "user_notified": escalation is not None,
             "channels": list(escalation.channels) if escalation else [],
             "response_time_seconds": round(decision.latency_s, 4), "timed_out": decision.timed_out,
+            "rule": verdict.method, "risk_class": verdict.risk, "reason": verdict.reason, "severity": verdict.severity,
         }
         clean = self.log.append(record)
         if self.sink is not None:
@@ -173,4 +198,5 @@ def build_message_handler(
     return MessageHandler(
         build_rule_engine(loaded, root=root), escalator=escalator, log_=InteractionLog(loaded.interaction_log_dir),
         facts=facts, priority=priority, sink=sink, tracer=tracer, timeout_answer=loaded.config.rules.timeout_answer,
-        learned=LearnedRules(loaded.state_dir / FILE_NAME))
+        learned=LearnedRules(loaded.state_dir / FILE_NAME),
+        high_severity_channels=loaded.config.rules.high_severity_channels)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from coffee_maker.config.rules import PermissionRule
 from coffee_maker.errors import ConfigError
+from coffee_maker.rules.subject import main_path
 from coffee_maker.types import PermissionRequest
 
 FILE_NAME = "learned_rules.toml"
@@ -49,9 +50,12 @@ class LearnedRules:
             raise ConfigError(f"{self.path} is not a valid learned-rules file ({exc}); fix or delete it.") from None
 
     def rule_for(self, request: PermissionRequest, who: str, root: Path | None = None) -> PermissionRule:
-        """The narrowest rule that allows this exact request again (paths relative to ``root``, as rules match)."""
+        """The narrowest rule that allows this exact request again (paths relative to ``root``, as rules match).
+
+        A command is saved as the whole command line, matched whole: no part of it alone, no other chain.
+        """
         command = request.input.get("command")
-        path = request.input.get("file_path") or request.input.get("path") or request.input.get("notebook_path")
+        path = main_path(request.input)
         if path and root is not None and Path(str(path)).is_absolute() and Path(str(path)).is_relative_to(root):
             path = Path(str(path)).relative_to(root).as_posix()
         return PermissionRule(

@@ -131,6 +131,7 @@ class Escalator:
         self._session: InboxSession | None = None
         self._session_lock = threading.Lock()
         self._failures_seen: set[tuple[str, str]] = set()
+        self._answer_from: dict[str, tuple[str, ...]] = {}
 
     def _claim(self) -> InboxSession:
         """This process's claim on its questions, opened at the first question and held until ``close``."""
@@ -167,8 +168,13 @@ class Escalator:
         return reached
 
     def ask(self, text: str, *, kind: str, options: Sequence[str], safe_default: str, priority: str | None = None,
-            rank: int = 0, context: dict[str, Any] | None = None, timeout_s: float | None = None) -> Escalation:
-        """Ask a person; block until the first valid answer, or the timeout (then ``safe_default``)."""
+            rank: int = 0, context: dict[str, Any] | None = None, timeout_s: float | None = None,
+            answer_from: Sequence[str] | None = None) -> Escalation:
+        """Ask a person; block until the first valid answer, or the timeout (then ``safe_default``).
+
+        ``answer_from`` (high-severity requests) names the only channels whose answer counts;
+        an answer from any other is refused with a notice saying where to answer.
+        """
         started = time.monotonic()
         text = redact_text(text)  # once, here: the inbox and every channel show what the interaction log shows
         session = self._claim()
@@ -181,6 +187,8 @@ class Escalator:
                                       timeout_s=timeout_s or self.timeout_s, priority=priority, rank=rank,
                                       context=redact(context), session=session)
         qid = question.id
+        if answer_from:
+            self._answer_from[qid] = tuple(answer_from)
         took_turn = self._turns.enter(rank, qid, lambda: self._settled(qid))
         try:
             result = self.wait_for(self.inbox.get(qid) or question, started=started)
@@ -205,6 +213,15 @@ class Escalator:
             question = dataclasses.replace(question, status="pending")
             if answered is None:
                 return self._timeout(question, reached, started)
+            allowed = self._answer_from.get(question.id)
+            if allowed and (answered.channel or "") not in allowed:
+                log.warning("answer refused: high severity", id=question.id, channel=answered.channel)
+                self.inbox.reopen(question.id)
+                notice = (f"[{question.id}] This request is high severity: answer it from "
+                          f"{' or '.join(allowed)} (`{question.answer_command()}`); the answer from "
+                          f"{answered.channel} was not used.")
+                self._each("reprompt", lambda c, q=question, n=notice: _follow_up(c, q, n, "reprompt"), question.id)
+                continue
             value = normalise_answer(answered.answer or "", question.options)
             if value == SKIP and not any(o.lower() == SKIP for o in question.options):
                 value = question.safe_default

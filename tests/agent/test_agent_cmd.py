@@ -53,7 +53,7 @@ def test_missing_binary_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFi
 @pytest.mark.claude_cli
 def test_real_cli_with_rules_and_answer(claude_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    """Against the real CLI: Bash(touch:*) allowed, rm denied, the final question answered with --answer."""
+    """Against the real CLI: Bash(touch:*) allowed, rm denied by --deny, the final question answered with --answer."""
     turns = [Turn.tool("Bash", {"command": "touch made.txt", "description": "x"}),
              Turn.tool("Bash", {"command": "rm -f made.txt", "description": "x"}),
              Turn.say("Shall I continue?"), Turn.say("Continued.")]
@@ -62,8 +62,27 @@ def test_real_cli_with_rules_and_answer(claude_bin: str, tmp_path: Path, monkeyp
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("COFFEE_MAKER_AGENT__AUTH", "api_key")
         code = main(["agent", "run", "--prompt", "go", "--binary", claude_bin, "--cwd", str(tmp_path),
-                     "--allow", "Bash(touch:*)", "--answer", "yes please"])
+                     "--allow", "Bash(touch:*)", "--deny", "Bash(rm:*)", "--answer", "yes please"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert (tmp_path / "made.txt").exists()
     assert "[permission_denied] Bash" in out and "[outcome] success" in out and "yes please" in out
+
+
+@pytest.mark.claude_cli
+def test_real_cli_shell_is_judged_part_by_part(claude_bin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Against the real CLI with only the configured rules: `cd sub && touch` runs, a token print is refused."""
+    (tmp_path / "sub").mkdir()
+    turns = [Turn.tool("Bash", {"command": "cd sub && touch made.txt && ls | sort", "description": "x"}),
+             Turn.tool("Bash", {"command": "echo $GITHUB_TOKEN > leak.txt", "description": "x"}),
+             Turn.say("Done.")]
+    with FakeAnthropic(turns) as api:
+        for key, value in api.cli_env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("COFFEE_MAKER_AGENT__AUTH", "api_key")
+        code = main(["agent", "run", "--prompt", "go", "--binary", claude_bin, "--cwd", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert (tmp_path / "sub" / "made.txt").exists() and not (tmp_path / "leak.txt").exists()
+    assert "rule:secret-variable" in out

@@ -53,3 +53,26 @@ class TestRuleDecider:
         """Questions get --answer, or a denial telling the agent to decide."""
         assert RuleDecider(answer="yes")(Question(text="?")).answer == "yes"
         assert RuleDecider()(Question(text="?")).kind is DecisionKind.DENY
+
+
+class TestPartByPart:
+    def test_an_allowed_prefix_does_not_carry_a_chain(self) -> None:
+        """`Bash(pytest:*)` allows the pytest part only: `pytest && rm -rf ~` is not allowed (it was, as a prefix)."""
+        decide = RuleDecider(allow=["Bash(pytest:*)"])
+        assert decide(bash("pytest -q")).kind is DecisionKind.ALLOW
+        assert decide(bash("pytest -q && rm -rf ~")).kind is DecisionKind.DENY
+        assert decide(bash("cd sub && pytest")).kind is DecisionKind.DENY  # `cd` has no --allow rule
+
+    def test_with_the_configured_rules_each_part_goes_on_to_them(self, tmp_path: Path) -> None:
+        """What --allow does not decide is judged by the configured rules, part by part."""
+        from coffee_maker.config.rules import RulesSettings
+
+        decide = RuleDecider(allow=["Bash(mytool:*)"], settings=RulesSettings(), cwd=tmp_path)
+        assert decide(bash("cd sub && mytool run | tail -5")).kind is DecisionKind.ALLOW
+        pushed = decide(bash("mytool run && git push"))
+        assert pushed.kind is DecisionKind.DENY and pushed.method == "rule:git-push"
+
+    def test_a_pattern_on_another_tool_is_refused(self) -> None:
+        """Only Bash and file tools take a pattern; anything else is a usage error, not a silent miss."""
+        with pytest.raises(UsageError, match="only Bash"):
+            ToolRule.parse("WebFetch(https://x/*)")

@@ -27,7 +27,7 @@ def test_rules_check_over_the_corpus(tmp_path: Path) -> None:
     """Risky requests never come back `allow` (or an auto answer); routine ones never need a person."""
     (tmp_path / "coffee_maker.toml").write_text('[git]\ntest_command = "pytest -q"\n')
     stdin = "".join(json.dumps({k: v for k, v in c.items() if k not in ("risky", "routine")}) + "\n" for c in CORPUS)
-    result = subprocess.run([sys.executable, "-m", "coffee_maker", "rules", "check", "--repo", str(tmp_path)],
+    result = subprocess.run([sys.executable, "-m", "coffee_maker", "rules", "check", "--json", "--repo", str(tmp_path)],
                             input=stdin, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     decisions = [json.loads(line) for line in result.stdout.splitlines()]
@@ -71,5 +71,6 @@ class TestEngine:
             self._engine(tmp_path, config)
 
     def test_split_command(self) -> None:
-        """Chains, pipes and subshells are split into simple commands."""
-        assert split_command("A=1 pytest -q && echo $(cat x) | wc -l; ls") == ["cat x", "pytest -q", "echo", "wc -l", "ls"]
+        """Chains, pipes and substitutions are split into simple commands, a substitution before its command."""
+        assert split_command("A=1 pytest -q && echo $(cat x) | wc -l; ls") == [
+            "A=1 pytest -q", "cat x", "echo $(cat x)", "wc -l", "ls"]

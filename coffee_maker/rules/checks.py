@@ -1,0 +1,206 @@
+"""Built-in checks a rule can name (``check = "…"``): what a regex on the text cannot see.
+
+Each check is a plain predicate on one simple command's subject (shell) or on the
+request's subject (file tools), so a rule stays data: name, tool, check, decision,
+class, reason.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from coffee_maker.rules.shell import SHELLS
+from coffee_maker.rules.subject import CommandSubject, Subject
+
+#: A variable whose value is probably a credential.
+SECRET_NAME = re.compile(r"(?i)(^|_)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|PWD_?HASH|CREDENTIALS?|PAT|AUTH|"
+                         r"PRIVATE|SESSION|COOKIE|DSN|WEBHOOK)(_|$)|API_?KEY|PASSWORD|SECRET|TOKEN")
+_NOT_SECRET = frozenset({"PWD", "OLDPWD", "PATH", "HOME", "USER", "SHELL", "LANG", "TERM", "TMPDIR", "?", "$", "!",
+                         "#", "@", "*", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "_", "-", "PIPESTATUS",
+                         "KEYMAP", "KEYTIMEOUT", "HISTFILE"})
+INTERPRETERS = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|perl|ruby|php|lua|luajit|Rscript|"
+                          r"osascript|pwsh|powershell|tclsh|julia|groovy|jshell|irb)$")
+_EVAL_FLAGS = frozenset({"-c", "-e", "-E", "-p", "-r", "--eval", "--print", "-pe", "-ne", "-pi", "-lne", "-ane",
+                         "-Command", "-command", "eval"})
+_NETWORK_ALWAYS = frozenset({"nc", "ncat", "netcat", "socat", "telnet", "ftp", "sftp", "tftp", "scp"})
+_UPLOAD_FLAGS = re.compile(r"^(-d|--data(-\w+)?|-F|--form(-string)?|-T|--upload-file|--post-(file|data)|"
+                           r"--body-file|-X|--request|--method)(=|$)|^-d.")
+_SECRET_GLOB = re.compile(r"(?i)(^|/|\*)(\.env(\.|\*|$)|\.ssh|id_rsa|id_ed25519|id_ecdsa|\.pem$|\.key$|\.p12$|"
+                          r"\.pfx$|\.aws|\.netrc|\.npmrc|\.pypirc|\.git-credentials|credentials|secrets?\.|\.gnupg|"
+                          r"\.kube|\.docker/config)")
+_BUILD_OUTPUTS = re.compile(r"^(build|dist|target|out|_build|node_modules|\.pytest_cache|__pycache__|\.mypy_cache|"
+                            r"\.ruff_cache|\.tox|\.nox|htmlcov|coverage|\.coverage|\.next|\.nuxt|\.turbo|\.cache|"
+                            r"\.gradle|\.parcel-cache|cmake-build-[\w-]+|[\w.-]+\.egg-info|bin|obj|site|\.eggs)$")
+_LIFECYCLE = re.compile(r'"(pre|post)?(install|uninstall|prepare|prepublish(Only)?|prepack|postpack|publish)"\s*:|'
+                        r"\[build-system\]|\bbuild-backend\b|\[tool\.hatch\.build\.hooks|cmdclass|"
+                        r"\bpre-commit\b|\bpostinstall\b")
+
+
+def _opaque(cmd: CommandSubject) -> bool:
+    """Code the rules cannot read: `eval`, a one-liner, a program or script from a variable."""
+    program, args = cmd.program, cmd.args
+    if cmd.dynamic_program or program in ("eval", "exec"):
+        return True
+    if program in ("source", ".") and cmd.source.dynamic:
+        return True
+    if program in SHELLS:
+        if "-c" in args:
+            at = args.index("-c")
+            return at + 1 >= len(args) or cmd.source.is_dynamic(len(cmd.source.words) - len(args) + at + 1)
+        return False
+    if INTERPRETERS.match(program):
+        if any(a in _EVAL_FLAGS for a in _interpreter_flags(args)):
+            return True
+        script = next((a for a in args if not a.startswith("-")), None)
+        flags_only = script is None and "-m" not in args
+        return flags_only and (cmd.source.stdin_text is not None or "-" in args) and not _version_only(args)
+    if program in ("awk", "gawk", "mawk", "nawk"):
+        return any(re.search(r"system\s*\(|\|\s*getline|\|&|print[^;}]*\|\s*\"|ENVIRON", a) for a in args)
+    if program in ("xargs", "find", "watch", "parallel") and any(a in SHELLS for a in args):
+        return True
+    return False
+
+
+def _interpreter_flags(args: tuple[str, ...]) -> list[str]:
+    """The interpreter's own options: those before the script or `-m module` (the rest belong to the script)."""
+    flags = []
+    for a in args:
+        if a == "-m" or not a.startswith("-"):
+            break
+        flags.append(a)
+    return flags
+
+
+def _version_only(args: tuple[str, ...]) -> bool:
+    return bool(args) and all(a in ("--version", "-V", "-VV", "--help", "-h") for a in args)
+
+
+def _shell_from_pipe(cmd: CommandSubject) -> bool:
+    """`curl … | sh`, `base64 -d | bash`, `… | python`: whatever arrives on stdin is run."""
+    if not cmd.source.piped_stdin:
+        return False
+    program, args = cmd.program, cmd.args
+    if program in SHELLS:
+        return "-c" not in args and not any(not a.startswith("-") for a in args) or "-s" in args
+    if INTERPRETERS.match(program):
+        return (not any(not a.startswith("-") for a in args) or "-" in args) and "-m" not in args and not any(
+            a in _EVAL_FLAGS for a in _interpreter_flags(args)) and not _version_only(args)
+    return program in ("source", ".") and any(a in ("/dev/stdin", "-") for a in args)
+
+
+def _env_dump(cmd: CommandSubject) -> bool:
+    """The whole environment, in any form."""
+    program, args = cmd.program, cmd.args
+    positional = [a for a in args if not a.startswith("-")]
+    if program == "env":
+        return all("=" in a or a.startswith("-") for a in args)
+    if program == "printenv":
+        return not positional
+    if program in ("export", "declare", "typeset", "readonly", "local"):
+        return not positional or any(a in ("-p", "-x", "-px", "-xp") for a in args) and not any("=" in a for a in positional)
+    if program == "set":
+        return not args or args == ("-o", "posix") or args == ("--",)
+    if program == "compgen":
+        return any(a in ("-v", "-e", "-A") for a in args)
+    if program == "ps":
+        return any(re.fullmatch(r"-?[a-zA-Z]*[eE][a-zA-Z]*", a) and not a.startswith("-e") and "e" in a.lower()
+                   or a == "-E" for a in args)
+    if program in ("xargs",) and not positional:
+        return False
+    return any("/environ" in p.resolved for p in cmd.paths)
+
+
+def _secret_variable(cmd: CommandSubject) -> bool:
+    if any("${!" in w for w in cmd.source.words):  # indirect expansion: the variable's name is itself a value
+        return True
+    names = set(cmd.variables)
+    if cmd.program == "printenv":
+        names.update(a for a in cmd.args if not a.startswith("-"))
+    return any(n not in _NOT_SECRET and SECRET_NAME.search(n) for n in names)
+
+
+def _upload(cmd: CommandSubject) -> bool:
+    """Data leaving the machine: a request body, a form, an upload, a raw socket, a copy to another host."""
+    program, args = cmd.program, cmd.args
+    if program in _NETWORK_ALWAYS:
+        return True
+    if program in ("curl", "wget", "http", "https", "xh", "httpie"):
+        if any(_UPLOAD_FLAGS.match(a) for a in args):
+            return not (("-X" in args or "--request" in args) and _method(args) in ("GET", "HEAD", "OPTIONS"))
+        return program in ("http", "https", "xh") and any(re.match(r"^[\w-]+(:=|=|@)", a) for a in args[1:])
+    if program in ("rsync", "rclone"):
+        return any(re.match(r"^([\w.-]+@)?[\w.-]+:", a) for a in args) or program == "rclone"
+    if program == "ssh":
+        return True
+    if program == "git" and args[:1] == ("send-email",):
+        return True
+    return False
+
+
+def _method(args: tuple[str, ...]) -> str:
+    for i, a in enumerate(args):
+        if a in ("-X", "--request") and i + 1 < len(args):
+            return args[i + 1].upper()
+    return "GET"
+
+
+def _build_output(cmd: CommandSubject, root: Path) -> bool:
+    """`rm -rf build dist` inside the worktree: every target exists, is a known output name and git tracks none of it."""
+    if cmd.program not in ("rm", "rmdir") or not cmd.paths:
+        return False
+    targets = [p for p in cmd.paths if p.write]
+    if not targets or not all(p.inside and p.known and p.resolved != "." for p in targets):
+        return False
+    if not all(_BUILD_OUTPUTS.match(Path(p.resolved).name) and (root / p.resolved).exists() for p in targets):
+        return False
+    try:
+        tracked = subprocess.run(["git", "-C", str(root), "ls-files", "--", *(p.resolved for p in targets)],
+                                 capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return tracked.returncode == 0 and not tracked.stdout.strip()
+
+
+def secret_search(subject: Subject, tool_input: Mapping[str, Any]) -> bool:
+    """Grep or Glob aimed at secret files (by glob, type or path)."""
+    aims = [str(tool_input.get(k) or "") for k in ("pattern", "glob", "path")] if subject.tool == "Glob" else [
+        str(tool_input.get(k) or "") for k in ("glob", "path")]
+    return any(a and _SECRET_GLOB.search(a) for a in aims)
+
+
+def lifecycle_script(subject: Subject, tool_input: Mapping[str, Any]) -> bool:
+    """An edit to a manifest that adds what runs at install or build time (postinstall, build hooks)."""
+    names = {Path(p.resolved).name for p in subject.paths}
+    if not names & {"package.json", "pyproject.toml", "setup.py", "setup.cfg", "build.rs", "Cargo.toml",
+                    "composer.json", "Gemfile", "build.gradle", "build.gradle.kts", "pom.xml", "Makefile"}:
+        return False
+    if names & {"setup.py", "build.rs"}:
+        return True
+    texts = [str(tool_input.get(k) or "") for k in ("content", "new_string", "new_source")]
+    texts += [str(e.get("new_string") or "") for e in tool_input.get("edits") or [] if isinstance(e, Mapping)]
+    return any(_LIFECYCLE.search(t) for t in texts)
+
+
+CommandCheck = Callable[[CommandSubject, Path], bool]
+COMMAND_CHECKS: dict[str, CommandCheck] = {
+    "opaque-code": lambda c, r: _opaque(c),
+    "shell-from-pipe": lambda c, r: _shell_from_pipe(c),
+    "env-dump": lambda c, r: _env_dump(c),
+    "secret-variable": lambda c, r: _secret_variable(c),
+    "upload": lambda c, r: _upload(c),
+    "writes-outside": lambda c, r: any(p.write and not p.inside and p.known for p in c.paths),
+    "reads-outside": lambda c, r: any(not p.inside and p.known for p in c.paths),
+    "unknown-path": lambda c, r: any(not p.known for p in c.paths),
+    "build-output": _build_output,
+}
+RequestCheck = Callable[[Subject, Mapping[str, Any]], bool]
+REQUEST_CHECKS: dict[str, RequestCheck] = {
+    "secret-search": secret_search,
+    "lifecycle-script": lifecycle_script,
+    "unparseable": lambda s, i: s.parse_error is not None,
+    "defines-function": lambda s, i: bool(s.parsed is not None and s.parsed.functions),
+}

@@ -1,0 +1,232 @@
+"""First-match over many rules without trying each one: one combined regex per kind of rule.
+
+Why: a 4 KB command has ~200 simple commands and the engine ~200 rules; trying every rule on
+every part costs milliseconds. Rules that match only on the command text and are anchored (`^git\\s+push`)
+are bucketed by the characters they can start with, so a part is tried against the handful that
+can match it; path-only rules are folded into one regex per (access, inside) pair, matched against
+the reversed path (globs end in a literal name, so most alternatives fail on the first character). The few rules with checks are tried one by one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import re._parser as sre_parse  # the stdlib's own regex parser: which characters can a pattern start with?
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from coffee_maker.rules.subject import CommandSubject, PathUse
+
+_UNSAFE = re.compile(r"\\[1-9]|\(\?P[<=]|\(\?[aiLmsux-]+\)")  # backreferences, named groups, global flags
+
+
+class _Rule(Protocol):
+    @property
+    def command(self) -> re.Pattern[str] | None: ...
+    @property
+    def path(self) -> re.Pattern[str] | None: ...
+
+
+def _branches(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex (`a|b(c|d)` → `a`, `b(c|d)`)."""
+    out, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "]":
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return [*out, pattern[start:]]
+
+
+def _anchored(pattern: str) -> bool:
+    return all(b.startswith("^") for b in _branches(pattern))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """Folded patterns are the same for every engine of a process: compile each once."""
+    return re.compile(pattern)
+
+
+@functools.lru_cache(maxsize=4096)
+def first_chars(pattern: str) -> frozenset[str] | None:
+    """The characters a match of an anchored ``pattern`` can start with; None when any (or unsure)."""
+    try:
+        parsed = sre_parse.parse(pattern)
+    except re.error:
+        return None
+    found = _seq(list(parsed))
+    return None if found is None or found[1] else frozenset(found[0])
+
+
+_Firsts = tuple[set[str], bool] | None  # (first characters, can be empty) or None: any character
+
+
+def _seq(items: list[tuple[Any, Any]]) -> _Firsts:
+    chars: set[str] = set()
+    for item in items:
+        found = _item(*item)
+        if found is None:
+            return None
+        chars |= found[0]
+        if not found[1]:
+            return chars, False
+    return chars, True
+
+
+def _item(op: Any, av: Any) -> _Firsts:
+    name = str(op)
+    if name == "AT":
+        return set(), True
+    if name == "LITERAL":
+        return {chr(av)}, False
+    if name == "IN":
+        chars: set[str] = set()
+        for kind, value in av:
+            if str(kind) == "LITERAL":
+                chars.add(chr(value))
+            elif str(kind) == "RANGE" and value[1] - value[0] < 128:
+                chars.update(chr(c) for c in range(value[0], value[1] + 1))
+            else:
+                return None
+        return chars, False
+    if name == "SUBPATTERN":
+        return None if av[1] & re.IGNORECASE else _seq(list(av[3]))
+    if name == "BRANCH":
+        union: set[str] = set()
+        empty = False
+        for branch in av[1]:
+            found = _seq(list(branch))
+            if found is None:
+                return None
+            union |= found[0]
+            empty = empty or found[1]
+        return union, empty
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        found = _seq(list(av[2]))
+        return None if found is None else (found[0], found[1] or av[0] == 0)
+    return None
+
+
+def reversed_glob(glob: str) -> str:
+    """The regex body matching a path *reversed* when the path matches ``glob``: `**/*.pem` → `mep\\.[^/]*(?:/.*)?`."""
+    text, out, i = glob[::-1], "", 0
+    while i < len(text):
+        if text.startswith("/**", i) and i + 3 == len(text):
+            out, i = out + "(?:/.*)?", i + 3
+        elif text.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif text[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif text[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(text[i]), i + 1
+    return out
+
+
+def _scoped_flags(pattern: str) -> str:
+    """A leading `(?i)` becomes `(?i:…)`, which may sit inside an alternation."""
+    found = re.match(r"^\(\?([aiLmsux]+)\)", pattern)
+    return f"(?{found.group(1)}:{pattern[found.end():]})" if found else pattern
+
+
+@dataclass
+class RuleIndex:
+    """The first matching rule for a shell part, in rule order."""
+
+    anchored: list[tuple[int, str, frozenset[str] | None]]  # rules whose every branch starts with `^`
+    paths: dict[tuple[str | None, bool | None], re.Pattern[str]]  # matched against the reversed path
+    others: list[int]  # rules tried one by one (checks, mixed conditions, patterns that cannot be folded)
+    first_path_rule: int
+    _by_char: dict[str, list[int]] = field(default_factory=dict)
+    floating: frozenset[int] = frozenset()  # rules searched one by one, after one search over them all says yes
+    any_floating: re.Pattern[str] | None = None
+
+    def commands_for(self, ch: str) -> list[int]:
+        """The anchored rules that can match a text starting with ``ch``, in order."""
+        found = self._by_char.get(ch)
+        if found is None:
+            found = self._by_char[ch] = [i for i, _, chars in self.anchored if chars is None or ch in chars]
+        return found
+
+    @classmethod
+    def build(cls, rules: Sequence[object], kinds: Sequence[str], command_sources: Sequence[str | None],
+              path_sources: Sequence[str | None], access: Sequence[str | None], inside: Sequence[bool | None]
+              ) -> RuleIndex:
+        """``kinds[i]`` is "command" (text only), "path" (glob only) or "other"."""
+        commands: list[tuple[int, str]] = []
+        paths: dict[tuple[str | None, bool | None], list[tuple[int, str]]] = {}
+        others: list[int] = []
+        for i, kind in enumerate(kinds):
+            source = command_sources[i]
+            if kind == "command" and source is not None and not _UNSAFE.search(_scoped_flags(source)):
+                commands.append((i, _scoped_flags(source)))
+            elif kind == "path" and path_sources[i] is not None:
+                paths.setdefault((access[i], inside[i]), []).append((i, reversed_glob(str(path_sources[i]))))
+            else:
+                others.append(i)
+        folded = {key: _compiled("(?:" + "|".join(f"(?P<r{i}>{p})" for i, p in group) + ")")
+                  for key, group in paths.items()}
+        first_path = min((i for group in paths.values() for i, _ in group), default=len(kinds))
+        anchored = [(i, p, first_chars(p)) for i, p in commands if _anchored(p)]
+        floating = [(i, p) for i, p in commands if not _anchored(p)]
+        index = cls(anchored, folded, sorted(others + [i for i, _ in floating]), first_path)
+        index.floating = frozenset(i for i, _ in floating)
+        index.any_floating = _compiled("|".join(f"(?:{p})" for _, p in floating)) if floating else None
+        return index
+
+    def first(self, cmd: CommandSubject, matches: Sequence[Callable[[CommandSubject], bool]]) -> int | None:
+        """Index of the first rule matching ``cmd``; ``matches[i]`` decides rule i when it is in ``others``."""
+        best: int | None = None
+        for i in self.commands_for(cmd.text[:1]):  # a handful of rules start with this character
+            if matches[i](cmd):
+                best = i
+                break
+        if cmd.paths and (best is None or best > self.first_path_rule):
+            for use in cmd.paths:
+                for (access, inside), pattern in self.paths.items():
+                    if not _filters(use, access, inside):
+                        continue
+                    for text in _path_texts(use):
+                        found = pattern.fullmatch(text)
+                        if found is not None and found.lastgroup:
+                            index = int(found.lastgroup[1:])
+                            best = index if best is None else min(best, index)
+        skip_floating = self.any_floating is None or self.any_floating.search(cmd.text) is None
+        for i in self.others:
+            if best is not None and i > best:
+                break
+            if skip_floating and i in self.floating:
+                continue
+            if matches[i](cmd):
+                return i
+        return best
+
+
+def _filters(use: PathUse, access: str | None, inside: bool | None) -> bool:
+    if access is not None and use.write != (access == "write"):
+        return False
+    return inside is None or use.inside == inside
+
+
+def _path_texts(use: PathUse) -> tuple[str, ...]:
+    """The path as rules see it, reversed (relative inside the worktree; absolute, with and without `/`, outside)."""
+    resolved = use.resolved.replace("*", "") if "*" in use.raw else use.resolved
+    stripped = resolved.lstrip("/")
+    return (stripped[::-1],) if stripped == resolved else (stripped[::-1], resolved[::-1])

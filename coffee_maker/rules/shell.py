@@ -1,0 +1,333 @@
+"""Shell command lines → the simple commands they run, through tree-sitter's bash grammar.
+
+Why a real parser: a regex splitter cannot see through quoting, subshells, command
+substitutions, redirections or `bash -c` strings, so it both lets risky parts through
+and interrupts the person for ordinary shell (see docs/tech_decisions/shell-parser.md).
+
+Every simple command anywhere in the tree is returned — in pipelines, lists, subshells,
+`$(…)`, `<(…)`, loops and conditionals — with its environment prefix, its words (quotes
+removed; a word built from an expansion keeps the `$NAME` text and is marked dynamic), its
+redirections and the variables it reads. `bash -c '…'` strings and here-strings fed to a
+shell are parsed again and their commands returned too, marked ``nested``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
+
+_PARSER = Parser(Language(tree_sitter_bash.language()))
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish"})
+_MAX_DEPTH = 4  # bash -c "bash -c '…'" nesting we follow before calling it unjudgeable
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """``>`` / ``>>`` / ``<`` / ``<<<`` … and its target (a file, or the here-string's text)."""
+
+    op: str
+    target: str
+    fd: str | None = None
+
+    @property
+    def writes(self) -> bool:
+        return ">" in self.op and not self.op.startswith(">&") and self.target not in ("&1", "&2")
+
+
+@dataclass(frozen=True, slots=True)
+class SimpleCommand:
+    """One command the shell would run: ``FOO=1 timeout 60 pytest -q > out.txt``."""
+
+    words: tuple[str, ...]
+    text: str
+    env: tuple[tuple[str, str], ...] = ()
+    redirects: tuple[Redirect, ...] = ()
+    dynamic: frozenset[int] = frozenset()  # indexes of words built from an expansion or substitution
+    variables: frozenset[str] = frozenset()  # variables this command reads ($X, ${X}, "$X")
+    piped_stdin: bool = False  # a later stage of a pipeline: its stdin is the previous stage's output
+    stdin_text: str | None = None  # a here-string's or here-document's body
+    scope: int = 0  # commands in the same scope share `cd`; a subshell or pipeline stage opens a new one
+    nested: bool = False  # found inside a `bash -c` string or a here-string fed to a shell
+
+    @property
+    def program(self) -> str:
+        return self.words[0] if self.words else ""
+
+    def is_dynamic(self, index: int) -> bool:
+        return index in self.dynamic
+
+
+@dataclass
+class ParsedCommand:
+    """A command line's simple commands in execution order, or why it could not be parsed."""
+
+    source: str
+    commands: list[SimpleCommand] = field(default_factory=list)
+    error: str | None = None
+    assignments: list[tuple[str, str]] = field(default_factory=list)  # `X=1` statements on their own
+    parents: dict[int, int] = field(default_factory=dict)  # scope → the scope it was opened in (for `cd`)
+    functions: list[str] = field(default_factory=list)  # shell functions it defines (they can shadow commands)
+
+
+class _Walker:
+    def __init__(self, source: bytes, depth: int) -> None:
+        self.source = source
+        self.depth = depth
+        self.out = ParsedCommand(source.decode("utf-8", "replace"))
+        self._scopes = 0
+        self._current = 0
+
+    def new_scope(self) -> int:
+        """A scope opened here (subshell, pipeline stage, substitution) starts from the current `cd`."""
+        self._scopes += 1
+        self.out.parents[self._scopes] = self._current
+        return self._scopes
+
+    # ---------------------------------------------------------------- words
+
+    def word(self, node: Node, variables: set[str]) -> tuple[str, bool]:
+        """A word's value with quotes removed, and whether an expansion made it (then it is not literal)."""
+        kind = node.type
+        text = (node.text or b"").decode("utf-8", "replace")
+        if kind in ("word", "number", "extglob_pattern", "test_operator"):
+            return _unescape(text), False
+        if kind == "raw_string":
+            return text[1:-1], False
+        if kind == "ansi_c_string":
+            return text[2:-1], False
+        if kind in ("simple_expansion", "expansion"):
+            name = next((c for c in node.named_children if c.type in ("variable_name", "special_variable_name")), None)
+            if name is not None:
+                variables.add((name.text or b"").decode())
+            for child in node.named_children:  # ${X:-$(cmd)}
+                if child.type not in ("variable_name", "special_variable_name"):
+                    self.walk(child, scope=self.new_scope(), inherited=())
+            return text, True
+        if kind in ("command_substitution", "process_substitution", "arithmetic_expansion"):
+            scope = self.new_scope()
+            for child in node.named_children:
+                self.walk(child, scope=scope, inherited=())
+            return text, True
+        if kind in ("string", "concatenation", "translated_string"):
+            parts, dynamic = [], False
+            for child in node.children:
+                if not child.is_named:
+                    if kind == "concatenation":
+                        parts.append((child.text or b"").decode())
+                    continue
+                if child.type == "string_content":
+                    parts.append((child.text or b"").decode().replace('\\"', '"').replace("\\$", "$"))
+                    continue
+                value, was_dynamic = self.word(child, variables)
+                parts.append(value)
+                dynamic = dynamic or was_dynamic
+            return "".join(parts), dynamic
+        for child in node.named_children:  # anything else: look inside for substitutions
+            self.word(child, variables)
+        return text, True
+
+    # ---------------------------------------------------------------- statements
+
+    def walk(self, node: Node, *, scope: int, inherited: tuple[Redirect, ...], piped: bool = False,
+             stdin_text: str | None = None) -> None:
+        kind = node.type
+        outer, self._current = self._current, scope
+        try:
+            self._walk(node, kind, scope, inherited, piped, stdin_text)
+        finally:
+            self._current = outer
+
+    def _walk(self, node: Node, kind: str, scope: int, inherited: tuple[Redirect, ...], piped: bool,
+              stdin_text: str | None) -> None:
+        if kind in ("command", "declaration_command", "unset_command"):
+            self.command(node, scope, inherited, piped, stdin_text)
+        elif kind == "redirected_statement":
+            redirects, here = list(inherited), stdin_text
+            body = node.child_by_field_name("body")
+            for child in node.children_by_field_name("redirect"):
+                found, text = self.redirect(child)
+                redirects.extend(found)
+                here = text if text is not None else here
+            if body is not None:
+                self.walk(body, scope=scope, inherited=tuple(redirects), piped=piped, stdin_text=here)
+        elif kind == "pipeline":
+            stages = [c for c in node.named_children]
+            for i, stage in enumerate(stages):
+                self.walk(stage, scope=self.new_scope(), inherited=inherited, piped=piped or i > 0,
+                          stdin_text=stdin_text if i == 0 else None)
+        elif kind in ("subshell", "command_substitution", "process_substitution"):
+            inner = self.new_scope()
+            for child in node.named_children:
+                self.walk(child, scope=inner, inherited=inherited)
+        elif kind == "variable_assignment":
+            variables: set[str] = set()
+            name = node.child_by_field_name("name")
+            value = node.child_by_field_name("value")
+            literal = self.word(value, variables)[0] if value is not None else ""
+            self.out.assignments.append(((name.text or b"").decode() if name else "", literal))
+        elif kind == "function_definition":
+            name = node.child_by_field_name("name")
+            self.out.functions.append((name.text or b"").decode() if name is not None else "")
+            for child in node.named_children:
+                self.walk(child, scope=self.new_scope(), inherited=inherited)
+        elif kind == "variable_assignments":
+            for child in node.named_children:
+                self.walk(child, scope=scope, inherited=inherited)
+        elif kind == "file_redirect":  # `$(< file)`: bash reads the file with no command at all
+            found, _ = self.redirect(node)
+            self.out.commands.append(SimpleCommand(("cat",), (node.text or b"").decode("utf-8", "replace"),
+                                                   redirects=tuple(found), scope=scope, nested=self.depth > 0))
+        elif kind in ("heredoc_body", "heredoc_start", "heredoc_end", "comment", "heredoc_redirect",
+                      "herestring_redirect"):
+            return
+        else:
+            for child in node.named_children:
+                self.walk(child, scope=scope, inherited=inherited, piped=piped, stdin_text=stdin_text)
+
+    def redirect(self, node: Node) -> tuple[list[Redirect], str | None]:
+        """The file redirections of one redirect node, and the text it feeds to stdin (here-string/document)."""
+        variables: set[str] = set()
+        if node.type == "herestring_redirect":
+            fed = node.named_children[-1] if node.named_children else None
+            return [], self.word(fed, variables)[0] if fed is not None else ""
+        if node.type == "heredoc_redirect":
+            body = next((c for c in node.named_children if c.type == "heredoc_body"), None)
+            inner = [r for c in node.named_children if c.type == "file_redirect" for r in self.redirect(c)[0]]
+            if body is not None:
+                self.word(body, variables)  # `$(…)` inside an unquoted here-document runs
+            return inner, (body.text or b"").decode("utf-8", "replace") if body is not None else ""
+        op = "".join((c.text or b"").decode() for c in node.children if not c.is_named)
+        fd = node.child_by_field_name("descriptor")
+        dest = node.child_by_field_name("destination")
+        target = self.word(dest, variables)[0] if dest is not None else ""
+        if op.endswith("&") and target.isdigit():
+            target = "&" + target
+        return [Redirect(op or ">", target, (fd.text or b"").decode() if fd is not None else None)], None
+
+    def command(self, node: Node, scope: int, inherited: tuple[Redirect, ...], piped: bool,
+                stdin_text: str | None) -> None:
+        variables: set[str] = set()
+        words: list[str] = []
+        dynamic: set[int] = set()
+        env: list[tuple[str, str]] = []
+        redirects = list(inherited)
+        here = stdin_text
+        if node.type != "command":  # export / declare / local / unset: the keyword is the program
+            words.append((node.children[0].text or b"").decode())
+        for child in node.children:
+            if not child.is_named:
+                continue
+            if child.type == "variable_assignment" and node.type == "command":
+                name_node = child.child_by_field_name("name")
+                value_node = child.child_by_field_name("value")
+                env.append(((name_node.text or b"").decode() if name_node else "",
+                            self.word(value_node, variables)[0] if value_node is not None else ""))
+            elif child.type in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
+                found, text = self.redirect(child)
+                redirects.extend(found)
+                here = text if text is not None else here
+            elif child.type == "command_name":
+                inner = child.named_children[0] if child.named_children else child
+                value, was_dynamic = self.word(inner, variables)
+                if was_dynamic:
+                    dynamic.add(len(words))
+                words.append(value)
+            elif child.type in ("comment",):
+                continue
+            else:
+                value, was_dynamic = self.word(child, variables)
+                if was_dynamic:
+                    dynamic.add(len(words))
+                words.append(value)
+        text = (node.text or b"").decode("utf-8", "replace")
+        command = SimpleCommand(tuple(words), text, tuple(env), tuple(redirects), frozenset(dynamic),
+                                frozenset(variables), piped, here, scope, self.depth > 0)
+        self.out.commands.append(command)
+        self._nested(command)
+
+    def _nested(self, command: SimpleCommand) -> None:
+        """`bash -c '…'`, `bash <<< '…'`, `watch '…'`: the string is a command line too; judge what it runs."""
+        start = _after_wrappers(command.words)
+        words, first = command.words[start:], start
+        script: str | None = None
+        if words and words[0] == "watch":
+            rest = [i for i in range(1, len(words)) if not words[i].startswith("-") and words[i - 1] not in ("-n", "-d")]
+            if rest and not any(command.is_dynamic(first + i) for i in rest):
+                script = " ".join(words[i] for i in rest)
+        elif not words or words[0].rsplit("/", 1)[-1] not in SHELLS:
+            return
+        elif "-c" in words[1:]:
+            at = words.index("-c", 1)
+            if at + 1 < len(words) and not command.is_dynamic(first + at + 1):
+                script = words[at + 1]
+        elif len(words) == 1 and command.stdin_text is not None:
+            script = command.stdin_text
+        if script is None:
+            return
+        if self.depth >= _MAX_DEPTH:
+            self.out.error = "shell strings are nested too deeply to judge"
+            return
+        inner = parse(script, depth=self.depth + 1)
+        if inner.error:
+            self.out.error = inner.error
+        self.out.commands.extend(inner.commands)
+
+
+_WRAPPER_WORDS = frozenset({"env", "timeout", "nice", "nohup", "time", "exec", "command", "builtin", "stdbuf",
+                            "sudo", "doas", "xargs", "ionice", "flock", "setsid", "chronic", "unbuffer"})
+
+
+def _after_wrappers(words: tuple[str, ...]) -> int:
+    """Index of the first word that is the real program behind `env X=1 timeout 5 nice …`."""
+    for i, word in enumerate(words):
+        bare = word.rsplit("/", 1)[-1]
+        if bare in _WRAPPER_WORDS or word.startswith("-") or ("=" in word and i > 0) or word[:1].isdigit():
+            continue
+        return i
+    return len(words)
+
+
+def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _first_error(node: Node) -> Node | None:
+    if node.type == "ERROR" or node.is_missing:
+        return node
+    for child in node.children:
+        if child.has_error:
+            found = _first_error(child)
+            if found is not None:
+                return found
+    return None
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_cached(command: str, depth: int) -> ParsedCommand:
+    source = command.encode("utf-8", "surrogateescape")
+    tree = _PARSER.parse(source)
+    walker = _Walker(source, depth)
+    if tree.root_node.has_error:
+        bad = _first_error(tree.root_node)
+        where = f" near {(bad.text or b'').decode('utf-8', 'replace')[:40]!r}" if bad is not None and bad.text else ""
+        walker.out.error = f"the shell parser could not read this command{where}"
+    walker.walk(tree.root_node, scope=0, inherited=())
+    return walker.out
+
+
+def parse(command: str, *, depth: int = 0) -> ParsedCommand:
+    """The simple commands of ``command`` (cached: the agent often repeats itself)."""
+    return _parse_cached(command, depth)

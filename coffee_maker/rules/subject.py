@@ -1,0 +1,328 @@
+"""What a request touches: the one place that reads a tool call's input.
+
+A request's *subject* is what rules match on, never the raw text: for a shell command,
+each simple command's program (wrappers such as `timeout 60`, `uv run`, `npx`,
+`.venv/bin/` removed), subcommand, the paths it reads and writes — resolved against the
+worktree, following `cd` through the list, resolving symlinks, expanding `~` and `$HOME` —
+the variables it reads and the network destinations it names; for a file tool, its path.
+A path in the person's own checkout is outside: only the worktree is inside.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coffee_maker.rules.shell import ParsedCommand, SimpleCommand, parse
+
+#: Input keys that name a file or directory, in the order a tool's main path is looked up.
+PATH_KEYS = ("file_path", "notebook_path", "path")
+#: Input keys that summarise a request in one line (logs, notices, learned rules).
+SUMMARY_KEYS = ("command", *PATH_KEYS, "pattern", "url", "query")
+
+_NEUTRAL = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "-"})
+_SYSTEM_BIN = ("/usr/bin/", "/bin/", "/usr/local/bin/", "/usr/sbin/", "/sbin/")
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://([^/\s:@]*@)?(?P<host>[^/\s:?#]+)|(?:[\w.-]+@)(?P<scp>[\w.-]+\.[a-z]{2,}):)",
+                  re.IGNORECASE)
+#: Programs whose every path argument is written (created, changed or removed).
+_WRITERS = frozenset({"rm", "rmdir", "mv", "touch", "mkdir", "tee", "ln", "chmod", "chown", "chgrp", "truncate",
+                      "shred", "unlink", "install"})
+#: Programs whose words are text, not paths.
+_TEXT_ARGS = frozenset({"echo", "printf", "true", "false", "exit", "return", "test", "[", "expr", "seq", "sleep",
+                        "date", "basename", "dirname"})
+_WRAPPERS: dict[str, int] = {"time": 0, "nohup": 0, "command": 0, "builtin": 0, "exec": 0, "stdbuf": -1,
+                             "nice": -1, "ionice": -1, "timeout": 1, "caffeinate": -1}
+_GIT_GLOBAL = frozenset({"-C", "--no-pager", "-P", "--no-optional-locks", "--literal-pathspecs", "--paginate",
+                         "--no-replace-objects"})
+_XARGS_VALUE = frozenset({"-n", "-I", "-P", "-L", "-d", "-a", "-s", "-E", "-e"})
+_RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"),
+            ("pnpm", "exec"), ("yarn", "exec"), ("bundle", "exec"), ("conda", "run"), ("rye", "run")}
+
+
+@dataclass(frozen=True, slots=True)
+class PathUse:
+    """A path a request reads or writes: as written, resolved, and relative to the worktree when inside."""
+
+    raw: str
+    resolved: str
+    inside: bool
+    write: bool
+    known: bool = True  # False: built from a variable or after an unknown `cd` — where it points is not known
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSubject:
+    """One simple command as rules see it."""
+
+    program: str
+    args: tuple[str, ...]
+    text: str  # "program arg …" after wrappers: what `command` regexes search
+    cwd: str | None  # the directory it runs in, relative to the worktree ("." at the top); None: unknown
+    paths: tuple[PathUse, ...]
+    variables: frozenset[str]
+    hosts: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    source: SimpleCommand
+    dynamic_program: bool = False
+    wrapped: tuple[str, ...] = ()  # wrappers removed (timeout, uv run, …)
+
+    @property
+    def subcommand(self) -> str | None:
+        return next((a for a in self.args if not a.startswith("-")), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What one request touches."""
+
+    tool: str
+    commands: tuple[CommandSubject, ...] = ()
+    paths: tuple[PathUse, ...] = ()
+    parse_error: str | None = None
+    summary: str = ""
+    parsed: ParsedCommand | None = None
+
+
+def summary_of(tool_input: Mapping[str, Any]) -> str:
+    """The one-line gist of a tool call's input: its command, path, pattern, URL or query."""
+    for key in SUMMARY_KEYS:
+        if tool_input.get(key):
+            return str(tool_input[key])
+    return ", ".join(sorted(str(k) for k in tool_input))
+
+
+def main_path(tool_input: Mapping[str, Any]) -> str | None:
+    return next((str(tool_input[k]) for k in PATH_KEYS if tool_input.get(k)), None)
+
+
+class SubjectBuilder:
+    """Computes subjects relative to one worktree root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(os.path.realpath(root))
+        self._root_text = self.root.as_posix()
+        self._dirs: dict[str, tuple[str, bool]] = {}
+
+    # ---------------------------------------------------------------- paths
+
+    def resolve(self, raw: str, cwd: str | None, *, write: bool, known: bool = True) -> PathUse:
+        expanded = _expand_home(raw)
+        if expanded in _NEUTRAL or expanded.startswith("/dev/fd/"):
+            return PathUse(raw, expanded, True, False)
+        if not expanded.startswith("/") and cwd is None:
+            return PathUse(raw, raw, False, write, known=False)
+        if expanded.startswith("/"):
+            joined = expanded
+        elif cwd is None or cwd == ".":
+            joined = f"{self._root_text}/{expanded}"
+        else:
+            joined = f"{cwd}/{expanded}" if cwd.startswith("/") else f"{self._root_text}/{cwd}/{expanded}"
+        if "/./" in joined or "//" in joined or joined.endswith(("/.", "/")):
+            joined = os.path.normpath(joined)
+        full = self._real(joined)
+        if full == self._root_text:
+            return PathUse(raw, ".", True, write, known)
+        if full.startswith(self._root_text + "/"):
+            return PathUse(raw, full[len(self._root_text) + 1:], True, write, known)
+        return PathUse(raw, full, False, write, known)
+
+    def _real(self, path: str) -> str:
+        """`os.path.realpath`, remembering existing directories' real paths (they rarely change)."""
+        return self._real_exists(path)[0]
+
+    def _real_exists(self, path: str) -> tuple[str, bool]:
+        """(real path, exists?): nothing below a missing directory can be a symlink, so it is not looked up."""
+        if ".." in path.split("/"):
+            real = os.path.realpath(path)
+            return real, os.path.lexists(real)
+        parent, _, name = path.rpartition("/")
+        parent = parent or "/"
+        if not name:
+            return path, True
+        known = self._dirs.get(parent)
+        if known is None:
+            known = self._real_exists(parent)
+            if len(self._dirs) < 4096 and known[1] and os.path.isdir(known[0]):
+                self._dirs[parent] = known
+        candidate = f"{known[0]}/{name}" if known[0] != "/" else f"/{name}"
+        if not known[1]:
+            return candidate, False
+        if os.path.islink(candidate):
+            real = os.path.realpath(candidate)
+            return real, os.path.lexists(real)
+        return candidate, os.path.lexists(candidate)
+
+    def file_subject(self, tool: str, tool_input: Mapping[str, Any]) -> Subject:
+        write = tool in ("Write", "Edit", "MultiEdit", "NotebookEdit")
+        paths = tuple(self.resolve(str(tool_input[k]), ".", write=write) for k in PATH_KEYS if tool_input.get(k))
+        return Subject(tool, paths=paths, summary=summary_of(tool_input))
+
+    # ---------------------------------------------------------------- shell
+
+    def shell_subject(self, command: str) -> Subject:
+        parsed = parse(command)
+        cwds: dict[int, str | None] = {0: "."}
+        subjects: list[CommandSubject] = []
+        for simple in parsed.commands:
+            scope = simple.scope
+            if scope not in cwds:
+                cwds[scope] = cwds.get(parsed.parents.get(scope, 0), ".")
+            cwd = cwds[scope]
+            subject = self._command(simple, cwd)
+            subjects.append(subject)
+            if subject.program == "find":
+                subjects.extend(self._find_exec(subject, simple, cwd))
+            if subject.program in ("cd", "pushd"):
+                cwds[scope] = self._cd(subject, cwd)
+        paths = tuple(p for s in subjects for p in s.paths)
+        return Subject("Bash", tuple(subjects), paths, parsed.error, command, parsed)
+
+    def _find_exec(self, find: CommandSubject, simple: SimpleCommand, cwd: str | None) -> list[CommandSubject]:
+        """`find … -exec cmd {} ;` runs cmd: judge it as a command of its own."""
+        inner: list[CommandSubject] = []
+        args = list(find.args)
+        for i, arg in enumerate(args):
+            if arg in ("-exec", "-execdir", "-ok", "-okdir"):
+                end = next((j for j in range(i + 1, len(args)) if args[j] in (";", "+", "\\;")), len(args))
+                words = tuple("." if w == "{}" else w for w in args[i + 1:end])
+                if words:
+                    inner.append(self._command(SimpleCommand(words, " ".join(words), scope=simple.scope), cwd))
+        return inner
+
+    def _cd(self, subject: CommandSubject, cwd: str | None) -> str | None:
+        target = next((a for a in subject.args if not a.startswith("-")), None)
+        if target is None or target == "~":
+            target = os.path.expanduser("~")
+        if (subject.source.dynamic - {0}) or target == "-" or (cwd is None and not os.path.isabs(_expand_home(target))):
+            return None
+        return self.resolve(target, cwd, write=False).resolved  # relative when inside, absolute when not
+
+    def _command(self, simple: SimpleCommand, cwd: str | None) -> CommandSubject:
+        words = list(simple.words)
+        dynamic = set(simple.dynamic)
+        wrapped: list[str] = []
+        env = list(simple.env)
+        extra: list[PathUse] = []
+        offset = 0
+
+        def drop(n: int) -> None:
+            nonlocal words, offset
+            del words[:n]
+            offset += n
+
+        while words:
+            head = words[0].rsplit("/", 1)[-1] if self._is_program_path(words[0]) else words[0]
+            if head == "env" and len(words) > 1:
+                i = 1
+                while i < len(words) and ("=" in words[i] or words[i] in ("-i", "-u", "--")):
+                    if "=" in words[i]:
+                        env.append(tuple(words[i].split("=", 1)))  # type: ignore[arg-type]
+                    i += 2 if words[i] == "-u" else 1
+                if i >= len(words):
+                    break
+                wrapped.append("env")
+                drop(i)
+            elif head in _WRAPPERS and len(words) > 1:
+                i = 1
+                while i < len(words) and words[i].startswith("-"):
+                    i += 2 if words[i] in ("-n", "-s", "-k", "--signal", "--kill-after", "-c") else 1
+                i += max(_WRAPPERS[head], 0)
+                if i >= len(words):
+                    break
+                wrapped.append(head)
+                drop(i)
+            elif len(words) > 2 and (head, words[1]) in _RUNNERS:
+                i = 2
+                while i < len(words) and words[i].startswith("-"):
+                    i += 2 if words[i] in ("--with", "--python", "-p", "--env-file", "--package", "-C") else 1
+                if i >= len(words):
+                    break
+                wrapped.append(f"{head} {words[1]}")
+                drop(i)
+            elif head == "git" and len(words) > 2 and words[1] in _GIT_GLOBAL:
+                if words[1] == "-C":
+                    extra.append(self.resolve(words[2], cwd, write=False))
+                    cwd = extra[-1].resolved if extra[-1].known else None
+                del words[1:3 if words[1] == "-C" else 2]
+            elif head == "xargs":
+                i = 1
+                while i < len(words) and words[i].startswith("-"):
+                    flag = words[i]
+                    i += 2 if flag in _XARGS_VALUE or (flag.startswith("--") and "=" not in flag and flag in (
+                        "--max-args", "--max-procs", "--delimiter", "--arg-file", "--replace")) else 1
+                wrapped.append("xargs")
+                drop(i)
+                if not words:
+                    words = ["echo"]
+            elif head == "npx" and len(words) > 1:
+                i = 1
+                while i < len(words) and words[i].startswith("-"):
+                    i += 2 if words[i] in ("-p", "--package") else 1
+                if i >= len(words):
+                    break
+                wrapped.append("npx")
+                drop(i)
+            else:
+                break
+        program = words[0] if words else ""
+        if self._is_program_path(program):
+            program = program.rsplit("/", 1)[-1]
+        args = tuple(words[1:])
+        arg_dynamic = {i - offset - 1 for i in dynamic if i - offset - 1 >= 0}
+        paths = tuple(extra) + self._paths(program, args, arg_dynamic, simple, cwd)
+        hosts = tuple(m.group("host") or m.group("scp") for a in args if (m := _URL.match(a)))
+        text = " ".join((program, *args)).strip()
+        return CommandSubject(program, args, text, cwd, paths, simple.variables, hosts, tuple(env), simple,
+                              (offset in dynamic), tuple(wrapped))
+
+    def _is_program_path(self, word: str) -> bool:
+        """`.venv/bin/pytest` or `/usr/bin/python3` name the program; `/tmp/x/evil` stays a path."""
+        if "/" not in word:
+            return False
+        if word.startswith(_SYSTEM_BIN):
+            return True
+        use = self.resolve(word, ".", write=False)
+        return use.inside
+
+    def _paths(self, program: str, args: tuple[str, ...], dynamic: set[int], simple: SimpleCommand,
+               cwd: str | None) -> tuple[PathUse, ...]:
+        uses: list[PathUse] = []
+        text_only = program in _TEXT_ARGS
+        writer = program in _WRITERS or (program == "sed" and any(a.startswith("-i") or a == "--in-place" for a in args))
+        positional = [i for i, a in enumerate(args) if not a.startswith("-") or a == "-"]
+        for i, arg in enumerate(args):
+            value = arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg
+            value = value[1:] if value.startswith("@") and len(value) > 1 else value  # curl -d @file
+            if program == "dd" and "=" in arg:
+                key, value = arg.split("=", 1)
+                if key in ("if", "of"):
+                    uses.append(self.resolve(value, cwd, write=key == "of"))
+                continue
+            if (value.startswith("-") and value != "-") or _URL.match(value) or not value:
+                continue
+            if i in dynamic:
+                home = value.startswith(("$HOME", "${HOME}", "~"))
+                variable = value.startswith("$") and not value.startswith(("$(", "$((", "$?", "$#", "$$", "$!"))
+                if writer or home or (variable and not text_only):
+                    uses.append(self.resolve(value, cwd, write=writer, known=home))
+                continue
+            if text_only and not value.startswith(("/", "~")):
+                continue
+            write = writer or (program in ("cp", "rsync", "scp") and i == positional[-1])
+            uses.append(self.resolve(value, cwd, write=write))
+        for redirect in simple.redirects:
+            if redirect.target.startswith("&"):
+                continue
+            uses.append(self.resolve(redirect.target, cwd, write=redirect.writes))
+        return tuple(uses)
+
+
+def _expand_home(raw: str) -> str:
+    for prefix in ("$HOME", "${HOME}"):
+        if raw == prefix or raw.startswith(prefix + "/"):
+            return os.path.expanduser("~") + raw[len(prefix):]  # read each time: HOME can change
+    return os.path.expanduser(raw) if raw.startswith("~") else raw

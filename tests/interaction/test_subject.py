@@ -1,0 +1,95 @@
+"""What a request touches: the parser's simple commands and the subject's program, directory and paths."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from coffee_maker.config.rules import RulesSettings
+from coffee_maker.rules.engine import RuleEngine
+from coffee_maker.rules.shell import parse
+from coffee_maker.rules.subject import SubjectBuilder
+from coffee_maker.types import DecisionKind, PermissionRequest
+
+
+class TestShellParser:
+    def test_every_simple_command_is_found(self) -> None:
+        """Lists, pipelines, subshells, substitutions, process substitutions and loops are all seen."""
+        words = [c.words for c in parse("(cd a && make) | tee log; for f in *; do rm $f; done; diff <(ls) x "
+                                        "&& echo $(git push)").commands]
+        assert ("git", "push") in words and ("rm", "$f") in words and ("ls",) in words and ("make",) in words
+
+    def test_shell_strings_and_here_strings_are_parsed_again(self) -> None:
+        """`bash -c '…'`, behind wrappers, and a here-string fed to a shell are judged as commands."""
+        nested = [c.words for c in parse("env -i timeout 5 bash -c 'git push -f'; sh <<< 'rm -rf /'").commands
+                  if c.nested]
+        assert nested == [("git", "push", "-f"), ("rm", "-rf", "/")]
+
+    def test_quotes_env_prefix_and_redirections(self) -> None:
+        """Quotes are removed, the prefix and redirections are kept apart, expansions are marked."""
+        [cmd] = parse("FOO=1 grep -n 'a b' \"$HOME/x\" > out.txt 2>&1").commands
+        assert cmd.words == ("grep", "-n", "a b", "$HOME/x") and cmd.env == (("FOO", "1"),)
+        assert [r.target for r in cmd.redirects if r.writes] == ["out.txt"] and cmd.is_dynamic(3)
+        assert cmd.variables == {"HOME"}
+
+    def test_unparseable_has_a_reason(self) -> None:
+        """A command the grammar rejects says where."""
+        assert "could not read this command" in (parse('echo "open').error or "")
+
+
+class TestSubject:
+    def test_cd_is_followed_through_the_list_but_not_out_of_a_subshell(self, tmp_path: Path) -> None:
+        """`cd` moves later commands of its list; a subshell's `cd` stays inside it."""
+        subject = SubjectBuilder(tmp_path).shell_subject("cd pkg && (cd web && npm test); pytest x.py")
+        assert [(c.program, c.cwd) for c in subject.commands] == [
+            ("cd", "."), ("cd", "pkg"), ("npm", "pkg/web"), ("pytest", "pkg")]
+        assert subject.commands[-1].paths[0].resolved == "pkg/x.py"
+
+    def test_home_symlinks_and_the_persons_checkout_are_outside(self, tmp_path: Path) -> None:
+        """`~`, `$HOME`, a symlink out of the worktree and the person's own checkout resolve outside."""
+        checkout = tmp_path / "checkout"
+        tree = checkout / ".coffee_maker" / "worktrees" / "p1"
+        tree.mkdir(parents=True)
+        (checkout / "src").mkdir()
+        os.symlink(checkout / "src", tree / "link")
+        builder = SubjectBuilder(tree)
+        home = builder.shell_subject('cat ~/.bashrc "$HOME/.profile"').paths
+        assert [p.resolved for p in home] == [os.path.expanduser("~/.bashrc"), os.path.expanduser("~/.profile")]
+        assert not any(p.inside for p in home)
+        [linked] = builder.shell_subject("cat link/app.py").paths
+        assert linked.resolved == str(checkout / "src" / "app.py") and not linked.inside
+        [up] = builder.shell_subject("cd ../../.. && cat src/app.py").commands[1].paths
+        assert up.resolved == str(checkout / "src" / "app.py") and not up.inside
+
+    def test_wrappers_and_venv_paths_are_removed(self, tmp_path: Path) -> None:
+        """`timeout`, `uv run`, `npx`, `git -C` and `.venv/bin/` leave the real program to judge."""
+        builder = SubjectBuilder(tmp_path)
+        texts = [builder.shell_subject(c).commands[0].text for c in (
+            "timeout 600 .venv/bin/pytest -q", "uv run --with x pytest", "npx --yes jest", "git --no-pager -C sub log")]
+        assert texts == ["pytest -q", "pytest", "jest", "git log"]
+
+    def test_the_daemon_judges_in_the_worktree_not_the_checkout(self, tmp_path: Path) -> None:
+        """With the worktree as root, editing the person's checkout is refused, the worktree's file allowed."""
+        checkout = tmp_path / "checkout"
+        tree = checkout / ".coffee_maker" / "worktrees" / "p1"
+        tree.mkdir(parents=True)
+        subprocess.run(["git", "init", "-q", str(tree)], check=True)
+        engine = RuleEngine(RulesSettings(), root=tree)
+        mine = engine.evaluate(PermissionRequest("Edit", {"file_path": str(tree / "src/app.py")}))
+        theirs = engine.evaluate(PermissionRequest("Edit", {"file_path": str(checkout / "src/app.py")}))
+        shell = engine.evaluate(PermissionRequest("Bash", {"command": f"echo x >> {checkout}/notes.md"}))
+        assert mine.kind is DecisionKind.ALLOW
+        assert theirs.kind is DecisionKind.DENY and theirs.risk == "outside-worktree"
+        assert shell.kind is DecisionKind.ASK and shell.risk == "outside-worktree"
+
+    def test_build_outputs_only_when_untracked(self, tmp_path: Path) -> None:
+        """`rm -rf build` is routine when build/ exists and git tracks nothing in it; asked when it is source."""
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+        engine = RuleEngine(RulesSettings(), root=tmp_path)
+        (tmp_path / "build").mkdir()
+        (tmp_path / "build" / "x.o").write_text("")
+        request = PermissionRequest("Bash", {"command": "rm -rf build"})
+        assert engine.evaluate(request).method == "rule:build-outputs"
+        subprocess.run(["git", "-C", str(tmp_path), "add", "-f", "build/x.o"], check=True)
+        assert engine.evaluate(request).kind is DecisionKind.ASK
