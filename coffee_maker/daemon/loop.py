@@ -129,6 +129,8 @@ class Daemon:
 
     def step(self, *, only: str | None = None) -> bool:
         """One unit of work. Returns False when there was nothing to do."""
+        if self.store.info().get("paused_by"):  # paused by a person (the web page): start nothing new
+            return False
         view = self.read_roadmap()
         priority = self._resumable(view) if only is None else view.get(only)
         if only is not None and priority is None:
