@@ -123,7 +123,7 @@ class WebApp:
                 "live": True, "message": message, "status": status, "labels": _OPTION_LABELS,
                 "refresh_url": request.path + ("?" + urlencode(dict(request.query)) if request.query else ""),
                 "pending_count": context.get("pending_count", len(self.src.inbox.pending()))}
-        body = self.env.get_template(name).render(**base, **context)
+        body = self.env.get_template(name).render({**base, **context})
         return Response(status, body.encode(), headers=[("Cache-Control", "no-store")])
 
     # ------------------------------------------------------------------ pages

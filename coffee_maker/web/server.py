@@ -16,6 +16,7 @@ import sqlite3
 import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,14 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body leave at once (else ~40 ms of delayed-ACK per request)
     timeout = 30  # a stalled browser: its connection is dropped, never waited on forever
     server: _Server
+    server_version = "coffee_maker"  # no Python or library version in the headers
+    sys_version = ""
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — the base class's name
-        log.debug("web request", line=format % args)
+        pass  # the request line can carry ?token=…: it is never logged
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("web request", method=self.command, path=urlsplit(self.path).path, status=code)
 
     def do_GET(self) -> None:  # noqa: N802 — the base class's naming
         self._serve("GET")
@@ -79,8 +85,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             response = app.handle(request)
-        except Exception:  # noqa: BLE001 — a broken page must not take the daemon down
-            log.warning("web page failed", path=url.path, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 — a broken page must not take the daemon down
+            # The traceback as text, never exc_info: the log's rich tracebacks show locals, and the
+            # request's locals hold the token (cookie or Authorization header).
+            log.warning("web page failed", path=url.path, error=f"{type(exc).__name__}: {exc}",
+                        traceback=traceback.format_exc(limit=8))
             response = Response(500, b"This page failed; the daemon's log has the details.", "text/plain; charset=utf-8")
         self._send(response, head=method == "HEAD")
 
