@@ -1,26 +1,41 @@
 // Live updates: the server sends "change" over server-sent events when the daemon's state or the inbox
-// changes; the page then re-fetches its own main section. Answering never needs this file (plain forms).
+// changes; the page then re-fetches itself and replaces its main section only when it differs. One fetch
+// at a time, never while the person is typing. Answering never needs this file (every button is a form).
 (function () {
   "use strict";
-  if (!window.EventSource) { return; }
-  var pending = false;
+  if (!window.EventSource || !window.fetch || !window.DOMParser) { return; }
+  var busy = false, again = false;
   function typing() {
     var el = document.activeElement;
-    return el && el.closest && el.closest("#main") && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT");
+    return el && el.closest && el.closest("#main") && /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName);
   }
   function refresh() {
-    if (typing()) { pending = true; return; }
-    pending = false;
+    if (busy || typing()) { again = true; return; }
     var main = document.getElementById("main");
-    if (!main || !window.htmx) { return; }
+    if (!main) { return; }
+    busy = true; again = false;
     var url = main.getAttribute("data-refresh") || window.location.pathname + window.location.search;
-    window.htmx.ajax("GET", url, {target: "#main", select: "#main", swap: "outerHTML"}).then(function () {
-      var badge = document.getElementById("pending-count");
-      document.title = document.title.replace(/^\(\d+\) /, "");
-      if (badge) { document.title = "(" + badge.textContent + ") " + document.title; }
+    fetch(url, {credentials: "same-origin", headers: {"Accept": "text/html"}}).then(function (response) {
+      return response.ok ? response.text() : null;
+    }).then(function (html) {
+      if (html === null) { return; }
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var fresh = doc.getElementById("main"), current = document.getElementById("main");
+      var flash = current && current.querySelector("#flash");
+      if (fresh && current && fresh.innerHTML !== current.innerHTML) {
+        if (flash && !fresh.querySelector("#flash")) { fresh.insertBefore(flash, fresh.firstChild); }
+        current.replaceWith(fresh);
+        if (window.htmx) { window.htmx.process(fresh); }
+      }
+      var nav = doc.querySelector("header nav"), here = document.querySelector("header nav");
+      if (nav && here && nav.innerHTML !== here.innerHTML) { here.innerHTML = nav.innerHTML; }
+      document.title = doc.title;
+    }).catch(function () { /* the daemon restarted: the stream reconnects by itself */ }).then(function () {
+      busy = false;
+      if (again) { setTimeout(refresh, 100); }
     });
   }
-  document.addEventListener("focusout", function () { if (pending) { setTimeout(refresh, 0); } });
+  document.addEventListener("focusout", function () { if (again) { setTimeout(refresh, 0); } });
   var source = new EventSource("/events");
   source.addEventListener("change", refresh);
 })();
