@@ -107,7 +107,7 @@ class MessageHandler:
         result = self.escalator.ask(
             describe(request, self.engine.root), kind="permission" if is_permission else "question", options=options, safe_default=safe,
             priority=self.priority, rank=2 if rule_verdict.method.startswith("escalate") else 1,
-            context={"rule": rule_verdict.method})
+            context={"rule": rule_verdict.method, **_person_context(request, self.facts())})
         if result.stopped:  # the daemon is stopping: not a timeout; the question is asked again on resume
             return result, Decision(DecisionKind.DENY if is_permission else DecisionKind.ANSWER,
                                     answer=None if is_permission else safe, method=STOPPED,
@@ -174,3 +174,11 @@ def build_message_handler(
         build_rule_engine(loaded, root=root), escalator=escalator, log_=InteractionLog(loaded.interaction_log_dir),
         facts=facts, priority=priority, sink=sink, tracer=tracer, timeout_answer=loaded.config.rules.timeout_answer,
         learned=LearnedRules(loaded.state_dir / FILE_NAME))
+
+
+def _person_context(request: Request, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """What the person deciding sees beside the question: the exact tool input and the agent's recent work."""
+    context = {key: facts[key] for key in ("agent_last_message", "agent_recent_tools") if facts.get(key)}
+    if isinstance(request, PermissionRequest):
+        context.update(tool=request.tool, input=dict(request.input))
+    return context

@@ -27,6 +27,8 @@ _STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; cha
 _OPTION_LABELS = {"yes": "Allow", "no": "Deny", "always": "Always allow", "skip": "Skip (use the safe default)"}
 _OK = {"answered": "Answered {id}.", "retried": "{id} will be tried again.", "paused": "Paused: the current step "
        "finishes, no new priority starts until you resume.", "resumed": "Resumed."}
+_CONTEXT_LABELS = {"agent_last_message": "Its last message", "agent_recent_tools": "Its recent tool calls",
+                   "tool": "Tool", "input": "Exact input", "source": "Asked through"}
 UNAUTHORIZED = ("This page needs the token printed by `coffee-maker run`; run `coffee-maker web` in the repository "
                 "to open it with the token.")
 
@@ -120,7 +122,7 @@ class WebApp:
                message: str | None = None) -> Response:
         page = name.removesuffix(".html")
         base = {"repo_name": self.loaded.repo.name, "page": page, "csrf": self.auth.csrf, "host": self.host,
-                "live": True, "message": message, "status": status, "labels": _OPTION_LABELS,
+                "live": True, "message": message, "status": status, "labels": _OPTION_LABELS, "context_labels": _CONTEXT_LABELS,
                 "refresh_url": request.path + ("?" + urlencode(dict(request.query)) if request.query else ""),
                 "pending_count": context.get("pending_count", len(self.src.inbox.pending()))}
         body = self.env.get_template(name).render({**base, **context})

@@ -203,6 +203,8 @@ class WebServer:
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="web-dashboard", daemon=True)
         self._thread.start()
+        # The history's counts, read once now so the first visit does not pay for a long log.
+        threading.Thread(target=server.app.src.history.refresh, name="web-history-warmup", daemon=True).start()
         write_info(self.loaded.state_dir, url=base, pid=_pid())
         log.info("web dashboard listening", url=base)
         return self.url

@@ -83,6 +83,7 @@ def _click_option(browser: Any, option: str) -> str:
             return False
 
     qid = wait_for(question_id, timeout_s=90, what="the escalated question to appear on the page", interval_s=0.1)
+    assert "write the forecast summary" in browser.page_source  # the agent's last message, beside the question
     wait_for(lambda: click(qid), timeout_s=10, what="a click on the option")
     wait_for(lambda: confirmed(qid), timeout_s=10, what="the page to confirm the answer")
     return str(qid)
@@ -91,10 +92,14 @@ def _click_option(browser: Any, option: str) -> str:
 class TestBrowserInbox:
     def test_question_answered_with_one_click_and_the_agent_continues(self, sandbox: Path, browser: Any) -> None:
         """The page shows the daemon's question live; a click answers it; priority 2 reaches its PR."""
+        from selenium.webdriver.common.by import By
+
         daemon = start_daemon(sandbox)
         try:
             _open_inbox(browser, daemon)
-            _click_option(browser, "offline")
+            qid = _click_option(browser, "offline")
+            settled = browser.find_element(By.CSS_SELECTOR, "table.settled").text
+            assert qid in settled and "web:Ada" in settled
             wait_for(lambda: _phase(sandbox, "PRIORITY 2") is Phase.PR_OPEN, timeout_s=90,
                      what="priority 2 to reach its pull request after the answer")
             record = _logged_answer(sandbox)
