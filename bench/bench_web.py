@@ -107,9 +107,11 @@ def click_to_agent(web: WebServer, repo: Path, clicks: int) -> None:
     for i in range(clicks):
         text = f"Click {i}: deploy?"
         result: list[float] = []
-        thread = threading.Thread(target=lambda t=text: (escalator.ask(t, kind="question", options=("yes", "no"),
-                                                                       safe_default="no"),
-                                                         result.append(time.perf_counter())))
+        def agent_waits(question: str = text, received: list[float] = result) -> None:
+            escalator.ask(question, kind="question", options=("yes", "no"), safe_default="no")
+            received.append(time.perf_counter())
+
+        thread = threading.Thread(target=agent_waits)
         thread.start()
         while not (found := [q for q in inbox.pending() if q.text == text]):
             time.sleep(0.002)
