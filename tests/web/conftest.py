@@ -132,19 +132,35 @@ def chromium() -> tuple[str, str]:
 
 
 @pytest.fixture
-def browser(chromium: tuple[str, str], tmp_path: Path) -> Iterator[Any]:
+def new_browser(chromium: tuple[str, str], tmp_path: Path) -> Iterator[Any]:
+    """Start headless Chromium sessions (``javascript=False`` for the plain-forms path); all quit afterwards."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium[0]
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    driver = webdriver.Chrome(service=Service(executable_path=chromium[1]), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    drivers: list[Any] = []
+
+    def start(*, javascript: bool = True, width: int = 1280, height: int = 900) -> Any:
+        options = webdriver.ChromeOptions()
+        options.binary_location = chromium[0]
+        for flag in CHROMIUM_FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={tmp_path / f'chromium-profile-{len(drivers)}'}")
+        if not javascript:
+            options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+        driver = webdriver.Chrome(service=Service(executable_path=chromium[1]), options=options)
+        driver.set_page_load_timeout(30)
+        driver.set_window_size(width, height)
+        drivers.append(driver)
+        return driver
+
+    yield start
+    for driver in drivers:
+        driver.quit()
+
+
+@pytest.fixture
+def browser(new_browser: Any) -> Any:
+    return new_browser()
 
 
 # ---------------------------------------------------------------------- a real daemon
