@@ -62,7 +62,7 @@ def question_view(inbox: Inbox, q: PendingQuestion, now: float) -> dict[str, Any
     return {
         "id": q.id, "priority": q.priority or "", "kind": q.kind, "text": q.text, "options": list(q.options),
         "free_text": not q.options, "safe_default": q.safe_default, "rank": q.rank,
-        "seconds_left": max(0, int(q.timeout_at - now)), "rule": str(context.get("rule") or ""),
+        "seconds_left": max(0, int(q.timeout_at - now)), "timeout_at": q.timeout_at, "rule": str(context.get("rule") or ""),
         "reason": str(context.get("reason") or ""), "severity": severity,
         # High-severity requests may be answerable only from some channels (the trust tiers), when the asker says so.
         "answer_from": [str(c) for c in answer_from] if isinstance(answer_from, list) else [],
@@ -97,7 +97,7 @@ def overview_page(src: Sources) -> dict[str, Any]:
     started = info.get("started")
     lane = {
         "number": 1, "priority": current, "phase": info.get("phase") or "not started",
-        "elapsed_s": int(time.time() - started) if current and started else None,
+        "elapsed_s": int(time.time() - started) if current and started else None, "started": started,
         "cost_usd": state.cost_usd if state else None, "attempt": state.attempt if state else None,
         "waiting_for": _waiting_for(info, waiting, bool(current)),
         "last_outcome": info.get("last_outcome"),
@@ -107,10 +107,13 @@ def overview_page(src: Sources) -> dict[str, Any]:
     next_up: dict[str, Any] | None = None
     skipped: list[dict[str, str]] = []
     if roadmaps:
-        chosen, skips = explain(roadmaps[0], in_review=src.store.ids_in(IN_REVIEW),
+        # The lane's own priority is not "next": plan as if it were taken, and leave it out of the reasons.
+        taken = frozenset({current}) if current else frozenset()
+        chosen, skips = explain(roadmaps[0], in_review=src.store.ids_in(IN_REVIEW) | taken,
                                 blocked=src.store.ids_in({Phase.BLOCKED}))
         next_up = {"id": chosen.id, "title": chosen.title} if chosen else None
-        skipped = [{"id": s.priority.id, "title": s.priority.title, "reason": s.reason} for s in skips]
+        skipped = [{"id": s.priority.id, "title": s.priority.title, "reason": s.reason} for s in skips
+                   if s.priority.id not in taken]
     return {
         "lanes": [lane], "paused_by": info.get("paused_by"), "heartbeat": info.get("heartbeat"),
         "pending_count": len(pending),

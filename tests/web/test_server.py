@@ -154,6 +154,14 @@ class TestOverview:
         page = client.get("/").text
         assert "PRIORITY 2</strong> skipped: blocked by the daemon" in page and "Nothing planned is ready" in page
 
+    def test_the_lanes_own_priority_is_not_next(self, client: Client, repo: Path) -> None:
+        """While lane 1 works on PRIORITY 2, next up is what comes after it, with the planner's reason."""
+        StateStore(repo / ".coffee_maker" / "state.db").set_info(current="PRIORITY 2", phase="agent_running")
+        page = client.get("/").text
+        assert '<dd id="lane-priority">PRIORITY 2</dd>' in page
+        assert "Nothing planned is ready" in page and "PRIORITY 2</strong> skipped" not in page
+        assert "PRIORITY 3</strong> skipped: waits for PRIORITY 2" in page
+
     def test_retry_unblocks_a_blocked_priority_and_wakes_the_daemon(self, repo: Path) -> None:
         """Retry moves a blocked priority back to planned (attempts reset) and wakes the idle loop."""
         store = StateStore(repo / ".coffee_maker" / "state.db")

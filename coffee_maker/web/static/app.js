@@ -36,6 +36,15 @@
     });
   }
   document.addEventListener("focusout", function () { if (again) { setTimeout(refresh, 0); } });
+  // Clocks tick between updates: elapsed time of the lane, time left before a question's safe default.
+  function clock(seconds) { seconds = Math.max(0, Math.floor(seconds)); var s = seconds % 60;
+    return Math.floor(seconds / 60) + "m" + (s < 10 ? "0" : "") + s + "s"; }
+  setInterval(function () {
+    var now = Date.now() / 1000;
+    document.querySelectorAll("[data-since]").forEach(function (el) { el.textContent = clock(now - el.dataset.since); });
+    document.querySelectorAll("[data-until] .clock").forEach(function (el) {
+      el.textContent = clock(el.parentNode.dataset.until - now); });
+  }, 1000);
   var source = new EventSource("/events");
   source.addEventListener("change", refresh);
 })();
