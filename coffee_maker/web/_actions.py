@@ -35,6 +35,11 @@ def answer(src: Sources, qid: str, value: str, *, person: str | None) -> Outcome
     if question.status != "pending":
         return Outcome(409, _settled_sentence(question.id, question.status, question.answer, question.answered_by,
                                               question.channel))
+    allowed = src.inbox.context(question.id).get("answer_from")
+    if isinstance(allowed, list) and allowed and WEB_CHANNEL not in allowed:
+        # A high-severity request the trust tiers reserve for some channels: the page does not answer it.
+        return Outcome(403, f"Question {question.id} may be answered only from {' or '.join(map(str, allowed))}; "
+                            "nothing was changed.")
     value = value.strip()
     if normalise_answer(value, question.options) is None:
         return Outcome(400, f"{value!r} is not an answer to {question.id}; choose one of: "

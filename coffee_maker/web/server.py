@@ -170,6 +170,14 @@ class _Server(ThreadingHTTPServer):
         self.address_family = family
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that went away mid-answer is normal: one debug line, never a traceback on the terminal."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.debug("web connection dropped", error=type(error).__name__)
+        else:
+            log.warning("web connection failed", error=f"{type(error).__name__}: {error}")
+
 
 class WebServer:
     """The dashboard for one daemon: ``start()`` binds (or warns and returns None), ``close()`` stops it."""

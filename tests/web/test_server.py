@@ -130,6 +130,17 @@ class TestInbox:
         reply = client.post(f"/answer/{qid}", {"value": "maybe", "csrf": csrf})
         assert reply.status == 400 and "choose one of: offline, KEY" in reply.text
 
+    def test_high_severity_reserved_for_the_terminal_is_not_answerable_here(self, client: Client, repo: Path) -> None:
+        """A request whose tier allows only terminal/CLI shows where to answer, and a forged POST is refused."""
+        qid = _ask(repo, "Allow Bash: git push --force origin main", ("yes", "no"), severity="high",
+                   answer_from=["terminal", "cli"])
+        page = client.get("/inbox").text
+        assert "Severity: high" in page and "Answer this one from terminal or cli." in page
+        assert f'action="/answer/{qid}"' not in page
+        reply = client.post(f"/answer/{qid}", {"value": "yes", "csrf": csrf_of(client.get("/").text)})
+        assert reply.status == 403 and "may be answered only from terminal or cli" in reply.text
+        assert Inbox(repo / ".coffee_maker" / "inbox.db").get(qid).status == "pending"  # type: ignore[union-attr]
+
     def test_free_text_question_has_a_text_field(self, client: Client, repo: Path) -> None:
         """A question without options gets a labelled text field and a Send button."""
         _ask(repo, "What should the CLI be called?", ())
@@ -249,6 +260,34 @@ class TestServing:
         server.close()
         assert read_info(repo / ".coffee_maker") is None
         assert not [t for t in threading.enumerate() if t.name == "web-dashboard"]
+
+    def test_a_stalled_browser_blocks_nobody(self, server: WebServer, client: Client) -> None:
+        """A connection that sends half a request and stalls does not stop other pages or close()."""
+        assert server.url is not None
+        port = int(server.url.split(":")[2].split("/")[0])
+        stalled = socket.create_connection(("127.0.0.1", port))
+        stalled.sendall(b"GET /inbox HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+        try:
+            assert client.get("/inbox").status == 200
+            server.close()  # returns although the stalled connection is still open
+        finally:
+            stalled.close()
+
+    def test_live_updates_announce_an_inbox_change(self, server: WebServer, client: Client, repo: Path) -> None:
+        """The event stream sends `change` when another process commits to the inbox."""
+        import http.client
+
+        assert server.url is not None
+        port = int(server.url.split(":")[2].split("/")[0])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/events", headers={"Cookie": client.cookie or ""})
+        stream = conn.getresponse()
+        assert stream.status == 200 and stream.getheader("content-type") == "text/event-stream"
+        assert stream.readline() == b"retry: 2000\n"
+        _ask(repo)
+        lines = [stream.readline() for _ in range(3)]
+        assert b"event: change\n" in lines
+        conn.close()
 
     @pytest.mark.parametrize("path", ["/static/../server.py", "/static/htmx.LICENSE", "/nowhere"])
     def test_unknown_paths_are_404(self, client: Client, path: str) -> None:

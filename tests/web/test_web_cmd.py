@@ -64,6 +64,23 @@ class TestWebCommand:
         assert not (sandbox / ".coffee_maker" / "web.json").exists()  # forgotten when the daemon exits
 
 
+class TestShutdown:
+    def test_sigterm_with_a_live_update_stream_open(self, sandbox: Path) -> None:
+        """A browser holding the event stream open never keeps the daemon from exiting on SIGTERM."""
+        import http.client
+        from urllib.parse import urlsplit
+
+        daemon = start_daemon(sandbox)
+        try:
+            parts = urlsplit(daemon.url)
+            conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+            conn.request("GET", "/events", headers={"Authorization": f"Bearer {parts.query.split('=', 1)[1]}"})
+            assert conn.getresponse().status == 200
+        finally:
+            assert daemon.stop() == 0
+        conn.close()
+
+
 class TestPause:
     def test_a_paused_daemon_starts_nothing(self, sandbox: Path) -> None:
         """Paused from the page, `run --once` finds nothing to do and priority 1 is not started; resumed, it is."""
