@@ -33,8 +33,8 @@ from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.notify.escalator import Escalator
 from coffee_maker.notify.inbox import Inbox
 from coffee_maker.observe.telemetry import TelemetryStore
-from coffee_maker.web import WebServer
 from coffee_maker.web._app import Request
+from coffee_maker.web.server import WebServer
 
 KINDS = ("permission", "auto_response", "user_response", "timeout_default")
 CHANNELS = ("slack", "terminal", "desktop", "cli", "web")

@@ -61,9 +61,9 @@ def run_daemon(loaded: LoadedConfig, *, once: bool, only: str | None, dry_run: b
                       backups=observe.log_backups)
     if dry_run:
         return wiring.dry_run(loaded, only=only)
-    from coffee_maker.web import WebServer
+    from coffee_maker.web import WebBeside
 
-    web = WebServer(loaded)  # the dashboard and inbox, started once the daemon holds its lock
+    web = WebBeside(loaded)  # the dashboard and inbox, started once the daemon holds its lock
 
     def build(current: LoadedConfig, wake: threading.Event) -> Any:
         daemon = wiring.build_daemon(current, wake)

@@ -209,7 +209,7 @@ class WebServer:
         if not is_loopback(settings.host):
             log.warning("the web dashboard listens beyond loopback: anyone who can reach it and has the token can "
                         "answer for you; every request needs the token", host=settings.host, port=port)
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="web-dashboard", daemon=True)
         self._thread.start()
         # The history's counts, read once now so the first visit does not pay for a long log.
@@ -227,8 +227,9 @@ class WebServer:
         if self._thread is None and self.loaded.config.web.enabled:
             url = self.start()
             if url is not None:
-                # To the terminal only: the log file must never hold the token.
-                sys.stderr.write(f"☕ dashboard and inbox: {url}\n")
+                # The token only to a terminal: never into the log file, nor a journal or a CI log.
+                shown = url if sys.stderr.isatty() else url.split("?")[0] + "  (`coffee-maker web` for the token)"
+                sys.stderr.write(f"☕ dashboard and inbox: {shown}\n")
                 sys.stderr.flush()
 
     def close(self) -> None:

@@ -89,17 +89,27 @@ def _click_option(browser: Any, option: str) -> str:
     return str(qid)
 
 
+def _text(browser: Any, selector: str) -> str:
+    """An element's text, or "" while a live update is replacing it."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        return str(browser.find_element(By.CSS_SELECTOR, selector).text)
+    except (StaleElementReferenceException, NoSuchElementException):
+        return ""
+
+
 class TestBrowserInbox:
     def test_question_answered_with_one_click_and_the_agent_continues(self, sandbox: Path, browser: Any) -> None:
         """The page shows the daemon's question live; a click answers it; priority 2 reaches its PR."""
-        from selenium.webdriver.common.by import By
-
         daemon = start_daemon(sandbox)
         try:
             _open_inbox(browser, daemon)
             qid = _click_option(browser, "offline")
-            settled = browser.find_element(By.CSS_SELECTOR, "table.settled").text
-            assert qid in settled and "web:Ada" in settled
+            wait_for(lambda: _text(browser, "table.settled") and qid in _text(browser, "table.settled")
+                     and "web:Ada" in _text(browser, "table.settled"), timeout_s=10,
+                     what="the answer in the recently settled list")
             wait_for(lambda: _phase(sandbox, "PRIORITY 2") is Phase.PR_OPEN, timeout_s=90,
                      what="priority 2 to reach its pull request after the answer")
             record = _logged_answer(sandbox)
@@ -128,6 +138,8 @@ class TestBrowserInbox:
             return text in seen.decode("utf-8", "replace")
 
         try:
+            wait_for(lambda: terminal_says(f"dashboard and inbox: {daemon.url}"), timeout_s=30,
+                     what="`run` to print the URL with its token on the terminal")
             _open_inbox(browser, daemon)
             wait_for(lambda: terminal_says("answer ["), timeout_s=90, what="the terminal prompt")
             qid = _click_option(browser, "offline")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from coffee_maker.notify.inbox import Inbox
-from coffee_maker.web import WebServer
+from coffee_maker.web.server import WebServer
 from tests.web.conftest import wait_for
 
 pytestmark = pytest.mark.timeout(120)

@@ -14,8 +14,8 @@ from coffee_maker.config import load_config
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.notify.inbox import Inbox
 from coffee_maker.observe.telemetry import TelemetryStore
-from coffee_maker.web import WebServer
 from coffee_maker.web._token import TOKEN_FILE, read_info
+from coffee_maker.web.server import WebServer
 from tests.web.conftest import Client, csrf_of
 
 
