@@ -14,20 +14,22 @@
     var main = document.getElementById("main");
     if (!main) { return; }
     busy = true; again = false;
-    var url = main.getAttribute("data-refresh") || window.location.pathname + window.location.search;
+    var url = main.getAttribute("data-refresh");
     fetch(url, {credentials: "same-origin", headers: {"Accept": "text/html"}}).then(function (response) {
       return response.ok ? response.text() : null;
     }).then(function (html) {
       if (html === null) { return; }
       var doc = new DOMParser().parseFromString(html, "text/html");
       var fresh = doc.getElementById("main"), current = document.getElementById("main");
-      var flash = current && current.querySelector("#flash");
-      if (fresh && current && fresh.innerHTML !== current.innerHTML) {
+      // The person went to another page while this was fetched: drop the stale answer.
+      if (!current || current.getAttribute("data-refresh") !== url) { return; }
+      var flash = current.querySelector("#flash");
+      if (fresh && fresh.innerHTML !== current.innerHTML) {
         if (flash && !fresh.querySelector("#flash")) { fresh.insertBefore(flash, fresh.firstChild); }
         current.replaceWith(fresh);
         if (window.htmx) { window.htmx.process(fresh); }
       }
-      var nav = doc.querySelector("header nav"), here = document.querySelector("header nav");
+      var nav = doc.querySelector("header nav"), here = document.querySelector("body > header nav");
       if (nav && here && nav.innerHTML !== here.innerHTML) { here.innerHTML = nav.innerHTML; }
       document.title = doc.title;
     }).catch(function () { /* the daemon restarted: the stream reconnects by itself */ }).then(function () {
