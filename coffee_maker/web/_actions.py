@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 
 from coffee_maker.daemon.state import Phase
-from coffee_maker.notify.escalator import normalise_answer
+from coffee_maker.notify.escalator import RESUME_NOTE, normalise_answer
 from coffee_maker.web._data import Sources
 
 log = structlog.get_logger(__name__)
@@ -35,6 +35,9 @@ def answer(src: Sources, qid: str, value: str, *, person: str | None) -> Outcome
     if question.status != "pending":
         return Outcome(409, _settled_sentence(question.id, question.status, question.answer, question.answered_by,
                                               question.channel))
+    if not src.inbox.is_waited_for(question):
+        return Outcome(409, f"Nobody is waiting for question {question.id}: the daemon that asked it has stopped. "
+                            f"It {RESUME_NOTE}; answer it then. Nothing was changed.")
     allowed = src.inbox.context(question.id).get("answer_from")
     if isinstance(allowed, list) and allowed and WEB_CHANNEL not in allowed:
         # A high-severity request the trust tiers reserve for some channels: the page does not answer it.

@@ -124,7 +124,7 @@ class WebApp:
         base = {"repo_name": self.loaded.repo.name, "page": page, "csrf": self.auth.csrf, "host": self.host,
                 "live": True, "message": message, "status": status, "labels": _OPTION_LABELS, "context_labels": _CONTEXT_LABELS,
                 "refresh_url": request.path + ("?" + urlencode(dict(request.query)) if request.query else ""),
-                "pending_count": context.get("pending_count", len(self.src.inbox.pending()))}
+                "pending_count": context.get("pending_count", len(self.src.inbox.waiting()))}
         body = self.env.get_template(name).render({**base, **context})
         return Response(status, body.encode(), headers=[("Cache-Control", "no-store")])
 

@@ -74,8 +74,11 @@ def question_view(inbox: Inbox, q: PendingQuestion, now: float) -> dict[str, Any
 
 def inbox_page(src: Sources) -> dict[str, Any]:
     now = time.time()
-    pending = sorted(src.inbox.pending(), key=lambda q: q.created, reverse=True)  # newest first
+    pending = sorted(src.inbox.waiting(), key=lambda q: q.created, reverse=True)  # newest first
+    # Asked by a daemon that has stopped: shown without buttons, they come back when it resumes.
+    stopped = sorted(src.inbox.asker_stopped(), key=lambda q: q.created, reverse=True)
     return {"pending": [question_view(src.inbox, q, now) for q in pending],
+            "stopped": [question_view(src.inbox, q, now) for q in stopped],
             "settled": [question_view(src.inbox, q, now) for q in src.inbox.recent(10)]}
 
 
@@ -92,7 +95,7 @@ def overview_page(src: Sources) -> dict[str, Any]:
     settings = src.loaded.config.daemon
     current = info.get("current")
     state = src.store.get(current) if current else None
-    pending = src.inbox.pending()
+    pending = src.inbox.waiting()
     waiting = [q for q in pending if q.priority == current] if current else []
     started = info.get("started")
     lane = {

@@ -12,12 +12,16 @@ from coffee_maker.web.server import WebServer
 from tests.web.conftest import wait_for
 
 pytestmark = pytest.mark.timeout(120)
+_SESSIONS: list[object] = []
 
 
 def _ask(repo: Path) -> str:
     inbox = Inbox(repo / ".coffee_maker" / "inbox.db")
+    session = inbox.open_session()  # the test process plays the daemon waiting for the answer
+    _SESSIONS.append(session)
     qid = inbox.add("Allow Bash: make release", kind="permission", options=("yes", "no", "always"),
-                    safe_default="no", timeout_s=600, priority="PRIORITY 2", context={"rule": "escalate:release"}).id
+                    safe_default="no", timeout_s=600, priority="PRIORITY 2", context={"rule": "escalate:release"},
+                    session=session).id
     inbox.close()
     return qid
 

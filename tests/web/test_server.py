@@ -18,12 +18,16 @@ from coffee_maker.web._token import TOKEN_FILE, read_info
 from coffee_maker.web.server import WebServer
 from tests.web.conftest import Client, csrf_of
 
+_SESSIONS: list[object] = []  # live asking sessions: the test process plays the waiting daemon
+
 
 def _ask(repo: Path, text: str = "Which API key should I use?", options: tuple[str, ...] = ("offline", "KEY"),
-         **context: object) -> str:
+         *, waited: bool = True, **context: object) -> str:
     inbox = Inbox(repo / ".coffee_maker" / "inbox.db")
+    session = inbox.open_session() if waited else None
+    _SESSIONS.append(session)
     qid = inbox.add(text, kind="question", options=options, safe_default="offline", timeout_s=600,
-                    priority="PRIORITY 2", context=dict(context)).id
+                    priority="PRIORITY 2", context=dict(context), session=session).id
     inbox.close()
     return qid
 
@@ -139,6 +143,16 @@ class TestInbox:
         assert f'action="/answer/{qid}"' not in page
         reply = client.post(f"/answer/{qid}", {"value": "yes", "csrf": csrf_of(client.get("/").text)})
         assert reply.status == 403 and "may be answered only from terminal or cli" in reply.text
+        assert Inbox(repo / ".coffee_maker" / "inbox.db").get(qid).status == "pending"  # type: ignore[union-attr]
+
+    def test_a_question_whose_daemon_stopped_waits_for_its_return(self, client: Client, repo: Path) -> None:
+        """Nobody waits for it: listed without buttons, and an answer says it will be asked again."""
+        qid = _ask(repo, "Rotate the staging key?", waited=False)
+        page = client.get("/inbox").text
+        assert "Asked by a daemon that has stopped" in page and "Rotate the staging key?" in page
+        assert f'action="/answer/{qid}"' not in page
+        reply = client.post(f"/answer/{qid}", {"value": "offline", "csrf": csrf_of(client.get("/").text)})
+        assert reply.status == 409 and "will be asked again when the daemon resumes" in reply.text
         assert Inbox(repo / ".coffee_maker" / "inbox.db").get(qid).status == "pending"  # type: ignore[union-attr]
 
     def test_free_text_question_has_a_text_field(self, client: Client, repo: Path) -> None:
