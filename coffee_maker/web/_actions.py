@@ -70,8 +70,7 @@ def retry(src: Sources, priority: str, *, person: str | None, wake: threading.Ev
     state = src.store.get(priority)
     if state is None or state.phase is not Phase.BLOCKED:
         return Outcome(409, f"{priority} is not blocked; nothing was changed.")
-    src.store.transition(priority, Phase.PLANNED, detail=f"retry requested on the web page by {person or 'web'}",
-                         attempt=0, reason="")
+    src.store.retry(priority, detail=f"retry requested on the web page by {person or 'web'}")
     log.info("blocked priority retried from the web page", priority=priority)
     if wake is not None:
         wake.set()
