@@ -38,9 +38,10 @@ $(CLAUDE_STAMP):
 	fi
 
 # System packages the tests need: a session D-Bus (desktop-notification tests) and GitHub's
-# `gh` CLI (the gh forge provider, driven against a local fake). Installed only when missing,
+# `gh` CLI (the gh forge provider, driven against a local fake), Chromium and its driver (the web dashboard
+# tests, a real headless browser). Installed only when missing,
 # and only as root or under CI=true; otherwise those tests skip and say why.
-SYS_PACKAGES := dbus-daemon:dbus gh:gh
+SYS_PACKAGES := dbus-daemon:dbus gh:gh chromium:chromium chromedriver:chromium-driver
 
 sys-deps:
 	@missing=""; for pair in $(SYS_PACKAGES); do 		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; 	done; 	if [ -n "$$missing" ]; then 		if [ "$$(id -u)" = 0 ] || [ "$${CI:-}" = true ]; then 			SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); 			$$SUDO apt-get update -qq >/dev/null && 			DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; 		else 			echo "missing system packages:$$missing — their tests will skip (apt-get install$$missing)"; 		fi; 	fi

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "interactions": "interactions_cmd",
     "doctor": "doctor_cmd",
     "stats": "stats_cmd",
+    "web": "web_cmd",
     "demo": "demo_cmd",
 }
 

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,20 @@ def run_daemon(loaded: LoadedConfig, *, once: bool, only: str | None, dry_run: b
         return wiring.dry_run(loaded, only=only)
     configure_logging(log_level or observe.log_level, log_dir=loaded.state_dir, max_bytes=observe.log_max_bytes,
                       backups=observe.log_backups)
-    service = DaemonService(loaded, wiring.build_daemon)
-    return service.run(once=once or only is not None, only=only)
+    from coffee_maker.web import WebBeside
+
+    web = WebBeside(loaded)  # the dashboard and inbox, started once the daemon holds its lock
+
+    def build(current: LoadedConfig, wake: threading.Event) -> Any:
+        daemon = wiring.build_daemon(current, wake)
+        web.attach(wake)
+        return daemon
+
+    service = DaemonService(loaded, build)
+    try:
+        return service.run(once=once or only is not None, only=only)
+    finally:
+        web.close()
 
 
 def status_data(loaded: LoadedConfig) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from coffee_maker.config.notify import NotifySettings
 from coffee_maker.config.observe import ObserveSettings
 from coffee_maker.config.roadmap import RoadmapSettings
 from coffee_maker.config.rules import RulesSettings
+from coffee_maker.config.web import WebSettings
 
 ENV_PREFIX = "COFFEE_MAKER_"
 ENV_NESTED_DELIMITER = "__"
@@ -60,6 +61,7 @@ class Config(BaseSettings):
     forge: ForgeSettings = Field(default_factory=ForgeSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     observe: ObserveSettings = Field(default_factory=ObserveSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(

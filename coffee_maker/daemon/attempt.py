@@ -291,6 +291,9 @@ class AttemptRunner:
             self._say(f"{event.name} {summary}".rstrip(), level="debug")
         elif isinstance(event, TextEvent):
             ctx.record.note_text(event.text)
+        # What a person asked mid-attempt sees beside the question (the web inbox): the agent's last words and tools.
+        ctx.facts["agent_last_message"] = ctx.record.texts[-1][-600:] if ctx.record.texts else ""
+        ctx.facts["agent_recent_tools"] = [f"{name}: {summary}" for name, summary in ctx.record.tools[-5:]]
 
     def _already_committed(self, ctx: AttemptContext) -> PriorityState | None:
         """After a crash between commit and its state write, the commit is found, not redone."""

@@ -163,6 +163,8 @@ class Daemon(FailurePolicy):
 
     def step(self, *, only: str | None = None, once: bool = False) -> bool:
         """One unit of work. Returns False when there was nothing to do (now)."""
+        if self.store.info().get("paused_by"):  # paused by a person (the web page): start nothing new
+            return False
         view = self._view = self.read_roadmap()
         if only is not None:
             priority = view.get(only)

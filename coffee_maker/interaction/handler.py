@@ -127,7 +127,8 @@ class MessageHandler:
             text, kind="permission" if is_permission else "question", options=options, safe_default=safe,
             priority=self.priority, rank=2 if rule_verdict.method.startswith("escalate") or high else 1,
             context={"rule": rule_verdict.method, "class": rule_verdict.risk, "reason": rule_verdict.reason,
-                     "severity": rule_verdict.severity}, answer_from=answer_from)
+                     "severity": rule_verdict.severity, **_person_context(request, self.facts())},
+            answer_from=answer_from)
         if result.stopped:  # the daemon is stopping: not a timeout; the question is asked again on resume
             return result, Decision(DecisionKind.DENY if is_permission else DecisionKind.ANSWER,
                                     answer=None if is_permission else safe, method=STOPPED,
@@ -200,3 +201,11 @@ def build_message_handler(
         facts=facts, priority=priority, sink=sink, tracer=tracer, timeout_answer=loaded.config.rules.timeout_answer,
         learned=LearnedRules(loaded.state_dir / FILE_NAME),
         high_severity_channels=loaded.config.rules.high_severity_channels)
+
+
+def _person_context(request: Request, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """What the person deciding sees beside the question: the exact tool input and the agent's recent work."""
+    context = {key: facts[key] for key in ("agent_last_message", "agent_recent_tools") if facts.get(key)}
+    if isinstance(request, PermissionRequest):
+        context.update(tool=request.tool, input=dict(request.input))
+    return context

@@ -162,6 +162,22 @@ class Inbox:
         """Open questions whose session stopped or crashed: they will be asked again when the daemon resumes."""
         return [q for q in self.pending() if not self.is_waited_for(q)]
 
+    def recent(self, limit: int = 20) -> list[PendingQuestion]:
+        """Questions no longer pending (answered, expired), latest first — the web inbox's "settled" list."""
+        rows = self._conn().execute(
+            "SELECT * FROM questions WHERE status != 'pending' ORDER BY COALESCE(answered_at, timeout_at) DESC LIMIT ?",
+            (limit,)).fetchall()
+        return [_row(r) for r in rows]
+
+    def context(self, qid: str) -> dict[str, object]:
+        """What the asker attached to the question (tool, input, rule, reason…); {} when none or unknown."""
+        row = self._conn().execute("SELECT context FROM questions WHERE id = ?", (qid.strip().lower(),)).fetchone()
+        try:
+            found = json.loads(row["context"]) if row else {}
+        except json.JSONDecodeError:
+            return {}
+        return found if isinstance(found, dict) else {}
+
     def answer(self, qid: str, value: str, *, who: str, channel: str) -> bool:
         """Record an answer; False when the question is not pending (answered elsewhere, expired)."""
         cur = self._conn().execute(
