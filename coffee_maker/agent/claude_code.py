@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from coffee_maker.agent.base import EventCallback, Limits, StopFlag
-from coffee_maker.agent.environment import (
+from coffee_maker.config.agent import AgentSettings
+from coffee_maker.environment import (
     CLAUDE_CREDENTIALS,
     CLAUDE_OWN,
     AgentEnvironment,
     build_environment,
 )
-from coffee_maker.config.agent import AgentSettings
 from coffee_maker.types import (
     Decision,
     DecisionCallback,
@@ -85,7 +85,7 @@ class ClaudeCodeBackend:
         return argv + list(s.extra_args)
 
     def environment(self) -> dict[str, str]:
-        """The child's env, built not inherited (:mod:`coffee_maker.agent.environment`).
+        """The child's env, built not inherited (:mod:`coffee_maker.environment`).
 
         With ``auth = "subscription"`` ANTHROPIC_API_KEY is removed so the CLI uses its login;
         ``auth = "api_key"`` passes it (and ANTHROPIC_AUTH_TOKEN) from the daemon's environment.

@@ -26,7 +26,6 @@ import structlog
 from coffee_maker.agent.base import EventCallback, Limits, SessionClock, StopFlag
 from coffee_maker.agent.cli_presets import PRESETS, map_object
 from coffee_maker.agent.decisions import decide_within
-from coffee_maker.agent.environment import build_environment
 from coffee_maker.agent.events import (
     AgentEvent,
     DecisionEvent,
@@ -38,6 +37,7 @@ from coffee_maker.agent.events import (
 from coffee_maker.agent.outcomes import classify_error, final_question, parse_reset
 from coffee_maker.agent.stream import AgentProcess
 from coffee_maker.config.agent import AgentSettings, CliAgentSettings
+from coffee_maker.environment import build_environment
 from coffee_maker.errors import AgentError
 from coffee_maker.types import DecisionCallback, DecisionKind, OutcomeKind, Question, SessionOutcome
 

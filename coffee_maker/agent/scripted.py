@@ -62,8 +62,8 @@ from typing import Any
 
 from coffee_maker.agent._scripted_steps import ACTIONS, StepRunner, validate_steps
 from coffee_maker.agent.base import EventCallback, Limits, StopFlag
-from coffee_maker.agent.environment import build_environment
 from coffee_maker.config.agent import AgentSettings
+from coffee_maker.environment import build_environment
 from coffee_maker.errors import AgentError
 from coffee_maker.types import DecisionCallback, SessionOutcome
 

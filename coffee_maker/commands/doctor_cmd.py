@@ -97,8 +97,8 @@ def check_agent(loaded: LoadedConfig) -> list[Check]:
 
 def check_agent_environment(loaded: LoadedConfig) -> Check:
     """What the agent will see of this environment: it is built, not inherited."""
-    from coffee_maker.agent.environment import describe_withheld
     from coffee_maker.agent.registry import environment_for
+    from coffee_maker.environment import describe_withheld
     from coffee_maker.errors import AgentError
 
     try:

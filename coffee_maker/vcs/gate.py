@@ -11,8 +11,8 @@ import fnmatch
 from pathlib import Path
 
 from coffee_maker import proc
-from coffee_maker.agent.environment import build_environment
 from coffee_maker.config import LoadedConfig
+from coffee_maker.environment import build_environment
 from coffee_maker.secrets import added_lines, scan
 from coffee_maker.types import GateFailure, GateReport, Workspace
 from coffee_maker.vcs.git import GitManager

@@ -9,10 +9,10 @@ import pytest
 
 from coffee_maker.agent.base import Limits
 from coffee_maker.agent.claude_code import ClaudeCodeBackend
-from coffee_maker.agent.environment import build_environment, looks_like_credential
 from coffee_maker.agent.generic_cli import GenericCliBackend
 from coffee_maker.agent.scripted import ScriptedBackend
 from coffee_maker.config.agent import AgentSettings
+from coffee_maker.environment import build_environment, looks_like_credential
 from coffee_maker.testing.fake_anthropic import FakeAnthropic, Turn
 
 from .conftest import Recorder
