@@ -16,7 +16,8 @@ from typing import Any
 from coffee_maker.commands import _common
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import UsageError
-from coffee_maker.types import Decision, PermissionRequest, Question
+from coffee_maker.rules.explain import verdict
+from coffee_maker.types import PermissionRequest, Question
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -44,16 +45,6 @@ def parse_request(data: dict[str, Any]) -> PermissionRequest | Question:
         return Question(text=str(data["question"]), options=tuple(data.get("options") or ()),
                         context=dict(data.get("context") or {}))
     raise UsageError('each line needs "tool" (with "input") or "question" (with "context")')
-
-
-def verdict(decision: Decision) -> dict[str, Any]:
-    """The machine form of a decision: decision, answer, rule, class, reason, severity."""
-    rule = decision.method.split(":", 1)[1] if ":" in decision.method else decision.method
-    out: dict[str, Any] = {"decision": decision.kind.value, "answer": decision.answer, "rule": rule,
-                           "class": decision.risk, "reason": decision.reason, "severity": decision.severity}
-    if decision.message:
-        out["message"] = decision.message
-    return out
 
 
 def _line(what: str, out: dict[str, Any]) -> str:

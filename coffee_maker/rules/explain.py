@@ -6,7 +6,7 @@ from typing import Any
 
 from coffee_maker.rules.engine import RuleEngine
 from coffee_maker.rules.subject import PathUse
-from coffee_maker.types import PermissionRequest, Question
+from coffee_maker.types import Decision, PermissionRequest, Question
 
 
 def _path(use: PathUse) -> dict[str, Any]:
@@ -20,10 +20,18 @@ def _rule(rule: Any) -> dict[str, Any] | None:
             "reason": rule.why}
 
 
+def verdict(decision: Decision) -> dict[str, Any]:
+    """The machine form of a decision: decision, answer, rule, class, reason, severity."""
+    rule = decision.method.split(":", 1)[1] if ":" in decision.method else decision.method
+    out: dict[str, Any] = {"decision": decision.kind.value, "answer": decision.answer, "rule": rule,
+                           "class": decision.risk, "reason": decision.reason, "severity": decision.severity}
+    if decision.message:
+        out["message"] = decision.message
+    return out
+
+
 def explanation(engine: RuleEngine, text: str, *, tool: str = "Bash", question: bool = False) -> dict[str, Any]:
     """Everything the engine saw and decided about one request."""
-    from coffee_maker.commands.rules_cmd import verdict
-
     if question:
         return {"question": text, "verdict": verdict(engine.evaluate(Question(text), {}))}
     request = PermissionRequest(tool, {"command": text} if tool == "Bash" else {"file_path": text})
