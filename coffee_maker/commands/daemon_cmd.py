@@ -59,7 +59,9 @@ def run_daemon(loaded: LoadedConfig, *, once: bool, only: str | None, dry_run: b
     observe = loaded.config.observe
     if dry_run:  # changes nothing, so writes no log file either
         configure_logging(log_level or observe.log_level)
-        return wiring.dry_run(loaded, only=only)
+        from coffee_maker.commands.dry_run import show_dry_run
+
+        return show_dry_run(loaded, only=only)
     configure_logging(log_level or observe.log_level, log_dir=loaded.state_dir, max_bytes=observe.log_max_bytes,
                       backups=observe.log_backups)
     from coffee_maker.web import WebBeside

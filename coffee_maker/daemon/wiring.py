@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,12 @@ from coffee_maker.daemon.loop import Daemon, RoadmapView
 from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.record import AttemptRecord
-from coffee_maker.daemon.state import StateStore
+from coffee_maker.daemon.state import STATE_DB, StateStore
 from coffee_maker.errors import AgentError, CoffeeMakerError
-from coffee_maker.roadmap import Skip, explain, read_roadmap
+from coffee_maker.roadmap import explain, read_roadmap
 from coffee_maker.types import DecisionCallback, Priority
 
 log = structlog.get_logger(__name__)
-
-STATE_DB = "state.db"
-
 
 def roadmap_reader(loaded: LoadedConfig) -> Any:
     """A function that re-reads and parses the roadmap (cheap: ~20 ms for 1.2 MB)."""
@@ -188,54 +184,3 @@ def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
     return Daemon(loaded, services, store, read_roadmap=roadmap_reader(loaded),
                   pick=lambda view, in_review, blocked: planner(view, in_review, blocked),
                   progress=progress, wake=wake, check_ready=readiness_check(loaded, services.git))
-
-
-def dry_run(loaded: LoadedConfig, *, only: str | None = None) -> int:
-    """Say what the daemon would do next (or, with ``only``, on that priority) — the same planning and
-    readiness checks — without changing anything (no state is written, no edited block is released)."""
-    from coffee_maker.commands._common import console
-    from coffee_maker.daemon.plan import plan
-    from coffee_maker.daemon.planning import resumable, upcoming_retries
-    from coffee_maker.vcs import GitManager
-
-    _, roadmap = read_roadmap(loaded.roadmap_path)
-    view = RoadmapView(roadmap.priorities, list(roadmap.guidelines), roadmap.warnings)
-    delay = loaded.config.daemon.retry_delay_s
-    db = loaded.state_dir / STATE_DB
-    store = StateStore(db) if db.exists() else None
-    retries = upcoming_retries(store, delay) if store is not None else ()
-    resumed = resumable(view, store, delay) if store is not None else None
-    chosen: Priority | None
-    skipped: list[Skip] = []
-    if only:
-        chosen = roadmap.resolve(only, loaded.roadmap_path)
-    elif resumed is not None:
-        chosen = resumed
-    else:
-        chosen, skipped = plan(loaded, roadmap)
-    if store is not None:
-        store.close()
-    out = console()
-    for s in skipped:
-        reason = s.reason
-        due = next((at for pid, at in retries if pid == s.priority.id), None)
-        if due is not None:
-            reason = f"its next attempt is due at {time.strftime('%H:%M:%S', time.localtime(due))}"
-        out.print(f"[dim]would skip {s.priority.id}: {reason}[/]")
-    if chosen is None:
-        if retries:
-            pid, due = retries[0]
-            out.print(f"Dry run: nothing to do now; the daemon would wait for the retry of {pid} at "
-                      f"{time.strftime('%H:%M:%S', time.localtime(due))}.")
-        else:
-            out.print("Dry run: nothing to do; the daemon would wait for roadmap changes.")
-        return 0
-    problem = readiness_check(loaded, GitManager(loaded), fetch=False)(chosen)
-    if problem is not None:
-        out.print(f"Dry run: would wait before {chosen.id}: {problem}")
-        return 0
-    branch = loaded.config.git.branch_template.format(slug=chosen.slug, id=chosen.id_slug)
-    verb = "resume" if resumed is not None and chosen.id == resumed.id else "work on"
-    out.print(f"Dry run: would {verb} [bold]{chosen.id}: {chosen.title}[/] on branch {branch} "
-              f"with the {loaded.config.agent.backend} agent.")
-    return 0
