@@ -54,11 +54,13 @@ demo: venv
 TEST_WORKERS ?= 4
 
 test: venv claude-cli sys-deps
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -n $(TEST_WORKERS)
 
 lint: venv
 	$(VENV)/bin/ruff check coffee_maker tests bench scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 # Benchmarks print medians/percentiles; results and commands are in docs/benchmarks.md.
 bench: venv
