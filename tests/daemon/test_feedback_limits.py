@@ -10,9 +10,9 @@ from pathlib import Path
 
 from coffee_maker.config import load_config
 from coffee_maker.daemon import wiring
-from coffee_maker.daemon.service import DaemonService
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.demo import run_until_settled
+from coffee_maker.testing.daemon_run import run_daemon_until
 from coffee_maker.vcs.forge.local import LocalForge
 from tests.conftest import git
 from tests.daemon.conftest import set_script
@@ -26,30 +26,7 @@ def _store(project: Path) -> StateStore:
 
 def _run_until(project: Path, condition, timeout_s: float = 60.0) -> None:  # type: ignore[no-untyped-def]
     """Run the daemon in this thread until ``condition()`` holds, then stop it."""
-    service = DaemonService(load_config(project), wiring.build_daemon, watch=True)
-    stop = threading.Event()
-
-    def holds() -> bool:
-        try:
-            return bool(condition())
-        except Exception:  # noqa: BLE001 — e.g. a busy SQLite under load: look again, never leave the daemon running
-            return False
-
-    def watch() -> None:
-        deadline = time.monotonic() + timeout_s
-        while not stop.is_set() and time.monotonic() < deadline and not holds():
-            time.sleep(0.1)
-        while service.daemon is None:
-            time.sleep(0.05)
-        service.daemon.request_stop()
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    try:
-        service.run()
-    finally:
-        stop.set()
-        thread.join(10)
+    run_daemon_until(project, condition, timeout_s=timeout_s)
 
 
 def test_changes_requested_resumes_the_agent(sandbox: Path) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -185,27 +183,7 @@ P1_BRANCH = "coffee-maker/priority-1-temperature-conversion-helpers"
 
 def _run_daemon_until(project: Path, condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
     """Run the real daemon in this thread until ``condition()`` holds (or the deadline passes), then stop it."""
-    from coffee_maker.config import load_config
-    from coffee_maker.daemon import wiring
-    from coffee_maker.daemon.service import DaemonService
+    from coffee_maker.testing.daemon_run import run_daemon_until
 
-    service = DaemonService(load_config(project), wiring.build_daemon, watch=False)
-    done = threading.Event()
-
-    def stop_when_true() -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not condition() and not done.is_set():
-            done.wait(0.1)
-        while service.daemon is None and not done.is_set():
-            done.wait(0.05)
-        if service.daemon is not None:
-            service.daemon.request_stop()
-
-    watcher = threading.Thread(target=stop_when_true, daemon=True)
-    watcher.start()
-    try:
-        service.run()
-    finally:
-        done.set()
-        watcher.join(10)
-    assert condition(), "the daemon stopped before the condition held"
+    assert run_daemon_until(project, condition, timeout_s=timeout_s, watch=False), \
+        "the daemon stopped before the condition held"
