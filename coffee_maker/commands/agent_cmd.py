@@ -22,6 +22,7 @@ from coffee_maker.types import (
     Question,
     SessionOutcome,
 )
+from coffee_maker.words import count
 
 #: Exit code per outcome (documented in `coffee-maker agent run --help`).
 EXIT_CODES: dict[OutcomeKind, int] = {
@@ -161,4 +162,4 @@ class _Printer:
             return
         reset = f" · resets {body['reset_at']}" if body["reset_at"] else ""
         self._write(f"[outcome] {outcome.kind.value} · session {outcome.session_id} · ${outcome.cost_usd:.4f} · "
-                    f"{outcome.num_turns} turns · {outcome.reason}{reset}")
+                    f"{count(outcome.num_turns, 'turn')} · {outcome.reason}{reset}")

@@ -16,6 +16,7 @@ from coffee_maker import proc
 from coffee_maker.commands import _common
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import CoffeeMakerError
+from coffee_maker.words import count
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def check_roadmap(loaded: LoadedConfig) -> Check:
         return Check("roadmap", "fail", exc.message, "Run `coffee-maker init` for a starter roadmap.")
     planned = sum(1 for p in roadmap.priorities if p.status.value == "planned")
     status = "warn" if roadmap.warnings else "ok"
-    return Check("roadmap", status, f"{len(roadmap.priorities)} priorities, {planned} planned, "
+    return Check("roadmap", status, f"{count(len(roadmap.priorities), 'priority', 'priorities')}, {planned} planned, "
                  f"{len(roadmap.warnings)} warnings", "See `coffee-maker roadmap check`." if roadmap.warnings else "")
 
 

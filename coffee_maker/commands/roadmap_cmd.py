@@ -15,6 +15,7 @@ from coffee_maker.commands import _common
 from coffee_maker.config import LoadedConfig
 from coffee_maker.roadmap import Roadmap, errors, read_roadmap
 from coffee_maker.types import Priority, Status
+from coffee_maker.words import count
 
 #: Warning kinds as the `list` table shows them (`roadmap check` gives the full sentence).
 _SHORT_KIND = {"status_mismatch": "mismatch", "duplicate_id": "duplicate", "unknown_status": "status?",
@@ -82,7 +83,7 @@ def list_priorities(loaded: LoadedConfig, *, as_json: bool) -> int:
     by_line: dict[int, list[str]] = {}
     for w in roadmap.warnings:
         by_line.setdefault(w.line, []).append(_SHORT_KIND.get(w.kind, w.kind))
-    table = Table(title=f"{loaded.roadmap_path} — {len(roadmap.priorities)} priorities", title_justify="left")
+    table = Table(title=f"{loaded.roadmap_path} — {count(len(roadmap.priorities), 'priority', 'priorities')}", title_justify="left")
     # One row per priority: the other columns are as wide as what they hold, the title takes the rest
     # and only a title longer than that is cut with "…"; no warnings, no warnings column.
     console = _common.console()
@@ -172,6 +173,6 @@ def check_roadmap(loaded: LoadedConfig, *, as_json: bool) -> int:
         for w in roadmap.warnings:
             style, label = ("red", "error") if w in failing else ("yellow", "warning")
             console.print(f"{loaded.roadmap_path}:{w.line}: [{style}]{label}[/] {w.kind}: {escape(w.message)}")
-        console.print(f"{len(roadmap.priorities)} priorities, {len(roadmap.warnings)} warnings, "
+        console.print(f"{count(len(roadmap.priorities), 'priority', 'priorities')}, {count(len(roadmap.warnings), 'warning')}, "
                       f"{len(failing)} of them errors.")
     return 1 if failing else 0

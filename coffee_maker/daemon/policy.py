@@ -24,6 +24,7 @@ from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, StateS
 from coffee_maker.errors import AgentAuthError, CoffeeMakerError
 from coffee_maker.notify.channels import in_words
 from coffee_maker.types import Priority
+from coffee_maker.words import count
 
 log = structlog.get_logger(__name__)
 
@@ -31,10 +32,6 @@ log = structlog.get_logger(__name__)
 def clock(epoch: float) -> str:
     """A wall-clock time as a person reads it in a log line or `status`."""
     return time.strftime("%H:%M:%S", time.localtime(epoch))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 class FailurePolicy:
@@ -72,7 +69,7 @@ class FailurePolicy:
                 log.warning("could not record the blocked status on the branch", error=exc.message)
             self.store.transition(priority.id, Phase.BLOCKED, attempt=attempt, reason=reason, detail=reason)
             self.services.notifier.inform(
-                f"{priority.id} is blocked after {_count(attempt, 'failed attempt')}: {reason}\n"
+                f"{priority.id} is blocked after {count(attempt, 'failed attempt')}: {reason}\n"
                 f"Fix the cause. {unblock_hint(priority.id)}", priority=priority.id, kind="blocked")
             self.store.set_info(last_outcome=f"{priority.id}: blocked")
             return "blocked"

@@ -16,6 +16,7 @@ from coffee_maker.environment import build_environment
 from coffee_maker.secrets import added_lines, scan
 from coffee_maker.types import GateFailure, GateReport, Workspace
 from coffee_maker.vcs.git import GitManager
+from coffee_maker.words import count
 
 #: Changes that do not count as work on their own.
 NOT_WORK = ("*.lock", "package-lock.json", "poetry.lock", "uv.lock", "Pipfile.lock", "*.log",
@@ -82,7 +83,7 @@ class SafetyGate:
                                                    f"{result.returncode}." + last_lines(output)))
         failures = tuple(issue.sentence for issue in issues)
         summary = " ".join(failures) if failures else (
-            f"{len(real)} file{'' if len(real) == 1 else 's'} changed; " + ("tests passed." if command and run_tests else "no tests run."))
+            f"{count(len(real), 'file')} changed; " + ("tests passed." if command and run_tests else "no tests run."))
         return GateReport(passed=not issues, summary=summary, test_output=output, secrets_found=bool(findings),
                           failures=failures, issues=tuple(issues))
 

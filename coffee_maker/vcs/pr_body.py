@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from coffee_maker.types import Priority
+from coffee_maker.words import count
 
 
 def render_pr_body(
@@ -17,7 +18,7 @@ def render_pr_body(
     if priority.deliverables:
         lines += ["### Deliverables", ""] + [f"- [x] {d.text}" for d in priority.deliverables] + [""]
     lines += ["### Checks", "", f"- Safety gate: {gate_summary or 'passed'}",
-              f"- Agent: {turns} turns, ${cost_usd:.4f}" + (f", session `{session_id}`" if session_id else "")]
+              f"- Agent: {count(turns, 'turn')}, ${cost_usd:.4f}" + (f", session `{session_id}`" if session_id else "")]
     if devlog:
         lines.append(f"- Dev log: `{devlog}`")
     if test_output.strip():

@@ -166,3 +166,11 @@ def test_sub_command_help_opens_with_a_description(command: list[str], capsys: p
         assert "as `coffee-maker pending` shows it" in out
     if command == ["logs"]:
         assert "readable text" in out
+
+
+def test_counts_read_as_a_person_writes_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`roadmap check` on a one-priority roadmap says "1 priority, 0 warnings", not "1 priorities"."""
+    repo = _repo(tmp_path, "# R\n\n## PRIORITY 1: Only\n\n**Status**: 📝 Planned\n")
+    assert main(["roadmap", "check", "--repo", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert "1 priority, 0 warnings" in out and "1 priorities" not in out
