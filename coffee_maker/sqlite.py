@@ -38,14 +38,20 @@ class ThreadConnections:
         self._local = threading.local()
         self._open: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._lock = threading.Lock()
+        #: Bumped by close(): a live thread's connection opened before it is closed by that thread.
+        self._generation = 0
 
     def get(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "generation", 0) != self._generation:
+            conn.close()  # close() ran in another thread while this one held it: this thread closes its own
+            conn = None
         if conn is None:
             conn = connect(self.path, synchronous=self.synchronous)
             if self.rows:
                 conn.row_factory = sqlite3.Row
             self._local.conn = conn
+            self._local.generation = self._generation
             with self._lock:
                 for ident, (thread, old) in list(self._open.items()):
                     if not thread.is_alive():
@@ -73,12 +79,18 @@ class ThreadConnections:
         conn.execute("COMMIT")
 
     def close(self) -> None:
-        """Close every thread's connection (when the daemon or command ends)."""
+        """Close this thread's connection and those of finished threads (when the daemon or command ends).
+
+        A connection another live thread holds is left to that thread, which closes it at its next
+        ``get()``: closing a connection while another thread runs a statement on it frees the
+        statement under it and can crash the interpreter (seen as a SIGSEGV at shutdown).
+        """
+        me = threading.get_ident()
         with self._lock:
-            conns, self._open = [conn for _, conn in self._open.values()], {}
-        for conn in conns:
-            try:
-                conn.close()
-            except sqlite3.ProgrammingError:  # closed from a thread that did not open it
-                pass
-        self._local = threading.local()
+            self._generation += 1
+            closing = [conn for ident, (thread, conn) in self._open.items() if ident == me or not thread.is_alive()]
+            self._open = {ident: entry for ident, entry in self._open.items()
+                          if ident != me and entry[0].is_alive()}
+        for conn in closing:
+            conn.close()
+        self._local.conn = None

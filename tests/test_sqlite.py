@@ -31,6 +31,28 @@ class TestThreadConnections:
         db.close()
         assert db.open_count == 0
 
+    def test_close_leaves_a_live_threads_connection_to_it(self, tmp_path: Path) -> None:
+        """close() never closes a connection another live thread is using; that thread reopens at its next get()."""
+        db = ThreadConnections(tmp_path / "x.db")
+        db.get().execute("CREATE TABLE t (n INTEGER)")
+        held, go, seen = threading.Event(), threading.Event(), []
+
+        def worker() -> None:
+            conn = db.get()
+            held.set()
+            go.wait(10)
+            seen.append(conn.execute("SELECT COUNT(*) FROM t").fetchone())  # not closed under it
+            seen.append(db.get() is not conn)
+            seen.append(db.get().execute("SELECT COUNT(*) FROM t").fetchone())
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        assert held.wait(10)
+        db.close()
+        go.set()
+        thread.join(10)
+        assert seen == [(0,), True, (0,)]
+
     def test_write_rolls_back_on_error(self, tmp_path: Path) -> None:
         """An exception inside a write transaction leaves nothing behind."""
         db = ThreadConnections(tmp_path / "x.db", rows=True)
