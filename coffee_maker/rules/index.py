@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from coffee_maker.rules.subject import CommandSubject, PathUse
 
 _UNSAFE = re.compile(r"\\[1-9]|\(\?P[<=]|\(\?[aiLmsux-]+\)")  # backreferences, named groups, global flags
+_MULTILINE = re.compile(r"\(\?[aiLsux]*m")  # `^` could match after a newline: cannot be tried with `match`
 
 
 class _Rule(Protocol):
@@ -57,7 +58,7 @@ def _anchored(pattern: str) -> bool:
     return all(b.startswith("^") for b in _branches(pattern))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)
 def _compiled(pattern: str) -> re.Pattern[str]:
     """Folded patterns are the same for every engine of a process: compile each once."""
     return re.compile(pattern)
@@ -155,6 +156,7 @@ class RuleIndex:
     others: list[int]  # rules tried one by one (checks, mixed conditions, patterns that cannot be folded)
     first_path_rule: int
     _by_char: dict[str, list[int]] = field(default_factory=dict)
+    _folded_by_char: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
     floating: frozenset[int] = frozenset()  # rules searched one by one, after one search over them all says yes
     any_floating: re.Pattern[str] | None = None
 
@@ -164,6 +166,30 @@ class RuleIndex:
         if found is None:
             found = self._by_char[ch] = [i for i, _, chars in self.anchored if chars is None or ch in chars]
         return found
+
+    def folded_for(self, ch: str) -> re.Pattern[str] | None:
+        """The anchored rules for ``ch`` as one regex, alternatives in rule order (None: try them one by one).
+
+        Every alternative starts with `^`, so `match` at 0 is the same as each rule's `search`, and the
+        regex engine tries alternatives left to right: the group that matches is the first rule that does.
+        Built for every first character the rules name when the index is built (compiled once per process).
+        """
+        if ch not in self._folded_by_char:
+            sources = {i: p for i, p, _ in self.anchored}
+            group = [(i, sources[i]) for i in self.commands_for(ch)]
+            if not group or any(_MULTILINE.search(p) for _, p in group):
+                self._folded_by_char[ch] = None
+            else:
+                self._folded_by_char[ch] = _compiled("|".join(f"(?P<r{i}>{p})" for i, p in group))
+        return self._folded_by_char[ch]
+
+    def first_anchored(self, cmd: CommandSubject, matches: Sequence[Callable[[CommandSubject], bool]]) -> int | None:
+        ch = cmd.text[:1]
+        folded = self.folded_for(ch)
+        if folded is not None:
+            found = folded.match(cmd.text)
+            return int(found.lastgroup[1:]) if found is not None and found.lastgroup else None
+        return next((i for i in self.commands_for(ch) if matches[i](cmd)), None)
 
     @classmethod
     def build(cls, rules: Sequence[object], kinds: Sequence[str], command_sources: Sequence[str | None],
@@ -188,16 +214,14 @@ class RuleIndex:
         floating = [(i, p) for i, p in commands if not _anchored(p)]
         index = cls(anchored, folded, sorted(others + [i for i, _ in floating]), first_path)
         index.floating = frozenset(i for i, _ in floating)
+        for ch in sorted({"", *(c for _, _, chars in anchored if chars is not None for c in chars)}):
+            index.folded_for(ch)
         index.any_floating = _compiled("|".join(f"(?:{p})" for _, p in floating)) if floating else None
         return index
 
     def first(self, cmd: CommandSubject, matches: Sequence[Callable[[CommandSubject], bool]]) -> int | None:
         """Index of the first rule matching ``cmd``; ``matches[i]`` decides rule i when it is in ``others``."""
-        best: int | None = None
-        for i in self.commands_for(cmd.text[:1]):  # a handful of rules start with this character
-            if matches[i](cmd):
-                best = i
-                break
+        best = self.first_anchored(cmd, matches)  # only rules that can start with this character
         if cmd.paths and (best is None or best > self.first_path_rule):
             for use in cmd.paths:
                 for (access, inside), pattern in self.paths.items():

@@ -10,9 +10,12 @@ A path in the person's own checkout is outside: only the worktree is inside.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Mapping
+import stat
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,10 +109,27 @@ class SubjectBuilder:
         self.root = Path(os.path.realpath(root))
         self._root_text = self.root.as_posix()
         self._dirs: dict[str, tuple[str, bool]] = {}
+        self._request = threading.local()  # what one request already looked up (see `_memo`)
+
+    def _memo(self) -> dict[Any, Any] | None:
+        """Lookups of the request being built on this thread: a 4 KB command names the same paths and
+        directories again and again, and within one request the file system is taken as it was at the start."""
+        memo: dict[Any, Any] | None = getattr(self._request, "memo", None)
+        return memo
 
     # ---------------------------------------------------------------- paths
 
     def resolve(self, raw: str, cwd: str | None, *, write: bool, known: bool = True) -> PathUse:
+        memo = self._memo()
+        if memo is None:
+            return self._resolve(raw, cwd, write=write, known=known)
+        key = (raw, cwd, write, known)
+        use = memo.get(key)
+        if use is None:
+            use = memo[key] = self._resolve(raw, cwd, write=write, known=known)
+        return use
+
+    def _resolve(self, raw: str, cwd: str | None, *, write: bool, known: bool) -> PathUse:
         expanded = _expand_home(raw)
         if expanded in _NEUTRAL or expanded.startswith("/dev/fd/"):
             return PathUse(raw, expanded, True, False)
@@ -136,6 +156,15 @@ class SubjectBuilder:
 
     def _real_exists(self, path: str) -> tuple[str, bool]:
         """(real path, exists?): nothing below a missing directory can be a symlink, so it is not looked up."""
+        memo = self._memo()
+        if memo is None:
+            return self._lookup(path)
+        found = memo.get(path)
+        if found is None:
+            found = memo[path] = self._lookup(path)
+        return found
+
+    def _lookup(self, path: str) -> tuple[str, bool]:
         if ".." in path.split("/"):
             real = os.path.realpath(path)
             return real, os.path.lexists(real)
@@ -151,19 +180,42 @@ class SubjectBuilder:
         candidate = f"{known[0]}/{name}" if known[0] != "/" else f"/{name}"
         if not known[1]:
             return candidate, False
-        if os.path.islink(candidate):
+        try:  # one `lstat` tells both whether it exists and whether it is a symlink to follow
+            mode = os.lstat(candidate).st_mode
+        except (OSError, ValueError):
+            return candidate, False
+        if stat.S_ISLNK(mode):
             real = os.path.realpath(candidate)
             return real, os.path.lexists(real)
-        return candidate, os.path.lexists(candidate)
+        return candidate, True
 
     def file_subject(self, tool: str, tool_input: Mapping[str, Any]) -> Subject:
+        with self._one_request():
+            return self._file_subject(tool, tool_input)
+
+    def shell_subject(self, command: str) -> Subject:
+        with self._one_request():
+            return self._shell_subject(command)
+
+    @contextlib.contextmanager
+    def _one_request(self) -> Iterator[None]:
+        outer = self._memo()
+        if outer is None:
+            self._request.memo = {}
+        try:
+            yield
+        finally:
+            if outer is None:
+                self._request.memo = None
+
+    def _file_subject(self, tool: str, tool_input: Mapping[str, Any]) -> Subject:
         write = tool in ("Write", "Edit", "MultiEdit", "NotebookEdit")
         paths = tuple(self.resolve(str(tool_input[k]), ".", write=write) for k in PATH_KEYS if tool_input.get(k))
         return Subject(tool, paths=paths, summary=summary_of(tool_input))
 
     # ---------------------------------------------------------------- shell
 
-    def shell_subject(self, command: str) -> Subject:
+    def _shell_subject(self, command: str) -> Subject:
         parsed = parse(command)
         cwds: dict[int, str | None] = {0: "."}
         subjects: list[CommandSubject] = []
