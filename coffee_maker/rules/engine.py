@@ -104,6 +104,7 @@ class RuleEngine:
         plain += [self._compile(r) for r in settings.permissions if r.risk is None]
         self.classed, self.plain = classed, plain
         self._by_tool: dict[tuple[str, bool], list[Compiled]] = {}
+        self._request_by_tool: dict[tuple[str, bool], list[Compiled]] = {}
         self._indexes: dict[bool, tuple[list[Compiled], RuleIndex, list[Callable[[CommandSubject], bool]]]] = {}
         self.questions = [(q, self._regex(q.name, q.pattern)) for q in [*settings.extra_questions, *settings.questions]]
         for q, _ in self.questions:
@@ -131,6 +132,14 @@ class RuleEngine:
         if key not in self._by_tool:
             self._by_tool[key] = [c for c in (self.classed if classed else self.plain) if c.applies_to(tool)]
         return self._by_tool[key]
+
+    def _request_rules(self, tool: str, classed: bool) -> list[Compiled]:
+        """The rules judged on the whole request: for the shell only those with a request-level check."""
+        key = (tool, classed)
+        if key not in self._request_by_tool:
+            self._request_by_tool[key] = [c for c in self._rules(tool, classed)
+                                          if tool != "Bash" or c.rule.check in REQUEST_CHECKS]
+        return self._request_by_tool[key]
 
     def _tester(self, c: Compiled) -> Callable[[CommandSubject], bool]:
         """The quickest test of one rule on one part."""
@@ -246,9 +255,7 @@ class RuleEngine:
 
     def _first_request(self, tool: str, subject: Subject, tool_input: Mapping[str, Any], *, classed: bool
                        ) -> PermissionRule | None:
-        for c in self._rules(tool, classed):
-            if tool == "Bash" and c.rule.check not in REQUEST_CHECKS:
-                continue
+        for c in self._request_rules(tool, classed):
             if self._matches_request(c, subject, tool_input):
                 return c.rule
         return None

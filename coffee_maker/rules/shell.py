@@ -19,7 +19,20 @@ from dataclasses import dataclass, field
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
-_PARSER = Parser(Language(tree_sitter_bash.language()))
+_LANGUAGE = Language(tree_sitter_bash.language())
+_PARSER = Parser(_LANGUAGE)
+
+
+def _field(name: str) -> int:
+    found = _LANGUAGE.field_id_for_name(name)
+    if found is None:  # the grammar changed under us: fail at import, not on the first command
+        raise RuntimeError(f"tree-sitter-bash has no field {name!r}")
+    return found
+
+
+#: Field ids looked up once: `child_by_field_name` looks the name up again on every call.
+_NAME, _VALUE, _BODY, _REDIRECT, _DESCRIPTOR, _DESTINATION = (
+    _field(n) for n in ("name", "value", "body", "redirect", "descriptor", "destination"))
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish"})
 _MAX_DEPTH = 4  # bash -c "bash -c '…'" nesting we follow before calling it unjudgeable
 
@@ -146,8 +159,8 @@ class _Walker:
             self.command(node, scope, inherited, piped, stdin_text)
         elif kind == "redirected_statement":
             redirects, here = list(inherited), stdin_text
-            body = node.child_by_field_name("body")
-            for child in node.children_by_field_name("redirect"):
+            body = node.child_by_field_id(_BODY)
+            for child in node.children_by_field_id(_REDIRECT):
                 found, text = self.redirect(child)
                 redirects.extend(found)
                 here = text if text is not None else here
@@ -164,12 +177,12 @@ class _Walker:
                 self.walk(child, scope=inner, inherited=inherited)
         elif kind == "variable_assignment":
             variables: set[str] = set()
-            name = node.child_by_field_name("name")
-            value = node.child_by_field_name("value")
+            name = node.child_by_field_id(_NAME)
+            value = node.child_by_field_id(_VALUE)
             literal = self.word(value, variables)[0] if value is not None else ""
             self.out.assignments.append(((name.text or b"").decode() if name else "", literal))
         elif kind == "function_definition":
-            name = node.child_by_field_name("name")
+            name = node.child_by_field_id(_NAME)
             self.out.functions.append((name.text or b"").decode() if name is not None else "")
             for child in node.named_children:
                 self.walk(child, scope=self.new_scope(), inherited=inherited)
@@ -200,8 +213,8 @@ class _Walker:
                 self.word(body, variables)  # `$(…)` inside an unquoted here-document runs
             return inner, (body.text or b"").decode("utf-8", "replace") if body is not None else ""
         op = "".join((c.text or b"").decode() for c in node.children if not c.is_named)
-        fd = node.child_by_field_name("descriptor")
-        dest = node.child_by_field_name("destination")
+        fd = node.child_by_field_id(_DESCRIPTOR)
+        dest = node.child_by_field_id(_DESTINATION)
         target = self.word(dest, variables)[0] if dest is not None else ""
         if op.endswith("&") and target.isdigit():
             target = "&" + target
@@ -221,8 +234,8 @@ class _Walker:
             if not child.is_named:
                 continue
             if child.type == "variable_assignment" and node.type == "command":
-                name_node = child.child_by_field_name("name")
-                value_node = child.child_by_field_name("value")
+                name_node = child.child_by_field_id(_NAME)
+                value_node = child.child_by_field_id(_VALUE)
                 env.append(((name_node.text or b"").decode() if name_node else "",
                             self.word(value_node, variables)[0] if value_node is not None else ""))
             elif child.type in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
