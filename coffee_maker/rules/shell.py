@@ -104,6 +104,8 @@ class _Walker:
     def word(self, node: Node, variables: set[str]) -> tuple[str, bool]:
         """A word's value with quotes removed, and whether an expansion made it (then it is not literal)."""
         kind = node.type
+        if kind in ("string", "concatenation", "translated_string"):
+            return self._joined(node, kind, variables)
         text = (node.text or b"").decode("utf-8", "replace")
         if kind in ("word", "number", "extglob_pattern", "test_operator"):
             return _unescape(text), False
@@ -124,23 +126,25 @@ class _Walker:
             for child in node.named_children:
                 self.walk(child, scope=scope, inherited=())
             return text, True
-        if kind in ("string", "concatenation", "translated_string"):
-            parts, dynamic = [], False
-            for child in node.children:
-                if not child.is_named:
-                    if kind == "concatenation":
-                        parts.append((child.text or b"").decode())
-                    continue
-                if child.type == "string_content":
-                    parts.append((child.text or b"").decode().replace('\\"', '"').replace("\\$", "$"))
-                    continue
-                value, was_dynamic = self.word(child, variables)
-                parts.append(value)
-                dynamic = dynamic or was_dynamic
-            return "".join(parts), dynamic
         for child in node.named_children:  # anything else: look inside for substitutions
             self.word(child, variables)
         return text, True
+
+    def _joined(self, node: Node, kind: str, variables: set[str]) -> tuple[str, bool]:
+        """A quoted string or a concatenation: its parts' values joined."""
+        parts, dynamic = [], False
+        for child in node.children:
+            if not child.is_named:
+                if kind == "concatenation":
+                    parts.append((child.text or b"").decode())
+                continue
+            if child.type == "string_content":
+                parts.append((child.text or b"").decode().replace('\\"', '"').replace("\\$", "$"))
+                continue
+            value, was_dynamic = self.word(child, variables)
+            parts.append(value)
+            dynamic = dynamic or was_dynamic
+        return "".join(parts), dynamic
 
     # ---------------------------------------------------------------- statements
 
@@ -228,27 +232,28 @@ class _Walker:
         env: list[tuple[str, str]] = []
         redirects = list(inherited)
         here = stdin_text
-        if node.type != "command":  # export / declare / local / unset: the keyword is the program
+        plain = node.type == "command"
+        if not plain:  # export / declare / local / unset: the keyword is the program
             words.append((node.children[0].text or b"").decode())
-        for child in node.children:
-            if not child.is_named:
-                continue
-            if child.type == "variable_assignment" and node.type == "command":
+        for child in node.named_children:
+            kind = child.type
+            if kind == "variable_assignment" and plain:
                 name_node = child.child_by_field_id(_NAME)
                 value_node = child.child_by_field_id(_VALUE)
                 env.append(((name_node.text or b"").decode() if name_node else "",
                             self.word(value_node, variables)[0] if value_node is not None else ""))
-            elif child.type in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
+            elif kind in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
                 found, text = self.redirect(child)
                 redirects.extend(found)
                 here = text if text is not None else here
-            elif child.type == "command_name":
-                inner = child.named_children[0] if child.named_children else child
+            elif kind == "command_name":
+                first = child.named_child(0)
+                inner = first if first is not None else child
                 value, was_dynamic = self.word(inner, variables)
                 if was_dynamic:
                     dynamic.add(len(words))
                 words.append(value)
-            elif child.type in ("comment",):
+            elif kind == "comment":
                 continue
             else:
                 value, was_dynamic = self.word(child, variables)
