@@ -92,9 +92,15 @@ def _shell_from_pipe(cmd: CommandSubject) -> bool:
     return program in ("source", ".") and any(a in ("/dev/stdin", "-") for a in args)
 
 
+_ENV_PROGRAMS = frozenset({"env", "printenv", "export", "declare", "typeset", "readonly", "local", "set", "compgen",
+                           "ps", "xargs"})
+
+
 def _env_dump(cmd: CommandSubject) -> bool:
     """The whole environment, in any form."""
     program, args = cmd.program, cmd.args
+    if program not in _ENV_PROGRAMS:
+        return bool(cmd.paths) and any("/environ" in p.resolved for p in cmd.paths)
     positional = [a for a in args if not a.startswith("-")]
     if program == "env":
         return all("=" in a or a.startswith("-") for a in args)
@@ -115,8 +121,12 @@ def _env_dump(cmd: CommandSubject) -> bool:
 
 
 def _secret_variable(cmd: CommandSubject) -> bool:
-    if any("${!" in w for w in cmd.source.words):  # indirect expansion: the variable's name is itself a value
+    source = cmd.source
+    # indirect expansion: the variable's name is itself a value (a word holds `${!` only if the text has a `!`)
+    if "!" in source.text and any("${!" in w for w in source.words):
         return True
+    if not cmd.variables and cmd.program != "printenv":
+        return False
     names = set(cmd.variables)
     if cmd.program == "printenv":
         names.update(a for a in cmd.args if not a.startswith("-"))
@@ -192,9 +202,9 @@ COMMAND_CHECKS: dict[str, CommandCheck] = {
     "env-dump": lambda c, r: _env_dump(c),
     "secret-variable": lambda c, r: _secret_variable(c),
     "upload": lambda c, r: _upload(c),
-    "writes-outside": lambda c, r: any(p.write and not p.inside and p.known for p in c.paths),
-    "reads-outside": lambda c, r: any(not p.inside and p.known for p in c.paths),
-    "unknown-path": lambda c, r: any(not p.known for p in c.paths),
+    "writes-outside": lambda c, r: bool(c.paths) and any(p.write and not p.inside and p.known for p in c.paths),
+    "reads-outside": lambda c, r: bool(c.paths) and any(not p.inside and p.known for p in c.paths),
+    "unknown-path": lambda c, r: bool(c.paths) and any(not p.known for p in c.paths),
     "build-output": _build_output,
 }
 RequestCheck = Callable[[Subject, Mapping[str, Any]], bool]

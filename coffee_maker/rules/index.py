@@ -158,7 +158,8 @@ class RuleIndex:
     _by_char: dict[str, list[int]] = field(default_factory=dict)
     _folded_by_char: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
     floating: frozenset[int] = frozenset()  # rules searched one by one, after one search over them all says yes
-    any_floating: re.Pattern[str] | None = None
+    any_floating: re.Pattern[str] | None = None  # searched: the floating rules' branches not anchored with `^`
+    any_floating_start: re.Pattern[str] | None = None  # matched at 0: their branches anchored with `^`
 
     def commands_for(self, ch: str) -> list[int]:
         """The anchored rules that can match a text starting with ``ch``, in order."""
@@ -216,7 +217,12 @@ class RuleIndex:
         index.floating = frozenset(i for i, _ in floating)
         for ch in sorted({"", *(c for _, _, chars in anchored if chars is not None for c in chars)}):
             index.folded_for(ch)
-        index.any_floating = _compiled("|".join(f"(?:{p})" for _, p in floating)) if floating else None
+        # "does any floating rule match?": its branches that start with `^` need one `match`, not a search
+        branches = [b for _, p in floating for b in _branches(p)]
+        starts = [b for b in branches if b.startswith("^") and not _MULTILINE.search(b)]
+        rest = [b for b in branches if b not in starts]
+        index.any_floating_start = _compiled("|".join(f"(?:{b})" for b in starts)) if starts else None
+        index.any_floating = _compiled("|".join(f"(?:{b})" for b in rest)) if rest else None
         return index
 
     def first(self, cmd: CommandSubject, matches: Sequence[Callable[[CommandSubject], bool]]) -> int | None:
@@ -232,7 +238,8 @@ class RuleIndex:
                         if found is not None and found.lastgroup:
                             index = int(found.lastgroup[1:])
                             best = index if best is None else min(best, index)
-        skip_floating = self.any_floating is None or self.any_floating.search(cmd.text) is None
+        skip_floating = (self.any_floating_start is None or self.any_floating_start.match(cmd.text) is None) and (
+            self.any_floating is None or self.any_floating.search(cmd.text) is None)
         for i in self.others:
             if best is not None and i > best:
                 break
