@@ -66,7 +66,7 @@ class Compiled:
         return True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartVerdict:
     """One simple command (or the whole request) and the rule that decided it, if any."""
 
@@ -105,6 +105,7 @@ class RuleEngine:
         self.classed, self.plain = classed, plain
         self._by_tool: dict[tuple[str, bool], list[Compiled]] = {}
         self._request_by_tool: dict[tuple[str, bool], list[Compiled]] = {}
+        self._weights: dict[int, tuple[PermissionRule, tuple[int, int, int]]] = {}
         self._indexes: dict[bool, tuple[list[Compiled], RuleIndex, list[Callable[[CommandSubject], bool]]]] = {}
         self.questions = [(q, self._regex(q.name, q.pattern)) for q in [*settings.extra_questions, *settings.questions]]
         for q, _ in self.questions:
@@ -246,7 +247,12 @@ class RuleEngine:
         rule = verdict.rule
         if rule is None:
             return _RANK[self.settings.default_permission], 0, 0
-        return _RANK[rule.decision], rule.risk is not None, rule.effective_severity() is Severity.HIGH
+        known = self._weights.get(id(rule))  # a 4 KB command has ~200 parts, most decided by the same few rules
+        if known is not None and known[0] is rule:
+            return known[1]
+        weight = (_RANK[rule.decision], int(rule.risk is not None), int(rule.effective_severity() is Severity.HIGH))
+        self._weights[id(rule)] = (rule, weight)
+        return weight
 
     def _first_command(self, tool: str, cmd: CommandSubject, *, classed: bool) -> PermissionRule | None:
         rules, index, testers = self._index(classed)
