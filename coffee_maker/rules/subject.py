@@ -29,6 +29,7 @@ SUMMARY_KEYS = ("command", *PATH_KEYS, "pattern", "url", "query")
 
 _NEUTRAL = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "-"})
 _SYSTEM_BIN = ("/usr/bin/", "/bin/", "/usr/local/bin/", "/usr/sbin/", "/sbin/")
+#: Every match holds a `:` (`scheme://` or `user@host:`), so a word without one is not tried.
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://([^/\s:@]*@)?(?P<host>[^/\s:?#]+)|(?:[\w.-]+@)(?P<scp>[\w.-]+\.[a-z]{2,}):)",
                   re.IGNORECASE)
 #: Programs whose every path argument is written (created, changed or removed).
@@ -326,7 +327,7 @@ class SubjectBuilder:
         args = tuple(words[1:])
         arg_dynamic = {i - offset - 1 for i in dynamic if i - offset - 1 >= 0}
         paths = tuple(extra) + self._paths(program, args, arg_dynamic, simple, cwd)
-        hosts = tuple(m.group("host") or m.group("scp") for a in args if (m := _URL.match(a)))
+        hosts = tuple(m.group("host") or m.group("scp") for a in args if ":" in a and (m := _URL.match(a)))
         text = " ".join((program, *args)).strip()
         return CommandSubject(program, args, text, cwd, paths, simple.variables, hosts, tuple(env), simple,
                               (offset in dynamic), tuple(wrapped))
@@ -354,7 +355,7 @@ class SubjectBuilder:
                 if key in ("if", "of"):
                     uses.append(self.resolve(value, cwd, write=key == "of"))
                 continue
-            if (value.startswith("-") and value != "-") or _URL.match(value) or not value:
+            if (value.startswith("-") and value != "-") or (":" in value and _URL.match(value)) or not value:
                 continue
             if i in dynamic:
                 home = value.startswith(("$HOME", "${HOME}", "~"))
