@@ -14,13 +14,23 @@ shell are parsed again and their commands returned too, marked ``nested``.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, field
 
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 _LANGUAGE = Language(tree_sitter_bash.language())
-_PARSER = Parser(_LANGUAGE)
+#: One parser per thread: a tree-sitter Parser must not parse in two threads at once, and decisions
+#: run in their own worker threads (a stuck one is left behind while the next request is judged).
+_PARSERS = threading.local()
+
+
+def _parser() -> Parser:
+    parser: Parser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = Parser(_LANGUAGE)
+    return parser
 
 
 def _field(name: str) -> int:
@@ -336,7 +346,7 @@ def _first_error(node: Node) -> Node | None:
 @functools.lru_cache(maxsize=2048)
 def _parse_cached(command: str, depth: int) -> ParsedCommand:
     source = command.encode("utf-8", "surrogateescape")
-    tree = _PARSER.parse(source)
+    tree = _parser().parse(source)
     walker = _Walker(source, depth)
     if tree.root_node.has_error:
         bad = _first_error(tree.root_node)

@@ -93,3 +93,27 @@ class TestSubject:
         assert engine.evaluate(request).method == "rule:build-outputs"
         subprocess.run(["git", "-C", str(tmp_path), "add", "-f", "build/x.o"], check=True)
         assert engine.evaluate(request).kind is DecisionKind.ASK
+
+
+def test_commands_parsed_in_many_threads_at_once_parse_as_in_one() -> None:
+    """Decisions run in worker threads: concurrent parses (each thread its own tree-sitter parser) agree with serial ones."""
+    import threading
+
+    from coffee_maker.rules.shell import _parse_cached
+
+    commands = [f"cd pkg{i} && FOO={i} timeout 60 pytest -q tests/t{i}.py | tail -{i}; echo $(cat f{i})" for i in range(64)]
+    serial = {c: _parse_cached.__wrapped__(c, 0) for c in commands}
+    results: dict[str, object] = {}
+    start = threading.Barrier(8)
+
+    def parse_some(chunk: list[str]) -> None:
+        start.wait(10)
+        for command in chunk:
+            results[command] = _parse_cached.__wrapped__(command, 0)
+
+    threads = [threading.Thread(target=parse_some, args=(commands[i::8],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == serial
