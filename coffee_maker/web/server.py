@@ -136,6 +136,10 @@ class _Handler(BaseHTTPRequestHandler):
             watch.close()
 
 
+#: How long close() waits for the accept loop to end before the daemon exits without it.
+SHUTDOWN_WAIT_S = 5.0
+
+
 class _ChangeWatch:
     """Notices commits to a few SQLite files from other connections, cheaply (no table access)."""
 
@@ -238,7 +242,13 @@ class WebServer:
             return
         self._server = None
         server.stopping.set()  # live-update streams end at their next poll
-        server.shutdown()
+        # Bounded: the accept loop's end is waited for a few seconds at most, so the page can never
+        # hold the daemon past SIGTERM (its threads are daemon threads and end with the process).
+        stopper = threading.Thread(target=server.shutdown, name="web-shutdown", daemon=True)
+        stopper.start()
+        stopper.join(SHUTDOWN_WAIT_S)
+        if stopper.is_alive():
+            log.warning("the web dashboard did not stop in time; it ends with the daemon", waited_s=SHUTDOWN_WAIT_S)
         server.server_close()
         server.app.close()
         remove_info(self.loaded.state_dir, _pid())
