@@ -105,6 +105,8 @@ class AttemptRunner:
             state = self._branch(priority, state)
         ws = self._workspace(priority, state)
         record = AttemptRecord(priority, state.attempt, ws.branch)
+        # Resumed after a crash or a usage-limit pause: the earlier sessions' decisions belong in the record too.
+        record.restore(state.extra.get("record"))
         self.last_record = record
         ctx = AttemptContext(priority, state, ws, record, self._facts(priority, ws), trace or NullAttemptTrace(),
                              feedback)
@@ -239,6 +241,7 @@ class AttemptRunner:
         def decide_and_note(request: Request) -> Decision:
             decision = decide(request)
             note = ctx.record.note_decision(request, decision, str(ctx.ws.path))
+            self._save_record(ctx)
             self._say(note.line())
             return decision
 
@@ -262,6 +265,7 @@ class AttemptRunner:
                              cost_usd=outcome.cost_usd, input=prompt, output=outcome.final_text,
                              start=started, end=time.time())
         ctx.record.note_outcome(outcome)
+        self._save_record(ctx)
         self.store.add_cost(time.strftime("%Y-%m-%d"), outcome.cost_usd)
         ctx.state = self.store.update(ctx.priority.id, session_id=outcome.session_id or ctx.state.session_id,
                                       cost_usd=ctx.state.cost_usd + outcome.cost_usd,
@@ -344,7 +348,10 @@ class AttemptRunner:
                                              title=f"{ctx.priority.id}: {ctx.priority.title}", body=body)
             span.end(output={"number": pr.number, "url": pr.url})
         ctx.record.pr_url = pr.url
-        self._edit_roadmap(ctx.ws, ctx.priority, [SetStatus(Status.COMPLETE), Tick(), SetNote("PR", pr.url)])
+        # Complete because the gate passed; only the deliverables the agent claimed are ticked (the PR body
+        # says they were not verified one by one) — they reach the default branch when a person merges.
+        self._edit_roadmap(ctx.ws, ctx.priority,
+                           [SetStatus(Status.COMPLETE), Tick(ctx.record.claimed), SetNote("PR", pr.url)])
         # Commit whatever is uncommitted, not only this run's edit: a crash may have left the tick
         # written but not committed, and the editor then finds nothing left to change.
         if self.s.git.changed_files(ctx.ws):
@@ -360,6 +367,10 @@ class AttemptRunner:
         return state
 
     # ------------------------------------------------------------------ helpers
+
+    def _save_record(self, ctx: AttemptContext) -> None:
+        """Keep the record so far in the state DB: a resumed attempt (crash, usage limit) starts from it."""
+        self.store.update(ctx.priority.id, extra={"record": ctx.record.snapshot()})
 
     def _say(self, action: str, *, level: str = "info") -> None:
         """One compact line per agent action (`Bash pytest -q → allowed by rule tests`); `status` shows the last."""

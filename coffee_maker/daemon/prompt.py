@@ -15,7 +15,8 @@ Rules for this session (set by the coffee_maker daemon that runs you):
 - Do not edit docs/ROADMAP.md; the daemon updates it when your work passes review checks.
 - Never write secrets (API keys, tokens, passwords, private keys) into files.
 - If something needs a person's decision, ask one clear question and stop.
-- Finish with a short summary of what you changed and how you tested it."""
+- Finish with a short summary of what you changed and how you tested it, then one line
+  `- [x] <deliverable>` for each deliverable you completed, written as it is listed above."""
 
 
 def build_prompt(

@@ -7,8 +7,10 @@ this record, so they agree with each other and with the interaction log.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
+from coffee_maker.daemon.claims import claimed_deliverables
 from coffee_maker.types import (
     Decision,
     PermissionRequest,
@@ -51,6 +53,7 @@ class AttemptRecord:
     gate_summary: str = ""
     test_output: str = ""
     outcome: SessionOutcome | None = None
+    summaries: list[str] = field(default_factory=list)  # each session's final text
     cost_usd: float = 0.0
     turns: int = 0
     files_changed: list[str] = field(default_factory=list)
@@ -86,6 +89,34 @@ class AttemptRecord:
         self.outcome = outcome
         self.cost_usd += outcome.cost_usd
         self.turns += outcome.num_turns
+        if outcome.final_text.strip():
+            self.summaries.append(outcome.final_text.strip())
+
+    @property
+    def claimed(self) -> list[str]:
+        """The deliverables the agent said it completed (its `- [x] …` lines), in roadmap order."""
+        return claimed_deliverables([*self.texts, *self.summaries], self.priority.deliverables)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a resumed attempt needs from the sessions before it (kept in the state DB)."""
+        return {"attempt": self.attempt, "branch": self.branch, "started_at": self.started_at,
+                "decisions": [asdict(d) for d in self.decisions], "summaries": self.summaries[-5:],
+                "texts": self.texts[-5:], "cost_usd": self.cost_usd, "turns": self.turns}
+
+    def restore(self, saved: object) -> bool:
+        """Take over the earlier sessions of this same attempt (after a crash or a usage-limit pause).
+
+        A snapshot of another attempt or branch is ignored: a retry starts its record afresh.
+        """
+        if not isinstance(saved, dict) or saved.get("attempt") != self.attempt or saved.get("branch") != self.branch:
+            return False
+        self.started_at = float(saved.get("started_at", self.started_at))
+        self.decisions = [DecisionNote(**d) for d in saved.get("decisions", [])] + self.decisions
+        self.summaries = [str(t) for t in saved.get("summaries", [])] + self.summaries
+        self.texts = [str(t) for t in saved.get("texts", [])] + self.texts
+        self.cost_usd += float(saved.get("cost_usd", 0.0))
+        self.turns += int(saved.get("turns", 0))
+        return True
 
     @property
     def escalations(self) -> list[DecisionNote]:

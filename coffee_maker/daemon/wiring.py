@@ -127,7 +127,7 @@ def build_services(loaded: LoadedConfig) -> Services:
             decisions=[f"{d.request} → {d.kind}{': ' + d.response if d.kind == 'answer' else ''} ({d.method})"
                        for d in record.decisions if not d.escalated],
             escalations=[f"{d.request} → {d.response} ({d.method})" for d in record.escalations],
-            devlog=str(devlog_path(record)),
+            devlog=str(devlog_path(record)), claimed=record.claimed,
         )
 
     return Services(

@@ -11,12 +11,13 @@ from coffee_maker.words import count
 def render_pr_body(
     priority: Priority, *, gate_summary: str = "", test_output: str = "", cost_usd: float = 0.0, turns: int = 0,
     session_id: str | None = None, decisions: Sequence[str] = (), escalations: Sequence[str] = (),
-    devlog: str | None = None, max_section_chars: int = 20_000,
+    devlog: str | None = None, claimed: Sequence[str] = (), max_section_chars: int = 20_000,
 ) -> str:
+    """``claimed``: the deliverables the agent said it completed — shown as its claims, never as verified."""
     section = priority.text if len(priority.text) <= max_section_chars else priority.text[:max_section_chars] + "\n…"
     lines = [f"Implements **{priority.id}: {priority.title}** from the roadmap.", ""]
     if priority.deliverables:
-        lines += ["### Deliverables", ""] + [f"- [x] {d.text}" for d in priority.deliverables] + [""]
+        lines += ["### Deliverables", ""] + _deliverables(priority, claimed) + [""]
     lines += ["### Checks", "", f"- Safety gate: {gate_summary or 'passed'}",
               f"- Agent: {count(turns, 'turn')}, ${cost_usd:.4f}" + (f", session `{session_id}`" if session_id else "")]
     if devlog:
@@ -34,3 +35,25 @@ def render_pr_body(
     lines += ["<details><summary>The roadmap section</summary>", "", section.strip(), "", "</details>", "",
               "_Opened by coffee-maker. Request changes to have the agent address them on this branch._"]
     return "\n".join(lines) + "\n"
+
+
+def _deliverables(priority: Priority, claimed: Sequence[str]) -> list[str]:
+    """The agent's claims, unticked: the boxes are the reviewer's, ticked as each is checked."""
+    open_items = [d for d in priority.deliverables if not d.checked]
+    done = sum(1 for d in open_items if d.text in claimed)
+    if done:
+        head = (f"The agent claimed {done} of {len(open_items)} done. They were not verified one by one: the safety "
+                "gate checked only the tests, a secret scan and that the diff is real. Tick each box as you verify "
+                f"it. Merging ticks the {done} claimed in the roadmap and marks the priority complete.")
+    else:
+        head = ("The agent did not say which deliverables it completed, and none was verified one by one: the safety "
+                "gate checked only the tests, a secret scan and that the diff is real. Merging marks the priority "
+                "complete and leaves these unticked in the roadmap; tick them as you verify them.")
+    lines = [head, ""]
+    for d in priority.deliverables:
+        if d.checked:
+            lines.append(f"- {d.text} — already ticked in the roadmap before this work")
+        else:
+            lines.append(f"- [ ] {d.text} — " + ("claimed done by the agent" if d.text in claimed
+                                                  else "not claimed by the agent"))
+    return lines

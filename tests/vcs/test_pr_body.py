@@ -1,4 +1,4 @@
-"""The PR description: priority text, ticked deliverables, checks, cost, escalations."""
+"""The PR description: priority text, the agent's claimed deliverables, checks, cost, escalations."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from coffee_maker.vcs import render_pr_body
 
 class TestRenderPrBody:
     def test_sections(self, priority: Priority) -> None:
-        """Deliverables are ticked, the test tail, cost and turns and the person's answers are shown."""
+        """Claimed deliverables (unticked, for the reviewer), the test tail, cost and turns and the answers are shown."""
         body = render_pr_body(priority, gate_summary="1 files changed; tests passed.", test_output="ok\n3 passed",
                               cost_usd=0.1234, turns=7, session_id="s-1", decisions=["Bash(ls) → allow (rule:ls)"],
-                              escalations=["Use Postgres? → yes (person:slack:ann)"])
-        assert "**PRIORITY 2.5: New User Experience**" in body and "- [x] guide" in body
+                              escalations=["Use Postgres? → yes (person:slack:ann)"], claimed=["guide"])
+        assert "**PRIORITY 2.5: New User Experience**" in body and "- [ ] guide — claimed done by the agent" in body
+        assert "claimed 1 of 1 done" in body and "not verified one by one" in body and "- [x]" not in body
         assert "7 turns, $0.1234, session `s-1`" in body and "3 passed" in body
         assert "Answered by a person:" in body and "Use Postgres? → yes" in body and "rule:ls" in body
         assert "## PRIORITY 2.5: New User Experience" in body  # the roadmap section itself
@@ -20,3 +21,8 @@ class TestRenderPrBody:
     def test_no_questions(self, priority: Priority) -> None:
         """Without decisions or escalations the body says so."""
         assert "None." in render_pr_body(priority)
+
+    def test_unclaimed_deliverables_are_said_so(self, priority: Priority) -> None:
+        """No claim: every deliverable is shown as not claimed, and nothing is ticked."""
+        body = render_pr_body(priority)
+        assert "- [ ] guide — not claimed by the agent" in body and "did not say which deliverables" in body
