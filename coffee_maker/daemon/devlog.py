@@ -34,7 +34,9 @@ def render_devlog(record: AttemptRecord) -> str:
     if record.pr_url:
         lines.append(f"- Pull request: {record.pr_url}")
     lines += ["", "## Goals", ""]
-    lines += [f"- [{'x' if d.checked else ' '}] {d.text}" for d in p.deliverables] or [f"- {p.title}"]
+    claimed = record.claimed  # the agent's word, not a verification: the boxes stay as the roadmap had them
+    lines += [f"- [{'x' if d.checked else ' '}] {d.text}" + (" — claimed done by the agent" if d.text in claimed else "")
+              for d in p.deliverables] or [f"- {p.title}"]
     lines += ["", "## What the agent did", ""]
     if record.tools:
         lines += [f"- `{name}` {summary}" for name, summary in record.tools[:60]]

@@ -39,6 +39,7 @@ class TestPrompt:
         assert "Project guideline: Technology selection" in prompt and "Python only" in prompt
         assert "Repository guidance (CLAUDE.md)" in prompt and "Use tabs." in prompt
         assert "Work only on PRIORITY 2.5" in prompt and "`pytest -q`" in prompt and "git push" in prompt
+        assert "`- [x] <deliverable>` for each deliverable you completed" in prompt  # read back as its claims
 
     def test_feedback_prompt(self) -> None:
         """A fix-up turn names the problem and repeats that the daemon commits."""
@@ -58,13 +59,15 @@ class TestDevlog:
                              Decision(DecisionKind.DENY, message="the daemon pushes", method="rule:no-push"))
         record.note_decision(Question("Which API key?"),
                              Decision(DecisionKind.ANSWER, answer="none", method="person:cli:alice"))
-        record.note_outcome(SessionOutcome(OutcomeKind.SUCCESS, session_id="s1", cost_usd=0.25, num_turns=4))
+        record.note_outcome(SessionOutcome(OutcomeKind.SUCCESS, session_id="s1", cost_usd=0.25, num_turns=4,
+                                           final_text="Done.\n- [x] write the guide"))
         record.gate_passed, record.gate_summary, record.result = True, "tests passed", "success"
         text = render_devlog(record)
         assert "# Dev log — PRIORITY 2.5: New User Experience" in text
         assert "`Edit` docs/guide.md" in text and "Wrote the guide." in text
         assert "Bash: git push → **deny**" in text and "escalated, person:cli:alice" in text
         assert "$0.2500" in text and "Gate: passed" in text
+        assert "- [ ] write the guide — claimed done by the agent" in text and "- [x] done already\n" in text
         relative = write_devlog(tmp_path, record)
         assert relative == devlog_path(record)
         assert relative.name.endswith("_priority-2-5-new-user-experience-success.md")
