@@ -133,7 +133,10 @@ class AttemptRunner:
         if secrets:
             self.s.git.discard(ws, keep_branch=True)
             ws = self.s.git.prepare(priority)
-        record = self.last_record or AttemptRecord(priority, state.attempt, ws.branch)
+        record = self.last_record
+        if record is None:  # blocked right after a restart: the earlier sessions are in the state DB
+            record = AttemptRecord(priority, state.attempt, ws.branch)
+            record.restore(state.extra.get("record"))
         record.result, record.reason = "blocked", reason
         record.ended_at = time.time()
         if self.cfg.daemon.devlogs:
