@@ -81,7 +81,6 @@ def run_daemon(loaded: LoadedConfig, *, once: bool, only: str | None, dry_run: b
 
 
 def status_data(loaded: LoadedConfig) -> dict[str, Any]:
-    from coffee_maker.daemon.planning import retry_due
     from coffee_maker.daemon.state import Phase, StateStore
 
     db = loaded.state_dir / STATE_DB
@@ -105,7 +104,7 @@ def status_data(loaded: LoadedConfig) -> dict[str, Any]:
         last_action=info.get("last_action"), forge_problem=info.get("forge_problem") if running else None,
         priorities=[{"id": s.priority, "phase": s.phase.value, "attempt": s.attempt, "branch": s.branch,
                      "pr_url": s.pr_url, "cost_usd": round(s.cost_usd, 4), "reason": s.reason,
-                     "retry_at": retry_due(s, delay) if s.phase is Phase.RETRY else None} for s in store.all()],
+                     "retry_at": s.retry_due(delay) if s.phase is Phase.RETRY else None} for s in store.all()],
     )
     current = next((p for p in data["priorities"] if p["id"] == data["current"]), None)
     data["current_cost_usd"] = current["cost_usd"] if current else None

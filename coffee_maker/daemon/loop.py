@@ -28,7 +28,6 @@ from coffee_maker.daemon.planning import (
     effective,
     next_work,
     resumable,
-    retry_due,
 )
 from coffee_maker.daemon.policy import FailurePolicy, clock
 from coffee_maker.daemon.ports import Agent, Services
@@ -172,7 +171,7 @@ class Daemon(FailurePolicy):
                 raise UsageError(f"{only} is not a priority in the roadmap (`coffee-maker roadmap list` shows them).")
             state = self.store.get(only)
             if state is not None and (state.phase in IN_REVIEW | FINISHED | {Phase.BLOCKED} or (
-                    state.phase is Phase.RETRY and retry_due(state, self.loaded.config.daemon.retry_delay_s) > time.time())):
+                    state.phase is Phase.RETRY and state.retry_due(self.loaded.config.daemon.retry_delay_s) > time.time())):
                 return False
         else:
             priority = next_work(view, self.store, pick=self.pick,
@@ -208,7 +207,7 @@ class Daemon(FailurePolicy):
             log.error("the priority is blocked", priority=state.priority, reason=state.reason)
             return ExitCode.BUDGET if state.extra.get("budget") else ExitCode.BLOCKED
         if state.phase is Phase.RETRY:
-            return self._wait_for_retry(state.priority, retry_due(state, self.loaded.config.daemon.retry_delay_s))
+            return self._wait_for_retry(state.priority, state.retry_due(self.loaded.config.daemon.retry_delay_s))
         return None  # left mid-way (a usage limit slept out, an interruption): the next step resumes it
 
     def _wait_for_retry(self, pid: str | None, due: float) -> int | None:
@@ -227,14 +226,14 @@ class Daemon(FailurePolicy):
 
     def _retry_times(self) -> list[float]:
         delay = self.loaded.config.daemon.retry_delay_s
-        return [retry_due(s, delay) for s in self.store.in_phases({Phase.RETRY})]
+        return [s.retry_due(delay) for s in self.store.in_phases({Phase.RETRY})]
 
     def _idle_reason(self) -> str:
         """What an idle daemon waits for, in words (said once per change)."""
         now = time.time()
         if self._daily_budget_hit:
             return "the daily budget to reset tomorrow (daily_hard_cap_usd)"
-        upcoming = sorted((retry_due(s, self.loaded.config.daemon.retry_delay_s), s.priority)
+        upcoming = sorted((s.retry_due(self.loaded.config.daemon.retry_delay_s), s.priority)
                           for s in self.store.in_phases({Phase.RETRY}))
         upcoming = [(due, pid) for due, pid in upcoming if due > now]
         if upcoming:

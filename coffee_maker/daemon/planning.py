@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, PriorityState, StateStore
+from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, StateStore
 from coffee_maker.types import Priority, RoadmapWarning, Status
 
 log = structlog.get_logger(__name__)
@@ -45,19 +45,9 @@ class NextWork:
     retries: tuple[tuple[str, float], ...] = ()  # (priority id, due at epoch seconds), soonest first
 
 
-def retry_delay(retry_delay_s: float, failed_attempt: int) -> float:
-    """The wait after a failed attempt: it doubles with each failure."""
-    return float(retry_delay_s * 2 ** max(0, failed_attempt - 1))
-
-
-def retry_due(state: PriorityState, retry_delay_s: float) -> float:
-    """When a priority in retry may be tried again (epoch seconds)."""
-    return state.updated_at + retry_delay(retry_delay_s, state.attempt)
-
-
 def upcoming_retries(store: StateStore, retry_delay_s: float, now: float | None = None) -> tuple[tuple[str, float], ...]:
     now = time.time() if now is None else now
-    due = ((s.priority, retry_due(s, retry_delay_s)) for s in store.in_phases({Phase.RETRY}))
+    due = ((s.priority, s.retry_due(retry_delay_s)) for s in store.in_phases({Phase.RETRY}))
     return tuple(sorted(((pid, at) for pid, at in due if at > now), key=lambda item: item[1]))
 
 
@@ -73,7 +63,7 @@ def resumable(view: RoadmapView, store: StateStore, retry_delay_s: float, now: f
     """A priority left mid-way (crash, usage limit, a retry now due) goes before anything new."""
     now = time.time() if now is None else now
     for state in store.in_phases(ACTIVE | {Phase.RETRY}):
-        if state.phase is not Phase.RETRY or retry_due(state, retry_delay_s) <= now:
+        if state.phase is not Phase.RETRY or state.retry_due(retry_delay_s) <= now:
             priority = view.get(state.priority)
             if priority is not None:
                 return priority

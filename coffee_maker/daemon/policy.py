@@ -18,9 +18,16 @@ from coffee_maker.daemon.attempt import AgentPaused, AttemptRunner
 from coffee_maker.daemon.budget import BudgetExhausted, BudgetGuard
 from coffee_maker.daemon.devlog import write_devlog
 from coffee_maker.daemon.limits import SHORT_LIVED, limit_wait
-from coffee_maker.daemon.planning import retry_delay
 from coffee_maker.daemon.ports import Services
-from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, StateStore, unblock_hint
+from coffee_maker.daemon.state import (
+    ACTIVE,
+    FINISHED,
+    IN_REVIEW,
+    Phase,
+    StateStore,
+    retry_delay,
+    unblock_hint,
+)
 from coffee_maker.errors import AgentAuthError, CoffeeMakerError
 from coffee_maker.notify.channels import in_words
 from coffee_maker.types import Priority

@@ -97,6 +97,11 @@ class IllegalTransition(RuntimeError):
     """A transition the state machine does not allow (a bug in the caller)."""
 
 
+def retry_delay(retry_delay_s: float, failed_attempt: int) -> float:
+    """The wait after a failed attempt: it doubles with each failure."""
+    return float(retry_delay_s * 2 ** max(0, failed_attempt - 1))
+
+
 @dataclass(frozen=True)
 class PriorityState:
     priority: str
@@ -114,8 +119,8 @@ class PriorityState:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retry_due(self, retry_delay_s: float) -> float:
-        """When a priority in retry may be tried again: the delay doubles with each failed attempt."""
-        return float(self.updated_at + retry_delay_s * 2 ** max(0, self.attempt - 1))
+        """When a priority in retry may be tried again (epoch seconds)."""
+        return self.updated_at + retry_delay(retry_delay_s, self.attempt)
 
 
 _SCHEMA = """
