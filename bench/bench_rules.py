@@ -20,7 +20,7 @@ from pathlib import Path
 from _percentiles import describe_ms  # noqa: E402 — a sibling module of these scripts
 
 from coffee_maker.config.rules import PermissionRule, QuestionRule, RulesSettings
-from coffee_maker.interaction.rules import RuleEngine
+from coffee_maker.rules.engine import RuleEngine
 from coffee_maker.types import PermissionRequest, Question
 
 TEMPLATES = [

@@ -1,4 +1,4 @@
-"""Answering the agent: rules, the MessageHandler, and the interaction log."""
+"""Answering the agent: the MessageHandler and the interaction log (the rules live in ``coffee_maker.rules``)."""
 
 from coffee_maker.interaction.handler import (
            MessageHandler,
@@ -6,7 +6,5 @@ from coffee_maker.interaction.handler import (
            build_rule_engine,
 )
 from coffee_maker.interaction.log import InteractionLog, redact
-from coffee_maker.interaction.rules import RuleEngine, split_command
 
-__all__ = ["InteractionLog", "MessageHandler", "RuleEngine", "build_message_handler", "build_rule_engine", "redact",
-           "split_command"]
+__all__ = ["InteractionLog", "MessageHandler", "build_message_handler", "build_rule_engine", "redact"]

@@ -21,9 +21,9 @@ import structlog
 from coffee_maker.config import LoadedConfig
 from coffee_maker.interaction.learned import FILE_NAME, LearnedRules
 from coffee_maker.interaction.log import InteractionLog
-from coffee_maker.interaction.rules import RuleEngine
 from coffee_maker.notify.escalator import STOPPED, Escalation, Escalator
 from coffee_maker.notify.sink import InteractionSink
+from coffee_maker.rules.engine import RuleEngine
 from coffee_maker.rules.subject import summary_of
 from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question, Request
 

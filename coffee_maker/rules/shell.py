@@ -359,3 +359,8 @@ def _parse_cached(command: str, depth: int) -> ParsedCommand:
 def parse(command: str, *, depth: int = 0) -> ParsedCommand:
     """The simple commands of ``command`` (cached: the agent often repeats itself)."""
     return _parse_cached(command, depth)
+
+
+def split_command(command: str) -> list[str]:
+    """The simple commands inside a shell command line, as written (substitutions first: they run first)."""
+    return [c.text for c in parse(command).commands]

@@ -11,7 +11,8 @@ import pytest
 
 from coffee_maker.config import load_config
 from coffee_maker.errors import ConfigError
-from coffee_maker.interaction.rules import RuleEngine, split_command
+from coffee_maker.rules.engine import RuleEngine
+from coffee_maker.rules.shell import split_command
 from coffee_maker.types import DecisionKind, PermissionRequest, Question
 
 CORPUS = [json.loads(line) for line in (Path(__file__).parent / "corpus.jsonl").read_text().splitlines() if line]
