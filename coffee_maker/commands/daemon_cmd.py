@@ -52,7 +52,7 @@ def run_daemon(loaded: LoadedConfig, *, once: bool, only: str | None, dry_run: b
     from coffee_maker.daemon.service import DaemonService
 
     if only is not None:  # the same id forms as `roadmap show`, and no silent no-op for a blocked one
-        from coffee_maker.daemon.plan import chosen_priority
+        from coffee_maker.daemon.planning import chosen_priority
         from coffee_maker.roadmap import read_roadmap
 
         only = chosen_priority(loaded, read_roadmap(loaded.roadmap_path)[1], only).id
@@ -128,7 +128,7 @@ def _pending_count(loaded: LoadedConfig) -> int | None:
 
 def _next_up(loaded: LoadedConfig, store: Any) -> str | None:
     """What the daemon would pick next: the same planning the daemon does (merged counts as complete)."""
-    from coffee_maker.daemon.plan import plan
+    from coffee_maker.daemon.planning import plan
     from coffee_maker.roadmap import read_roadmap
 
     try:

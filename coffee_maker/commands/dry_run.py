@@ -6,8 +6,7 @@ import time
 
 from coffee_maker.commands._common import console
 from coffee_maker.config import LoadedConfig
-from coffee_maker.daemon.plan import plan
-from coffee_maker.daemon.planning import RoadmapView, resumable, upcoming_retries
+from coffee_maker.daemon.planning import RoadmapView, plan, resumable, upcoming_retries
 from coffee_maker.daemon.state import STATE_DB, StateStore
 from coffee_maker.daemon.wiring import readiness_check
 from coffee_maker.roadmap import Skip, read_roadmap

@@ -110,7 +110,7 @@ def list_priorities(loaded: LoadedConfig, *, as_json: bool) -> int:
 
 
 def show_next(loaded: LoadedConfig, *, as_json: bool) -> int:
-    from coffee_maker.daemon.plan import plan
+    from coffee_maker.daemon.planning import plan
 
     roadmap = _load(loaded)
     report_errors(loaded, roadmap)
