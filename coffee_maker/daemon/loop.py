@@ -120,6 +120,10 @@ class Daemon(FailurePolicy):
         if self._sleep_override:
             self._sleep_override(seconds)
             return
+        # The loop clears ``wake`` at the top of each turn: a stop requested after its check but
+        # before that clear would be lost without this look (request_stop sets ``stopping`` first).
+        if self.stopping.is_set() or self.leave.is_set():
+            return
         self.wake.wait(timeout=max(0.0, seconds))
 
     # ------------------------------------------------------------------ the loop

@@ -187,6 +187,16 @@ def wait_for(condition: Any, *, timeout_s: float, what: str, interval_s: float =
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
+def page_text(browser: Any, element_id: str) -> str:
+    """The text of one element, or "" while the page is between documents (a form POST navigating)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    try:
+        return str(browser.find_element("id", element_id).text)
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+
+
 def start_daemon(project: Path, **popen: Any) -> RunningDaemon:
     """`coffee-maker run` as a subprocess; the URL from the state directory once the page listens."""
     from coffee_maker.web._token import read_info, read_token

@@ -15,7 +15,7 @@ import pytest
 
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.demo import build_sandbox
-from tests.web.conftest import RunningDaemon, start_daemon, wait_for
+from tests.web.conftest import RunningDaemon, page_text, start_daemon, wait_for
 
 QUESTION = "Which API key should I use for the forecast service"
 pytestmark = pytest.mark.timeout(240)
@@ -77,10 +77,7 @@ def _click_option(browser: Any, option: str) -> str:
             return False
 
     def confirmed(qid: str) -> bool:
-        try:
-            return f"Answered {qid}." in browser.find_element(By.ID, "main").text
-        except StaleElementReferenceException:
-            return False
+        return f"Answered {qid}." in page_text(browser, "main")
 
     qid = wait_for(question_id, timeout_s=90, what="the escalated question to appear on the page", interval_s=0.1)
     assert "write the forecast summary" in browser.page_source  # the agent's last message, beside the question

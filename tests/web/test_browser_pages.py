@@ -9,7 +9,7 @@ import pytest
 
 from coffee_maker.notify.inbox import Inbox
 from coffee_maker.web.server import WebServer
-from tests.web.conftest import wait_for
+from tests.web.conftest import page_text, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 _SESSIONS: list[object] = []
@@ -42,7 +42,7 @@ class TestWithoutJavaScript:
         assert server.url is not None
         browser.get(server.url.replace("/?", "/inbox?"))
         browser.find_element(By.XPATH, f"//article[@id='q-{qid}']//button[normalize-space()='Deny']").click()
-        wait_for(lambda: f"Answered {qid}." in browser.find_element(By.ID, "main").text, timeout_s=10,
+        wait_for(lambda: f"Answered {qid}." in page_text(browser, "main"), timeout_s=10,
                  what="the confirmation after a plain form POST")
         assert _answer(repo, qid) == ("answered", "no", "web")
 
