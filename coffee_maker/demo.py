@@ -92,7 +92,7 @@ def answer_when_asked(project: Path, stop: threading.Event, *, delay_s: float, a
     """Play the person: wait for an escalated question, then answer it from another process."""
     from coffee_maker.notify.inbox import Inbox
 
-    inbox_path = project / ".coffee_maker" / "inbox.db"
+    inbox_path = load_config(project).layout.inbox_db
     while not stop.is_set():
         pending = Inbox(inbox_path).waiting() if inbox_path.exists() else []
         if pending:
@@ -134,7 +134,7 @@ def run_until_settled(project: Path, *, settled: int, timeout_s: float, answer_d
 
 
 def _stop_when_settled(project: Path, service: object, stop: threading.Event, settled: int, timeout_s: float) -> None:
-    db = project / ".coffee_maker" / "state.db"
+    db = load_config(project).layout.state_db
     deadline = time.monotonic() + timeout_s
     while not stop.is_set() and time.monotonic() < deadline:
         if db.exists():
@@ -154,7 +154,7 @@ def run_demo(root: Path, *, answer_delay_s: float = 3.0, timeout_s: float = 50.0
 
     started = time.monotonic()
     project = build_sandbox(root)
-    configure_logging("info", log_dir=project / ".coffee_maker")
+    configure_logging("info", log_dir=load_config(project).state_dir)
     log.info("demo sandbox ready", project=str(project))
     code = run_until_settled(project, settled=2, timeout_s=timeout_s, answer_delay_s=answer_delay_s)
     _summary(project, root, time.monotonic() - started)
@@ -165,7 +165,7 @@ def _summary(project: Path, root: Path, elapsed: float) -> None:
     from rich.console import Console
 
     console = Console(highlight=False, soft_wrap=True)  # long paths stay copyable
-    store = StateStore(project / ".coffee_maker" / "state.db")
+    store = StateStore(load_config(project).layout.state_db)
     console.rule(f"demo finished in {elapsed:.0f}s")
     for state in store.all():
         console.print(f"  {state.priority}: {state.phase.value} on {state.branch}")

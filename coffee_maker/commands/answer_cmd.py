@@ -34,7 +34,7 @@ def show_pending(loaded: LoadedConfig, *, as_json: bool) -> int:
     from coffee_maker.notify.escalator import RESUME_NOTE
     from coffee_maker.notify.inbox import Inbox
 
-    db = loaded.state_dir / "inbox.db"
+    db = loaded.layout.inbox_db
     inbox = Inbox(db) if db.exists() else None
     questions = inbox.waiting() if inbox else []
     paused = inbox.asker_stopped() if inbox else []
@@ -73,7 +73,7 @@ def answer_question(loaded: LoadedConfig, qid: str, value: str, *, who: str | No
     from coffee_maker.notify.escalator import RESUME_NOTE, normalise_answer
     from coffee_maker.notify.inbox import Inbox
 
-    db = loaded.state_dir / "inbox.db"
+    db = loaded.layout.inbox_db
     if not db.exists():
         raise UsageError(f"No questions have been asked in {loaded.repo} yet.")
     inbox = Inbox(db)

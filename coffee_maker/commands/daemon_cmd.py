@@ -18,11 +18,8 @@ from rich.table import Table
 from coffee_maker.commands import _common
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.lock import lock_holder
-from coffee_maker.daemon.service import LOCK_NAME
 from coffee_maker.errors import CoffeeMakerError, UsageError
-from coffee_maker.observe.logging import LOG_FILE_NAME, configure_logging
-
-STATE_DB = "state.db"
+from coffee_maker.observe.logging import configure_logging
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -83,8 +80,8 @@ def run_daemon(loaded: LoadedConfig, *, once: bool, only: str | None, dry_run: b
 def status_data(loaded: LoadedConfig) -> dict[str, Any]:
     from coffee_maker.daemon.state import Phase, StateStore
 
-    db = loaded.state_dir / STATE_DB
-    pid = lock_holder(loaded.state_dir / LOCK_NAME)
+    db = loaded.layout.state_db
+    pid = lock_holder(loaded.layout.lock)
     data: dict[str, Any] = {"running": pid is not None, "pid": pid, "repo": str(loaded.repo)}
     if not db.exists():
         data.update(priorities=[], current=None, phase=None, pending_questions=0, next_up=_next_up(loaded, None))
@@ -120,7 +117,7 @@ def _pending_count(loaded: LoadedConfig) -> int | None:
     except ImportError:
         return None
     try:
-        inbox = Inbox(loaded.state_dir / "inbox.db")
+        inbox = Inbox(loaded.layout.inbox_db)
         return len(inbox.waiting())  # questions of a stopped daemon are asked again on resume
     except Exception:  # noqa: BLE001 — status must always print something
         return None
@@ -185,7 +182,7 @@ def show_status(loaded: LoadedConfig, *, as_json: bool) -> int:
 
 
 def stop_daemon(loaded: LoadedConfig, *, timeout_s: float) -> int:
-    pid = lock_holder(loaded.state_dir / LOCK_NAME)
+    pid = lock_holder(loaded.layout.lock)
     if pid is None:
         _common.console().print("No coffee-maker daemon is running for this repository.")
         return 0
@@ -194,7 +191,7 @@ def stop_daemon(loaded: LoadedConfig, *, timeout_s: float) -> int:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if lock_holder(loaded.state_dir / LOCK_NAME) is None:
+        if lock_holder(loaded.layout.lock) is None:
             _common.console().print(f"Stopped the daemon (pid {pid}).")
             return 0
         time.sleep(0.1)
@@ -202,7 +199,7 @@ def stop_daemon(loaded: LoadedConfig, *, timeout_s: float) -> int:
 
 
 def show_logs(loaded: LoadedConfig, *, follow: bool, lines: int) -> int:
-    path = loaded.state_dir / LOG_FILE_NAME
+    path = loaded.layout.log_file
     if not path.exists():
         raise UsageError(f"No log yet at {path}: the daemon has not run in this repository.")
     with path.open(encoding="utf-8", errors="replace") as fh:

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from coffee_maker import proc
 from coffee_maker.commands import _common
-from coffee_maker.config import LoadedConfig
+from coffee_maker.config import LoadedConfig, StateLayout
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.words import count
 
@@ -176,7 +176,7 @@ def check_channels(loaded: LoadedConfig) -> list[Check]:
     checks = []
     skipped: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="coffee-maker-doctor-") as scratch:  # doctor writes no state
-        inbox = Inbox(Path(scratch) / "inbox.db")
+        inbox = Inbox(StateLayout(Path(scratch)).inbox_db)
         try:
             build_channels(loaded, inbox, skipped=skipped)
         finally:

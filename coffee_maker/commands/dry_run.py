@@ -7,7 +7,7 @@ import time
 from coffee_maker.commands._common import console
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.planning import RoadmapView, plan, resumable, upcoming_retries
-from coffee_maker.daemon.state import STATE_DB, StateStore
+from coffee_maker.daemon.state import StateStore
 from coffee_maker.daemon.wiring import readiness_check
 from coffee_maker.roadmap import Skip, read_roadmap
 from coffee_maker.types import Priority
@@ -20,7 +20,7 @@ def show_dry_run(loaded: LoadedConfig, *, only: str | None = None) -> int:
     _, roadmap = read_roadmap(loaded.roadmap_path)
     view = RoadmapView(roadmap.priorities, list(roadmap.guidelines), roadmap.warnings)
     delay = loaded.config.daemon.retry_delay_s
-    db = loaded.state_dir / STATE_DB
+    db = loaded.layout.state_db
     store = StateStore(db) if db.exists() else None
     retries = upcoming_retries(store, delay) if store is not None else ()
     resumed = resumable(view, store, delay) if store is not None else None

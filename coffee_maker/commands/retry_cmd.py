@@ -49,17 +49,16 @@ def _priority_id(loaded: LoadedConfig, query: str) -> str:
 
 
 def _store(loaded: LoadedConfig) -> StateStore:
-    from coffee_maker.daemon.state import STATE_DB, StateStore
+    from coffee_maker.daemon.state import StateStore
 
-    return StateStore(loaded.state_dir / STATE_DB)
+    return StateStore(loaded.layout.state_db)
 
 
 def _nudge(loaded: LoadedConfig) -> str:
     """Wake a running daemon; the sentence that says what happens next."""
     from coffee_maker.daemon.lock import lock_holder
-    from coffee_maker.daemon.service import LOCK_NAME
 
-    pid = lock_holder(loaded.state_dir / LOCK_NAME)
+    pid = lock_holder(loaded.layout.lock)
     if pid is None or pid <= 0:
         return "The daemon is not running; `coffee-maker run` picks it up."
     try:
@@ -96,7 +95,6 @@ def retry_priority(loaded: LoadedConfig, query: str) -> int:
 
 def skip_priority(loaded: LoadedConfig, query: str) -> int:
     from coffee_maker.daemon.lock import lock_holder
-    from coffee_maker.daemon.service import LOCK_NAME
     from coffee_maker.daemon.state import ACTIVE, SKIPPABLE, Phase
 
     pid = _priority_id(loaded, query)
@@ -107,7 +105,7 @@ def skip_priority(loaded: LoadedConfig, query: str) -> int:
         if phase is Phase.SKIPPED:
             _common.console().print(f"{pid} is already skipped (`coffee-maker retry {pid}` takes it back).")
             return 0
-        if phase in ACTIVE and lock_holder(loaded.state_dir / LOCK_NAME) is not None:
+        if phase in ACTIVE and lock_holder(loaded.layout.lock) is not None:
             raise UsageError(f"The daemon is working on {pid} right now; stop it first (`coffee-maker stop`), "
                              "then skip.")
         if phase not in SKIPPABLE:

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def telemetry_path(loaded: LoadedConfig) -> Path:
-    return loaded.state_dir / loaded.config.observe.telemetry_db
+    return loaded.layout.telemetry_db
 
 
 def _compute(loaded: LoadedConfig, since: str | None) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import webbrowser
 from coffee_maker.commands import _common
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.lock import lock_holder
-from coffee_maker.daemon.service import LOCK_NAME
 from coffee_maker.errors import UsageError
 
 
@@ -26,12 +25,12 @@ def web_url(loaded: LoadedConfig) -> str:
 
     if not loaded.config.web.enabled:
         raise UsageError("The web page is off: set `[web] enabled = true` in coffee_maker.toml and restart the daemon.")
-    pid = lock_holder(loaded.state_dir / LOCK_NAME)
-    info = read_info(loaded.state_dir)
+    pid = lock_holder(loaded.layout.lock)
+    info = read_info(loaded.layout)
     if pid is None or info is None or info.get("pid") != pid:
         raise UsageError(f"No daemon is serving the page for {loaded.repo}; start one with `coffee-maker run` "
                          "(if it is running, its log says why the page could not listen).")
-    token = read_token(loaded.state_dir)
+    token = read_token(loaded.layout)
     if token is None:
         raise UsageError(f"The page's token is missing from {loaded.state_dir}; restart the daemon to make a new one.")
     return f"{info['url']}?token={token}"

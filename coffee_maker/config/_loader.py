@@ -12,6 +12,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import SettingsError
 
+from coffee_maker.config.layout import StateLayout
 from coffee_maker.config.model import ENV_NESTED_DELIMITER, ENV_PREFIX, Config
 from coffee_maker.errors import ConfigError
 
@@ -49,6 +50,13 @@ class LoadedConfig:
     @property
     def state_dir(self) -> Path:
         return self.repo / self.config.observe.state_dir
+
+    @property
+    def layout(self) -> StateLayout:
+        """Every path under the state directory (see config/layout.py)."""
+        worktree_dir = self.config.git.worktree_dir
+        return StateLayout(self.state_dir, telemetry_name=self.config.observe.telemetry_db,
+                           worktree_dir=self.repo / worktree_dir if worktree_dir else None)
 
     @property
     def interaction_log_dir(self) -> Path:

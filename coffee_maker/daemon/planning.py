@@ -91,9 +91,9 @@ def next_work(view: RoadmapView, store: StateStore, *, pick: Picker, retry_delay
 
 def held_by(loaded: LoadedConfig) -> Held:
     """The daemon's state for ``loaded``'s repository; nothing held when the daemon never ran there."""
-    from coffee_maker.daemon.state import STATE_DB, StateStore
+    from coffee_maker.daemon.state import StateStore
 
-    db = loaded.state_dir / STATE_DB
+    db = loaded.layout.state_db
     if not db.exists():
         return Held()
     store = StateStore(db)

@@ -25,7 +25,6 @@ from coffee_maker.errors import ExitCode
 
 log = structlog.get_logger(__name__)
 
-LOCK_NAME = "daemon.lock"
 
 
 class DaemonService:
@@ -44,7 +43,7 @@ class DaemonService:
         self._interrupted = False
 
     def run(self, *, once: bool = False, only: str | None = None) -> int:
-        lock = DaemonLock(self.loaded.state_dir / LOCK_NAME)
+        lock = DaemonLock(self.loaded.layout.lock)
         lock.acquire()
         watcher: RoadmapWatcher | None = None
         previous = self._install_signals()

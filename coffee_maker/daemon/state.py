@@ -28,7 +28,6 @@ from coffee_maker.roadmap.planner import Held
 from coffee_maker.sqlite import ThreadConnections
 
 #: The state database's file name inside the state directory.
-STATE_DB = "state.db"
 
 
 class Phase(StrEnum):

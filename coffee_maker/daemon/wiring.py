@@ -23,7 +23,7 @@ from coffee_maker.daemon.loop import Daemon, RoadmapView
 from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.record import AttemptRecord
-from coffee_maker.daemon.state import STATE_DB, StateStore
+from coffee_maker.daemon.state import StateStore
 from coffee_maker.errors import AgentError, CoffeeMakerError
 from coffee_maker.roadmap import explain, read_roadmap
 from coffee_maker.types import DecisionCallback, Priority
@@ -174,7 +174,7 @@ def readiness_check(loaded: LoadedConfig, git: Any, *, fetch: bool = True) -> Ca
 
 def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
     services = build_services(loaded)
-    store = StateStore(loaded.state_dir / STATE_DB)
+    store = StateStore(loaded.layout.state_db)
     planner = pick_next(store, loaded)
     progress = Progress()
     progress.attach_to_logging()

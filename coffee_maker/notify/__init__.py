@@ -68,8 +68,8 @@ def build_channels(loaded: LoadedConfig, inbox: Inbox, *, skipped: list[tuple[st
 
 
 def build_escalator(loaded: LoadedConfig, *, sink: InteractionSink | None = None) -> Escalator:
-    """The inbox at ``<state_dir>/inbox.db`` and the configured channels, with [notify] timeout and retries."""
-    inbox = Inbox(loaded.state_dir / "inbox.db")
+    """The inbox at ``loaded.layout.inbox_db`` and the configured channels, with [notify] timeout and retries."""
+    inbox = Inbox(loaded.layout.inbox_db)
     settings = loaded.config.notify
     return Escalator(inbox, build_channels(loaded, inbox), timeout_s=settings.timeout_s,
                      invalid_retries=settings.invalid_answer_retries, sink=sink)

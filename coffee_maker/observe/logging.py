@@ -15,7 +15,7 @@ from typing import TextIO
 
 import structlog
 
-LOG_FILE_NAME = "coffee-maker.log"
+from coffee_maker.config.layout import LOG_FILE as LOG_FILE_NAME
 
 
 def _drop_none_context(

@@ -23,8 +23,6 @@ from coffee_maker.sqlite import ThreadConnections
 if TYPE_CHECKING:
     from coffee_maker.config import LoadedConfig
 
-DB_NAME = "telemetry.db"
-
 #: Ordered migrations; migration ``n`` moves the schema from version ``n`` to ``n + 1``.
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -135,7 +133,7 @@ class TelemetryStore:
     @classmethod
     def from_config(cls, loaded: LoadedConfig) -> TelemetryStore:
         """``<state_dir>/<[observe] telemetry_db>`` (``telemetry.db`` by default)."""
-        return cls(loaded.state_dir / loaded.config.observe.telemetry_db)
+        return cls(loaded.layout.telemetry_db)
 
     def _conn(self) -> sqlite3.Connection:
         return self._db.get()

@@ -39,8 +39,7 @@ class GitManager:
         self.loaded = loaded
         self.settings = loaded.config.git
         self.root = loaded.repo
-        configured = self.settings.worktree_dir
-        self.worktrees = (loaded.repo / configured) if configured else loaded.state_dir / "worktrees"
+        self.worktrees = loaded.layout.worktrees
         self._repo: Repo | None = None
         self._default: str | None = None
 

@@ -43,7 +43,7 @@ class Sources:
     def open(cls, loaded: LoadedConfig) -> Sources:
         loaded.state_dir.mkdir(parents=True, exist_ok=True)
         telemetry = TelemetryStore.from_config(loaded)
-        return cls(loaded, StateStore(loaded.state_dir / "state.db"), Inbox(loaded.state_dir / "inbox.db"),
+        return cls(loaded, StateStore(loaded.layout.state_db), Inbox(loaded.layout.inbox_db),
                    telemetry, HistorySummary(telemetry))
 
     def close(self) -> None:

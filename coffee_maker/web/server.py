@@ -204,7 +204,7 @@ class WebServer:
                         host=settings.host, port=settings.port, error=exc.strerror or str(exc))
             return None
         host, port = str(server.server_address[0]), int(server.server_address[1])
-        self.token = load_or_create_token(self.loaded.state_dir)
+        self.token = load_or_create_token(self.loaded.layout)
         server.app = WebApp(self.loaded, token=self.token, port=port, host=host, wake=self.wake)
         self._server = server
         shown = f"[{host}]" if ":" in host else host
@@ -218,7 +218,7 @@ class WebServer:
         self._thread.start()
         # The history's counts, read once now so the first visit does not pay for a long log.
         threading.Thread(target=server.app.src.history.refresh, name="web-history-warmup", daemon=True).start()
-        write_info(self.loaded.state_dir, url=base, pid=_pid())
+        write_info(self.loaded.layout, url=base, pid=_pid())
         log.info("web dashboard listening", url=base)
         return self.url
 
@@ -251,7 +251,7 @@ class WebServer:
             log.warning("the web dashboard did not stop in time; it ends with the daemon", waited_s=SHUTDOWN_WAIT_S)
         server.server_close()
         server.app.close()
-        remove_info(self.loaded.state_dir, _pid())
+        remove_info(self.loaded.layout, _pid())
 
 
 def _pid() -> int:

@@ -199,13 +199,14 @@ def page_text(browser: Any, element_id: str) -> str:
 
 def start_daemon(project: Path, **popen: Any) -> RunningDaemon:
     """`coffee-maker run` as a subprocess; the URL from the state directory once the page listens."""
+    from coffee_maker.config import StateLayout
     from coffee_maker.web._token import read_info, read_token
 
     env = {**os.environ, "COFFEE_MAKER_WEB__PORT": "0"}
     process = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)],
                                env=env, **{"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
                                            "stderr": subprocess.DEVNULL, **popen})
-    state = project / ".coffee_maker"
+    state = StateLayout(project / ".coffee_maker")
 
     def listening() -> str | None:
         if process.poll() is not None:

@@ -14,7 +14,7 @@ from coffee_maker.config import load_config
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.notify.inbox import Inbox
 from coffee_maker.observe.telemetry import TelemetryStore
-from coffee_maker.web._token import TOKEN_FILE, read_info
+from coffee_maker.web._token import read_info
 from coffee_maker.web.server import WebServer
 from tests.web.conftest import Client, csrf_of
 
@@ -62,7 +62,7 @@ class TestToken:
 
     def test_token_file_is_private_and_kept_across_restarts(self, repo: Path, server: WebServer) -> None:
         """The token lives in the state directory with mode 0600 and is the same after a restart."""
-        path = repo / ".coffee_maker" / TOKEN_FILE
+        path = load_config(repo).layout.web_token
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         again = WebServer(load_config(repo))
         assert again.start() is not None
@@ -270,9 +270,9 @@ class TestServing:
 
     def test_close_stops_serving_and_forgets_the_url(self, repo: Path, server: WebServer) -> None:
         """After close() the socket is gone, web.json is removed, and no server thread is left."""
-        assert read_info(repo / ".coffee_maker") is not None
+        assert read_info(load_config(repo).layout) is not None
         server.close()
-        assert read_info(repo / ".coffee_maker") is None
+        assert read_info(load_config(repo).layout) is None
         assert not [t for t in threading.enumerate() if t.name == "web-dashboard"]
 
     def test_a_stalled_browser_blocks_nobody(self, server: WebServer, client: Client) -> None:
