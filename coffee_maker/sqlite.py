@@ -1,20 +1,82 @@
-"""SQLite files shared by the daemon and CLI commands: one connection per thread, WAL mode.
+"""SQLite files shared by the daemon and CLI commands: one connection per thread, WAL mode, one migrate().
 
 The state store, the pending-question inbox and the telemetry store all need the same
 set-up: WAL so readers never block the writer, a busy timeout so two processes wait for
 each other instead of failing, autocommit with explicit `BEGIN IMMEDIATE` transactions,
 and one connection per thread (connections of finished threads are closed on the way).
+Each store brings its schema up to date the same way, with :func:`migrate`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 BUSY_TIMEOUT_MS = 10_000
+
+#: One migration step: a SQL script, or a function for what SQL cannot say conditionally.
+Step = str | Callable[[sqlite3.Connection], None]
+
+
+def migrate(conn: sqlite3.Connection, steps: Sequence[Step]) -> int:
+    """Bring the database to version ``len(steps)``; returns the version it is at afterwards.
+
+    ``PRAGMA user_version`` is the number of steps already applied: step ``n`` moves the
+    schema from version ``n`` to ``n + 1``. The missing steps run in one immediate
+    transaction with the version bump, so two processes opening the file at once apply
+    them once, and a failing step leaves the file as it was. A file already at (or, made
+    by a newer coffee-maker, past) the last version is left alone without taking the
+    write lock, so opening a store while the daemon writes does not wait.
+    """
+    if _version(conn) >= len(steps):
+        return _version(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _version(conn)  # again under the lock: another process may have migrated meanwhile
+        for step in steps[version:]:
+            if callable(step):
+                step(conn)
+            else:
+                for statement in _statements(step):
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={max(version, len(steps))}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return max(version, len(steps))
+
+
+def add_column(table: str, column: str, declaration: str) -> Step:
+    """A step adding ``column`` unless the table has it: files made before ``user_version`` was kept
+    may or may not have it, so the step must be safe either way."""
+
+    def step(conn: sqlite3.Connection) -> None:
+        if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+    return step
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of ``script`` one by one (``execute`` takes one; ``executescript`` would commit
+    the transaction first). A ``;`` inside a string or a trigger body does not end a statement."""
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\n;"):
+                yield pending
+            pending = ""
+    if pending.strip(" \t\n;"):
+        yield pending  # an unfinished last statement: execute() says what is wrong with it
 
 
 def connect(path: Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:

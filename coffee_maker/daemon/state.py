@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from coffee_maker.roadmap.planner import Held
-from coffee_maker.sqlite import ThreadConnections
+from coffee_maker.sqlite import ThreadConnections, migrate
 
 #: The state database's file name inside the state directory.
 
@@ -122,7 +122,9 @@ class PriorityState:
         return self.updated_at + retry_delay(retry_delay_s, self.attempt)
 
 
-_SCHEMA = """
+#: The schema's steps for sqlite.migrate. Step 1 says IF NOT EXISTS because files made before the
+#: schema carried a version (user_version 0) already have these tables, with their rows.
+MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS priorities (
     priority TEXT PRIMARY KEY, phase TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
     branch TEXT, workspace TEXT, session_id TEXT, commit_sha TEXT, pr_number INTEGER, pr_url TEXT,
@@ -135,7 +137,7 @@ CREATE TABLE IF NOT EXISTS transitions (
 );
 CREATE TABLE IF NOT EXISTS daily_cost (day TEXT PRIMARY KEY, cost_usd REAL NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS daemon (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+""",)
 
 _FIELDS = ("attempt", "branch", "workspace", "session_id", "commit_sha", "pr_number", "pr_url", "cost_usd", "reason")
 
@@ -147,7 +149,7 @@ class StateStore:
         self.path = path
         # synchronous=FULL: a transition must survive a power cut, not just a crash.
         self._db = ThreadConnections(path, synchronous="FULL", rows=True)
-        self._db.get().executescript(_SCHEMA)  # executescript manages its own transaction
+        migrate(self._db.get(), MIGRATIONS)
 
     def _conn(self) -> sqlite3.Connection:
         return self._db.get()

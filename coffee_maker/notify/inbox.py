@@ -35,11 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coffee_maker.notify.session import SESSIONS_DIR, InboxSession, session_alive
-from coffee_maker.sqlite import ThreadConnections
+from coffee_maker.sqlite import ThreadConnections, add_column, migrate
 
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: easy to type from a phone
 
-_SCHEMA = """
+#: The schema's steps for sqlite.migrate. Files made before the schema carried a version
+#: (user_version 0) have the table, perhaps without the columns added later: hence IF NOT EXISTS
+#: and the add_column steps, which add a column only where it is missing.
+MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS questions (
     id TEXT PRIMARY KEY, created REAL NOT NULL, priority TEXT, kind TEXT NOT NULL, text TEXT NOT NULL,
     options TEXT NOT NULL, safe_default TEXT NOT NULL, timeout_at REAL NOT NULL, rank INTEGER NOT NULL DEFAULT 0,
@@ -47,7 +50,10 @@ CREATE TABLE IF NOT EXISTS questions (
     context TEXT NOT NULL DEFAULT '{}', consumed INTEGER NOT NULL DEFAULT 0, session TEXT, asker_pid INTEGER
 );
 CREATE INDEX IF NOT EXISTS questions_status ON questions(status, rank, created);
-"""
+""",
+              add_column("questions", "consumed", "INTEGER NOT NULL DEFAULT 0"),  # re-used after a restart
+              add_column("questions", "session", "TEXT"),  # questions belong to a live session
+              add_column("questions", "asker_pid", "INTEGER"))
 
 
 @dataclass(frozen=True)
@@ -81,14 +87,7 @@ class Inbox:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = ThreadConnections(path, rows=True)
-        conn = self._conn()
-        conn.executescript(_SCHEMA)
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(questions)")}
-        if "consumed" not in columns:  # inboxes created before questions could be re-used after a restart
-            conn.execute("ALTER TABLE questions ADD COLUMN consumed INTEGER NOT NULL DEFAULT 0")
-        if "session" not in columns:  # inboxes created before questions belonged to a live session
-            conn.execute("ALTER TABLE questions ADD COLUMN session TEXT")
-            conn.execute("ALTER TABLE questions ADD COLUMN asker_pid INTEGER")
+        migrate(self._conn(), MIGRATIONS)
         self.sessions_dir = path.parent / SESSIONS_DIR
 
     def _conn(self) -> sqlite3.Connection:

@@ -5,7 +5,7 @@ other processes, so the database runs in WAL mode (readers never block the
 writer), every connection waits on a lock instead of failing (busy_timeout), each
 write is one short transaction, and each thread gets its own connection.
 The schema carries its version in ``PRAGMA user_version``; ``MIGRATIONS`` are
-applied in order, so an older file is upgraded in place.
+applied in order by ``sqlite.migrate``, so an older file is upgraded in place.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coffee_maker.sqlite import ThreadConnections
+from coffee_maker.sqlite import ThreadConnections, migrate
 
 if TYPE_CHECKING:
     from coffee_maker.config import LoadedConfig
@@ -82,25 +82,6 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the missing migrations in one exclusive transaction each; returns the resulting version."""
-    while True:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            if version >= SCHEMA_VERSION:
-                conn.execute("COMMIT")
-                return version
-            for statement in MIGRATIONS[version].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={version + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-
 def _ts(value: Any) -> float:
     """An ISO timestamp (or epoch seconds) → epoch seconds; now when missing or unreadable."""
     if isinstance(value, (int, float)):
@@ -128,7 +109,7 @@ class TelemetryStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = ThreadConnections(self.path)
-        migrate(self._conn())
+        migrate(self._conn(), MIGRATIONS)
 
     @classmethod
     def from_config(cls, loaded: LoadedConfig) -> TelemetryStore:

@@ -89,3 +89,53 @@ class TestConcurrency:
         store = StateStore(Path(path))
         assert store.day_cost("d") == 40.0
         assert store.info() == {"w0": "ok", "w1": "ok"}
+
+
+#: What the code before sqlite.migrate created: this schema by executescript, user_version left at 0.
+SCHEMA_BEFORE_MIGRATE = """
+CREATE TABLE IF NOT EXISTS priorities (
+    priority TEXT PRIMARY KEY, phase TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
+    branch TEXT, workspace TEXT, session_id TEXT, commit_sha TEXT, pr_number INTEGER, pr_url TEXT,
+    cost_usd REAL NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', updated_at REAL NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS transitions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, priority TEXT NOT NULL, from_phase TEXT, to_phase TEXT NOT NULL,
+    at REAL NOT NULL, detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS daily_cost (day TEXT PRIMARY KEY, cost_usd REAL NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS daemon (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class TestExistingFiles:
+    def test_a_state_db_made_before_versioning_opens_with_its_rows(self, tmp_path: Path) -> None:
+        """A daemon upgraded in place finds every priority, transition, cost and status it had."""
+        import sqlite3
+
+        path = tmp_path / "state.db"
+        conn = sqlite3.connect(path)
+        conn.executescript(SCHEMA_BEFORE_MIGRATE)
+        conn.execute("INSERT INTO priorities (priority, phase, attempt, branch, pr_number, cost_usd, updated_at, extra)"
+                     " VALUES ('PRIORITY 1', 'pr_open', 2, 'feat/p1', 7, 1.5, 100.0, '{\"section_digest\": \"d\"}')")
+        conn.execute("INSERT INTO transitions (priority, from_phase, to_phase, at, detail)"
+                     " VALUES ('PRIORITY 1', 'pushed', 'pr_open', 100.0, 'opened')")
+        conn.execute("INSERT INTO daily_cost VALUES ('2026-12-01', 1.5)")
+        conn.execute("INSERT INTO daemon VALUES ('phase', '\"idle\"')")
+        conn.commit()
+        assert conn.execute("PRAGMA user_version").fetchone() == (0,)
+        conn.close()
+
+        store = StateStore(path)
+        state = store.get("PRIORITY 1")
+        assert state is not None and (state.phase, state.attempt, state.branch, state.pr_number, state.cost_usd) == \
+            (Phase.PR_OPEN, 2, "feat/p1", 7, 1.5)
+        assert state.extra == {"section_digest": "d"}
+        assert store.history("PRIORITY 1") == [("pushed", "pr_open", 100.0, "opened")]
+        assert store.day_cost("2026-12-01") == 1.5
+        assert store.info() == {"phase": "idle"}
+        store.transition("PRIORITY 1", Phase.MERGED)  # and it keeps working
+        store.close()
+        check = sqlite3.connect(path)
+        assert check.execute("PRAGMA user_version").fetchone() == (1,)
+        check.close()

@@ -131,14 +131,16 @@ class TestMigrations:
         store.close()
 
     def test_a_failed_migration_rolls_back(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        """A migration that fails leaves the file at its old version, not half-migrated."""
+        """A migration that fails leaves the file at its old version, not half-migrated: the missing
+        steps are one transaction (sqlite.migrate), so the step before the failing one is undone too."""
         monkeypatch.setattr(telemetry, "MIGRATIONS", (MIGRATIONS[0], "CREATE TABLE x (a); SELECT broken FROM nowhere"))
         monkeypatch.setattr(telemetry, "SCHEMA_VERSION", 2)
         with pytest.raises(sqlite3.OperationalError):
             TelemetryStore(tmp_path / "t.db")
         conn = sqlite3.connect(tmp_path / "t.db")
-        assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (0,)
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'x'").fetchall() == []
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'attempts'").fetchall() == []
         conn.close()
 
 
