@@ -39,44 +39,37 @@ def _git(repo: Path, *args: str) -> proc.Completed:
 
 
 def check_git(loaded: LoadedConfig) -> list[Check]:
+    """git itself, then the repository as the daemon sees it: the readiness check it runs before each attempt."""
     if shutil.which("git") is None:
         return [Check("git", "fail", "git is not installed", "Install git (e.g. `apt install git`).")]
     checks = [Check("git", "ok", _git(loaded.repo, "--version").stdout.strip())]
-    inside = _git(loaded.repo, "rev-parse", "--is-inside-work-tree")
-    if not inside.ok:
+    if not _git(loaded.repo, "rev-parse", "--is-inside-work-tree").ok:
         return [*checks, Check("repository", "fail", f"{loaded.repo} is not a git repository",
                                "Run coffee-maker inside your repository, or pass --repo PATH.")]
     checks.append(Check("repository", "ok", str(loaded.repo)))
-    remote = loaded.config.git.remote
-    if not _git(loaded.repo, "rev-parse", "--verify", "--quiet", "HEAD").ok:
-        checks.append(Check("commits", "fail", "the repository has no commits yet, so there is no branch to work from",
-                            "Commit the roadmap and coffee_maker.toml, then push: `git push -u origin HEAD`."))
-    url = _git(loaded.repo, "remote", "get-url", remote)
-    if url.ok:
-        checks.append(check_remote(loaded.repo, remote, url.stdout.strip()))
-    else:
-        checks.append(Check("remote", "fail", f"no remote named {remote!r}",
-                            f"Add one: `git remote add {remote} URL` (or set [git] remote)."))
-    name = _git(loaded.repo, "config", "user.name").stdout.strip()
-    email = _git(loaded.repo, "config", "user.email").stdout.strip()
-    if name and email:
-        checks.append(Check("identity", "ok", f"{name} <{email}>"))
-    else:
-        checks.append(Check("identity", "fail", "no git user.name/user.email",
-                            "Set them: `git config user.name 'Your Name'` and `git config user.email you@example.com`."))
-    return checks
+    return [*checks, check_readiness(loaded)]
 
 
-def check_remote(repo: Path, remote: str, url: str) -> Check:
-    """The remote has branches to base work on (an empty one makes every attempt fail at its first git call)."""
-    heads = _git(repo, "ls-remote", "--heads", remote)
-    if not heads.ok:
-        return Check("remote", "warn", f"{remote} → {url}: cannot be reached ({proc.tail(heads.stderr, 1)})",
-                     "Check the URL and your access; the daemon fetches and pushes there.")
-    if not heads.stdout.strip():
-        return Check("remote", "fail", f"{remote} → {url} has no branches yet, so there is nothing to base work on",
-                     f"Push your default branch first: `git push -u {remote} HEAD`.")
-    return Check("remote", "ok", f"{remote} → {url}")
+def check_readiness(loaded: LoadedConfig) -> Check:
+    """What `run` checks before each attempt (vcs/readiness.py), so doctor cannot call ready what `run` waits on:
+    commits, the remote and its default branch, identity, no rebase or merge under way, the roadmap pushed."""
+    from coffee_maker.vcs.git import GitManager
+    from coffee_maker.vcs.readiness import repository_problem, roadmap_on_remote_problem
+
+    git = GitManager(loaded)
+    waits = "`coffee-maker run` waits on this until it is fixed."
+    try:
+        problem = repository_problem(git)
+        roadmap_rel = os.path.relpath(loaded.roadmap_path, loaded.repo)
+        if problem is None and not roadmap_rel.startswith("..") and loaded.roadmap_path.is_file():
+            problem = roadmap_on_remote_problem(git, roadmap_rel)  # a missing roadmap is the roadmap row's
+        base = None if problem else git.default_branch()
+    except CoffeeMakerError as exc:
+        problem = exc.message
+    if problem is not None:
+        return Check("readiness", "fail", problem, waits)
+    url = _git(loaded.repo, "remote", "get-url", git.remote).stdout.strip()
+    return Check("readiness", "ok", f"{git.remote} → {url}, branches start from {git.remote}/{base}")
 
 
 def check_roadmap(loaded: LoadedConfig) -> Check:

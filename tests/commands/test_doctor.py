@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +13,10 @@ from typing import Any
 import pytest
 
 from coffee_maker.cli import main
+from coffee_maker.config import load_config
 from coffee_maker.testing.fake_forge import FakeForge
+from coffee_maker.vcs.git import GitManager
+from coffee_maker.vcs.readiness import repository_problem
 from tests.conftest import git
 from tests.vcs.conftest import make_repo
 
@@ -115,9 +121,11 @@ class TestRepository:
         """A repository with no commits is ✗ with one sentence (not all green)."""
         repo = tmp_path / "fresh"
         git(tmp_path, "init", "-q", "-b", "main", str(repo))
+        git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
         code, checks = doctor(repo, capsys)
-        assert code == 1 and checks["commits"]["status"] == "fail"
-        assert checks["commits"]["detail"] == "the repository has no commits yet, so there is no branch to work from"
+        assert code == 1 and checks["readiness"]["status"] == "fail"
+        assert checks["readiness"]["detail"] == repository_problem(GitManager(load_config(repo)))
+        assert checks["readiness"]["detail"].startswith(f"The repository {repo} has no commits yet")
 
     def test_empty_origin(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """An origin with no branches is ✗, with the push that fixes it."""
@@ -129,10 +137,26 @@ class TestRepository:
         git(repo, "add", "-A")
         git(repo, "commit", "-qm", "init")
         code, checks = doctor(repo, capsys)
-        assert code == 1 and checks["remote"]["status"] == "fail" and "has no branches yet" in checks["remote"]["detail"]
-        assert checks["remote"]["fix"] == "Push your default branch first: `git push -u origin HEAD`."
+        assert code == 1 and checks["readiness"]["status"] == "fail"
+        assert checks["readiness"]["detail"] == ("The remote 'origin' has no branches yet: push your default branch "
+                                                 "first (`git push -u origin HEAD`).")
+        assert checks["readiness"]["fix"] == "`coffee-maker run` waits on this until it is fixed."
         git(repo, "push", "-q", "-u", "origin", "HEAD")
-        assert doctor(repo, capsys)[1]["remote"]["status"] == "ok"
+        assert doctor(repo, capsys)[1]["readiness"] == {
+            "name": "readiness", "status": "ok", "detail": f"origin → {origin}, branches start from origin/main",
+            "fix": ""}
+
+    def test_roadmap_not_pushed(self, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A roadmap committed but not pushed is ✗: the daemon branches from the remote and would wait."""
+        (work / "docs" / "ROADMAP.md").write_text((work / "docs" / "ROADMAP.md").read_text() + "\n")
+        git(work, "rm", "-q", "--cached", "docs/ROADMAP.md")
+        git(work, "commit", "-qm", "chore: drop the roadmap")
+        git(work, "push", "-q")
+        git(work, "add", "docs/ROADMAP.md")
+        git(work, "commit", "-qm", "docs: roadmap, not pushed")
+        code, checks = doctor(work, capsys)
+        assert code == 1 and checks["readiness"]["status"] == "fail"
+        assert checks["readiness"]["detail"].startswith("docs/ROADMAP.md is not on origin/main: commit and push it")
 
 
 class TestChannels:
@@ -162,3 +186,58 @@ class TestChannels:
         assert checks["apprise"] == {"name": "apprise", "status": "fail",
                                      "detail": "skipped: [notify] apprise_urls is empty",
                                      "fix": "Fix [notify], or take it out of [notify] channels."}
+
+
+def doctor_cli(repo: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command a person types, in a clean environment: no forge or Slack tokens of this machine."""
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")}
+    return subprocess.run([sys.executable, "-m", "coffee_maker", "doctor", *extra, "--repo", str(repo)],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                          env={**clean, "GIT_ALLOW_PROTOCOL": "file", "GH_CONFIG_DIR": "/nonexistent/gh",
+                               "COLUMNS": "200", **(env or {})})
+
+
+def rows_of(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    return {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+
+
+class TestThroughTheCli:
+    """`python -m coffee_maker doctor --repo …`: each problem is one clear ✗ row and exit 1, never a traceback."""
+
+    def test_missing_forge_token(self, work: Path) -> None:
+        git(work, "remote", "set-url", "origin", "git@github.com:o/r.git")
+        result = doctor_cli(work, "--json")
+        forge = rows_of(result)["forge"]
+        assert result.returncode == 1 and forge["status"] == "fail"
+        assert forge["detail"].startswith("No GitHub token") and "export GITHUB_TOKEN" in forge["detail"]
+        table = doctor_cli(work)
+        assert table.returncode == 1 and "Traceback" not in table.stderr + table.stdout
+        assert "No GitHub token" in table.stdout and "Some checks failed." in table.stdout
+
+    def test_slack_channel_without_a_token(self, work: Path) -> None:
+        configure(work, "[notify]\nchannels = [\"cli\", \"slack\"]\n[notify.slack]\nchannel = \"C0123\"\n")
+        result = doctor_cli(work, "--json")
+        slack = rows_of(result)["slack"]
+        assert result.returncode == 1 and slack == {
+            "name": "slack", "status": "fail", "fix": "Set them, then restart the daemon.",
+            "detail": "skipped: set $SLACK_BOT_TOKEN (xoxb- bot token), $SLACK_APP_TOKEN (xapp- app token, Socket Mode)"}
+        with_bot = rows_of(doctor_cli(work, "--json", env={"SLACK_BOT_TOKEN": "xoxb-1"}))["slack"]
+        assert with_bot["detail"] == "skipped: set $SLACK_APP_TOKEN (xapp- app token, Socket Mode)"
+
+    def test_repository_without_commits(self, tmp_path: Path) -> None:
+        origin = tmp_path / "origin.git"
+        git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+        repo = tmp_path / "fresh"
+        git(tmp_path, "init", "-q", "-b", "main", str(repo))
+        git(repo, "remote", "add", "origin", str(origin))
+        result = doctor_cli(repo, "--json")
+        readiness = rows_of(result)["readiness"]
+        assert result.returncode == 1 and readiness["status"] == "fail"
+        assert readiness["detail"] == (
+            f"The repository {repo} has no commits yet: commit your files (at least the roadmap and "
+            "coffee_maker.toml) and push them (`git push -u origin HEAD`) before the daemon can branch from them.")
+        table = doctor_cli(repo)
+        assert table.returncode == 1 and "Traceback" not in table.stderr + table.stdout
+        assert "no commits yet" in table.stdout

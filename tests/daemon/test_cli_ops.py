@@ -51,7 +51,7 @@ def test_doctor(sandbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["doctor", "--json", "--repo", str(sandbox)]) == 0
     report = json.loads(capsys.readouterr().out)
     by_name = {c["name"]: c for c in report["checks"]}
-    assert report["ok"] and by_name["remote"]["status"] == "ok" and by_name["agent"]["status"] == "ok"
+    assert report["ok"] and by_name["readiness"]["status"] == "ok" and by_name["agent"]["status"] == "ok"
     bare = tmp_path / "not-a-repo"
     bare.mkdir()
     assert main(["doctor", "--json", "--repo", str(bare)]) == 1
