@@ -22,7 +22,7 @@ from pathlib import Path
 from _percentiles import describe_ms  # noqa: E402 — a sibling module of these scripts
 
 from coffee_maker.agent.base import Limits
-from coffee_maker.agent.claude_code import ClaudeCodeBackend
+from coffee_maker.agent.claude import ClaudeCodeBackend
 from coffee_maker.agent.rules import RuleDecider
 from coffee_maker.config.agent import AgentSettings
 

@@ -15,7 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
-from coffee_maker.agent.events import parse_line
+from coffee_maker.agent.claude.protocol import parse_line
 
 TRANSCRIPT = Path(__file__).parent / "data" / "claude_transcript.jsonl"
 

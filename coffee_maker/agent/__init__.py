@@ -6,7 +6,7 @@ permission requests and questions; ``backend.stop()`` ends it from any thread.
 """
 
 from coffee_maker.agent.base import AgentBackend, EventCallback, Limits
-from coffee_maker.agent.claude_code import ClaudeCodeBackend
+from coffee_maker.agent.claude import ClaudeCodeBackend
 from coffee_maker.agent.events import (
     AgentEvent,
     DecisionEvent,
@@ -19,11 +19,11 @@ from coffee_maker.agent.events import (
     ToolUseEvent,
 )
 from coffee_maker.agent.generic_cli import GenericCliBackend
-from coffee_maker.agent.registry import backend_names, create_backend
+from coffee_maker.agent.registry import create_backend
 from coffee_maker.agent.scripted import Script, ScriptedBackend, load_script
 
 __all__ = [
     "AgentBackend", "AgentEvent", "ClaudeCodeBackend", "DecisionEvent", "EventCallback", "GenericCliBackend",
     "InitEvent", "Limits", "PermissionDeniedEvent", "RawEvent", "ResultEvent", "Script", "ScriptedBackend",
-    "TextEvent", "ToolResultEvent", "ToolUseEvent", "backend_names", "create_backend", "load_script",
+    "TextEvent", "ToolResultEvent", "ToolUseEvent", "create_backend", "load_script",
 ]

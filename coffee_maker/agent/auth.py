@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from coffee_maker import proc
-from coffee_maker.agent.claude_code import ClaudeCodeBackend
+from coffee_maker.agent.claude import ClaudeCodeBackend
 from coffee_maker.config.agent import AgentSettings
 from coffee_maker.errors import ProcessError
 

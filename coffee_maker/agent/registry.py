@@ -5,18 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from coffee_maker.agent.base import AgentBackend, Limits
-from coffee_maker.agent.claude_code import ClaudeCodeBackend
-from coffee_maker.agent.cli_presets import PRESETS
+from coffee_maker.agent.claude import ClaudeCodeBackend
 from coffee_maker.agent.generic_cli import GenericCliBackend, cli_spec
 from coffee_maker.agent.scripted import ScriptedBackend
 from coffee_maker.config.agent import AgentSettings
 from coffee_maker.environment import AgentEnvironment, build_environment
 from coffee_maker.errors import AgentError
-
-
-def backend_names(settings: AgentSettings | None = None) -> list[str]:
-    """Every backend name a configuration can use."""
-    return ["claude", "scripted", *sorted({*PRESETS, *(settings.cli if settings else {})})]
 
 
 def create_backend(settings: AgentSettings, *, name: str | None = None, binary: str | None = None,

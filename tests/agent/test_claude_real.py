@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from coffee_maker.agent.base import Limits
-from coffee_maker.agent.claude_code import ClaudeCodeBackend
+from coffee_maker.agent.claude import ClaudeCodeBackend
 from coffee_maker.agent.events import InitEvent, PermissionDeniedEvent, ResultEvent, ToolResultEvent
 from coffee_maker.config.agent import AgentSettings
 from coffee_maker.errors import AgentError

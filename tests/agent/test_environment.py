@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from coffee_maker.agent.base import Limits
-from coffee_maker.agent.claude_code import ClaudeCodeBackend
+from coffee_maker.agent.claude import ClaudeCodeBackend
 from coffee_maker.agent.generic_cli import GenericCliBackend
 from coffee_maker.agent.scripted import ScriptedBackend
 from coffee_maker.config.agent import AgentSettings

@@ -1,4 +1,8 @@
-"""One Claude Code session: the loop that reads events, answers requests and enforces limits.
+"""One running Claude Code process: start it, feed it turns, read its events, stop or resume it.
+
+The session knows nothing of settings: the backend hands it a :class:`Launch` (argv,
+environment, limits), and every line it writes or reads goes through
+:mod:`coffee_maker.agent.claude.protocol`.
 
 The loop waits on one queue (stdout lines, decisions from the worker, wake-ups from
 ``stop``) with a short timeout, so time limits are checked even when nothing happens.
@@ -8,15 +12,16 @@ A pending decision pauses the idle clock: waiting for a person is not the agent 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-from coffee_maker.agent import claude_code as cc
-from coffee_maker.agent.base import EventCallback, SessionClock, StopFlag
+from coffee_maker.agent.base import EventCallback, Limits, SessionClock, StopFlag
+from coffee_maker.agent.claude import protocol
 from coffee_maker.agent.decisions import DecisionWorker, timeout_decision
 from coffee_maker.agent.events import (
     ControlRequestEvent,
@@ -25,10 +30,10 @@ from coffee_maker.agent.events import (
     ResultEvent,
     TextEvent,
     ToolUseEvent,
-    parse_line,
 )
 from coffee_maker.agent.outcomes import classify_error, final_question, is_limit_notice, parse_reset
 from coffee_maker.agent.stream import AgentProcess
+from coffee_maker.environment import AgentEnvironment
 from coffee_maker.errors import AgentError
 from coffee_maker.types import (
     Decision,
@@ -40,24 +45,32 @@ from coffee_maker.types import (
     SessionOutcome,
 )
 
-if TYPE_CHECKING:
-    from coffee_maker.agent.claude_code import ClaudeCodeBackend
-
 log = structlog.get_logger(__name__)
 _FINAL = "final-question"
 _POLL_S = 0.1
 
 
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """How to start the CLI: ``argv`` already names the session to resume, if any."""
+
+    argv: Sequence[str]
+    environment: AgentEnvironment
+    binary: str
+    limits: Limits
+    kill_grace_s: float
+
+
 class ClaudeSession:
-    def __init__(self, backend: ClaudeCodeBackend, prompt: str, cwd: Path, *, on_event: EventCallback,
+    def __init__(self, launch: Launch, prompt: str, cwd: Path, *, on_event: EventCallback,
                  decide: DecisionCallback, resume_session_id: str | None) -> None:
-        self.backend = backend
+        self.launch = launch
         self.prompt = prompt
         self.cwd = cwd
         self.on_event = on_event
         self.decide = decide
         self.resume_session_id = resume_session_id
-        self.clock = SessionClock(backend.limits)
+        self.clock = SessionClock(launch.limits)
         self.pending: dict[str, tuple[PermissionRequest | Question, Mapping[str, Any], float]] = {}
         self.message_ids: set[str] = set()
         self.session_id: str | None = resume_session_id
@@ -81,13 +94,13 @@ class ClaudeSession:
     def run(self, stop: StopFlag) -> SessionOutcome:
         if not self.cwd.is_dir():
             raise AgentError(f"The agent's working directory does not exist: {self.cwd}")
-        built = self.backend.built_environment()
+        built = self.launch.environment
         log.debug("agent environment built", passed=sorted(built.env), withheld=list(built.withheld))
-        self.proc = p = AgentProcess(self.backend.command(self.resume_session_id), cwd=self.cwd,
-                                     env=built.env, what=f"Claude Code ({self.backend.binary})")
+        self.proc = p = AgentProcess(self.launch.argv, cwd=self.cwd, env=built.env,
+                                     what=f"Claude Code ({self.launch.binary})")
         self.worker = self._new_worker()
         try:
-            p.send_json(cc.user_message(self.prompt, self.session_id))
+            p.send_json(protocol.user_message(self.prompt, self.session_id))
             ended = False
             while not ended:
                 try:
@@ -116,7 +129,7 @@ class ClaudeSession:
             self.worker.close()
             if p.wait(2.0) is None:
                 log.warning("agent did not exit after its session ended; killing its process group")
-            p.kill_group(grace_s=self.backend.kill_grace_s)
+            p.kill_group(grace_s=self.launch.kill_grace_s)
         return self._outcome(p)
 
     def _turns(self) -> int:
@@ -136,7 +149,7 @@ class ClaudeSession:
 
     # ------------------------------------------------------------------ lines
     def _on_line(self, raw: bytes) -> None:
-        events = parse_line(raw)
+        events = protocol.parse_line(raw)
         if events is None:
             text = raw.decode("utf-8", "replace").rstrip()
             if text:
@@ -162,11 +175,9 @@ class ClaudeSession:
     def _on_control(self, event: ControlRequestEvent) -> None:
         assert self.proc is not None
         if event.subtype != "can_use_tool":
-            self.proc.send_json({"type": "control_response", "response": {
-                "subtype": "error", "request_id": event.request_id,
-                "error": f"coffee_maker does not handle {event.subtype!r} requests"}})
+            self.proc.send_json(protocol.control_error(event.request_id, event.subtype))
             return
-        request = cc.request_from(event.request)
+        request = protocol.request_from(event.request)
         original = event.request.get("input")
         self.pending[event.request_id] = (request, original if isinstance(original, dict) else {},
                                           self._deadline())
@@ -174,7 +185,7 @@ class ClaudeSession:
         self._submit(event.request_id, request)
 
     def _deadline(self) -> float:
-        timeout = self.backend.limits.decision_timeout_s
+        timeout = self.launch.limits.decision_timeout_s
         return time.monotonic() + timeout if timeout > 0 else float("inf")
 
     def _after_result(self, result: ResultEvent) -> None:
@@ -183,7 +194,7 @@ class ClaudeSession:
         over = self.clock.check_usage(self._turns(), self._cost())
         if question and over is not None:
             self.unanswered = over  # the agent wanted to go on; the budget said no
-        if question and self.followups < self.backend.limits.max_followups and over is None:
+        if question and self.followups < self.launch.limits.max_followups and over is None:
             request = Question(text=question, source="final_text", context={"session_id": self.session_id})
             self.pending[_FINAL] = (request, {}, self._deadline())
             self.clock.pending = len(self.pending)
@@ -213,7 +224,7 @@ class ClaudeSession:
             request, original, _ = self.pending.pop(key)
             self.clock.pending = len(self.pending)
             self.clock.touch()
-            self._answer(key, request, original, timeout_decision(request, self.backend.limits.decision_timeout_s))
+            self._answer(key, request, original, timeout_decision(request, self.launch.limits.decision_timeout_s))
         if expired:  # the worker may be stuck in that callback: give the others a fresh one
             assert self.worker is not None
             self.worker.close()
@@ -228,12 +239,12 @@ class ClaudeSession:
         if key == _FINAL:
             if decision.kind is DecisionKind.ANSWER and decision.answer:
                 self.followups += 1
-                self.proc.send_json(cc.user_message(decision.answer, self.session_id))
+                self.proc.send_json(protocol.user_message(decision.answer, self.session_id))
             else:
                 self.proc.close_stdin()
             return
-        response = cc.response_for(request, decision, original)
-        self.proc.send_json(cc.control_response(key, response))
+        response = protocol.response_for(request, decision, original)
+        self.proc.send_json(protocol.control_response(key, response))
         if response["behavior"] == "deny" and isinstance(request, PermissionRequest):
             self.on_event(PermissionDeniedEvent(tool=request.tool, message=str(response["message"]),
                                                 tool_use_id=request.tool_use_id))
@@ -244,16 +255,15 @@ class ClaudeSession:
         assert self.proc is not None
         self.stopped = (kind, reason)
         log.info("stopping the agent session", reason=reason)
-        self.proc.send_json({"type": "control_request", "request_id": f"cm-interrupt-{time.monotonic_ns()}",
-                             "request": {"subtype": "interrupt"}})
-        deadline = time.monotonic() + min(self.backend.kill_grace_s, 2.0)
+        self.proc.send_json(protocol.interrupt_request(f"cm-interrupt-{time.monotonic_ns()}"))
+        deadline = time.monotonic() + min(self.launch.kill_grace_s, 2.0)
         while time.monotonic() < deadline:
             try:
                 kind_, payload = self.proc.inbox.get(timeout=max(0.01, deadline - time.monotonic()))
             except Empty:
                 break
             if kind_ == "line":
-                events = parse_line(payload) or []
+                events = protocol.parse_line(payload) or []
                 for event in events:
                     if isinstance(event, ResultEvent):
                         self._note_result(event)
@@ -261,7 +271,7 @@ class ClaudeSession:
                         deadline = 0.0  # the turn ended; no need to wait longer
             elif kind_ == "eof":
                 break
-        self.proc.kill_group(grace_s=self.backend.kill_grace_s)
+        self.proc.kill_group(grace_s=self.launch.kill_grace_s)
 
     def _outcome(self, p: AgentProcess) -> SessionOutcome:
         r = self.last_result
@@ -277,7 +287,7 @@ class ClaudeSession:
             if self.json_lines == 0:
                 said = (f"It printed this instead of stream-json:\n{chr(10).join(self.garbage[-5:])}\n"
                         if self.garbage else "")
-                raise AgentError(f"Claude Code ({self.backend.binary}) exited with code {code} before starting "
+                raise AgentError(f"Claude Code ({self.launch.binary}) exited with code {code} before starting "
                                  f"a session. {said}stderr:\n{p.stderr_tail() or '(empty)'}")
             return SessionOutcome(kind=OutcomeKind.ERROR, is_error=True, reason=(
                 f"Claude Code exited with code {code} without a result. stderr: {p.stderr_tail(5) or '(empty)'}"),
