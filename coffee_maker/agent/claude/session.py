@@ -1,12 +1,10 @@
 """One running Claude Code process: start it, feed it turns, read its events, stop or resume it.
 
-The session knows nothing of settings: the backend hands it a :class:`Launch` (argv,
-environment, limits), and every line it writes or reads goes through
-:mod:`coffee_maker.agent.claude.protocol`.
-
-The loop waits on one queue (stdout lines, decisions from the worker, wake-ups from
-``stop``) with a short timeout, so time limits are checked even when nothing happens.
-A pending decision pauses the idle clock: waiting for a person is not the agent hanging.
+It knows nothing of settings (the backend hands it a :class:`Launch`) and reads and writes only
+through :mod:`coffee_maker.agent.claude.protocol`. The loop waits on one queue (stdout lines,
+decisions from the worker, wake-ups from ``stop``) with a short timeout, so time limits are
+checked even when nothing happens. A pending decision pauses the idle clock: waiting for a
+person is not the agent hanging.
 """
 
 from __future__ import annotations
@@ -69,7 +67,6 @@ class ClaudeSession:
         self.cwd = cwd
         self.on_event = on_event
         self.decide = decide
-        self.resume_session_id = resume_session_id
         self.clock = SessionClock(launch.limits)
         self.pending: dict[str, tuple[PermissionRequest | Question, Mapping[str, Any], float]] = {}
         self.message_ids: set[str] = set()
