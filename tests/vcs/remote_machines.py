@@ -30,7 +30,7 @@ class Clock:
 
 
 @pytest.fixture
-def origin(tmp_path: Path) -> Path:
+def shared_origin(tmp_path: Path) -> Path:
     bare = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
     seed = tmp_path / "seed"
@@ -43,7 +43,7 @@ def origin(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def machine(origin: Path, tmp_path: Path) -> Callable[..., ClaimStore]:
+def machine(shared_origin: Path, tmp_path: Path) -> Callable[..., ClaimStore]:
     """A new clone of origin (a machine) with its own owner id; all share ``clock`` unless given one."""
     count = iter(range(1000))
 
@@ -51,7 +51,7 @@ def machine(origin: Path, tmp_path: Path) -> Callable[..., ClaimStore]:
         n = next(count)
         clone = tmp_path / f"machine{n}"
         if not clone.exists():
-            git(tmp_path, "clone", "-q", str(origin), str(clone))
+            git(tmp_path, "clone", "-q", str(shared_origin), str(clone))
         return ClaimStore(clone, remote="origin", owner=owner or f"machine{n}", lease_s=LEASE_S,
                           margin_s=MARGIN_S, clock=clock or Clock(), **kwargs)  # type: ignore[arg-type]
 

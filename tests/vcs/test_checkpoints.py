@@ -7,10 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from coffee_maker.vcs.checkpoints import push_checkpoint, read_checkpoint, restore_checkpoint, snapshot
+from coffee_maker.vcs.checkpoints import (
+    push_checkpoint,
+    read_checkpoint,
+    restore_checkpoint,
+    snapshot,
+)
 from coffee_maker.vcs.claims import ClaimLostError, ClaimStore
 from tests.conftest import git
-from tests.vcs.remote_machines import LEASE_S, MARGIN_S, Clock, machine, origin, remote_sha  # noqa: F401 - fixtures
+from tests.vcs.remote_machines import LEASE_S, MARGIN_S, Clock, remote_sha
 
 BRANCH = "coffee-maker/p1"
 WIP = "refs/coffee-maker/wip/p1"
@@ -23,16 +28,16 @@ def files_of(tree: Path) -> dict[str, tuple[bytes, bool]]:
 
 
 @pytest.fixture
-def pr_branch(origin: Path) -> str:  # noqa: F811 - the fixture imported above
+def pr_branch(shared_origin: Path) -> str:
     """The priority's PR branch, pushed once with one commit on top of main."""
-    seed = origin.parent / "seed"
+    seed = shared_origin.parent / "seed"
     git(seed, "checkout", "-q", "-b", BRANCH)
     (seed / "tracked.txt").write_text("one\ntwo\n")
     (seed / "doomed.txt").write_text("to be deleted\n")
     git(seed, "add", "-A")
     git(seed, "commit", "-q", "-m", "feat: start")
     git(seed, "push", "-q", "origin", BRANCH)
-    return remote_sha(origin, f"refs/heads/{BRANCH}")
+    return remote_sha(shared_origin, f"refs/heads/{BRANCH}")
 
 
 def worktree_of(store: ClaimStore, name: str) -> Path:
@@ -61,7 +66,7 @@ def dirty(worktree: Path) -> None:
 
 class TestCheckpoints:
     def test_a_checkpoint_from_one_machine_is_restored_byte_for_byte_on_another(
-            self, machine: Callable[..., ClaimStore], origin: Path, pr_branch: str) -> None:  # noqa: F811
+            self, machine: Callable[..., ClaimStore], shared_origin: Path, pr_branch: str) -> None:
         """The dead machine's worktree, files and modes, reappears on the machine that took over."""
         clock = Clock()
         dead, heir = machine(clock=clock), machine(clock=clock)
@@ -86,10 +91,10 @@ class TestCheckpoints:
         assert "noise.log" not in files_of(fresh)
         assert git(fresh, "log", "-1", "--format=%s").strip() == "wip: local commit"
         assert git(fresh, "diff", "--cached", "--name-only").strip() == ""  # restored work is not staged
-        assert remote_sha(origin, f"refs/heads/{BRANCH}") == pr_branch  # the PR branch was never pushed to
+        assert remote_sha(shared_origin, f"refs/heads/{BRANCH}") == pr_branch  # the PR branch was never pushed to
 
     def test_a_checkpoint_leaves_the_agents_index_and_files_alone(
-            self, machine: Callable[..., ClaimStore], origin: Path, pr_branch: str) -> None:  # noqa: F811
+            self, machine: Callable[..., ClaimStore], shared_origin: Path, pr_branch: str) -> None:
         """Snapshotting writes no file, stages nothing, moves no ref in the worktree."""
         store = machine()
         claim = store.acquire("P", "p1")
@@ -103,12 +108,12 @@ class TestCheckpoints:
                  git(work, "rev-parse", "HEAD"), git(store.repo, "for-each-ref"))
         assert after == before
         assert renewed.sequence == claim.sequence + 1
-        assert remote_sha(origin, WIP) == checkpoint.sha
-        assert remote_sha(origin, "refs/coffee-maker/claims/p1") == renewed.sha
-        assert remote_sha(origin, f"refs/heads/{BRANCH}") == pr_branch
+        assert remote_sha(shared_origin, WIP) == checkpoint.sha
+        assert remote_sha(shared_origin, "refs/coffee-maker/claims/p1") == renewed.sha
+        assert remote_sha(shared_origin, f"refs/heads/{BRANCH}") == pr_branch
 
     def test_a_stale_owner_cannot_push_a_checkpoint(
-            self, machine: Callable[..., ClaimStore], origin: Path, pr_branch: str) -> None:  # noqa: F811
+            self, machine: Callable[..., ClaimStore], shared_origin: Path, pr_branch: str) -> None:
         """The checkpoint push renews the claim atomically, so a lost claim pushes nothing."""
         clock = Clock()
         old, new = machine(clock=clock), machine(clock=clock)
@@ -122,11 +127,11 @@ class TestCheckpoints:
         taken, mine = push_checkpoint(new, theirs, taken)
         with pytest.raises(ClaimLostError):
             push_checkpoint(old, work, stale)
-        assert remote_sha(origin, WIP) == mine.sha
-        assert remote_sha(origin, "refs/coffee-maker/claims/p1") == taken.sha
+        assert remote_sha(shared_origin, WIP) == mine.sha
+        assert remote_sha(shared_origin, "refs/coffee-maker/claims/p1") == taken.sha
 
     def test_no_checkpoint_restores_nothing_and_release_drops_it(
-            self, machine: Callable[..., ClaimStore], origin: Path, pr_branch: str) -> None:  # noqa: F811
+            self, machine: Callable[..., ClaimStore], shared_origin: Path, pr_branch: str) -> None:
         """Without a checkpoint restore says None; releasing a claim deletes its checkpoint with it."""
         store = machine()
         claim = store.acquire("P", "p1")
@@ -136,11 +141,11 @@ class TestCheckpoints:
         (work / "tracked.txt").write_text("edited\n")
         claim, _ = push_checkpoint(store, work, claim)
         store.release(claim)
-        assert remote_sha(origin, WIP) == ""
-        assert remote_sha(origin, "refs/coffee-maker/claims/p1") == ""
+        assert remote_sha(shared_origin, WIP) == ""
+        assert remote_sha(shared_origin, "refs/coffee-maker/claims/p1") == ""
 
     def test_restoring_into_a_dirty_worktree_is_refused(
-            self, machine: Callable[..., ClaimStore], pr_branch: str) -> None:  # noqa: F811
+            self, machine: Callable[..., ClaimStore], pr_branch: str) -> None:
         """A worktree with changes is never overwritten by a restore."""
         store = machine()
         work = worktree_of(store, "wt")
@@ -150,7 +155,7 @@ class TestCheckpoints:
         assert (work / "tracked.txt").read_text() == "mine\n"
 
     def test_a_clean_worktree_snapshots_to_its_head_tree(
-            self, machine: Callable[..., ClaimStore], pr_branch: str) -> None:  # noqa: F811
+            self, machine: Callable[..., ClaimStore], pr_branch: str) -> None:
         """Nothing in progress: the checkpoint's files are HEAD's."""
         store = machine()
         work = worktree_of(store, "wt")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,52 +18,52 @@ from coffee_maker.vcs.claims import (
     owner_id,
 )
 from tests.conftest import git
-from tests.vcs.remote_machines import LEASE_S, MARGIN_S, REF, Clock, machine, origin, race, remote_sha  # noqa: F401
+from tests.vcs.remote_machines import LEASE_S, MARGIN_S, REF, Clock, race, remote_sha
 
 
 class TestAcquire:
     def test_the_second_claimant_is_refused_by_the_server(self, machine: Callable[..., ClaimStore],
-                                                          origin: Path) -> None:
+                                                          shared_origin: Path) -> None:
         """A claim ref that exists and is not expired makes another machine's claim fail with who holds it."""
         first, second = machine(), machine()
         mine = first.acquire("PRIORITY 1", "p1")
         with pytest.raises(ClaimHeldError, match="PRIORITY 1 \\(p1\\) is claimed by machine0") as caught:
             second.acquire("PRIORITY 1", "p1")
         assert caught.value.holder == mine
-        assert remote_sha(origin, REF) == mine.sha
+        assert remote_sha(shared_origin, REF) == mine.sha
 
     def test_the_claim_commit_carries_owner_priority_expiry_and_sequence(self, machine: Callable[..., ClaimStore],
-                                                                         origin: Path) -> None:
+                                                                         shared_origin: Path) -> None:
         """The claim is an empty-tree commit whose message says who, what, until when, and which renewal."""
         store = machine(clock=Clock(2_000_000.0))
         claim = store.acquire("PRIORITY 1", "p1")
-        message = git(origin, "log", "-1", "--format=%B", REF)
+        message = git(shared_origin, "log", "-1", "--format=%B", REF)
         assert "Claim-Owner: machine0" in message
         assert "Claim-Priority: PRIORITY 1" in message
         assert f"Claim-Expires: {2_000_000.0 + LEASE_S:.3f}" in message
         assert "Claim-Sequence: 1" in message
-        assert git(origin, "rev-parse", f"{REF}^{{tree}}").strip() == "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-        assert git(origin, "rev-list", "--count", REF).strip() == "1"
+        assert git(shared_origin, "rev-parse", f"{REF}^{{tree}}").strip() == "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+        assert git(shared_origin, "rev-list", "--count", REF).strip() == "1"
         assert claim.expires_at == 2_000_000.0 + LEASE_S
 
     @pytest.mark.parametrize("racers", [2, 8])
-    def test_racing_machines_exactly_one_wins(self, machine: Callable[..., ClaimStore], origin: Path,
+    def test_racing_machines_exactly_one_wins(self, machine: Callable[..., ClaimStore], shared_origin: Path,
                                               racers: int) -> None:
         """Several machines claiming one priority at the same instant: one claim, the rest refused."""
         for round_ in range(3):
             stores = [machine() for _ in range(racers)]
-            won, errors = race([lambda s=s: s.acquire(f"P{round_}", f"p{round_}") for s in stores])  # type: ignore[misc]
+            won, errors = race([partial(s.acquire, f"P{round_}", f"p{round_}") for s in stores])
             assert len(won) == 1, errors
             assert len(errors) == racers - 1
             assert all(isinstance(e, ClaimHeldError) for e in errors), errors
-            assert remote_sha(origin, f"refs/coffee-maker/claims/p{round_}") == won[0].sha
+            assert remote_sha(shared_origin, f"refs/coffee-maker/claims/p{round_}") == won[0].sha
 
     def test_lanes_of_one_clone_racing_exactly_one_wins(self, machine: Callable[..., ClaimStore]) -> None:
         """Lanes share a clone: their racing claims still give one winner."""
         first = machine(owner="daemon/lane")
         lanes = [first, *(ClaimStore(first.repo, remote="origin", owner="daemon/lane", lease_s=LEASE_S,
                                      margin_s=MARGIN_S, clock=first.clock) for _ in range(4))]
-        won, errors = race([lambda s=s: s.acquire("P", "p1") for s in lanes])  # type: ignore[misc]
+        won, errors = race([partial(s.acquire, "P", "p1") for s in lanes])
         assert len(won) == 1
         assert [type(e) for e in errors] == [ClaimHeldError] * 4
         assert "this daemon (another lane)" in str(errors[0])
@@ -84,7 +85,7 @@ class TestAcquire:
 
 
 class TestRenew:
-    def test_the_owner_renews_and_the_lease_moves_on(self, machine: Callable[..., ClaimStore], origin: Path) -> None:
+    def test_the_owner_renews_and_the_lease_moves_on(self, machine: Callable[..., ClaimStore], shared_origin: Path) -> None:
         """Renewal is a compare-and-swap on our value: new expiry, next sequence, the remote follows."""
         clock = Clock()
         store = machine(clock=clock)
@@ -94,9 +95,9 @@ class TestRenew:
         assert store.renew_due(claim)
         renewed = store.renew(claim)
         assert (renewed.sequence, renewed.expires_at) == (2, clock.now + LEASE_S)
-        assert remote_sha(origin, REF) == renewed.sha
+        assert remote_sha(shared_origin, REF) == renewed.sha
 
-    def test_a_stale_owner_cannot_renew(self, machine: Callable[..., ClaimStore], origin: Path) -> None:
+    def test_a_stale_owner_cannot_renew(self, machine: Callable[..., ClaimStore], shared_origin: Path) -> None:
         """After a take-over the old owner's renewal is refused and the new owner's ref stays."""
         clock = Clock()
         old, new = machine(clock=clock), machine(clock=clock)
@@ -105,7 +106,7 @@ class TestRenew:
         taken = new.acquire("P", "p1")
         with pytest.raises(ClaimLostError, match="no longer ours \\(now held by machine1\\)"):
             old.renew(stale)
-        assert remote_sha(origin, REF) == taken.sha
+        assert remote_sha(shared_origin, REF) == taken.sha
 
     def test_renewing_an_old_value_of_our_own_claim_is_refused(self, machine: Callable[..., ClaimStore]) -> None:
         """Only the latest value can be renewed: a lane holding an outdated claim does not win a CAS."""
@@ -118,7 +119,7 @@ class TestRenew:
 
 class TestExpiry:
     def test_the_margin_protects_a_claim_from_a_fast_clock(self, machine: Callable[..., ClaimStore],
-                                                           origin: Path) -> None:
+                                                           shared_origin: Path) -> None:
         """Past expiry but inside the skew margin the claim holds; past the margin it is taken over."""
         mine_clock, their_clock = Clock(), Clock()
         mine = machine(clock=mine_clock).acquire("P", "p1")
@@ -128,34 +129,34 @@ class TestExpiry:
             other.acquire("P", "p1")
         with pytest.raises(ClaimHeldError):
             other.take_over(mine)
-        assert remote_sha(origin, REF) == mine.sha
+        assert remote_sha(shared_origin, REF) == mine.sha
         their_clock.now = mine.expires_at + MARGIN_S + 0.5
         taken = other.acquire("P", "p1")
         assert (taken.owner, taken.sequence) == ("machine1", mine.sequence + 1)
-        assert remote_sha(origin, REF) == taken.sha
+        assert remote_sha(shared_origin, REF) == taken.sha
 
     def test_racing_take_overs_of_an_expired_claim_give_one_owner(self, machine: Callable[..., ClaimStore],
-                                                                  origin: Path) -> None:
+                                                                  shared_origin: Path) -> None:
         """Many machines see the same expired claim: one compare-and-swap lands."""
         clock = Clock()
         dead = machine(clock=clock).acquire("P", "p1")
         clock.now += LEASE_S + MARGIN_S + 1
         takers = [machine(clock=clock) for _ in range(6)]
-        won, errors = race([lambda s=s: s.take_over(dead) for s in takers])  # type: ignore[misc]
+        won, errors = race([partial(s.take_over, dead) for s in takers])
         assert len(won) == 1
         assert [type(e) for e in errors] == [ClaimHeldError] * 5
-        assert remote_sha(origin, REF) == won[0].sha
+        assert remote_sha(shared_origin, REF) == won[0].sha
 
 
 class TestRelease:
-    def test_release_deletes_the_claim(self, machine: Callable[..., ClaimStore], origin: Path) -> None:
+    def test_release_deletes_the_claim(self, machine: Callable[..., ClaimStore], shared_origin: Path) -> None:
         """Released, the ref is gone and the next machine claims it afresh."""
         store, other = machine(), machine()
         store.release(store.acquire("P", "p1"))
-        assert remote_sha(origin, REF) == ""
+        assert remote_sha(shared_origin, REF) == ""
         assert other.acquire("P", "p1").sequence == 1
 
-    def test_a_stale_owner_cannot_release(self, machine: Callable[..., ClaimStore], origin: Path) -> None:
+    def test_a_stale_owner_cannot_release(self, machine: Callable[..., ClaimStore], shared_origin: Path) -> None:
         """Release with lease: an old owner's release leaves the new owner's claim in place."""
         clock = Clock()
         old, new = machine(clock=clock), machine(clock=clock)
@@ -164,7 +165,7 @@ class TestRelease:
         taken = new.acquire("P", "p1")
         with pytest.raises(ClaimLostError):
             old.release(stale)
-        assert remote_sha(origin, REF) == taken.sha
+        assert remote_sha(shared_origin, REF) == taken.sha
 
 
 class TestList:
@@ -180,24 +181,24 @@ class TestList:
         assert [c.slug for c in reader.list()] == ["p1", "p2"]
 
     def test_a_ref_that_is_no_claim_is_never_overwritten(self, machine: Callable[..., ClaimStore],
-                                                         origin: Path) -> None:
+                                                         shared_origin: Path) -> None:
         """Something else at a claim ref is treated as held forever, not as free or expired."""
-        seed = origin.parent / "seed"
+        seed = shared_origin.parent / "seed"
         git(seed, "push", "-q", "origin", f"HEAD:{REF}")
-        before = remote_sha(origin, REF)
+        before = remote_sha(shared_origin, REF)
         with pytest.raises(ClaimHeldError, match="something else"):
             machine(clock=Clock(1e12)).acquire("P", "p1")
-        assert remote_sha(origin, REF) == before
+        assert remote_sha(shared_origin, REF) == before
 
 
 class TestRefusedNamespace:
     @pytest.fixture
-    def guarded(self, origin: Path) -> Path:
-        hook = origin / "hooks" / "pre-receive"
+    def guarded(self, shared_origin: Path) -> Path:
+        hook = shared_origin / "hooks" / "pre-receive"
         hook.write_text("#!/bin/sh\nwhile read old new ref; do\n  case \"$ref\" in refs/coffee-maker/*)\n"
                         "    echo \"only branches and tags here\" >&2; exit 1;;\n  esac\ndone\n")
         hook.chmod(0o755)
-        return origin
+        return shared_origin
 
     def test_a_refusing_server_gets_one_sentence_saying_what_to_configure(
             self, guarded: Path, machine: Callable[..., ClaimStore]) -> None:
