@@ -120,6 +120,7 @@ class ClaimStore:
         self.margin_s = margin_s
         self.clock = clock
         self._lock = clone_lock(repo)
+        self._empty_tree = ""  # written once per store: one process fewer per claim commit
 
     @classmethod
     def from_config(cls, loaded: LoadedConfig) -> ClaimStore:
@@ -147,9 +148,10 @@ class ClaimStore:
         """
         for _ in range(3):
             claim = self._next(slug, priority_id, sequence=1)
-            if self._swap(slug, claim.sha, expected=""):
+            now = self._swap(slug, claim.sha, expected="")
+            if now is None:
                 return claim
-            current = self.read(slug)
+            current = self.read(slug, at=now)
             if current is None:
                 continue  # released between our push and our read: try creating again
             if current.owner == self.owner and resume:
@@ -164,18 +166,20 @@ class ClaimStore:
         if not expired.expired(self.clock(), self.margin_s):
             raise _held(expired, self.owner)
         mine = self._next(expired.slug, expired.priority_id, sequence=expired.sequence + 1)
-        if self._swap(expired.slug, mine.sha, expected=expired.sha):
+        now = self._swap(expired.slug, mine.sha, expected=expired.sha)
+        if now is None:
             return mine
-        raise _held(self.read(expired.slug), self.owner)
+        raise _held(self.read(expired.slug, at=now), self.owner)
 
     def renew(self, claim: Claim, *, also: Sequence[RefUpdate] = ()) -> Claim:
         """Extend our lease (CAS on our last value), pushing ``also`` in the same atomic push."""
         if claim.owner != self.owner:
             raise ClaimLostError(f"The claim on {claim.slug} belongs to {claim.owner}, not to this daemon.")
         renewed = self._next(claim.slug, claim.priority_id, sequence=claim.sequence + 1)
-        if self._swap(claim.slug, renewed.sha, expected=claim.sha, also=also):
+        now = self._swap(claim.slug, renewed.sha, expected=claim.sha, also=also)
+        if now is None:
             return renewed
-        raise _lost(claim, self.read(claim.slug))
+        raise _lost(claim, self.read(claim.slug, at=now))
 
     def release(self, claim: Claim, *, drop_checkpoint: bool = True) -> None:
         """Delete our claim (and its checkpoint) if it is still ours; ClaimLostError if it is not."""
@@ -184,8 +188,9 @@ class ClaimStore:
             wip = remote_refs(self.repo, self.remote, self.wip_ref(claim.slug)).get(self.wip_ref(claim.slug))
             if wip:  # only the claim's owner writes it, so this value holds until we delete it
                 also.append(RefUpdate(self.wip_ref(claim.slug), "", expected=wip))
-        if not self._swap(claim.slug, "", expected=claim.sha, also=also):
-            raise _lost(claim, self.read(claim.slug))
+        now = self._swap(claim.slug, "", expected=claim.sha, also=also)
+        if now is not None:
+            raise _lost(claim, self.read(claim.slug, at=now))
 
     # ------------------------------------------------------------------ reading
 
@@ -206,11 +211,15 @@ class ClaimStore:
                 claims.append(claim)
         return sorted(claims, key=lambda c: c.slug)
 
-    def read(self, slug: str) -> Claim | None:
-        """The claim on ``slug`` now on the remote, or None when there is none."""
+    def read(self, slug: str, *, at: str | None = None) -> Claim | None:
+        """The claim on ``slug`` now on the remote, or None when there is none.
+
+        ``at``: the ref's value just seen ("" = absent), which saves one round trip.
+        """
         ref = self.ref(slug)
         for _ in range(3):
-            sha = remote_refs(self.repo, self.remote, ref).get(ref)
+            sha = remote_refs(self.repo, self.remote, ref).get(ref) if at is None else (at or None)
+            at = None  # a retry reads afresh
             if sha is None:
                 return None
             message = self._message(sha, ref)
@@ -226,13 +235,16 @@ class ClaimStore:
 
     def _next(self, slug: str, priority_id: str, *, sequence: int) -> Claim:
         draft = Claim(slug, priority_id, self.owner, self.clock() + self.lease_s, sequence, "", uuid.uuid4().hex)
-        return replace(draft, sha=bookkeeping_commit(self.repo, empty_tree(self.repo), draft.message()))
+        if not self._empty_tree:
+            self._empty_tree = empty_tree(self.repo)
+        return replace(draft, sha=bookkeeping_commit(self.repo, self._empty_tree, draft.message()))
 
     def _replace(self, current: Claim) -> Claim:
         mine = self._next(current.slug, current.priority_id, sequence=current.sequence + 1)
-        if self._swap(current.slug, mine.sha, expected=current.sha):
+        now = self._swap(current.slug, mine.sha, expected=current.sha)
+        if now is None:
             return mine
-        raise _held(self.read(current.slug), self.owner)
+        raise _held(self.read(current.slug, at=now), self.owner)
 
     def _message(self, sha: str, ref: str) -> str | None:
         """The commit message of ``sha``, fetching the ref when the object is not here yet."""
@@ -242,8 +254,8 @@ class ClaimStore:
             done = git(self.repo, "log", "-1", "--format=%B", sha)
         return done.stdout if done.ok else None  # None: the ref moved on before we fetched it
 
-    def _swap(self, slug: str, new: str, *, expected: str, also: Sequence[RefUpdate] = ()) -> bool:
-        """Compare-and-swap the claim ref; False when someone else changed it first.
+    def _swap(self, slug: str, new: str, *, expected: str, also: Sequence[RefUpdate] = ()) -> str | None:
+        """Compare-and-swap the claim ref: None when it landed, else the value someone else put there ("" = gone).
 
         A refusal while the ref still holds ``expected`` was not a lost race: the server
         refuses the namespace (a hook, a hidden or protected ref) — say what to configure.
@@ -254,10 +266,10 @@ class ClaimStore:
             with self._lock:
                 result = push(self.repo, self.remote, updates, atomic=bool(also))
             if result.ok:
-                return True
+                return None
             now = remote_refs(self.repo, self.remote, ref).get(ref, "")
             if now != expected:
-                return False
+                return now
         raise ClaimNamespaceError(
             f"The remote {self.remote!r} refused {ref} ({result.detail}): allow pushes to "
             f"{self.namespace}/* on the server, or set [daemon] claim_namespace = "

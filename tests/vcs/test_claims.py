@@ -211,6 +211,14 @@ class TestRefusedNamespace:
         assert text.count(". ") == 0 and "\n" not in text
         assert remote_sha(guarded, REF) == ""
 
+    def test_a_hidden_namespace_gets_the_same_sentence(self, shared_origin: Path,
+                                                       machine: Callable[..., ClaimStore]) -> None:
+        """receive.hideRefs (how GitHub and GitLab guard their own namespaces) reads as a refusal, not a lost race."""
+        git(shared_origin, "config", "receive.hideRefs", "refs/coffee-maker")
+        with pytest.raises(ClaimNamespaceError, match="hidden ref.*set \\[daemon\\] claim_namespace"):
+            machine().acquire("P", "p1")
+        assert remote_sha(shared_origin, REF) == ""
+
     def test_the_branch_namespace_works_where_custom_refs_are_refused(
             self, guarded: Path, machine: Callable[..., ClaimStore]) -> None:
         """With claim_namespace under refs/heads the same claims work on a branches-only server."""
