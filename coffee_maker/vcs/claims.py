@@ -22,6 +22,7 @@ from pathlib import Path
 
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import GitError
+from coffee_maker.proc import tail
 from coffee_maker.vcs._remote_refs import (
     RefUpdate,
     bookkeeping_commit,
@@ -201,7 +202,7 @@ class ClaimStore:
                        self.remote, f"+{self.namespace}/claims/*:{MIRROR}/claims/*")
             if not done.ok:
                 raise GitError(f"Could not read the claims from the remote {self.remote!r}: "
-                               f"{done.stderr.strip().splitlines()[-1:] or done.returncode}")
+                               f"{tail(done.stderr, 2).strip() or f'exit code {done.returncode}'}")
             out = git_ok(self.repo, "for-each-ref", "--format=%(objectname)%1f%(contents)%1e", f"{MIRROR}/claims/")
         claims = []
         for record in out.split("\x1e"):

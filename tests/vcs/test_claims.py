@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -245,3 +247,37 @@ class TestSettings:
         """One state dir, one owner across restarts; another state dir, another owner."""
         assert owner_id(tmp_path / "a") == owner_id(tmp_path / "a")
         assert owner_id(tmp_path / "a") != owner_id(tmp_path / "b")
+
+
+CONTENDER = """
+import sys, time
+from pathlib import Path
+from coffee_maker.vcs.claims import ClaimHeldError, ClaimStore
+clone, owner, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+store = ClaimStore(clone, remote="origin", owner=owner)
+deadline = time.monotonic() + 60
+while not go.exists() and time.monotonic() < deadline:
+    time.sleep(0.001)
+try:
+    store.acquire("PRIORITY 1", "p1")
+except ClaimHeldError:
+    print("held")
+else:
+    print("won")
+"""
+
+
+class TestProcesses:
+    def test_racing_daemon_processes_exactly_one_wins(self, machine: Callable[..., ClaimStore],
+                                                      shared_origin: Path, tmp_path: Path) -> None:
+        """Separate Python processes, one per machine, released at once: one claim, the rest told it is held."""
+        go = tmp_path / "go"
+        stores = [machine() for _ in range(5)]
+        procs = [subprocess.Popen([sys.executable, "-c", CONTENDER, str(s.repo), s.owner, str(go)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for s in stores]
+        go.write_text("go\n")
+        outcomes = [p.communicate(timeout=120) for p in procs]
+        verdicts = sorted(out.strip() for out, _ in outcomes)
+        assert verdicts == ["held"] * 4 + ["won"], outcomes
+        winner = stores[[out.strip() for out, _ in outcomes].index("won")]
+        assert [(c.owner, c.slug) for c in winner.list()] == [(winner.owner, "p1")]
