@@ -96,7 +96,8 @@ def push(repo: Path, remote: str, updates: Sequence[RefUpdate], *, atomic: bool 
     namespace" can both read "[remote rejected]" (a lease checked under the server's
     ref lock fails as "failed to update ref"), so the caller looks at the ref afterwards.
     """
-    args = ["push", "--porcelain", "--no-verify"]
+    # Bookkeeping pushes ignore the person's push settings: no hooks, tags, submodules or signing.
+    args = ["push", "--porcelain", "--no-verify", "--no-follow-tags", "--recurse-submodules=no", "--no-signed"]
     if atomic:
         args.append("--atomic")
     args += [f"--force-with-lease={u.ref}:{u.expected}" for u in updates if u.expected is not None]
