@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class DaemonSettings(BaseModel):
@@ -28,7 +28,27 @@ class DaemonSettings(BaseModel):
     fallback_backend: str | None = Field(
         None, description="Agent backend to use while the main one is usage- or rate-limited (e.g. codex).")
     devlogs: bool = Field(True, description="Write docs/devlogs/<date>_<priority>-<outcome>.md on the branch per attempt.")
+    claim_lease_s: float = Field(
+        300.0, gt=0, description="How long a claim on a priority (a ref on the remote) lasts unless renewed; renewed "
+                                 "every third of it, so a dead daemon's priority is taken over after about this long "
+                                 "(docs/tech_decisions/claim-refs.md).")
+    claim_skew_margin_s: float = Field(
+        30.0, ge=0, description="Extra time past a claim's expiry before another daemon takes it over, for clocks "
+                                "that disagree between machines.")
+    claim_namespace: str = Field(
+        "refs/coffee-maker", description="Where claims and work-in-progress refs live on the remote; use "
+                                         "\"refs/heads/coffee-maker-claims\" when the server accepts only branches.")
     guidance_files: list[str] = Field(
         default_factory=lambda: ["CLAUDE.md", "AGENTS.md", "CONTRIBUTING.md"],
         description="Repository guidance files put into the agent's prompt when present.",
     )
+
+    @field_validator("claim_namespace")
+    @classmethod
+    def _namespace_is_a_ref_prefix(cls, value: str) -> str:
+        value = value.rstrip("/")
+        parts = value.split("/")
+        if len(parts) < 2 or parts[0] != "refs" or any(not p or p.startswith(".") or ".." in p for p in parts) \
+                or any(c in value for c in " ~^:?*[\\"):
+            raise ValueError(f"{value!r} is not a ref prefix; use something like \"refs/coffee-maker\"")
+        return value

@@ -43,3 +43,7 @@ def loaded(repo: tuple[Path, Path]) -> LoadedConfig:
 @pytest.fixture
 def priority() -> Priority:
     return parse_roadmap(ROADMAP).priorities[0]
+
+
+# Machines sharing one remote (claims, checkpoints): fixtures `shared_origin` and `machine`.
+from tests.vcs.remote_machines import machine, shared_origin  # noqa: E402, F401
