@@ -16,47 +16,29 @@ from typing import Any
 
 import structlog
 
+from coffee_maker.agent.base import AgentBackend
 from coffee_maker.agent.events import InitEvent, TextEvent, ToolUseEvent
 from coffee_maker.agent.outcomes import session_not_found
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.devlog import write_devlog
-from coffee_maker.daemon.null_trace import NullAttemptTrace
-from coffee_maker.daemon.ports import Agent, Services, Workspace
+from coffee_maker.daemon.exits import AttemptExit, AuthFailed, Failed, Paused, Reached
 from coffee_maker.daemon.prompt import build_feedback_prompt, build_prompt
 from coffee_maker.daemon.record import AttemptRecord, describe_tool_input
+from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import Phase, PriorityState, StateStore, section_digest
+from coffee_maker.errors import CoffeeMakerError
+from coffee_maker.observe.tracing import AttemptTrace
 from coffee_maker.roadmap import RoadmapEditor, SetNote, SetStatus, Tick, parse_roadmap
 from coffee_maker.types import (
     Decision,
     OutcomeKind,
     Priority,
     Request,
-    SessionOutcome,
     Status,
+    Workspace,
 )
 
 log = structlog.get_logger(__name__)
-
-
-class AttemptFailed(Exception):
-    """The attempt did not produce mergeable work; ``reason`` says why."""
-
-    def __init__(self, reason: str, *, secrets: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.secrets = secrets
-
-
-class AgentPaused(Exception):
-    """The agent hit a usage or rate limit: sleep and resume the same priority later."""
-
-    def __init__(self, outcome: SessionOutcome) -> None:
-        super().__init__(outcome.reason or outcome.kind.value)
-        self.outcome = outcome
-
-
-class AgentAuthFailed(Exception):
-    """The agent cannot authenticate: nothing will work until a person fixes it."""
 
 
 @dataclass
@@ -68,7 +50,7 @@ class AttemptContext:
     ws: Workspace
     record: AttemptRecord
     facts: dict[str, Any]
-    trace: Any
+    trace: AttemptTrace
     feedback: str | None = None
 
 
@@ -76,7 +58,7 @@ class AttemptRunner:
     def __init__(
         self, loaded: LoadedConfig, services: Services, store: StateStore, *,
         guidelines: list[tuple[str, str]], on_progress: Callable[..., None] | None = None,
-        on_agent: Callable[[Agent | None], None] | None = None, backend: str | None = None,
+        on_agent: Callable[[AgentBackend | None], None] | None = None, backend: str | None = None,
         before_session: Callable[[str], float | None] | None = None,
     ) -> None:
         self.loaded = loaded
@@ -95,21 +77,27 @@ class AttemptRunner:
 
     # ------------------------------------------------------------------ entry points
 
-    def advance(self, priority: Priority, *, trace: Any = None, feedback: str | None = None) -> PriorityState:
-        """Drive ``priority`` from its persisted phase to pr_open; raises AttemptFailed/AgentPaused.
+    def run(self, priority: Priority, *, attempt: int, trace: AttemptTrace, feedback: str | None = None) -> Reached:
+        """Drive ``priority`` from its persisted phase to pr_open as attempt number ``attempt``.
 
+        Any other end leaves through :class:`AttemptExit` (raised, so the trace records it as an error).
         With ``feedback`` (review comments on an open PR) the agent is resumed on the same branch.
         """
+        try:
+            return Reached(self._advance(priority, attempt, trace, feedback).phase)
+        except CoffeeMakerError as exc:  # git / forge / agent start-up errors: a failed attempt, not a crash
+            raise AttemptExit(Failed(exc.message)) from exc
+
+    def _advance(self, priority: Priority, attempt: int, trace: AttemptTrace, feedback: str | None) -> PriorityState:
         state = self.store.get(priority.id)
         if state is None or state.phase in (Phase.PLANNED, Phase.RETRY):
-            state = self._branch(priority, state)
+            state = self._branch(priority, state, attempt)
         ws = self._workspace(priority, state)
         record = AttemptRecord(priority, state.attempt, ws.branch)
         # Resumed after a crash or a usage-limit pause: the earlier sessions' decisions belong in the record too.
         record.restore(state.extra.get("record"))
         self.last_record = record
-        ctx = AttemptContext(priority, state, ws, record, self._facts(priority, ws), trace or NullAttemptTrace(),
-                             feedback)
+        ctx = AttemptContext(priority, state, ws, record, self._facts(priority, ws), trace, feedback)
         if feedback is not None:
             ctx.state = self.store.transition(priority.id, Phase.AGENT_RUNNING, detail="review feedback")
         steps = {
@@ -149,8 +137,7 @@ class AttemptRunner:
 
     # ------------------------------------------------------------------ steps
 
-    def _branch(self, priority: Priority, previous: PriorityState | None) -> PriorityState:
-        attempt = (previous.attempt if previous else 0) + 1
+    def _branch(self, priority: Priority, previous: PriorityState | None, attempt: int) -> PriorityState:
         self.on_progress(phase="branching")
         ws = self.s.git.prepare(priority)
         return self.store.transition(
@@ -226,7 +213,7 @@ class AttemptRunner:
                     f"nothing was committed. {report.summary}", priority=ctx.priority.id, kind="escalation")
             if round_no == rounds:
                 log.warning("gate failed", reason=report.summary, rounds=rounds)
-                raise AttemptFailed(f"the safety gate failed: {report.summary}", secrets=report.secrets_found)
+                raise AttemptExit(Failed(f"the safety gate failed: {report.summary}", secrets=report.secrets_found))
             log.warning(f"gate failed, asking the agent to fix it (round {round_no + 1} of {rounds})",
                         reason=report.summary)
             self.store.set_info(last_action=f"gate failed, asking the agent to fix it (round {round_no + 1} of "
@@ -277,14 +264,14 @@ class AttemptRunner:
         log.info("agent session ended", outcome=outcome.kind.value, cost_usd=round(outcome.cost_usd, 4),
                  turns=outcome.num_turns, session_id=outcome.session_id, reason=outcome.reason or None)
         if outcome.kind in (OutcomeKind.USAGE_LIMIT, OutcomeKind.RATE_LIMIT, OutcomeKind.OVERLOADED):
-            raise AgentPaused(outcome)
+            raise AttemptExit(Paused(outcome))
         if not outcome.ok and allowance is not None:
             self.before_session(ctx.priority.id)  # stopped at the hard cap: block now, not after a retry
         if outcome.kind is OutcomeKind.AUTH_FAILED:
-            raise AgentAuthFailed(outcome.reason or "the agent could not authenticate")
+            raise AttemptExit(AuthFailed(outcome.reason or "the agent could not authenticate"))
         if not outcome.ok:
-            raise AttemptFailed(f"the agent session ended with {outcome.kind.value}"
-                                + (f": {outcome.reason}" if outcome.reason else ""))
+            raise AttemptExit(Failed(f"the agent session ended with {outcome.kind.value}"
+                                     + (f": {outcome.reason}" if outcome.reason else "")))
 
     def _on_event(self, ctx: AttemptContext, event: Any) -> None:
         if isinstance(event, InitEvent) and event.session_id and event.session_id != ctx.state.session_id:

@@ -15,6 +15,9 @@ from enum import StrEnum
 
 import structlog
 
+from coffee_maker.config.daemon import DaemonSettings
+from coffee_maker.daemon.exits import AttemptExit, OverBudget
+
 log = structlog.get_logger(__name__)
 
 
@@ -88,19 +91,10 @@ def remaining_allowance(*, priority_cost: float, day_cost: float, priority_hard:
     return max(0.0, min(left)) if left else None
 
 
-class BudgetExhausted(Exception):
-    """A hard cap is reached: no agent session may start. ``daily`` tells a day's cap from a priority's."""
-
-    def __init__(self, message: str, *, daily: bool) -> None:
-        super().__init__(message)
-        self.message = message
-        self.daily = daily
-
-
 class BudgetGuard:
     """The caps from [daemon], checked before each session; each crossing is told once."""
 
-    def __init__(self, settings: object, *, priority_cost: Callable[[str], float], day_cost: Callable[[str], float],
+    def __init__(self, settings: DaemonSettings, *, priority_cost: Callable[[str], float], day_cost: Callable[[str], float],
                  inform: Callable[[str, str], None]) -> None:
         self.settings = settings
         self._priority_cost = priority_cost
@@ -113,8 +107,8 @@ class BudgetGuard:
         s = self.settings
         check = check_budget(
             priority_id=priority_id, priority_cost=self._priority_cost(priority_id), day_cost=self._day_cost(day),
-            priority_soft=getattr(s, "priority_soft_cap_usd", None), priority_hard=getattr(s, "priority_hard_cap_usd", None),
-            day_soft=getattr(s, "daily_soft_cap_usd", None), day_hard=getattr(s, "daily_hard_cap_usd", None), day=day)
+            priority_soft=s.priority_soft_cap_usd, priority_hard=s.priority_hard_cap_usd,
+            day_soft=s.daily_soft_cap_usd, day_hard=s.daily_hard_cap_usd, day=day)
         for crossing in check.crossings:
             if crossing.key not in self._told:
                 self._told.add(crossing.key)
@@ -122,13 +116,18 @@ class BudgetGuard:
                 self._inform(crossing.message, priority_id)
         return check
 
-    def before_session(self, priority_id: str) -> float | None:
-        """Raise BudgetExhausted at a hard cap; else the most the session may cost (None: unlimited)."""
+    def hard_stop(self, priority_id: str) -> OverBudget | None:
+        """The hard cap that is reached (told once), or None; soft caps are told once too."""
         check = self.check(priority_id)
-        if check.verdict is BudgetVerdict.HARD:
-            raise BudgetExhausted(check.message, daily=check.daily_hard)
+        return OverBudget(daily=check.daily_hard, message=check.message) if check.verdict is BudgetVerdict.HARD else None
+
+    def before_session(self, priority_id: str) -> float | None:
+        """Leave the attempt (``OverBudget``) at a hard cap; else the most the session may cost (None: unlimited)."""
+        stop = self.hard_stop(priority_id)
+        if stop is not None:
+            raise AttemptExit(stop)
         s = self.settings
         return remaining_allowance(priority_cost=self._priority_cost(priority_id),
                                    day_cost=self._day_cost(time.strftime("%Y-%m-%d")),
-                                   priority_hard=getattr(s, "priority_hard_cap_usd", None),
-                                   day_hard=getattr(s, "daily_hard_cap_usd", None))
+                                   priority_hard=s.priority_hard_cap_usd,
+                                   day_hard=s.daily_hard_cap_usd)

@@ -1,39 +1,39 @@
-"""What happens after an attempt ends: retry later, block, pause for a usage limit, stop at a budget cap.
+"""What happens after an attempt ends — a pure function of the state, the exit and the settings.
 
-The Daemon mixes this in; it decides from the state, the exit and the settings, and the
-loop applies the decision. Every block and cap is told to the person once, with what to do.
+``decide`` reads no store, tells nobody and never sleeps: it returns what to do, with every
+sentence the person will see, and ``daemon/apply.py`` does it. So each rule (retry with a
+growing delay, block after ``max_attempts``, pause for a limit, switch to the fallback agent,
+stop at a budget cap, leave on shutdown) is tested in milliseconds with plain values.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
-import structlog
-
-from coffee_maker.agent.auth import auth_advice
-from coffee_maker.config import LoadedConfig
-from coffee_maker.daemon.attempt import AgentPaused, AttemptRunner
-from coffee_maker.daemon.budget import BudgetExhausted, BudgetGuard
-from coffee_maker.daemon.devlog import write_devlog
+from coffee_maker.config.daemon import DaemonSettings
+from coffee_maker.daemon.exits import (
+    AuthFailed,
+    Exit,
+    Failed,
+    Interrupted,
+    OverBudget,
+    Paused,
+    Reached,
+)
 from coffee_maker.daemon.limits import SHORT_LIVED, limit_wait
-from coffee_maker.daemon.ports import Services
 from coffee_maker.daemon.state import (
     ACTIVE,
     FINISHED,
     IN_REVIEW,
     Phase,
-    StateStore,
+    PriorityState,
     retry_delay,
     unblock_hint,
 )
-from coffee_maker.errors import AgentAuthError, CoffeeMakerError
 from coffee_maker.notify.channels import in_words
-from coffee_maker.types import Priority
+from coffee_maker.types import OutcomeKind, PRState, PullRequest
 from coffee_maker.words import count
-
-log = structlog.get_logger(__name__)
 
 
 def clock(epoch: float) -> str:
@@ -41,124 +41,158 @@ def clock(epoch: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
-class FailurePolicy:
-    """The failure side of the Daemon (its attributes are set by Daemon.__init__)."""
+@dataclass(frozen=True)
+class Done:
+    """The attempt reached a phase (normally pr_open): record it, nothing else to do."""
 
-    loaded: LoadedConfig
-    services: Services
-    store: StateStore
-    stopping: threading.Event
-    budget: BudgetGuard
-    fallback_until: float
-    _paused_notified: set[str]
-    _limit_streak: dict[str, int]
-    _daily_budget_hit: bool
+    outcome: str
 
-    def sleep(self, seconds: float) -> None:
-        raise NotImplementedError
 
-    def _fail(self, priority: Priority, runner: AttemptRunner, reason: str, attempt: int, *, secrets: bool) -> str:
-        """Retry, or block after ``max_attempts``: never loop forever on one priority.
+@dataclass(frozen=True)
+class Retry:
+    """Count the failure and try again at ``at``."""
 
-        ``attempt`` is this attempt's number even when it failed before its branch was recorded
-        (a worktree that could not be made), so such failures count towards the limit too.
-        """
-        state = self.store.get(priority.id)
-        if self.stopping.is_set():
-            log.info("attempt interrupted by shutdown; it resumes on the next start", priority=priority.id)
-            return "interrupted"
-        max_attempts = self.loaded.config.daemon.max_attempts
-        log.warning("attempt failed", priority=priority.id, attempt=f"{attempt} of {max_attempts}", reason=reason)
-        if attempt >= max_attempts:
-            try:
-                runner.mark_blocked_on_branch(priority, reason, attempt, secrets=secrets)
-            except CoffeeMakerError as exc:
-                log.warning("could not record the blocked status on the branch", error=exc.message)
-            self.store.transition(priority.id, Phase.BLOCKED, attempt=attempt, reason=reason, detail=reason)
-            self.services.notifier.inform(
-                f"{priority.id} is blocked after {count(attempt, 'failed attempt')}: {reason}\n"
-                f"Fix the cause. {unblock_hint(priority.id)}", priority=priority.id, kind="blocked")
-            self.store.set_info(last_outcome=f"{priority.id}: blocked")
-            return "blocked"
-        record = runner.last_record
-        if record is not None and state is not None and state.workspace and self.loaded.config.daemon.devlogs:
-            record.result, record.reason, record.ended_at = "failed", reason, time.time()
-            write_devlog(Path(state.workspace), record)
-        self.store.transition(priority.id, Phase.RETRY, attempt=attempt, reason=reason, detail=reason)
-        due = time.time() + retry_delay(self.loaded.config.daemon.retry_delay_s, attempt)
-        log.info("retrying later", priority=priority.id, attempt=attempt, retry_at=clock(due))
-        self.store.set_info(last_outcome=f"{priority.id}: attempt {attempt} of {max_attempts} failed; "
-                                         f"next attempt at {clock(due)}. {reason}")
-        return "failed"
+    at: float
+    attempt: int
+    reason: str
+    summary: str  # the `status` line
+    outcome: str = "failed"
 
-    def _backend(self) -> str | None:
-        """The fallback backend while the main one is limited, else None (the configured one)."""
-        return self.loaded.config.daemon.fallback_backend if time.time() < self.fallback_until else None
 
-    def _auth_failed(self, priority: Priority, runner: AttemptRunner, reason: str) -> None:
-        """Log it as an error, tell the person how to fix it, release the priority, stop with AgentAuthError.
+@dataclass(frozen=True)
+class Block:
+    """``max_attempts`` failed: record the block on the branch, tell the person how to unblock it."""
 
-        The priority waits as a retry that does not count as a failed attempt: nothing the agent did failed.
-        """
-        settings = self.loaded.config.agent
-        message = (f"The coding agent cannot authenticate ({reason}). "
-                   f"{auth_advice(settings, backend=runner.backend or settings.backend)} Then start coffee-maker again.")
-        log.error("agent authentication failed", priority=priority.id, reason=reason)
-        self.services.notifier.inform(message, priority=priority.id, kind="error")
-        state = self.store.get(priority.id)
-        if state is not None and state.phase in ACTIVE | {Phase.PR_OPEN}:
-            self.store.transition(priority.id, Phase.RETRY, attempt=max(0, state.attempt - 1),
-                                  reason="the agent could not authenticate", detail="agent authentication failed")
-        self.store.set_info(last_outcome=f"{priority.id}: agent authentication failed")
-        raise AgentAuthError(message)
+    attempt: int
+    reason: str
+    secrets: bool
+    notice: str
+    outcome: str = "blocked"
 
-    def _pause_for_limit(self, priority: Priority, paused: AgentPaused) -> None:
-        outcome = paused.outcome
-        cfg = self.loaded.config.daemon
-        streak = self._limit_streak.get(priority.id, 0)
-        wait = limit_wait(outcome, streak, start_s=cfg.rate_limit_backoff_start_s, ceiling_s=cfg.usage_limit_backoff_s)
-        self._limit_streak[priority.id] = streak + 1
-        fallback = cfg.fallback_backend
-        if fallback and self._backend() is None:
-            self.fallback_until = time.time() + wait
-            self.services.notifier.inform(
-                f"The agent hit a {outcome.kind.value.replace('_', ' ')} on {priority.id}; continuing with the "
-                f"{fallback} agent for {in_words(wait)}.", priority=priority.id, kind="fallback")
-            log.info("switching to the fallback agent", priority=priority.id, backend=fallback, seconds=round(wait))
-            return
-        key = f"{priority.id}:{outcome.kind.value}"
-        if key not in self._paused_notified:
-            self._paused_notified.add(key)
-            self.services.notifier.inform(
-                f"The agent hit a {outcome.kind.value.replace('_', ' ')} on {priority.id}; "
-                f"resuming the same priority at {clock(time.time() + wait)} (in {in_words(wait)})"
-                + (f", then at doubling intervals up to {in_words(cfg.usage_limit_backoff_s)} until it lifts."
-                   if outcome.kind in SHORT_LIVED and outcome.reset_at is None else "."),
-                priority=priority.id, kind="paused")
-        self.store.set_info(phase="paused", paused_until=time.time() + wait, last_outcome=f"{priority.id}: {outcome.kind.value}",
-                            waiting_for=f"the agent's {outcome.kind.value.replace('_', ' ')} to reset at "
-                                        f"{clock(time.time() + wait)}")
-        log.info("paused for a limit", priority=priority.id, limit=outcome.kind.value, wait_s=round(wait, 2),
-                 consecutive=streak + 1, until=clock(time.time() + wait))
-        self.sleep(wait)
 
-    def _within_budget(self, priority: Priority) -> bool:
-        """Before an attempt starts: a hard cap stops it (told once), a soft cap is told once and work goes on."""
-        try:
-            self.budget.before_session(priority.id)
-        except BudgetExhausted as exc:
-            self._stop_for_budget(priority, exc)
-            return False
-        self._daily_budget_hit = False
-        return True
+@dataclass(frozen=True)
+class Pause:
+    """Wait ``wait_s`` for a limit to lift, then resume the same priority; the notice is told once per key."""
 
-    def _stop_for_budget(self, priority: Priority, exc: BudgetExhausted) -> None:
-        if exc.daily:
-            self._daily_budget_hit = True
-            self.store.set_info(phase="paused", last_outcome="daily budget reached")
-            return
-        state = self.store.get(priority.id)
-        if state is None or state.phase not in (Phase.BLOCKED, *IN_REVIEW, *FINISHED):
-            self.store.transition(priority.id, Phase.BLOCKED, reason=exc.message, extra={"budget": True},
-                                  detail="hard budget cap")
-        self.store.set_info(last_outcome=f"{priority.id}: blocked by its hard budget cap")
+    until: float
+    wait_s: float
+    kind: OutcomeKind
+    notice: str
+    notice_key: str
+    waiting_for: str
+
+    @property
+    def outcome(self) -> str:
+        return self.kind.value
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """The main agent is limited: use ``backend`` until ``until``, without waiting."""
+
+    until: float
+    backend: str
+    wait_s: float
+    kind: OutcomeKind
+    notice: str
+
+    @property
+    def outcome(self) -> str:
+        return self.kind.value
+
+
+@dataclass(frozen=True)
+class StopForBudget:
+    """A hard cap: the day's pauses all work (``block`` False), a priority's blocks that priority."""
+
+    daily: bool
+    block: bool
+    message: str
+    outcome: str = "budget"
+
+
+@dataclass(frozen=True)
+class StopForAuth:
+    """Tell the person to log in and end the run; the priority waits without losing an attempt."""
+
+    reason: str
+    release_to_attempt: int | None  # the attempt number to put back (None: nothing to release)
+    outcome: str = "auth_failed"
+
+
+@dataclass(frozen=True)
+class Leave:
+    """Interrupted by a shutdown: nothing is counted, the next start resumes the priority."""
+
+    outcome: str = "interrupted"
+
+
+Action = Done | Retry | Block | Pause | Fallback | StopForBudget | StopForAuth | Leave
+
+
+def decide(state: PriorityState | None, exit: Exit, settings: DaemonSettings, *, priority: str, attempt: int,
+           now: float, streak: int, fallback_active: bool) -> Action:
+    """What to do after attempt number ``attempt`` of ``priority`` ended with ``exit``.
+
+    ``state`` is the priority's stored state now; ``streak`` how many rate limits or overloads came
+    just before this one; ``fallback_active`` whether the fallback agent is in use already.
+    """
+    match exit:
+        case Reached(phase=phase):
+            return Done("pr_open" if phase is Phase.PR_OPEN else phase.value)
+        case Interrupted():
+            return Leave()
+        case Failed(reason=reason, secrets=secrets):
+            return _failed(priority, attempt, reason, secrets, settings, now)
+        case Paused(outcome=outcome):
+            return _paused(priority, outcome.kind, limit_wait(
+                outcome, streak, start_s=settings.rate_limit_backoff_start_s, ceiling_s=settings.usage_limit_backoff_s),
+                outcome.reset_at is None, settings, now, fallback_active)
+        case OverBudget(daily=daily, message=message):
+            return over_budget(state, daily, message)
+        case AuthFailed(reason=reason):
+            release = state is not None and state.phase in ACTIVE | {Phase.PR_OPEN}
+            return StopForAuth(reason, max(0, state.attempt - 1) if state is not None and release else None)
+    raise AssertionError(f"unknown exit {exit!r}")
+
+
+def over_budget(state: PriorityState | None, daily: bool, message: str) -> StopForBudget:
+    """A hard cap, before or during an attempt: a blocked, reviewed or finished priority keeps its phase."""
+    keeps = state is not None and state.phase in {Phase.BLOCKED, *IN_REVIEW, *FINISHED}
+    return StopForBudget(daily=daily, block=not daily and not keeps, message=message)
+
+
+def next_streak(exit: Exit, streak: int) -> int:
+    """Rate limits and overloads in a row double each wait; anything else (a usage limit too) starts over."""
+    return streak + 1 if isinstance(exit, Paused) and exit.outcome.kind in SHORT_LIVED else 0
+
+
+def _failed(pid: str, attempt: int, reason: str, secrets: bool, settings: DaemonSettings, now: float) -> Action:
+    if attempt >= settings.max_attempts:
+        return Block(attempt, reason, secrets, f"{pid} is blocked after {count(attempt, 'failed attempt')}: {reason}\n"
+                                               f"Fix the cause. {unblock_hint(pid)}")
+    due = now + retry_delay(settings.retry_delay_s, attempt)
+    return Retry(due, attempt, reason, f"attempt {attempt} of {settings.max_attempts} failed; "
+                                       f"next attempt at {clock(due)}. {reason}")
+
+
+def _paused(pid: str, kind: OutcomeKind, wait: float, no_reset_time: bool, settings: DaemonSettings, now: float,
+            fallback_active: bool) -> Action:
+    limit = kind.value.replace("_", " ")
+    fallback = settings.fallback_backend
+    if fallback and not fallback_active:
+        return Fallback(now + wait, fallback, wait, kind, f"The agent hit a {limit} on {pid}; continuing with the "
+                                                    f"{fallback} agent for {in_words(wait)}.")
+    until = now + wait
+    notice = (f"The agent hit a {limit} on {pid}; resuming the same priority at {clock(until)} (in {in_words(wait)})"
+              + (f", then at doubling intervals up to {in_words(settings.usage_limit_backoff_s)} until it lifts."
+                 if kind in SHORT_LIVED and no_reset_time else "."))
+    return Pause(until, wait, kind, notice, f"{pid}:{kind.value}", f"the agent's {limit} to reset at {clock(until)}")
+
+
+def closed_pull_request(pid: str, pr: PullRequest) -> Block | None:
+    """A pull request closed without merge blocks its priority (the person said no)."""
+    if pr.state is not PRState.CLOSED:
+        return None
+    return Block(0, "its pull request was closed without merge", False,
+                 f"{pid}: PR #{pr.number} was closed without merge; the priority is blocked. {unblock_hint(pid)}")

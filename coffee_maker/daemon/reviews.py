@@ -13,8 +13,9 @@ from datetime import datetime
 
 import structlog
 
-from coffee_maker.daemon.ports import Services
-from coffee_maker.daemon.state import IN_REVIEW, Phase, StateStore, unblock_hint
+from coffee_maker.daemon.policy import closed_pull_request
+from coffee_maker.daemon.services import Services
+from coffee_maker.daemon.state import IN_REVIEW, Phase, StateStore
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.types import PRState, PullRequest
 
@@ -90,11 +91,10 @@ class PullRequestPoller:
             self.store.transition(pid, Phase.MERGED)
             self.store.transition(pid, Phase.DONE)
             log.info("pull request merged", priority=pid, pr=pr.url)
-        elif pr.state is PRState.CLOSED:
+        elif (block := closed_pull_request(pid, pr)) is not None:
             self.store.transition(pid, Phase.CLOSED)
-            self.store.transition(pid, Phase.BLOCKED, reason="its pull request was closed without merge")
-            self.services.notifier.inform(f"{pid}: PR #{pr.number} was closed without merge; the priority is "
-                                          f"blocked. {unblock_hint(pid)}", priority=pid, kind="blocked")
+            self.store.transition(pid, Phase.BLOCKED, reason=block.reason)
+            self.services.notifier.inform(block.notice, priority=pid, kind="blocked")
         elif pr.review_decision == "changes_requested":
             comments = self.services.forge.feedback(pr)
             if len(comments) > seen:

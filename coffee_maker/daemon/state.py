@@ -101,6 +101,13 @@ def retry_delay(retry_delay_s: float, failed_attempt: int) -> float:
     return float(retry_delay_s * 2 ** max(0, failed_attempt - 1))
 
 
+def attempt_number(state: PriorityState | None) -> int:
+    """The number of the attempt that starts from ``state``: a new one after planned or retry, else the same one."""
+    if state is None:
+        return 1
+    return state.attempt + 1 if state.phase in (Phase.PLANNED, Phase.RETRY) else state.attempt
+
+
 @dataclass(frozen=True)
 class PriorityState:
     priority: str

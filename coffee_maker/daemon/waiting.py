@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import structlog
 
-from coffee_maker.daemon.state import StateStore
+from coffee_maker.daemon.status import StatusBoard
 
 log = structlog.get_logger(__name__)
 
 
 class Announcer:
-    def __init__(self, store: StateStore) -> None:
-        self.store = store
+    def __init__(self, status: StatusBoard) -> None:
+        self.status = status
         self.problem_text: str | None = None
         self._idle: str | None = None
 
@@ -27,20 +27,20 @@ class Announcer:
             log.error("waiting for a fix; the daemon keeps running and checks again", problem=message)
             self.problem_text = message
             self._idle = None
-        self.store.set_info(phase="waiting", waiting_for=message, problem=message)
+        self.status.waiting_for_fix(message)
 
     def resolved(self) -> None:
         if self.problem_text is not None:
             log.info("the problem is gone; carrying on", problem=self.problem_text)
             self.problem_text = None
-            self.store.set_info(problem=None, waiting_for=None)
+            self.status.fixed()
 
     def idle(self, reason: str) -> None:
         """Nothing to do now: say once what the daemon waits for."""
         if reason != self._idle:
             log.info(f"idle: waiting for {reason}")
             self._idle = reason
-        self.store.set_info(phase="idle", current=None, waiting_for=reason)
+        self.status.idle(reason)
 
     def working(self) -> None:
         self._idle = None

@@ -12,21 +12,26 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from coffee_maker.agent import Limits, ScriptedBackend, create_backend
+from coffee_maker.agent.base import AgentBackend
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.devlog import devlog_path
 from coffee_maker.daemon.loop import Daemon, RoadmapView
-from coffee_maker.daemon.ports import Agent, Services
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.record import AttemptRecord
+from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import StateStore
 from coffee_maker.errors import AgentError, CoffeeMakerError
 from coffee_maker.roadmap import explain, read_roadmap
 from coffee_maker.types import DecisionCallback, Priority
+
+if TYPE_CHECKING:
+    from coffee_maker.observe.telemetry import TelemetryStore
+    from coffee_maker.observe.tracing import Tracer
 
 log = structlog.get_logger(__name__)
 
@@ -82,7 +87,7 @@ def agent_factory(loaded: LoadedConfig) -> Any:
     ``<folder>/<priority-id-slug>.json`` (or ``default.json``) — the demo's per-priority sessions."""
     settings = loaded.config.agent
 
-    def agent_for(priority: Priority, backend: str | None = None, *, max_cost_usd: float | None = None) -> Agent:
+    def agent_for(priority: Priority, backend: str | None = None, *, max_cost_usd: float | None = None) -> AgentBackend:
         """``max_cost_usd``: what is left under a hard budget cap — the session that crosses it is stopped."""
         chosen = settings if backend in (None, settings.backend) else settings.model_copy(update={"backend": backend})
         if max_cost_usd is not None:
@@ -104,13 +109,17 @@ def agent_factory(loaded: LoadedConfig) -> Any:
     return agent_for
 
 
-def build_services(loaded: LoadedConfig) -> Services:
+def build_services(loaded: LoadedConfig, *, status_line: Progress | None = None) -> Services:
+    """Every stage; a terminal channel pauses ``status_line`` (the progress line) while it asks a question."""
     from coffee_maker.interaction.handler import build_message_handler
     from coffee_maker.notify import build_escalator
+    from coffee_maker.notify.terminal import pause_status_line_while_asking
     from coffee_maker.vcs import GitManager, SafetyGate, make_forge, render_pr_body
 
     telemetry, tracer = _observability(loaded)
     escalator = build_escalator(loaded, sink=telemetry)
+    if status_line is not None:
+        pause_status_line_while_asking(escalator.channels, status_line)
     git = GitManager(loaded)
     roadmap_rel = Path(os.path.relpath(loaded.roadmap_path, loaded.repo))
 
@@ -134,11 +143,11 @@ def build_services(loaded: LoadedConfig) -> Services:
         agent_for=agent_factory(loaded), git=git, gate=SafetyGate(loaded, git), forge=make_forge(loaded),
         notifier=escalator, decide_factory=decide_factory, pr_body=pr_body, roadmap_relpath=roadmap_rel,
         tracer=tracer, telemetry=telemetry,
-        keep_failed_branches=getattr(loaded.config.git, "keep_failed_branches", True),
+        keep_failed_branches=loaded.config.git.keep_failed_branches,
     )
 
 
-def _observability(loaded: LoadedConfig) -> tuple[Any, Any]:
+def _observability(loaded: LoadedConfig) -> tuple[TelemetryStore, Tracer]:
     from coffee_maker.observe.telemetry import TelemetryStore
     from coffee_maker.observe.tracing import Tracer
 
@@ -173,14 +182,11 @@ def readiness_check(loaded: LoadedConfig, git: Any, *, fetch: bool = True) -> Ca
 
 
 def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
-    services = build_services(loaded)
-    store = StateStore(loaded.layout.state_db)
-    planner = pick_next(store, loaded)
     progress = Progress()
     progress.attach_to_logging()
-    from coffee_maker.notify.terminal import pause_status_line_while_asking
-
-    pause_status_line_while_asking(getattr(services.notifier, "channels", ()), progress)
+    services = build_services(loaded, status_line=progress)
+    store = StateStore(loaded.layout.state_db)
+    planner = pick_next(store, loaded)
     return Daemon(loaded, services, store, read_roadmap=roadmap_reader(loaded),
                   pick=lambda view, in_review, blocked: planner(view, in_review, blocked),
                   progress=progress, wake=wake, check_ready=readiness_check(loaded, services.git))

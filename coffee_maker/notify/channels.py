@@ -11,6 +11,7 @@ Channels that take answers write them into the inbox; the first one wins.
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 from coffee_maker.notify.inbox import PendingQuestion
@@ -22,6 +23,15 @@ class Channel(Protocol):
     def ask(self, question: PendingQuestion) -> None: ...
     def resolve(self, question: PendingQuestion, answer: str, who: str) -> None: ...
     def inform(self, message: str, *, kind: str = "info") -> None: ...
+
+
+class Notifier(Protocol):
+    """What the daemon tells a person on every channel (the Escalator); ``stop`` ends its waits for answers."""
+
+    stop: threading.Event
+
+    def inform(self, message: str, *, priority: str | None = None, kind: str = "info") -> None: ...
+    def close(self) -> None: ...
 
 
 def question_text(q: PendingQuestion) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from coffee_maker.sqlite import ThreadConnections, migrate
 
@@ -100,6 +100,41 @@ def _channel(method: str, channels: list[str]) -> str | None:
     if method.startswith("person:"):
         return method.split(":", 2)[1] or None
     return None
+
+
+class Telemetry(Protocol):
+    """Where the daemon counts its work (TelemetryStore; NullTelemetry when nothing is counted)."""
+
+    def start_attempt(self, priority: str, attempt: int, branch: str | None) -> int: ...
+    def finish_attempt(self, attempt_id: int, *, outcome: str, cost_usd: float, input_tokens: int, output_tokens: int,
+                       turns: int, retries: int = 0) -> None: ...
+    def record_pull_request(self, priority: str, number: int, url: str, state: str) -> None: ...
+    def record_interaction(self, record: Mapping[str, Any]) -> None: ...
+    def record_notification(self, channel: str, kind: str, ok: bool, question_id: str | None) -> None: ...
+    def close(self) -> None: ...
+
+
+class NullTelemetry:
+    """Counts nothing: the daemon's seam is the same whether telemetry is kept or not."""
+
+    def start_attempt(self, priority: str, attempt: int, branch: str | None) -> int:
+        return 0
+
+    def finish_attempt(self, attempt_id: int, *, outcome: str, cost_usd: float, input_tokens: int, output_tokens: int,
+                       turns: int, retries: int = 0) -> None:
+        return None
+
+    def record_pull_request(self, priority: str, number: int, url: str, state: str) -> None:
+        return None
+
+    def record_interaction(self, record: Mapping[str, Any]) -> None:
+        return None
+
+    def record_notification(self, channel: str, kind: str, ok: bool, question_id: str | None) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 class TelemetryStore:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
+from typing import Protocol
 
 from coffee_maker import proc
 from coffee_maker.config import LoadedConfig
@@ -31,6 +32,12 @@ def last_lines(output: str, count: int = TAIL_LINES) -> str:
     """`` Last lines of the output:`` and the last non-empty lines, indented; "" when there is no output."""
     lines = [line.rstrip() for line in output.strip().splitlines() if line.strip()][-count:]
     return (" Last lines of the output:\n" + "\n".join(f"    {line}" for line in lines)) if lines else ""
+
+
+class Gate(Protocol):
+    """Whether a workspace's changes may be committed (SafetyGate)."""
+
+    def check(self, ws: Workspace) -> GateReport: ...
 
 
 class SafetyGate:

@@ -12,6 +12,7 @@ import fnmatch
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 from git import Git, GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
@@ -27,6 +28,18 @@ log = structlog.get_logger(__name__)
 #: Paths the daemon writes inside the person's repository; never committed by accident.
 EXCLUDES = (".coffee_maker/", "interaction_logs/")
 
+
+class WorkspaceGit(Protocol):
+    """What the daemon does with git: one worktree per priority, from prepare to push (GitManager)."""
+
+    def preflight(self) -> None: ...
+    def prepare(self, priority: Priority) -> Workspace: ...
+    def changed_files(self, ws: Workspace) -> list[str]: ...
+    def commit(self, ws: Workspace, message: str, trailers: Mapping[str, str]) -> str | None: ...
+    def committed_head(self, ws: Workspace) -> str | None: ...
+    def push(self, ws: Workspace) -> None: ...
+    def discard(self, ws: Workspace, *, keep_branch: bool) -> None: ...
+    def fetch(self) -> None: ...
 
 
 class GitManager:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from coffee_maker.config import load_config
 from coffee_maker.daemon import wiring
+from coffee_maker.daemon.planning import resumable
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.demo import run_until_settled
 from coffee_maker.testing.daemon_run import run_daemon_until
@@ -177,11 +178,11 @@ def test_fallback_agent_while_the_main_one_is_limited(sandbox: Path, monkeypatch
 def test_idle_wait_ends_at_the_next_retry_only_if_it_is_still_to_come(sandbox: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A retry wakes the idle daemon when it falls due; one already due but not taken never makes it spin."""
     daemon = wiring.build_daemon(load_config(sandbox), threading.Event())
-    daemon._last_poll = time.monotonic() + 3600  # the next fetch of the remote is an hour away
+    daemon.reviews.last_poll = time.monotonic() + 3600  # the next fetch of the remote is an hour away
     assert daemon._until_next_poll() > 3000
     daemon.store.transition("PRIORITY 9", Phase.RETRY, attempt=1)  # the sandbox's retry_delay_s is 1
     assert 0 < daemon._until_next_poll() <= 1
     daemon.store.transition("PRIORITY 8", Phase.RETRY, attempt=1)
     monkeypatch.setattr(daemon.loaded.config.daemon, "retry_delay_s", 0.0)  # both due now, neither in the roadmap
-    assert daemon._resumable(daemon.read_roadmap()) is None
+    assert resumable(daemon.read_roadmap(), daemon.store, daemon.loaded.config.daemon.retry_delay_s) is None
     assert daemon._until_next_poll() > 3000
