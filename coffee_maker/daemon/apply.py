@@ -15,7 +15,7 @@ from pathlib import Path
 import structlog
 
 from coffee_maker.agent.auth import auth_advice
-from coffee_maker.config import LoadedConfig
+from coffee_maker.config import Config
 from coffee_maker.daemon.attempt import AttemptRunner
 from coffee_maker.daemon.budget import BudgetGuard
 from coffee_maker.daemon.devlog import write_devlog
@@ -35,20 +35,20 @@ from coffee_maker.daemon.policy import (
     next_streak,
     over_budget,
 )
-from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.daemon.status import StatusBoard
 from coffee_maker.errors import AgentAuthError, CoffeeMakerError
+from coffee_maker.notify.channels import Notifier
 from coffee_maker.types import Priority
 
 log = structlog.get_logger(__name__)
 
 
 class Applier:
-    def __init__(self, loaded: LoadedConfig, services: Services, store: StateStore, status: StatusBoard, *,
+    def __init__(self, config: Config, notifier: Notifier, store: StateStore, status: StatusBoard, *,
                  sleep: Callable[[float], None]) -> None:
-        self.loaded = loaded
-        self.services = services
+        self.config = config
+        self.notifier = notifier
         self.store = store
         self.status = status
         self.sleep = sleep
@@ -59,13 +59,13 @@ class Applier:
         self.told: set[str] = set()
         self.daily_budget_hit = False
         self.budget = BudgetGuard(
-            loaded.config.daemon, priority_cost=lambda pid: (s.cost_usd if (s := store.get(pid)) else 0.0),
+            config.daemon, priority_cost=lambda pid: (s.cost_usd if (s := store.get(pid)) else 0.0),
             day_cost=store.day_cost,
-            inform=lambda message, pid: services.notifier.inform(message, priority=pid, kind="budget"))
+            inform=lambda message, pid: notifier.inform(message, priority=pid, kind="budget"))
 
     def backend(self) -> str | None:
         """The fallback backend while the main one is limited, else None (the configured one)."""
-        return self.loaded.config.daemon.fallback_backend if self.fallback_active() else None
+        return self.config.daemon.fallback_backend if self.fallback_active() else None
 
     def fallback_active(self) -> bool:
         return time.time() < self.fallback_until
@@ -73,7 +73,7 @@ class Applier:
     def decide(self, priority: Priority, exit: Exit, attempt: int) -> Action:
         """The policy's decision for this exit; the limit streak moves on with it."""
         streak = self.streaks.get(priority.id, 0)
-        action = decide(self.store.get(priority.id), exit, self.loaded.config.daemon, priority=priority.id,
+        action = decide(self.store.get(priority.id), exit, self.config.daemon, priority=priority.id,
                         attempt=attempt, now=time.time(), streak=streak, fallback_active=self.fallback_active())
         if streak := next_streak(exit, streak):
             self.streaks[priority.id] = streak
@@ -112,7 +112,7 @@ class Applier:
                 self._pause(pid, action)
             case Fallback():
                 self.fallback_until = action.until
-                self.services.notifier.inform(action.notice, priority=pid, kind="fallback")
+                self.notifier.inform(action.notice, priority=pid, kind="fallback")
                 log.info("switching to the fallback agent", priority=pid, backend=action.backend,
                          seconds=round(action.wait_s))
             case StopForBudget():
@@ -121,13 +121,13 @@ class Applier:
                 self._stop_for_auth(pid, action, runner.backend if runner else None)
 
     def _log_failure(self, pid: str, attempt: int, reason: str) -> None:
-        log.warning("attempt failed", priority=pid, attempt=f"{attempt} of {self.loaded.config.daemon.max_attempts}",
+        log.warning("attempt failed", priority=pid, attempt=f"{attempt} of {self.config.daemon.max_attempts}",
                     reason=reason)
 
     def _devlog_failure(self, pid: str, runner: AttemptRunner | None, reason: str) -> None:
         record = runner.last_record if runner else None
         state = self.store.get(pid)
-        if record is not None and state is not None and state.workspace and self.loaded.config.daemon.devlogs:
+        if record is not None and state is not None and state.workspace and self.config.daemon.devlogs:
             record.result, record.reason, record.ended_at = "failed", reason, time.time()
             write_devlog(Path(state.workspace), record)
 
@@ -139,13 +139,13 @@ class Applier:
                 log.warning("could not record the blocked status on the branch", error=exc.message)
         self.store.transition(priority.id, Phase.BLOCKED, attempt=block.attempt, reason=block.reason,
                               detail=block.reason)
-        self.services.notifier.inform(block.notice, priority=priority.id, kind="blocked")
+        self.notifier.inform(block.notice, priority=priority.id, kind="blocked")
         self.status.outcome(priority.id, "blocked")
 
     def _pause(self, pid: str, pause: Pause) -> None:
         if pause.notice_key not in self.told:
             self.told.add(pause.notice_key)
-            self.services.notifier.inform(pause.notice, priority=pid, kind="paused")
+            self.notifier.inform(pause.notice, priority=pid, kind="paused")
         self.status.paused(pid, until=pause.until, why=pause.waiting_for, limit=pause.kind.value)
         log.info("paused for a limit", priority=pid, limit=pause.kind.value, wait_s=round(pause.wait_s, 2),
                  consecutive=self.streaks.get(pid, 1), until=clock(pause.until))
@@ -163,11 +163,11 @@ class Applier:
 
     def _stop_for_auth(self, pid: str, stop: StopForAuth, backend: str | None) -> None:
         """Tell the person how to log in, release the priority (no attempt lost), end the run."""
-        settings = self.loaded.config.agent
+        settings = self.config.agent
         message = (f"The coding agent cannot authenticate ({stop.reason}). "
                    f"{auth_advice(settings, backend=backend or settings.backend)} Then start coffee-maker again.")
         log.error("agent authentication failed", priority=pid, reason=stop.reason)
-        self.services.notifier.inform(message, priority=pid, kind="error")
+        self.notifier.inform(message, priority=pid, kind="error")
         if stop.release_to_attempt is not None:
             self.store.transition(pid, Phase.RETRY, attempt=stop.release_to_attempt,
                                   reason="the agent could not authenticate", detail="agent authentication failed")

@@ -71,7 +71,7 @@ class Daemon:
         self.check_ready = check_ready or (lambda _priority: None)
         self.status = StatusBoard(store)
         self.announce = Announcer(self.status)
-        self.policy = Applier(loaded, services, store, self.status, sleep=self.sleep)
+        self.policy = Applier(loaded.config, services.notifier, store, self.status, sleep=self.sleep)
         self.counter = AttemptCounter(services.telemetry)
         self.reviews = PullRequestPoller(store, services, interval_s=loaded.config.daemon.poll_interval_s,
                                          on_feedback=self._address_feedback)
