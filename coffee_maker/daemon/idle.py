@@ -8,6 +8,7 @@ from coffee_maker.config.daemon import DaemonSettings
 from coffee_maker.daemon.planning import RoadmapView, effective
 from coffee_maker.daemon.policy import clock
 from coffee_maker.daemon.state import IN_REVIEW, Phase, StateStore
+from coffee_maker.daemon.status import DAILY_BUDGET_WAIT
 from coffee_maker.roadmap import explain
 from coffee_maker.roadmap.model import Roadmap
 
@@ -22,7 +23,7 @@ def idle_reason(store: StateStore, settings: DaemonSettings, view: RoadmapView |
     """What an idle daemon waits for (said once per change); ``view`` is the roadmap as last read."""
     now = time.time()
     if daily_budget_hit:
-        return "the daily budget to reset tomorrow (daily_hard_cap_usd)"
+        return DAILY_BUDGET_WAIT
     upcoming = sorted((s.retry_due(settings.retry_delay_s), s.priority) for s in store.in_phases({Phase.RETRY}))
     upcoming = [(due, pid) for due, pid in upcoming if due > now]
     if upcoming:

@@ -16,6 +16,10 @@ from enum import StrEnum
 from coffee_maker.daemon.state import StateStore
 
 
+#: What a daemon that spent the day's budget waits for (`status`, the web page, the idle line).
+DAILY_BUDGET_WAIT = "the daily budget to reset tomorrow (daily_hard_cap_usd)"
+
+
 class LiveStatus(StrEnum):
     IDLE = "idle"
     WORKING = "working"
@@ -59,7 +63,9 @@ class StatusBoard:
                             waiting_for=why)
 
     def paused_for_the_day(self) -> None:
-        self.store.set_info(phase=LiveStatus.PAUSED.value, last_outcome="daily budget reached")
+        """Written with what it waits for, so no reader sees the pause without its reason."""
+        self.store.set_info(phase=LiveStatus.PAUSED.value, last_outcome="daily budget reached",
+                            waiting_for=DAILY_BUDGET_WAIT)
 
     def outcome(self, pid: str, text: str) -> None:
         self.store.set_info(last_outcome=f"{pid}: {text}")

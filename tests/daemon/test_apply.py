@@ -84,6 +84,7 @@ def test_the_daily_cap_pauses_for_the_day(parts: tuple[Applier, StateStore, List
     applier.apply(PRIORITY, applier.decide(PRIORITY, OverBudget(daily=True, message="over"), 1), None)
     assert applier.daily_budget_hit
     assert store.info()["phase"] == "paused" and store.info()["last_outcome"] == "daily budget reached"
+    assert store.info()["waiting_for"] == "the daily budget to reset tomorrow (daily_hard_cap_usd)"
     state = store.get(PRIORITY.id)
     assert state is not None and state.phase is Phase.AGENT_RUNNING  # nothing is blocked by the day's cap
 
