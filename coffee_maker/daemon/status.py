@@ -15,7 +15,6 @@ from enum import StrEnum
 
 from coffee_maker.daemon.state import StateStore
 
-
 #: What a daemon that spent the day's budget waits for (`status`, the web page, the idle line).
 DAILY_BUDGET_WAIT = "the daily budget to reset tomorrow (daily_hard_cap_usd)"
 
