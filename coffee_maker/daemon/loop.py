@@ -24,7 +24,7 @@ from coffee_maker.daemon.counting import AttemptCounter
 from coffee_maker.daemon.exits import AttemptExit, Exit, Failed, Interrupted
 from coffee_maker.daemon.idle import idle_reason, retry_times
 from coffee_maker.daemon.planning import Picker, RoadmapView, next_work
-from coffee_maker.daemon.policy import clock
+from coffee_maker.daemon.policy import Action, clock
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.reviews import PullRequestPoller
 from coffee_maker.daemon.services import Services
@@ -214,21 +214,26 @@ class Daemon:
         self.status.working(priority.id)
         log.info("working on priority", priority=priority.id, title=priority.title, attempt=attempt)
         counted = self.counter.started(priority.id, attempt, branch)
-        exit: Exit
+        action: Action | None = None
         try:
-            with self.services.tracer.attempt(priority.id, attempt=attempt, branch=branch) as trace:
-                exit = runner.run(priority, attempt=attempt, trace=trace, feedback=feedback)
-        except AttemptExit as leaving:
-            exit = leaving.exit
-        if self.stopping.is_set() and isinstance(exit, Failed):
-            exit = Interrupted()  # the stop killed the agent: nothing it did failed
-        action = self.policy.decide(priority, exit, attempt)
-        try:
-            self.policy.apply(priority, action, runner)
-        finally:  # also when the run must end (the agent cannot authenticate): the attempt is still counted
+            exit = self._run(runner, priority, attempt, branch, feedback)
+            action = self.policy.decide(priority, exit, attempt)
+            self.policy.apply(priority, action, runner)  # raises AgentAuthError when the run must end
+        finally:  # whatever the end (a bug too), the attempt is over and counted
             self.progress.finish()
             self.status.finished()
-            self.counter.finished(counted, action.outcome, runner.last_record, self.store.get(priority.id))
+            self.counter.finished(counted, action.outcome if action else "error", runner.last_record,
+                                  self.store.get(priority.id))
+
+    def _run(self, runner: AttemptRunner, priority: Priority, attempt: int, branch: str | None,
+             feedback: str | None) -> Exit:
+        try:
+            with self.services.tracer.attempt(priority.id, attempt=attempt, branch=branch) as trace:
+                return runner.run(priority, attempt=attempt, trace=trace, feedback=feedback)
+        except AttemptExit as leaving:
+            if self.stopping.is_set() and isinstance(leaving.exit, Failed):
+                return Interrupted()  # the stop killed the agent: nothing it did failed
+            return leaving.exit
 
     def _on_progress(self, *, phase: str | None = None, turns: int | None = None, cost: float | None = None) -> None:
         """The terminal status line, the log context (every line says its step) and `status`."""
