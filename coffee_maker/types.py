@@ -188,6 +188,100 @@ class PullRequest:
     provider: str = "local"
     review_decision: str | None = None  # approved | changes_requested | None
     checks: str | None = None  # success | failure | pending | None
+    mergeable: bool | None = None  # None while the forge is still computing it (or cannot say)
+    draft: bool = False
+    approved: bool = False  # a person allowed to review approved it (a bot's or a drive-by approval counts not)
+    head_sha: str | None = None
+
+
+class CheckStatus(StrEnum):
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class CheckConclusion(StrEnum):
+    """GitHub's check-run conclusions; GitLab job states and commit statuses are mapped onto them."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+    SKIPPED = "skipped"
+    NEUTRAL = "neutral"
+    ACTION_REQUIRED = "action_required"
+    STARTUP_FAILURE = "startup_failure"
+    STALE = "stale"
+
+
+class CiState(StrEnum):
+    PENDING = "pending"
+    GREEN = "green"
+    RED = "red"
+    NONE = "none"  # no CI reports on this commit (or the forge has none)
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """One CI check on a commit: a GitHub check run or commit status, or a GitLab job."""
+
+    name: str
+    status: CheckStatus
+    conclusion: CheckConclusion | None = None
+    url: str = ""  # the run or job page a person opens
+    job_id: int | None = None  # what failure_log and rerun need (None: a commit status, no log on the forge)
+    failure_reason: str = ""  # the forge's own word for why, when it gives one (GitLab: runner_system_failure …)
+
+    @property
+    def failed(self) -> bool:
+        return self.status is CheckStatus.COMPLETED and self.conclusion in FAILED_CONCLUSIONS
+
+
+FAILED_CONCLUSIONS = frozenset({CheckConclusion.FAILURE, CheckConclusion.CANCELLED, CheckConclusion.TIMED_OUT,
+                                CheckConclusion.ACTION_REQUIRED, CheckConclusion.STARTUP_FAILURE})
+
+
+@dataclass(frozen=True)
+class CiReport:
+    """The CI state of one commit: red as soon as one check failed, pending while any runs, else green."""
+
+    sha: str
+    state: CiState
+    checks: tuple[CheckRun, ...] = ()
+    reason: str = ""  # why there is nothing to report (state none), in a sentence
+
+    @property
+    def failed(self) -> list[CheckRun]:
+        return [c for c in self.checks if c.failed]
+
+
+@dataclass(frozen=True)
+class LogExcerpt:
+    """The part of a failing job's log that explains it: the failing step and the lines that matter."""
+
+    step: str | None
+    excerpt: str
+    url: str
+    truncated: bool  # lines of the log were left out (the excerpt is never the whole of a long log)
+
+
+@dataclass(frozen=True)
+class ReviewThread:
+    """A review conversation: an inline thread (path, line) or a general comment, with its first comment."""
+
+    id: str  # the forge's thread id (GitHub GraphQL node id or comment id, GitLab discussion id)
+    author: str
+    body: str
+    path: str | None = None
+    line: int | None = None
+    resolved: bool = False
+    comment_id: int | None = None  # the first comment's REST id (what a reply on GitHub names)
+    pr_number: int = 0
+    replies: int = 0  # comments after the first one
+
+    @property
+    def inline(self) -> bool:
+        return self.path is not None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ class DaemonSettings(BaseModel):
         30.0, ge=0, description="Wait before retrying a failed attempt, doubled after each failure, so a network "
                           "blip does not use up the attempts.")
     gate_fix_rounds: int = Field(2, ge=0, description="Times the agent is asked to fix a failing gate within one attempt.")
+    ci_fix_rounds: int = Field(2, ge=0, description="Times the agent is asked to fix a red CI check before the "
+                                                       "priority is blocked (the PR stays open).")
     poll_interval_s: float = Field(60.0, gt=0, description="How often an idle daemon fetches the remote and checks PRs.")
     roadmap_debounce_s: float = Field(0.1, ge=0, description="Quiet time after a roadmap save before it is re-read.")
     priority_soft_cap_usd: float | None = Field(None, ge=0, description="Warn when one priority's agent cost passes this.")

@@ -41,3 +41,11 @@ class ForgeSettings(BaseModel):
     labels: list[str] = Field(default_factory=lambda: ["coffee-maker"], description="Labels put on each PR.")
     reviewers: list[str] = Field(default_factory=list, description="Reviewers requested on each PR.")
     draft: bool = Field(False, description="Open PRs as drafts.")
+    reviewers_allowed: list[str] | None = Field(
+        None, description="People whose review comments the agent acts on (default: everyone the forge says may "
+                          "write to the repository, plus [forge] reviewers).")
+    merge: Literal["off", "merge", "squash", "rebase", "auto"] = Field(
+        "off", description="Merge an approved, green, mergeable PR: off | merge | squash | rebase | auto (the forge's "
+                           "auto-merge). Never without a person's approval.")
+    ci: Literal["wait", "ignore"] = Field("wait", description="Follow the PR's CI checks (wait) or not (ignore).")
+    ci_timeout_s: float = Field(3600.0, gt=0, description="Give up waiting for CI checks after this long.")

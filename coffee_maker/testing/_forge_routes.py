@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ class Reply:
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     expected: bool = False  # a 404 that is the API's normal answer (not a member), not a wrong request
+    stream: Callable[[], Iterator[bytes]] | None = None  # a text/plain body sent in chunks (a job log)
 
 
 def _bad(message: str) -> Reply:
@@ -48,8 +49,11 @@ class GitHubRoutes:
     """`/repos/{owner}/{repo}/…` as api.github.com answers it (the parts coffee-maker uses)."""
 
     def __init__(self, fake: FakeForge) -> None:
+        from coffee_maker.testing import _forge_loop_routes
+
         self.fake = fake
-        self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
+        self.loop = _forge_loop_routes.LoopRoutes(fake)
+        self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [*_forge_loop_routes.routes(fake),
             ("GET", re.compile(r"/pulls"), self.list_pulls),
             ("POST", re.compile(r"/pulls"), self.create_pull),
             ("GET", re.compile(r"/pulls/(\d+)"), self.get_pull),
@@ -60,7 +64,7 @@ class GitHubRoutes:
             ("POST", re.compile(r"/issues/(\d+)/labels"), self.add_labels),
             ("GET", re.compile(r"/issues/(\d+)/comments"), self.list_comments),
             ("POST", re.compile(r"/issues/(\d+)/comments"), self.add_comment),
-            ("GET", re.compile(r"/commits/([^/]+)/check-runs"), self.check_runs),
+            ("GET", re.compile(r"/commits/([^/]+)/check-runs"), self.loop.check_runs),
             ("GET", re.compile(r"/collaborators/([^/]+)/permission"), self.permission),
         ]
 
@@ -76,6 +80,8 @@ class GitHubRoutes:
             if self.fake.app_token:
                 return Reply(403, {"message": "Resource not accessible by integration"})
             return Reply(200, {**self.fake.data.user(self.fake.login), "type": "User"})
+        if request.path == "/graphql" and request.method == "POST":
+            return self.loop.graphql(request)
         prefix = f"/repos/{self.fake.owner}/{self.fake.repo}"
         if request.path == prefix and request.method == "GET":
             repository = self.repository()
@@ -105,7 +111,8 @@ class GitHubRoutes:
     # ------------------------------------------------------------------ pulls
 
     def render(self, pr: dict[str, Any]) -> dict[str, Any]:
-        return dict(pr)
+        state = "dirty" if pr.get("mergeable") is False else "unknown" if pr.get("mergeable") is None else "clean"
+        return {**pr, "mergeable_state": "draft" if pr.get("draft") else state}
 
     def list_pulls(self, request: RecordedRequest) -> Reply:
         state = request.query.get("state", "open")
@@ -142,7 +149,8 @@ class GitHubRoutes:
               "head": {"ref": branch, "label": label,
                        "sha": hashlib.sha1(f"{branch}{number}".encode()).hexdigest()},
               "base": {"ref": payload["base"]}, "labels": [], "requested_reviewers": [],
-              "user": self.fake.data.user(self.fake.login), "created_at": now, "updated_at": now}
+              "user": self.fake.data.user(self.fake.login), "created_at": now, "updated_at": now,
+              "node_id": f"PR_kwDO{number:06d}", "mergeable": True, "auto_merge": None}
         self.fake.data.pulls[number] = pr
         return Reply(201, self.render(pr))
 
@@ -199,10 +207,6 @@ class GitHubRoutes:
                    "created_at": self.fake.data.now()}
         items.append(comment)
         return Reply(201, comment)
-
-    def check_runs(self, request: RecordedRequest, sha: str) -> Reply:
-        runs = self.fake.data.check_runs.get(sha, [])
-        return Reply(200, {"total_count": len(runs), "check_runs": runs})
 
     def permission(self, request: RecordedRequest, login: str) -> Reply:
         """A public repository: a user who is no collaborator may read; `permission` folds maintain into

@@ -22,7 +22,10 @@ class GitLabRoutes:
     """`/api/v4/projects/{url-encoded path}/merge_requests…` as gitlab.com answers it."""
 
     def __init__(self, fake: FakeForge) -> None:
+        from coffee_maker.testing._gitlab_loop_routes import GitLabLoopRoutes
+
         self.fake = fake
+        self.loop = GitLabLoopRoutes(self)
 
     def route(self, request: RecordedRequest, unquote: Callable[[str], str]) -> Reply:
         if request.headers.get("private-token") != self.fake.token:
@@ -40,6 +43,11 @@ class GitLabRoutes:
             if unquote(project.group(1)) != self.fake.gitlab_project:
                 return Reply(404, {"message": "404 Project Not Found"}, expected=True)
             return Reply(200, {"id": 1, "path_with_namespace": self.fake.gitlab_project, "default_branch": "main"})
+        inside = re.fullmatch(r"/api/v4/projects/([^/]+)(/.+)", request.path)
+        if inside and unquote(inside.group(1)) == self.fake.gitlab_project and "/" not in inside.group(1):
+            answer = self.loop.route(request, inside.group(2))
+            if answer is not None:
+                return answer
         match = re.fullmatch(r"/api/v4/projects/([^/]+)/merge_requests(?:/(\d+))?(/notes)?", request.path)
         if not match or unquote(match.group(1)) != self.fake.gitlab_project or "/" in match.group(1):
             return Reply(404, {"message": "404 Project Not Found"})
@@ -91,7 +99,9 @@ class GitLabRoutes:
                 "web_url": f"https://gitlab.test/{self.fake.gitlab_project}/-/merge_requests/{pr['number']}",
                 "labels": [label["name"] for label in pr["labels"]],
                 "reviewers": [self.author(r["login"]) for r in pr["requested_reviewers"]],
-                "detailed_merge_status": "requested_changes" if changes else "mergeable",
+                "detailed_merge_status": "requested_changes" if changes else "checking" if pr.get("mergeable") is None
+                else "broken_status" if pr.get("mergeable") is False else "mergeable",
+                "has_conflicts": pr.get("mergeable") is False, "merge_when_pipeline_succeeds": bool(pr.get("auto_merge")),
                 "head_pipeline": self.pipeline(pr), "merged_at": pr.get("merged_at"),
                 "created_at": pr["created_at"], "updated_at": pr["updated_at"]}
 

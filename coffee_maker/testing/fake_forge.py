@@ -22,6 +22,7 @@ by a client that uses the fake as its HTTP proxy) are served too.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -33,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+from coffee_maker.testing._forge_ci import CiHelpers, log_chunks
 from coffee_maker.testing._forge_routes import ROLES, GitHubRoutes, Reply
 from coffee_maker.testing._gitlab_routes import GitLabRoutes
 
@@ -61,7 +63,14 @@ class ForgeData:
     check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     users: dict[str, int] = field(default_factory=dict)  # login → user id, as the forge numbers its users
     collaborators: dict[str, str] = field(default_factory=dict)  # login → role: admin maintain write triage read
+    statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha → commit statuses
+    jobs: dict[int, dict[str, Any]] = field(default_factory=dict)  # check run (= Actions job) id → run
+    resolved: set[int] = field(default_factory=set)  # first comment ids of resolved review threads
+    reruns: list[int] = field(default_factory=list)  # job ids re-run, in order
+    merges: list[tuple[int, str]] = field(default_factory=list)  # (number, method) merged
+    deleted_branches: list[str] = field(default_factory=list)
     numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))  # comments, jobs, statuses
     clock: itertools.count[int] = field(default_factory=lambda: itertools.count(0))
 
     def now(self) -> str:
@@ -75,7 +84,7 @@ class ForgeData:
         return {"login": login, "id": uid}
 
 
-class FakeForge:
+class FakeForge(CiHelpers):
     def __init__(self, *, token: str = "test-token", owner: str = "o", repo: str = "r",
                  gitlab_project: str = "group/project", login: str = "coffee-maker",
                  collaborators: dict[str, str] | None = None) -> None:
@@ -86,7 +95,7 @@ class FakeForge:
         self.data = ForgeData()
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # routes call helpers that lock too
         self.data.user(login)
         for name, role in {login: "admin", **({"reviewer": "write"} if collaborators is None else collaborators)}.items():
             self.add_collaborator(name, role)
@@ -94,6 +103,12 @@ class FakeForge:
         self.rate_limited_calls = 0  # the next this many requests are refused as over the rate limit
         self.rate_limit_reset = 0  # epoch seconds GitHub's x-ratelimit-reset (GitLab's RateLimit-Reset) names
         self.rate_limit_secondary = False
+        self.rate_limit_total = 5000  # GitHub's hourly budget: each answer but a 304 uses one
+        self.rate_used = 0
+        self.not_modified = 0  # 304s answered
+        self.failing_calls, self.failing_status = 0, 502  # the next this many requests fail with this status
+        self.merge_methods = {"merge", "squash", "rebase"}  # what the repository allows
+        self.auto_merge_allowed = True
         self._github = GitHubRoutes(self)
         self._gitlab = GitLabRoutes(self)
         self._server: ThreadingHTTPServer | None = None
@@ -172,10 +187,32 @@ class FakeForge:
                 {"id": len(self.data.reviews.get(number, [])) + 1, "user": self.data.user(user), "state": state,
                  "body": body, "submitted_at": self.data.now()})
 
-    def review_comment(self, number: int, body: str, *, path: str, line: int, user: str = "reviewer") -> None:
+    def review_comment(self, number: int, body: str, *, path: str, line: int, user: str = "reviewer") -> int:
+        """An inline review comment starting a thread; its id."""
+        return int(self.add_review_comment(number, body, path=path, line=line, user=user)["id"])
+
+    def add_review_comment(self, number: int, body: str, *, path: str, line: int, user: str,
+                           in_reply_to: int | None = None) -> dict[str, Any]:
         with self.lock:
-            self.data.review_comments.setdefault(number, []).append(
-                {"user": self.data.user(user), "body": body, "path": path, "line": line, "created_at": self.data.now()})
+            cid = next(self.data.ids)
+            comment = {"id": cid, "node_id": f"PRRC_{cid}", "user": self.data.user(user), "body": body, "path": path,
+                       "line": line, "original_line": line, "side": "RIGHT", "created_at": self.data.now(),
+                       "pull_request_review_id": None, **({"in_reply_to_id": in_reply_to} if in_reply_to else {})}
+            self.data.review_comments.setdefault(number, []).append(comment)
+            return comment
+
+    def fail(self, calls: int = 1, *, status: int = 502) -> None:
+        """The next ``calls`` requests fail with ``status`` (a forge having a bad minute)."""
+        with self.lock:
+            self.failing_calls, self.failing_status = calls, status
+
+    def do_merge(self, number: int, method: str) -> str:
+        """Merge the PR (under the lock): closed, merged, a merge commit sha."""
+        pr = self.data.pulls[number]
+        sha = hashlib.sha1(f"merge{number}{method}".encode()).hexdigest()
+        pr.update(state="closed", merged=True, merged_at=self.data.now(), merge_commit_sha=sha)
+        self.data.merges.append((number, method))
+        return sha
 
     def comment(self, number: int, body: str, *, user: str = "reviewer", system: bool = False) -> None:
         with self.lock:
@@ -203,9 +240,9 @@ class FakeForge:
     def set_checks(self, number: int, *runs: tuple[str, str | None]) -> None:
         """CI check runs on the PR's head commit, as (status, conclusion) pairs."""
         with self.lock:
-            sha = self.data.pulls[number]["head"]["sha"]
-            self.data.check_runs[sha] = [{"name": f"check-{i}", "status": s, "conclusion": c}
-                                         for i, (s, c) in enumerate(runs, 1)]
+            self.data.check_runs[self.data.pulls[number]["head"]["sha"]] = []
+            for i, (status, conclusion) in enumerate(runs, 1):
+                self.add_check(number, f"check-{i}", status, conclusion)
 
     def calls(self, method: str | None = None) -> list[tuple[str, str]]:
         """(method, path) of every request received, optionally of one method only."""
@@ -229,19 +266,53 @@ class FakeForge:
             return
         path = re.sub(r"^/api/v3(?=/)", "", parsed.path)  # GitHub Enterprise and gh's enterprise prefix
         request = RecordedRequest(handler.command, path, query, headers, payload)
+        gitlab = path.startswith("/api/v4/")
         with self.lock:
             self.requests.append(request)
-            if self.rate_limited_calls > 0:
-                self.rate_limited_calls -= 1
-                self._reply(handler, self._over_limit(gitlab=path.startswith("/api/v4/")))
+            if self.failing_calls > 0:
+                self.failing_calls -= 1
+                self._reply(handler, Reply(self.failing_status, {"message": "Server Error"}))
                 return
-            if path.startswith("/api/v4/"):
-                reply = self._gitlab.route(request, unquote)
-            else:
-                reply = self._github.route(request)
+            if self.rate_limited_calls > 0 or (not gitlab and self.rate_used >= self.rate_limit_total):
+                self.rate_limited_calls = max(0, self.rate_limited_calls - 1)
+                self._reply(handler, self._over_limit(gitlab=gitlab))
+                return
+            reply = self._route(request, gitlab)
             if reply.status in (400, 404) and not reply.expected:
                 self.problems.append(f"{request.method} {path}: {reply.body}")
+            reply = self._conditional(request, reply, gitlab)
         self._reply(handler, reply)
+
+    def _route(self, request: RecordedRequest, gitlab: bool) -> Reply:
+        download = re.fullmatch(r"/_downloads/job-logs/(\d+)", request.path)
+        if download:  # the pre-signed log URL a 302 led to: no token needed, as on GitHub's blob storage
+            job = self.data.jobs.get(int(download.group(1)))
+            if job is None:
+                return Reply(404, {"message": "Not Found"})
+            return Reply(200, None, stream=lambda: log_chunks(job["_log"]))
+        return self._gitlab.route(request, unquote) if gitlab else self._github.route(request)
+
+    def _conditional(self, request: RecordedRequest, reply: Reply, gitlab: bool) -> Reply:
+        """ETag on every JSON GET, 304 when ``If-None-Match`` names it; GitHub's rate-limit headers on every
+        answer, where a 304 uses none of the budget (docs: "conditional requests")."""
+        headers = dict(reply.headers)
+        if request.method == "GET" and reply.status == 200 and reply.stream is None:
+            etag = 'W/"' + hashlib.sha1(json.dumps(reply.body, sort_keys=True).encode()).hexdigest() + '"'
+            headers["ETag"] = etag
+            if request.headers.get("if-none-match") == etag:
+                self.not_modified += 1
+                reply = Reply(304, None)
+        if reply.status != 304:
+            self.rate_used += 1
+        reset = str(self.rate_limit_reset or int(time.time()) + 3600)
+        remaining = str(max(0, self.rate_limit_total - self.rate_used))
+        if gitlab:
+            headers.update({"RateLimit-Limit": "2000", "RateLimit-Remaining": remaining, "RateLimit-Reset": reset})
+        else:
+            headers.update({"x-ratelimit-limit": str(self.rate_limit_total), "x-ratelimit-remaining": remaining,
+                            "x-ratelimit-used": str(self.rate_used), "x-ratelimit-reset": reset,
+                            "x-ratelimit-resource": "core"})
+        return Reply(reply.status, reply.body, headers, reply.expected, reply.stream)
 
     def _over_limit(self, *, gitlab: bool) -> Reply:
         wait = str(max(1, self.rate_limit_reset - int(time.time())))
@@ -274,11 +345,22 @@ class FakeForge:
 
     @staticmethod
     def _reply(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
-        data = json.dumps(reply.body).encode()
         handler.send_response(reply.status)
-        handler.send_header("Content-Type", "application/json; charset=utf-8")
-        handler.send_header("Content-Length", str(len(data)))
         for name, value in reply.headers.items():
             handler.send_header(name, value)
+        if reply.stream is not None:  # a log: chunked, never built whole in memory
+            handler.send_header("Content-Type", "text/plain; charset=utf-8")
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            for chunk in reply.stream():
+                if chunk:
+                    handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            handler.wfile.write(b"0\r\n\r\n")
+            return
+        data = b"" if reply.body is None and reply.status in (204, 302, 304) else json.dumps(reply.body).encode()
+        if reply.status not in (204, 304):
+            handler.send_header("Content-Type", "application/json; charset=utf-8")
+            handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
-        handler.wfile.write(data)
+        if data:
+            handler.wfile.write(data)

@@ -12,14 +12,21 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 import structlog
 
 from coffee_maker import proc
 from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import ForgeError
-from coffee_maker.types import PullRequest, ReviewComment
+from coffee_maker.types import (
+    CheckRun,
+    CiReport,
+    LogExcerpt,
+    PullRequest,
+    ReviewComment,
+    ReviewThread,
+)
 from coffee_maker.vcs.forge.errors import ForgeRateLimited
 from coffee_maker.vcs.forge.trust import ReviewFeedback
 
@@ -43,6 +50,22 @@ class Forge(Protocol):
     def feedback(self, pr: PullRequest) -> list[str]: ...  # only comments by people who may write (trust.py)
     def comment(self, pr: PullRequest, body: str) -> None: ...
     def verify(self) -> str: ...  # ask the forge whether the token and repository work: a sentence, or ForgeError
+    # The pull-request loop (issue 12). CI: cheap to poll (ETag, 304s); red as soon as one check failed.
+    def checks(self, pr_or_sha: PullRequest | str) -> CiReport: ...
+    def failure_log(self, check: CheckRun) -> LogExcerpt: ...  # streamed and cut (cut_log.py), never loaded whole
+    def rerun(self, check: CheckRun) -> None: ...  # same commit; the next checks() shows the new run
+    # Review threads, by people allowed to review only ([forge] reviewers_allowed, trust.py).
+    def review_threads(self, pr: PullRequest) -> list[ReviewThread]: ...
+    def reply(self, thread: ReviewThread, body: str) -> None: ...
+    def resolve(self, thread: ReviewThread) -> bool: ...  # False where the forge cannot resolve (a general comment)
+    def request_review(self, pr: PullRequest, reviewers: Sequence[str]) -> None: ...
+    # Merging: only ever after a person's approval (the caller checks pr.approved); head_sha guards a moved head.
+    def merge(self, pr: PullRequest, method: MergeMethod) -> str: ...
+    def enable_auto_merge(self, pr: PullRequest, method: MergeMethod) -> None: ...
+    def delete_branch(self, branch: str) -> None: ...
+
+
+MergeMethod = Literal["merge", "squash", "rebase"]
 
 
 def remote_url(loaded: LoadedConfig) -> str:

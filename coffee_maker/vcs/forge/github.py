@@ -7,83 +7,51 @@ provider sends with httpx, ``GhCliForge`` (forge/gh.py) with `gh api`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import quote
 
-import httpx
 import structlog
 
 from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
 from coffee_maker.types import PRState, PullRequest, ReviewComment
-from coffee_maker.vcs.forge.errors import forge_errors_only, rate_limit_from
+from coffee_maker.vcs.forge._github_api import HEADERS, GitHubApi
+from coffee_maker.vcs.forge._github_api import login_of as _login
+from coffee_maker.vcs.forge._polling import Answer, RetryPolicy
+from coffee_maker.vcs.forge.errors import forge_errors_only
+from coffee_maker.vcs.forge.github_ci import GitHubCi
+from coffee_maker.vcs.forge.github_review import GitHubReview
 from coffee_maker.vcs.forge.trust import ReviewerTrust, ReviewFeedback
+
+__all__ = ["HEADERS", "Answer", "GitHubApi", "GitHubForge"]
 
 log = structlog.get_logger(__name__)
 
 
-class Answer(NamedTuple):
-    """One HTTP answer: status, decoded JSON body, lower-cased headers."""
-
-    status: int
-    data: Any
-    headers: dict[str, str]
-
-
-HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-
-
-class GitHubForge:
+class GitHubForge(GitHubCi, GitHubReview):
     name = "github"
 
     def __init__(self, api_url: str, owner: str, repo: str, token: str, settings: ForgeSettings,
-                 *, timeout_s: float = 30.0) -> None:
-        self.owner, self.repo, self.settings = owner, repo, settings
-        self.client = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout_s, headers={
-            **HEADERS, "Authorization": f"Bearer {token}", "User-Agent": "coffee-maker"})
-
-    # ------------------------------------------------------------------ transport
-
-    def _send(self, method: str, path: str, params: dict[str, str] | None, payload: Any) -> Answer:
-        try:
-            response = self.client.request(method, path, params=params, json=payload)
-        except httpx.HTTPError as exc:
-            raise ForgeError(f"GitHub could not be reached ({type(exc).__name__}: {exc}).") from None
-        try:
-            data = response.json() if response.content else None
-        except ValueError:
-            data = {"message": response.text[:200]}
-        return Answer(response.status_code, data, {k.lower(): v for k, v in response.headers.items()})
-
-    def _call(self, method: str, path: str, what: str, *, params: dict[str, str] | None = None,
-              payload: Any = None, allow: Sequence[int] = (), in_repo: bool = True) -> tuple[int, Any]:
-        """One API call (under /repos/{owner}/{repo} unless ``in_repo`` is False), its failures as ForgeErrors."""
-        full = f"/repos/{self.owner}/{self.repo}{path}" if in_repo else path
-        status, data, headers = self._send(method, full, params, payload)
-        message = data.get("message", "") if isinstance(data, dict) else str(data)[:200]
-        limited = rate_limit_from("GitHub", status, headers, str(message))
-        if limited is not None:
-            raise limited
-        if status == 401:
-            raise ForgeError("GitHub refused the token (401): check GITHUB_TOKEN, [forge] token or `gh auth login`.")
-        if status >= 400 and status not in allow:
-            raise ForgeError(f"GitHub could not {what}: {status} {message}.")
-        return status, data
-
-    def _get(self, path: str, what: str, params: dict[str, str] | None = None) -> Any:
-        return self._call("GET", path, what, params=params)[1]
+                 *, timeout_s: float = 30.0, retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(api_url, owner, repo, token, timeout_s=timeout_s, retry=retry, sleep=sleep)
+        self.settings = settings
 
     # ------------------------------------------------------------------ pull requests
 
     def _pr(self, data: dict[str, Any], *, details: bool = True) -> PullRequest:
         state = PRState.MERGED if data.get("merged_at") or data.get("merged") else PRState(data["state"])
         number = int(data["number"])
+        decision, approved = self._review_decision(number) if details else (None, False)
+        sha = data["head"].get("sha")
         return PullRequest(number=number, url=data["html_url"], branch=data["head"]["ref"],
                            base=data["base"]["ref"], title=data["title"], state=state, provider=self.name,
-                           review_decision=self._review_decision(number) if details else None,
-                           checks=self._checks(data["head"].get("sha")) if details else None)
+                           review_decision=decision, checks=self._checks(sha) if details else None,
+                           mergeable=data.get("mergeable"), draft=bool(data.get("draft")), approved=approved,
+                           head_sha=sha)
 
     @forge_errors_only("GitHub")
     def open_or_update(self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] | None = None,
@@ -149,15 +117,17 @@ class GitHubForge:
     def get(self, number: int) -> PullRequest:
         return self._pr(self._get(f"/pulls/{number}", f"read pull request #{number}"))
 
-    def _review_decision(self, number: int) -> str | None:
+    def _review_decision(self, number: int) -> tuple[str | None, bool]:
+        """(approved | changes_requested | None, whether a trusted person's latest review approves)."""
         latest: dict[str, str] = {}
         for review in self._get(f"/pulls/{number}/reviews", "read reviews"):
             if review.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
                 latest[_login(review)] = review["state"]
         latest = {who: state for who, state in latest.items() if self.trust.trusts(who)}  # a drive-by review counts not
         if "CHANGES_REQUESTED" in latest.values():
-            return "changes_requested"
-        return "approved" if "APPROVED" in latest.values() else None
+            return "changes_requested", False
+        approved = "APPROVED" in latest.values()
+        return ("approved" if approved else None), approved
 
     def _checks(self, sha: str | None) -> str | None:
         if not sha:
@@ -216,7 +186,8 @@ class GitHubForge:
 
     @cached_property
     def trust(self) -> ReviewerTrust:
-        return ReviewerTrust(self.name, self._may_write, self.settings.reviewers)
+        return ReviewerTrust(self.name, self._may_write, self.settings.reviewers,
+                             allowed=self.settings.reviewers_allowed)
 
     def _may_write(self, login: str) -> bool:
         """Whether GitHub gives ``login`` write access (write, maintain, admin) to this repository."""
@@ -233,7 +204,3 @@ class GitHubForge:
     @forge_errors_only("GitHub")
     def comment(self, pr: PullRequest, body: str) -> None:
         self._call("POST", f"/issues/{pr.number}/comments", "comment on the pull request", payload={"body": body})
-
-
-def _login(item: dict[str, Any]) -> str:
-    return str((item.get("user") or {}).get("login", "unknown"))

@@ -3,9 +3,11 @@ six calls — docs/tech_decisions/forges.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 import httpx
 import structlog
@@ -13,55 +15,70 @@ import structlog
 from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
 from coffee_maker.types import PRState, PullRequest, ReviewComment
-from coffee_maker.vcs.forge.errors import forge_errors_only, rate_limit_from
+from coffee_maker.vcs.forge._polling import Answer, Poller, RetryPolicy
+from coffee_maker.vcs.forge.errors import forge_errors_only
+from coffee_maker.vcs.forge.gitlab_loop import GitLabLoop
 from coffee_maker.vcs.forge.trust import ReviewerTrust, ReviewFeedback
 
 log = structlog.get_logger(__name__)
 
 _STATES = {"opened": PRState.OPEN, "merged": PRState.MERGED, "closed": PRState.CLOSED, "locked": PRState.CLOSED}
+_COMPUTING = frozenset({"checking", "unchecked", "preparing", "approvals_syncing"})
 DEVELOPER = 30  # GitLab's access level that may push to the project
 _PIPELINE = {"success": "success", "failed": "failure", "canceled": "failure", "running": "pending",
              "pending": "pending", "created": "pending"}
 
 
-class GitLabForge:
+class GitLabForge(GitLabLoop):
     name = "gitlab"
 
-    def __init__(self, api_url: str, project: str, token: str, settings: ForgeSettings, *, timeout_s: float = 30.0) -> None:
+    def __init__(self, api_url: str, project: str, token: str, settings: ForgeSettings, *, timeout_s: float = 30.0,
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.project = quote(project, safe="")
         self.settings = settings
         self.client = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout_s,
                                    headers={"PRIVATE-TOKEN": token, "User-Agent": "coffee-maker"})
         self._ids: dict[str, int] = {}  # username → user id, from notes and look-ups
-        self.trust = ReviewerTrust(self.name, self._may_write, settings.reviewers)
+        self.trust = ReviewerTrust(self.name, self._may_write, settings.reviewers, allowed=settings.reviewers_allowed)
+        self.poller = Poller("GitLab", policy=retry, sleep=sleep)
 
     def _call(self, method: str, path: str, what: str, *, allow: Sequence[int] = (), in_project: bool = True,
               **kwargs: Any) -> tuple[int, Any]:
         """One API call (under /projects/{id} unless ``in_project`` is False), its failures as ForgeErrors."""
-        try:
-            response = self.client.request(method, f"/projects/{self.project}{path}" if in_project else path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ForgeError(f"GitLab could not be reached ({type(exc).__name__}: {exc}).") from None
-        limited = rate_limit_from("GitLab", response.status_code,
-                                  {k.lower(): v for k, v in response.headers.items()}, response.text[:200])
-        if limited is not None:
-            raise limited
-        if response.status_code == 401:
+        url = f"/projects/{self.project}{path}" if in_project else path
+        params = kwargs.get("params")
+        key = url + (f"?{urlencode(params)}" if params else "")
+
+        def send(extra: dict[str, str]) -> Answer:
+            try:
+                response = self.client.request(method, url, headers=extra or None, **kwargs)
+            except httpx.HTTPError as exc:
+                raise ForgeError(f"GitLab could not be reached ({type(exc).__name__}: {exc}).") from None
+            try:
+                data = response.json() if response.content else None
+            except ValueError:
+                data = _NotJson(response.text[:200])
+            return Answer(response.status_code, data, {k.lower(): v for k, v in response.headers.items()})
+
+        status, data, _ = self.poller.request(method, key, send, lambda a: str(a.data)[:200])
+        if status == 401:
             raise ForgeError("GitLab refused the token (401): check GITLAB_TOKEN or [forge] token.")
-        if response.is_error and response.status_code not in allow:
-            raise ForgeError(f"GitLab could not {what}: {response.status_code} {response.text[:200]}.")
-        try:
-            return response.status_code, response.json() if response.content else None
-        except ValueError:
-            raise ForgeError(f"GitLab could not {what}: its answer is not JSON ({response.text[:120]!r}).") from None
+        if status >= 400 and status not in allow:
+            raise ForgeError(f"GitLab could not {what}: {status} {str(data)[:200]}.")
+        if isinstance(data, _NotJson):
+            raise ForgeError(f"GitLab could not {what}: its answer is not JSON ({str(data)[:120]!r}).")
+        return status, data
 
     def _pr(self, data: dict[str, Any]) -> PullRequest:
         pipeline = (data.get("head_pipeline") or {}).get("status")
+        merge_status = data.get("detailed_merge_status")
+        mergeable = None if merge_status in _COMPUTING else not data.get("has_conflicts", False)
         return PullRequest(number=int(data["iid"]), url=data["web_url"], branch=data["source_branch"],
                            base=data["target_branch"], title=data["title"],
                            state=_STATES.get(data["state"], PRState.OPEN), provider="gitlab",
-                           review_decision="changes_requested" if data.get("detailed_merge_status") == "requested_changes"
-                           else None, checks=_PIPELINE.get(pipeline) if pipeline else None)
+                           review_decision="changes_requested" if merge_status == "requested_changes"
+                           else None, checks=_PIPELINE.get(pipeline) if pipeline else None,
+                           mergeable=mergeable, draft=bool(data.get("draft")), head_sha=data.get("sha"))
 
     @forge_errors_only("GitLab")
     def open_or_update(self, *, branch: str, base: str, title: str, body: str, labels: Sequence[str] | None = None,
@@ -122,7 +139,9 @@ class GitLabForge:
 
     @forge_errors_only("GitLab")
     def get(self, number: int) -> PullRequest:
-        return self._pr(self._call("GET", f"/merge_requests/{number}", f"read merge request !{number}")[1])
+        """The merge request with ``approved``: a trusted member approved it (GitLab's approvals API)."""
+        pr = self._pr(self._call("GET", f"/merge_requests/{number}", f"read merge request !{number}")[1])
+        return replace(pr, approved=self.approved(pr))
 
     @forge_errors_only("GitLab")
     def comments(self, pr: PullRequest) -> list[ReviewComment]:
@@ -175,3 +194,7 @@ class GitLabForge:
     @forge_errors_only("GitLab")
     def comment(self, pr: PullRequest, body: str) -> None:
         self._call("POST", f"/merge_requests/{pr.number}/notes", "comment on the merge request", json={"body": body})
+
+
+class _NotJson(str):
+    """A body that is not JSON (an HTML error page): kept for the message, refused as data."""

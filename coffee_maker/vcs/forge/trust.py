@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import structlog
 
@@ -19,6 +20,16 @@ from coffee_maker.types import ReviewComment
 log = structlog.get_logger(__name__)
 
 PERMISSION_TTL_S = 300.0
+
+
+class Authored(Protocol):
+    @property
+    def author(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+
+
+A = TypeVar("A", bound=Authored)
 
 
 @dataclass(frozen=True)
@@ -30,12 +41,17 @@ class ReviewFeedback:
 
 
 class ReviewerTrust:
-    """Decides per author, asking ``may_write(author)`` of the forge at most once per ``ttl_s``."""
+    """Decides per author, asking ``may_write(author)`` of the forge at most once per ``ttl_s``.
+
+    With ``allowed`` ([forge] reviewers_allowed) set, exactly those people and the configured
+    reviewers are trusted, and the forge is not asked.
+    """
 
     def __init__(self, forge: str, may_write: Callable[[str], bool], configured: Sequence[str],
-                 *, ttl_s: float = PERMISSION_TTL_S) -> None:
+                 *, ttl_s: float = PERMISSION_TTL_S, allowed: Sequence[str] | None = None) -> None:
         self.forge, self.may_write, self.ttl_s = forge, may_write, ttl_s
         self.configured = {name.lower() for name in configured}
+        self.allowed_only = None if allowed is None else {name.lower() for name in allowed}
         self._known: dict[str, tuple[bool, float]] = {}
         self._logged: set[tuple[str, str, str]] = set()
 
@@ -43,6 +59,8 @@ class ReviewerTrust:
         key = author.lower()
         if key in self.configured:
             return True
+        if self.allowed_only is not None:
+            return key in self.allowed_only
         cached = self._known.get(key)
         if cached is not None and time.monotonic() - cached[1] < self.ttl_s:
             return cached[0]
@@ -62,3 +80,17 @@ class ReviewerTrust:
                 log.warning("review comment ignored: its author may not write to the repository",
                             forge=self.forge, author=c.author, kind=c.kind, comment=c.body[:80])
         return feedback
+
+    def allowed(self, items: Iterable[A]) -> list[A]:
+        """Only what trusted people wrote (review threads, comments); the rest is logged once and dropped."""
+        kept = []
+        for item in items:
+            if self.trusts(item.author):
+                kept.append(item)
+                continue
+            key = (item.author, "", item.body)
+            if key not in self._logged:
+                self._logged.add(key)
+                log.warning("review thread ignored: its author is not allowed to steer the agent",
+                            forge=self.forge, author=item.author, comment=item.body[:80])
+        return kept
