@@ -95,7 +95,8 @@ class GitHubRoutes:
             match = pattern.fullmatch(rest)
             if match and method == request.method:
                 args = [int(g) if g.isdigit() else g for g in match.groups()]
-                if args and isinstance(args[0], int) and args[0] not in self.fake.data.pulls:
+                numbered = rest.startswith(("/pulls/", "/issues/"))  # the first number is a PR's
+                if numbered and isinstance(args[0], int) and args[0] not in self.fake.data.pulls:
                     return Reply(404, {"message": "Not Found"})
                 return handler(request, *args)
         return Reply(404, {"message": f"Not Found: {request.method} {request.path}"})

@@ -142,7 +142,8 @@ class GitLabRoutes:
                      "sha": hashlib.sha1(f"{payload['source_branch']}{number}".encode()).hexdigest()},
             "base": {"ref": payload["target_branch"]}, "labels": [{"name": x} for x in labels],
             "requested_reviewers": self.reviewers(payload.get("reviewer_ids")) or [],
-            "user": self.fake.data.user(self.fake.login), "created_at": now, "updated_at": now}
+            "user": self.fake.data.user(self.fake.login), "created_at": now, "updated_at": now,
+            "node_id": f"PR_kwDO{number:06d}", "mergeable": True, "auto_merge": None}
         return Reply(201, self.render(self.fake.data.pulls[number]))
 
     def update(self, request: RecordedRequest, iid: int) -> Reply:

@@ -82,31 +82,33 @@ def cut_log(lines: Iterable[str], *, url: str = "", max_chars: int = MAX_EXCERPT
     GitLab's ``ERROR: Job failed``); without one, the log's last lines stand in for it.
     """
     step: str | None = None
-    step_tail: deque[str] = deque(maxlen=tail_lines)
-    before: deque[str] = deque(maxlen=context)
-    windows: deque[list[str]] = deque(maxlen=max_windows)
-    open_window: list[str] | None = None
+    step_tail: deque[Line] = deque(maxlen=tail_lines)
+    before: deque[Line] = deque(maxlen=context)
+    windows: deque[list[Line]] = deque(maxlen=max_windows)
+    open_window: list[Line] | None = None
     after_left = 0
     failing_step: str | None = None
-    failing_tail: list[str] | None = None
+    failing_tail: list[Line] | None = None
     failing_after = 0
     total = 0
     for raw in lines:
-        total += 1
-        line = clean(raw[:MAX_LINE_CHARS])
-        started = _GITHUB_STEP.match(line) or _GITLAB_STEP.search(raw)
+        text = clean(raw[:MAX_LINE_CHARS])
+        started = _GITHUB_STEP.match(text) or _GITLAB_STEP.search(raw)
         if started:
             step = started.group(1).strip()
             step_tail.clear()
-        if "section_end:" in raw and not line.strip():
+            failing_after = 0  # the lines after a failure belong to its step only
+        if ("section_end:" in raw and not text.strip()) or text.startswith("##[endgroup]"):
             continue
+        line = (total, text)
+        total += 1
         step_tail.append(line)
         if failing_tail is not None and failing_after > 0:  # a few lines after the failure (the exit code, a hint)
             failing_tail.append(line)
             failing_after -= 1
-        if failing_tail is None and _FAILED_STEP.search(line):
+        if failing_tail is None and _FAILED_STEP.search(text):
             failing_step, failing_tail, failing_after = step, list(step_tail), context
-        if _MATTERS.search(line):
+        if _MATTERS.search(text):
             if open_window is None:
                 open_window = list(before)
                 windows.append(open_window)
@@ -126,19 +128,23 @@ def cut_log(lines: Iterable[str], *, url: str = "", max_chars: int = MAX_EXCERPT
     return _assemble(failing_step, list(windows), tail, total, url=url, max_chars=max_chars)
 
 
-def _assemble(step: str | None, windows: list[list[str]], tail: list[str], total: int, *, url: str,
+Line = tuple[int, str]  # (position in the log, text): positions tell what is shown twice and what was left out
+
+
+def _assemble(step: str | None, windows: list[list[Line]], tail: list[Line], total: int, *, url: str,
               max_chars: int) -> LogExcerpt:
-    """Error windows not already in the tail, then the tail; cut from the front to ``max_chars``."""
-    in_tail = set(tail)
+    """Error windows before the tail (their lines not already in it), then the tail; cut from the front."""
+    in_tail = {i for i, _ in tail}
     parts: list[str] = []
+    shown = set(in_tail)
     for window in windows:
-        if not set(window) <= in_tail:
-            parts.append("\n".join(window))
-            parts.append("…")
-    parts.append("\n".join(tail))
+        extra = [(i, t) for i, t in window if i not in in_tail and i < min(in_tail, default=total)]
+        if extra:
+            parts += [t for _, t in extra] + ["…"]
+            shown.update(i for i, _ in extra)
+    parts += [t for _, t in tail]
     text = "\n".join(parts).strip("\n")
-    shown = sum(len(w) for w in windows) + len(tail)
-    truncated = shown < total
+    truncated = len(shown) < total
     if len(text) > max_chars:
         text = "…(cut)\n" + text[len(text) - max_chars + 8:]
         truncated = True

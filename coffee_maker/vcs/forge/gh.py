@@ -52,6 +52,8 @@ class GhCliForge(GitHubForge):
     def _stream(self, path: str, what: str) -> Iterator[bytes]:
         """`gh api` follows GitHub's redirect to the log download; its output is read in chunks, never whole."""
         argv = [self.gh, "api", "--hostname", self.hostname, f"repos/{self.owner}/{self.repo}{path}"]
+        for name, value in HEADERS.items():
+            argv += ["-H", f"{name}: {value}"]
         try:
             child = proc.spawn(argv, env=proc.child_env(self.env) if self.env else None)
         except ProcessError as exc:

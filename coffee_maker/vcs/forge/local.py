@@ -173,7 +173,7 @@ class LocalForge:
         base, tip = self._tip(record["base"]), self._tip(record["branch"])
         if base is None or tip is None:
             return None
-        result = self._gitrun("merge-tree", "--write-tree", "--quiet", base, tip)
+        result = self._gitrun("merge-tree", "--write-tree", "--name-only", "--no-messages", base, tip)
         return {0: True, 1: False}.get(result.returncode)
 
     def checks(self, pr_or_sha: PullRequest | str) -> CiReport:
