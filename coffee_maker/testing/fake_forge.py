@@ -315,8 +315,9 @@ class FakeForge(CiHelpers):
         return Reply(reply.status, reply.body, headers, reply.expected, reply.stream)
 
     def _over_limit(self, *, gitlab: bool) -> Reply:
-        wait = str(max(1, self.rate_limit_reset - int(time.time())))
-        reset = str(self.rate_limit_reset)
+        reset_at = self.rate_limit_reset or int(time.time()) + 3600  # the budget spent: it refills at the hour
+        wait = str(max(1, reset_at - int(time.time())))
+        reset = str(reset_at)
         if gitlab:
             return Reply(429, {"message": "Retry later"}, {
                 "Retry-After": wait, "RateLimit-Limit": "600", "RateLimit-Observed": "601",

@@ -8,6 +8,7 @@ cannot be resolved.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, Literal
@@ -19,6 +20,9 @@ from coffee_maker.vcs.forge.errors import forge_errors_only
 from coffee_maker.vcs.forge.trust import ReviewerTrust
 
 MergeMethod = Literal["merge", "squash", "rebase"]
+# GraphQL has no ETags: thread state is asked again only when the REST comments changed, or after this long
+# (a person resolving a thread without a comment is seen within it).
+THREAD_STATE_TTL_S = 300.0
 
 THREADS_QUERY = """query($owner: String!, $repo: String!, $number: Int!) {
   repository(owner: $owner, name: $repo) { pullRequest(number: $number) {
@@ -40,6 +44,11 @@ class GitHubReview(GitHubApi):
         status, user = self._call("GET", "/user", "check the token", in_repo=False, allow=(403,))
         return None if status == 403 else str(user["login"])
 
+    @cached_property
+    def _thread_states(self) -> dict[int, tuple[tuple[int, ...], float, dict[int, tuple[str, bool]]]]:
+        """PR number → (the inline comment ids seen, when asked, the thread state)."""
+        return {}
+
     @forge_errors_only("GitHub")
     def review_threads(self, pr: PullRequest) -> list[ReviewThread]:
         """Threads started by people allowed to review ([forge] reviewers_allowed), oldest first."""
@@ -49,7 +58,7 @@ class GitHubReview(GitHubApi):
         for c in inline:
             if c.get("in_reply_to_id"):
                 replies[int(c["in_reply_to_id"])] = replies.get(int(c["in_reply_to_id"]), 0) + 1
-        state = self._thread_state(pr.number) if roots else {}
+        state = self._thread_state(pr.number, tuple(int(c["id"]) for c in inline)) if roots else {}
         threads = [ReviewThread(id=state.get(int(c["id"]), (str(c["id"]), False))[0], author=login_of(c),
                                 body=str(c["body"]), path=c.get("path"), line=c.get("line") or c.get("original_line"),
                                 resolved=state.get(int(c["id"]), ("", False))[1], comment_id=int(c["id"]),
@@ -64,8 +73,17 @@ class GitHubReview(GitHubApi):
         mine = self.self_login
         return self.trust.allowed([t for t in threads if t.author != mine])
 
-    def _thread_state(self, number: int) -> dict[int, tuple[str, bool]]:
-        """First comment's id → (GraphQL thread id, resolved)."""
+    def _thread_state(self, number: int, comments: tuple[int, ...]) -> dict[int, tuple[str, bool]]:
+        """First comment's id → (GraphQL thread id, resolved); remembered while the comments stay the same."""
+        cache = self._thread_states
+        known = cache.get(number)
+        if known is not None and known[0] == comments and time.monotonic() - known[1] < THREAD_STATE_TTL_S:
+            return known[2]
+        state = self._thread_state_now(number)
+        cache[number] = (comments, time.monotonic(), state)
+        return state
+
+    def _thread_state_now(self, number: int) -> dict[int, tuple[str, bool]]:
         data = self._graphql(THREADS_QUERY, {"owner": self.owner, "repo": self.repo, "number": number},
                              "read review threads")
         nodes = data["repository"]["pullRequest"]["reviewThreads"]["nodes"]
@@ -89,6 +107,7 @@ class GitHubReview(GitHubApi):
         if not thread.inline or not thread.id.startswith("PRRT_"):
             return False
         data = self._graphql(RESOLVE, {"id": thread.id}, "resolve the review thread")
+        self._thread_states.pop(thread.pr_number, None)  # the state changed: ask again
         return bool(data["resolveReviewThread"]["thread"]["isResolved"])
 
     @forge_errors_only("GitHub")
