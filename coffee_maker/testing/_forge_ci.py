@@ -49,6 +49,13 @@ class CiHelpers:
             self.data.jobs[job_id] = run
             return job_id
 
+    def set_checks(self, number: int, *runs: tuple[str, str | None]) -> None:
+        """CI check runs on the PR's head commit, as (status, conclusion) pairs."""
+        with self.lock:
+            self.data.check_runs[self.data.pulls[number]["head"]["sha"]] = []
+            for i, (status, conclusion) in enumerate(runs, 1):
+                self.add_check(number, f"check-{i}", status, conclusion)
+
     def finish_check(self, job_id: int, conclusion: str, *, log: LogSource | None = None) -> None:
         """A running check completes."""
         with self.lock:

@@ -181,8 +181,10 @@ class GitLabLoopRoutes:
         if problem:
             return _bad(problem)
         payload, pr = request.json or {}, self.fake.data.pulls[iid]
-        if pr["state"] != "open" or pr.get("draft") or pr.get("mergeable") is False:
+        if pr["state"] != "open" or pr.get("draft"):
             return Reply(405, {"message": "405 Method Not Allowed"})
+        if pr.get("mergeable") is False:  # the documented answer to a conflict
+            return Reply(406, {"message": "406 Branch cannot be merged"})
         if payload.get("sha") and payload["sha"] != pr["head"]["sha"]:
             return Reply(409, {"message": "SHA does not match HEAD of source branch: " + pr["head"]["sha"]})
         runs = self.fake.data.check_runs.get(pr["head"]["sha"])
