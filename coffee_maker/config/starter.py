@@ -33,7 +33,7 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
     ("forge", "token"): "paste-a-token-here", ("forge", "token_env"): "GITHUB_TOKEN",
     ("daemon", "priority_soft_cap_usd"): 2.0, ("daemon", "priority_hard_cap_usd"): 5.0,
     ("daemon", "daily_soft_cap_usd"): 10.0, ("daemon", "daily_hard_cap_usd"): 20.0,
-    ("daemon", "fallback_backend"): "codex",
+    ("daemon", "fallback_backend"): "codex", ("forge", "reviewers_allowed"): ["a-maintainer"],
 }
 _BY_TYPE: dict[Any, Any] = {str: "", int: 0, float: 0.0, bool: False}
 

@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 import httpx
 
 from coffee_maker.errors import ForgeError
-from coffee_maker.vcs.forge._polling import Answer, Poller, RetryPolicy
+from coffee_maker.vcs.forge._polling import RETRIED_STATUSES, Answer, Poller, RetryPolicy
+from coffee_maker.vcs.forge.errors import ForgeRateLimited, rate_limit_from
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 LOG_CHUNK_BYTES = 64 * 1024
@@ -84,6 +85,13 @@ class GitHubApi:
                         raise ForgeError(f"GitHub could not {what}: the download answered {download.status_code}.")
                     yield from download.iter_bytes(LOG_CHUNK_BYTES)
                 return
+            limited = rate_limit_from("GitHub", first.status_code, {k.lower(): v for k, v in first.headers.items()},
+                                      str(_json(first)))
+            if limited is not None:
+                raise limited
+            if first.status_code in RETRIED_STATUSES:
+                raise ForgeRateLimited(f"GitHub answered {first.status_code} to {what}; trying again shortly.",
+                                       retry_at=time.time() + self.poller.policy.base_s * 8)
             if first.status_code == 410:
                 raise ForgeError(f"GitHub could not {what}: the log has expired (410).")
             if first.status_code != 200:

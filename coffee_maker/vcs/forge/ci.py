@@ -43,11 +43,6 @@ def report(sha: str, checks: Iterable[CheckRun], *, reason: str = "") -> CiRepor
     return CiReport(sha, state, runs)
 
 
-def legacy_checks(ci: CiReport) -> str | None:
-    """The old one-word ``PullRequest.checks`` (success | failure | pending | None)."""
-    return {CiState.GREEN: "success", CiState.RED: "failure", CiState.PENDING: "pending"}.get(ci.state)
-
-
 def excerpt_of(chunks: Iterator[bytes], check: CheckRun) -> LogExcerpt:
     """The job log, read chunk by chunk and cut (never held whole)."""
     return cut_log(iter_lines(chunks), url=check.url)
