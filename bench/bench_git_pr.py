@@ -29,7 +29,7 @@ from coffee_maker.config import load_config
 from coffee_maker.roadmap import parse_roadmap
 from coffee_maker.testing.fake_forge import FakeForge
 from coffee_maker.types import Priority
-from coffee_maker.vcs import GitManager, SafetyGate, commit_message
+from coffee_maker.vcs import GitManager, SafetyGate
 from coffee_maker.vcs.forge.github import GitHubForge
 
 CACHE = Path(tempfile.gettempdir()) / "coffee-maker-bench-repo"
@@ -90,7 +90,7 @@ def ours(work: Path, fake: FakeForge, *, warm: bool) -> float:
         setup = GitManager(loaded)
         ws = setup.prepare(previous)
         (ws.path / "src" / "previous.py").write_text("done = True\n")
-        setup.commit(ws, *commit_message(previous))
+        setup.commit(ws, f"feat({previous.id_slug}): {previous.title}", {"Priority": previous.id})
         setup.push(ws)
     # Built once per daemon (its Services), as here: creating an httpx client alone costs ~30 ms.
     forge = GitHubForge(fake.url, "o", "r", fake.token, loaded.config.forge)
@@ -101,7 +101,7 @@ def ours(work: Path, fake: FakeForge, *, warm: bool) -> float:
     (ws.path / "src" / "feature.py").write_text("def f():\n    return 1\n")
     report = SafetyGate(loaded, git).check(ws, run_tests=False)
     assert report.passed, report.summary
-    git.commit(ws, *commit_message(priority, session_id="bench"))
+    git.commit(ws, f"feat({priority.id_slug}): {priority.title}", {"Priority": priority.id, "Agent-Session": "bench"})
     git.push(ws)
     forge.open_or_update(branch=ws.branch, base=ws.base, title=priority.title, body="bench")
     return time.perf_counter() - start

@@ -336,10 +336,6 @@ class GateReport:
         return any(issue.kind == kind for issue in self.issues)
 
 
-#: The issue's name for the gate's verdict.
-GateResult = GateReport
-
-
 @dataclass(frozen=True)
 class BranchStatus:
     """What git knows about a branch, for crash recovery (plain values, no GitPython objects)."""

@@ -127,10 +127,3 @@ class SessionClock:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
-
-
-def outcome_with(outcome: SessionOutcome, **changes: object) -> SessionOutcome:
-    """A copy of ``outcome`` with some fields changed (frozen dataclass helper)."""
-    from dataclasses import replace
-
-    return replace(outcome, **changes)  # type: ignore[arg-type]

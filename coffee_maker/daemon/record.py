@@ -15,7 +15,6 @@ from coffee_maker.types import (
     Decision,
     PermissionRequest,
     Priority,
-    Question,
     Request,
     SessionOutcome,
 )
@@ -134,7 +133,3 @@ def describe_tool_input(tool_input: object) -> str:
     if isinstance(tool_input, dict):
         return summary_of(tool_input)[:200]
     return str(tool_input)[:200]
-
-
-def question_summary(question: Question) -> str:
-    return question.text.strip().splitlines()[0][:200] if question.text.strip() else "(empty question)"

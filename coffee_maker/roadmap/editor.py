@@ -36,10 +36,6 @@ def _ending(line: str) -> str:
     return "\r" if line.endswith("\r") else ""
 
 
-def _newline_of(lines: list[str]) -> str:
-    return "\r" if lines and lines[0].endswith("\r") else ""
-
-
 @dataclass(frozen=True)
 class SetStatus:
     """Rewrite the value of the `**Status**:` line (`✅ Complete`, `⏸️ Blocked — reason`…).

@@ -62,7 +62,3 @@ def read_status(text: str) -> Status:
     if word == "blocked":
         return Status.BLOCKED
     return Status.COMPLETE
-
-
-def has_marker(text: str) -> bool:
-    return _MARKERS.search(text) is not None

@@ -4,7 +4,6 @@ from coffee_maker.types import (
            BranchStatus,
            GateFailure,
            GateReport,
-           GateResult,
            PullRequest,
            ReviewComment,
            Workspace,
@@ -12,8 +11,7 @@ from coffee_maker.types import (
 from coffee_maker.vcs.forge import Forge, make_forge
 from coffee_maker.vcs.gate import SafetyGate
 from coffee_maker.vcs.git import GitManager
-from coffee_maker.vcs.messages import commit_message
 from coffee_maker.vcs.pr_body import render_pr_body
 
-__all__ = ["BranchStatus", "Forge", "GateFailure", "GateReport", "GateResult", "GitManager", "PullRequest",
-           "ReviewComment", "SafetyGate", "Workspace", "commit_message", "make_forge", "render_pr_body"]
+__all__ = ["BranchStatus", "Forge", "GateFailure", "GateReport", "GitManager", "PullRequest",
+           "ReviewComment", "SafetyGate", "Workspace", "make_forge", "render_pr_body"]

@@ -16,7 +16,7 @@ from coffee_maker.config.git import ForgeSettings
 from coffee_maker.errors import ForgeError
 from coffee_maker.testing.fake_forge import FakeForge
 from coffee_maker.types import Priority, PRState, PullRequest
-from coffee_maker.vcs import GitManager, commit_message, make_forge
+from coffee_maker.vcs import GitManager, make_forge
 from coffee_maker.vcs.forge import owner_and_repo
 from coffee_maker.vcs.forge.gh import GhCliForge, parse_included
 from coffee_maker.vcs.forge.github import GitHubForge
@@ -338,7 +338,7 @@ class TestEndToEnd:
         manager = GitManager(cfg)
         ws = manager.prepare(priority)
         (ws.path / "guide.py").write_text("STEPS = 3\n")
-        manager.commit(ws, *commit_message(priority, session_id="s-1"))
+        manager.commit(ws, f"feat({priority.id_slug}): {priority.title}", {"Priority": priority.id})
         manager.push(ws)
         forge = make_forge(cfg, "git@github.com:o/r.git")
         pr = forge.open_or_update(branch=ws.branch, base=ws.base, title=priority.title, body="b")

@@ -11,7 +11,7 @@ import pytest
 from coffee_maker.config import LoadedConfig, load_config
 from coffee_maker.errors import GitError
 from coffee_maker.types import Priority, Workspace
-from coffee_maker.vcs import GitManager, commit_message
+from coffee_maker.vcs import GitManager
 from tests.conftest import git
 from tests.vcs.conftest import make_repo
 
@@ -258,12 +258,6 @@ class TestReconciliation:
         manager.fetch()
         merged = manager.branch_status(ws.branch)
         assert merged.merged and merged.ahead == 0
-
-    def test_commit_message_helper(self, priority: Priority) -> None:
-        """The conventional subject uses the priority's id slug; trailers carry the id and the session."""
-        subject, trailers = commit_message(priority, session_id="s-9")
-        assert subject == "feat(priority-2.5): New User Experience"
-        assert trailers == {"Priority": "PRIORITY 2.5", "Agent-Session": "s-9"}
 
     def test_protected_branch_patterns(self, tmp_path: Path) -> None:
         """A branch matching a protected pattern (e.g. release/*) is never pushed."""
