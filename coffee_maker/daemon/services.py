@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from coffee_maker.agent.base import AgentBackend
 from coffee_maker.daemon.record import AttemptRecord
+from coffee_maker.interaction.facts import FactsView
 from coffee_maker.notify.channels import Notifier
 from coffee_maker.observe.telemetry import NullTelemetry, Telemetry
 from coffee_maker.observe.tracing import Tracer
@@ -34,8 +34,8 @@ class Services:
     gate: Gate
     forge: Forge
     notifier: Notifier
-    #: The MessageHandler's decision callback for one attempt; facts are read live from the dict.
-    decide_factory: Callable[[Priority, dict[str, Any], Path], DecisionCallback]
+    #: The MessageHandler's decision callback for one attempt; it reads a copy of the attempt's facts per decision.
+    decide_factory: Callable[[Priority, FactsView, Path], DecisionCallback]
     pr_body: Callable[[Priority, AttemptRecord], str]
     #: Roadmap path relative to the repository (the same file inside a worktree).
     roadmap_relpath: Path

@@ -26,6 +26,7 @@ from coffee_maker.daemon.record import AttemptRecord
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import StateStore
 from coffee_maker.errors import AgentError, CoffeeMakerError
+from coffee_maker.interaction.facts import FactsView
 from coffee_maker.roadmap import explain, read_roadmap
 from coffee_maker.types import DecisionCallback, Priority
 
@@ -123,9 +124,10 @@ def build_services(loaded: LoadedConfig, *, status_line: Progress | None = None)
     git = GitManager(loaded)
     roadmap_rel = Path(os.path.relpath(loaded.roadmap_path, loaded.repo))
 
-    def decide_factory(priority: Priority, facts: dict[str, Any], root: Path) -> DecisionCallback:
+    def decide_factory(priority: Priority, facts: FactsView, root: Path) -> DecisionCallback:
+        # A copy at each decision: the attempt keeps writing facts while the agent's thread decides.
         handler = build_message_handler(loaded, escalator=escalator, sink=telemetry, priority=priority.id,
-                                        facts=lambda: facts, tracer=tracer, root=root)
+                                        facts=facts.copy, tracer=tracer, root=root)
         return handler.decide
 
     def pr_body(priority: Priority, record: AttemptRecord) -> str:

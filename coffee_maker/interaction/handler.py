@@ -9,7 +9,6 @@ the telemetry sink and the tracer. Apart from the escalation call it is pure.
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -59,8 +58,8 @@ class MessageHandler:
     """The agent session's decision callback: ``handler.decide(request) -> Decision``.
 
     Facts for question rules (tests_passed, changes_valid, branch_ready, …) come
-    from ``facts`` (a provider called at each decision) merged with whatever was
-    set through ``set_facts`` — the daemon updates them as the attempt goes on.
+    from ``facts``, a provider called at each decision — the daemon passes the
+    ``copy`` of the attempt's :class:`~coffee_maker.interaction.facts.Facts`.
     """
 
     def __init__(
@@ -80,18 +79,10 @@ class MessageHandler:
         self.timeout_answer = timeout_answer
         self.learned = learned
         self.high_severity_channels = tuple(high_severity_channels) if high_severity_channels is not None else None
-        self._facts: dict[str, Any] = {}
-        self._facts_lock = threading.Lock()
-
-    def set_facts(self, **facts: Any) -> None:
-        """Set or change facts (``handler.set_facts(tests_passed=True)``); they override the provider's."""
-        with self._facts_lock:
-            self._facts.update(facts)
 
     def facts(self) -> dict[str, Any]:
         """The facts a question is judged with right now."""
-        with self._facts_lock:
-            return {**dict(self.provider()), **self._facts}
+        return dict(self.provider())
 
     def evaluate(self, request: Request) -> Decision:
         """The rules' verdict alone (ASK when a person would be needed)."""

@@ -12,6 +12,7 @@ import pytest
 
 from coffee_maker.config import load_config
 from coffee_maker.errors import ConfigError
+from coffee_maker.interaction.facts import Facts, FactsView
 from coffee_maker.interaction.handler import build_message_handler, build_rule_engine
 from coffee_maker.interaction.learned import LearnedRules
 from coffee_maker.notify.escalator import Escalator
@@ -50,11 +51,11 @@ def _records(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def _handler(tmp_path: Path, channels: Sequence[Any] = (), *, timeout_s: float = 30, sink: Any = None,
-             facts: dict[str, Any] | None = None) -> Any:
+             facts: FactsView | None = None) -> Any:
     loaded = load_config(tmp_path)
     escalator = Escalator(Inbox(loaded.state_dir / "inbox.db"), list(channels), timeout_s=timeout_s)
     return build_message_handler(loaded, escalator=escalator, sink=sink, priority="PRIORITY 3",
-                                 facts=lambda: dict(facts or {}))
+                                 facts=(facts if facts is not None else {}).copy)
 
 
 class TestMessageHandler:
@@ -68,10 +69,11 @@ class TestMessageHandler:
         assert record["interaction_type"] == "permission" and record["response"] == "allow"
         assert record["user_notified"] is False and sink.interactions == [record]
 
-    def test_facts_from_set_facts_answer_a_question(self, tmp_path: Path) -> None:
+    def test_facts_set_by_the_attempt_answer_a_question(self, tmp_path: Path) -> None:
         """'continue?' is answered yes once the daemon sets tests_passed."""
-        handler = _handler(tmp_path)
-        handler.set_facts(tests_passed=True)
+        facts = Facts({"tests_passed": False})
+        handler = _handler(tmp_path, facts=facts)
+        facts.update(tests_passed=True)
         decision = handler.decide(Question("Tests passed. Should I continue?"))
         assert (decision.kind, decision.answer, decision.method) == (DecisionKind.ANSWER, "yes",
                                                                      "rule:continue-if-tests-pass")
