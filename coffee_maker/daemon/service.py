@@ -19,9 +19,10 @@ import structlog
 from coffee_maker.config import LoadedConfig, load_config
 from coffee_maker.daemon.lock import DaemonLock
 from coffee_maker.daemon.loop import Daemon
+from coffee_maker.daemon.reconcile import announce, reconcile
 from coffee_maker.daemon.systemd import SystemdNotifier
 from coffee_maker.daemon.watcher import RoadmapWatcher
-from coffee_maker.errors import ExitCode
+from coffee_maker.errors import CoffeeMakerError, ExitCode
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +60,7 @@ class DaemonService:
             self.systemd.ready("working")
             pinger.start()
             log.info("daemon started", repo=str(self.loaded.repo), roadmap=str(self.loaded.roadmap_path))
+            self._reconcile(self.daemon)
             while True:
                 code = self.daemon.run(once=once, only=only)
                 if self._reload.is_set() and not self._stopped.is_set():
@@ -77,6 +79,16 @@ class DaemonService:
             self._restore_signals(previous)
             lock.release()
             log.info("daemon stopped", reason=reason)
+
+    @staticmethod
+    def _reconcile(daemon: Daemon) -> None:
+        """Once per start: the state table against git and the forge (see daemon/reconcile.py)."""
+        try:
+            priorities = daemon.read_roadmap().priorities
+        except CoffeeMakerError:
+            priorities = ()  # the loop says what is wrong with the roadmap; the state rows are still checked
+        services = daemon.services
+        announce(reconcile(daemon.store, services.git, services.forge, priorities), services.notifier.inform)
 
     def _stop_reason(self) -> str:
         daemon = self.daemon

@@ -72,6 +72,10 @@ _ALLOWED: dict[Phase, set[Phase]] = {
 }
 for _phase in ACTIVE | {Phase.PR_OPEN}:
     _ALLOWED[_phase] |= {Phase.RETRY, Phase.BLOCKED}
+#: Start-up reconciliation may also move a priority forward to what the forge shows already happened
+#: (its pull request is open or merged) when the state fell behind (a lost or restored state.db).
+_RECONCILED: dict[Phase, set[Phase]] = {phase: {Phase.PR_OPEN, Phase.MERGED}
+                                        for phase in (*ACTIVE, Phase.PLANNED, Phase.RETRY)}
 #: `coffee-maker skip` passes over a priority from any phase where no work of it is out for review or done.
 SKIPPABLE = {Phase.PLANNED, Phase.RETRY, Phase.BLOCKED, Phase.CLOSED, *ACTIVE}
 #: `coffee-maker retry` takes a priority back from these.
@@ -191,13 +195,22 @@ class StateStore:
 
     def transition(self, priority: str, to: Phase, *, detail: str = "", **fields: Any) -> PriorityState:
         """Move ``priority`` to ``to`` (validated) and update ``fields``; durable on return."""
+        return self._move(priority, to, detail, fields, _ALLOWED)
+
+    def reconcile(self, priority: str, to: Phase, *, detail: str, **fields: Any) -> PriorityState:
+        """Like :meth:`transition`, also allowing the forward moves start-up reconciliation makes."""
+        allowed = {phase: _ALLOWED[phase] | _RECONCILED.get(phase, set()) for phase in Phase}
+        return self._move(priority, to, detail, fields, allowed)
+
+    def _move(self, priority: str, to: Phase, detail: str, fields: dict[str, Any],
+              allowed: dict[Phase, set[Phase]]) -> PriorityState:
         unknown = set(fields) - set(_FIELDS) - {"extra"}
         if unknown:
             raise TypeError(f"unknown state fields: {sorted(unknown)}")
         with self._tx() as db:
             row = db.execute("SELECT * FROM priorities WHERE priority = ?", (priority,)).fetchone()
             current = _row_to_state(row) if row else PriorityState(priority, Phase.PLANNED)
-            if row is not None and to not in _ALLOWED[current.phase]:
+            if row is not None and to not in allowed[current.phase]:
                 raise IllegalTransition(f"{priority}: {current.phase} → {to} is not allowed")
             values = {name: fields.get(name, getattr(current, name)) for name in _FIELDS}
             extra = {**current.extra, **fields.get("extra", {})}
