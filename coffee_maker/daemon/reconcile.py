@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import structlog
 
 from coffee_maker.daemon.state import ACTIVE, Phase, PriorityState, StateStore
-from coffee_maker.errors import CoffeeMakerError
+from coffee_maker.errors import CoffeeMakerError, GitError
 from coffee_maker.types import BranchStatus, Priority, PRState, PullRequest, Status
 from coffee_maker.vcs.forge import Forge
 from coffee_maker.vcs.git import WorkspaceGit
@@ -56,7 +56,7 @@ def reconcile(store: StateStore, git: WorkspaceGit, forge: Forge, priorities: It
     try:
         git.fetch()
     except CoffeeMakerError as exc:
-        log.warning("start-up reconciliation skipped: fetching failed", error=exc.message)
+        log.debug("start-up reconciliation skipped: fetching failed", error=exc.message)
         return changes
     for merged in store.in_phases({Phase.MERGED}):
         store.transition(merged.priority, Phase.DONE, detail="reconciled: merged")
@@ -72,7 +72,11 @@ def reconcile(store: StateStore, git: WorkspaceGit, forge: Forge, priorities: It
             if state is None and not status.exists:
                 continue  # never started: nothing to find, and no forge call for it
             pr = forge.find(branch)
-        except Exception as exc:  # noqa: BLE001 — a forge or git failure must not stop the daemon from starting
+        except GitError as exc:
+            # A repository not ready (no commits, an empty origin): the loop says so in its own sentence.
+            log.debug("start-up reconciliation stopped early", priority=pid, error=exc.message)
+            break
+        except Exception as exc:  # noqa: BLE001 — a forge failure must not stop the daemon from starting
             message = exc.message if isinstance(exc, CoffeeMakerError) else f"{type(exc).__name__}: {exc}"
             log.warning("start-up reconciliation stopped early", priority=pid, error=message)
             break
