@@ -10,9 +10,6 @@ is escalated — the demo answers it a few seconds later through the real
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
-import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -21,12 +18,12 @@ import structlog
 
 from coffee_maker import proc
 from coffee_maker.config import load_config
-from coffee_maker.daemon.state import Phase, StateStore
+from coffee_maker.daemon.state import StateStore
 from coffee_maker.errors import UsageError
+from coffee_maker.testing.daemon_run import run_until_settled
 
 log = structlog.get_logger(__name__)
 
-DEMO_ANSWER = "offline"
 TEST_COMMAND = "python -m unittest discover -s tests -q"
 
 
@@ -86,67 +83,6 @@ def build_sandbox(root: Path) -> Path:
     _git(project, "commit", "-q", "-m", "chore: start the weather toolkit")
     _git(project, "push", "-q", "-u", "origin", "main")
     return project
-
-
-def answer_when_asked(project: Path, stop: threading.Event, *, delay_s: float, answer: str = DEMO_ANSWER) -> None:
-    """Play the person: wait for an escalated question, then answer it from another process."""
-    from coffee_maker.notify.inbox import Inbox
-
-    inbox_path = load_config(project).layout.inbox_db
-    while not stop.is_set():
-        pending = Inbox(inbox_path).waiting() if inbox_path.exists() else []
-        if pending:
-            question = pending[0]
-            log.info("demo: a question is waiting for a person; answering it in a few seconds",
-                     id=question.id, question=question.text)
-            if stop.wait(delay_s):
-                return
-            subprocess.run(  # the real command a person would type in another shell
-                [sys.executable, "-m", "coffee_maker", "answer", question.id, answer, "--repo", str(project)],
-                check=False, stdin=subprocess.DEVNULL,
-            )
-            return
-        stop.wait(0.2)
-
-
-def run_until_settled(project: Path, *, settled: int, timeout_s: float, answer_delay_s: float | None = None) -> int:
-    """Run the real daemon on ``project`` until ``settled`` priorities have an open PR or are blocked.
-
-    With ``answer_delay_s`` a helper answers the first escalated question through `coffee-maker answer`.
-    """
-    from coffee_maker.daemon import wiring
-    from coffee_maker.daemon.service import DaemonService
-
-    loaded = load_config(project)
-    stop = threading.Event()
-    service = DaemonService(loaded, wiring.build_daemon, watch=True)
-    helpers = [threading.Thread(target=_stop_when_settled, args=(project, service, stop, settled, timeout_s),
-                                daemon=True)]
-    if answer_delay_s is not None:
-        helpers.append(threading.Thread(target=answer_when_asked, args=(project, stop),
-                                        kwargs={"delay_s": answer_delay_s}, daemon=True))
-    for thread in helpers:
-        thread.start()
-    try:
-        return service.run()
-    finally:
-        stop.set()
-
-
-def _stop_when_settled(project: Path, service: object, stop: threading.Event, settled: int, timeout_s: float) -> None:
-    db = load_config(project).layout.state_db
-    deadline = time.monotonic() + timeout_s
-    while not stop.is_set() and time.monotonic() < deadline:
-        if db.exists():
-            done = [s for s in StateStore(db).all() if s.phase in (Phase.PR_OPEN, Phase.BLOCKED)]
-            if len(done) >= settled:
-                break
-        stop.wait(0.1)
-    while getattr(service, "daemon", None) is None and not stop.is_set():
-        stop.wait(0.05)
-    daemon = getattr(service, "daemon", None)
-    if daemon is not None:
-        daemon.request_stop()
 
 
 def run_demo(root: Path, *, answer_delay_s: float = 3.0, timeout_s: float = 50.0) -> int:

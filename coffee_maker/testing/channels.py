@@ -1,4 +1,4 @@
-"""In-memory channels for the notify tests."""
+"""In-memory notification channels: a person who records, answers at once, answers from a script, or is unreachable."""
 
 from __future__ import annotations
 
@@ -60,3 +60,24 @@ class ScriptedPerson(RecordingChannel):
         super().inform(message, kind=kind)
         if kind == "reprompt":
             self._next()
+
+
+class AnsweringChannel:
+    """A channel whose person answers every question at once with ``value``."""
+
+    name = "fake"
+
+    def __init__(self, inbox: Inbox, value: str, who: str = "alice") -> None:
+        self.inbox, self.value, self.who = inbox, value, who
+        self.asked: list[PendingQuestion] = []
+
+    def ask(self, question: PendingQuestion) -> None:
+        self.asked.append(question)
+        threading.Thread(target=self.inbox.answer, args=(question.id, self.value),
+                         kwargs={"who": self.who, "channel": self.name}).start()
+
+    def resolve(self, question: PendingQuestion, answer: str, who: str) -> None:
+        return None
+
+    def inform(self, message: str, *, kind: str = "info") -> None:
+        return None

@@ -12,7 +12,7 @@ import pytest
 
 from coffee_maker.cli import main
 from coffee_maker.daemon.lock import lock_holder
-from coffee_maker.demo import run_until_settled
+from coffee_maker.testing.daemon_run import run_until_settled
 
 
 def test_stop_ends_a_running_daemon(sandbox: Path) -> None:

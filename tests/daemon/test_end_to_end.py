@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from coffee_maker.daemon.state import Phase, StateStore
-from coffee_maker.demo import run_until_settled
 from coffee_maker.roadmap import parse_roadmap
+from coffee_maker.testing.daemon_run import run_until_settled
+from coffee_maker.testing.waiting import wait_until
 from coffee_maker.types import Status
 from tests.conftest import git
 from tests.daemon.conftest import set_script
@@ -144,9 +145,7 @@ class TestOperations:
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         try:
             lock = sandbox / ".coffee_maker" / "daemon.lock"
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip()):
-                time.sleep(0.05)
+            wait_until(lambda: lock.exists() and lock.read_text().strip(), timeout_s=30, what="the first daemon's lock")
             second = subprocess.run([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)],
                                     capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
             assert second.returncode == 1
@@ -162,12 +161,10 @@ class TestOperations:
         daemon = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
         db = sandbox / ".coffee_maker" / "state.db"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if db.exists() and _states(sandbox).get("PRIORITY 1") is Phase.AGENT_RUNNING:
-                break
-            time.sleep(0.05)
-        time.sleep(0.3)
+        wait_until(lambda: db.exists() and _states(sandbox).get("PRIORITY 1") is Phase.AGENT_RUNNING, timeout_s=30,
+                   what="PRIORITY 1's agent to run")
+        wait_until(lambda: subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split(),
+                   timeout_s=30, what="the agent's hanging command to start")
         daemon.terminate()
         _, err = daemon.communicate(timeout=60)
         assert daemon.returncode == 0, err

@@ -12,8 +12,9 @@ from coffee_maker.config import load_config
 from coffee_maker.daemon import wiring
 from coffee_maker.daemon.planning import resumable
 from coffee_maker.daemon.state import Phase, StateStore
-from coffee_maker.demo import run_until_settled
-from coffee_maker.testing.daemon_run import run_daemon_until
+from coffee_maker.testing.config_edit import set_config
+from coffee_maker.testing.daemon_run import run_daemon_until, run_until_settled
+from coffee_maker.testing.waiting import wait_until
 from coffee_maker.vcs.forge.local import LocalForge
 from tests.conftest import git
 from tests.daemon.conftest import set_script
@@ -38,8 +39,7 @@ def test_changes_requested_resumes_the_agent(sandbox: Path) -> None:
         "resume_steps": [{"write": "weather/convert.py",
                           "content": '"""Conversions."""\n\n\ndef c2f(c):\n    """Celsius to Fahrenheit."""\n    return c * 9 / 5 + 32\n'},
                          {"result": "Added docstrings."}]})
-    (sandbox / "coffee_maker.toml").write_text((sandbox / "coffee_maker.toml").read_text().replace(
-        "poll_interval_s = 2", "poll_interval_s = 0.2"))
+    set_config(sandbox / "coffee_maker.toml", "daemon", poll_interval_s=0.2)
     run_until_settled(sandbox, settled=2, timeout_s=60, answer_delay_s=0.1)
     LocalForge(load_config(sandbox)).review(P1_BRANCH, author="ann", body="Please add docstrings.",
                                             changes_requested=True)
@@ -80,8 +80,7 @@ def test_usage_limit_pauses_and_resumes_same_priority(sandbox: Path) -> None:
 
 def test_roadmap_edit_wakes_an_idle_daemon(sandbox: Path) -> None:
     """A priority added to the roadmap while the daemon idles is picked up (the watcher wakes it)."""
-    (sandbox / "coffee_maker.toml").write_text((sandbox / "coffee_maker.toml").read_text().replace(
-        "poll_interval_s = 2", "poll_interval_s = 3600"))
+    set_config(sandbox / "coffee_maker.toml", "daemon", poll_interval_s=3600)
     run_until_settled(sandbox, settled=2, timeout_s=60, answer_delay_s=0.1)
     set_script(sandbox, "default.json", {"steps": [{"write": "weather/extra.py", "content": "X = 1\n"},
                                                    {"result": "Done."}]})
@@ -94,8 +93,11 @@ def test_roadmap_edit_wakes_an_idle_daemon(sandbox: Path) -> None:
     git(elsewhere, "commit", "-qam", "docs: plan PRIORITY 3")
     git(elsewhere, "push", "-q", "origin", "main")
 
+    _store(sandbox).set_info(waiting_for=None)  # the first run's last words; the new run says its own
+
     def edit_later() -> None:
-        time.sleep(1.0)
+        # Once this run has said what it idles for: the edit must wake an idle daemon, not a busy one.
+        wait_until(lambda: _store(sandbox).info().get("waiting_for"), timeout_s=30, what="the daemon to idle")
         tmp = roadmap.with_name(".ROADMAP.md.tmp")  # an editor's atomic save, here in the daemon's checkout
         tmp.write_text(edited)
         tmp.replace(roadmap)
@@ -163,9 +165,8 @@ def test_fallback_agent_while_the_main_one_is_limited(sandbox: Path, monkeypatch
     calls = sandbox.parent / "codex-calls.jsonl"
     monkeypatch.setenv("FAKE_CLI_LOG", str(calls))
     config = sandbox / "coffee_maker.toml"
-    config.write_text(config.read_text().replace(
-        'backend = "scripted"', 'backend = "codex"\npass_env = ["FAKE_CLI_*"]')
-                      + 'fallback_backend = "scripted"\n')
+    set_config(config, "agent", backend="codex", pass_env=["FAKE_CLI_*"])
+    set_config(config, "daemon", fallback_backend="scripted")
     run_until_settled(sandbox, settled=2, timeout_s=60, answer_delay_s=0.1)
     store = _store(sandbox)
     state = store.get("PRIORITY 1")

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from coffee_maker.daemon.state import Phase, StateStore
+from coffee_maker.testing.config_edit import set_config
 from tests.conftest import git
-from tests.daemon.conftest import add_config, set_script
+from tests.daemon.conftest import set_script
 
 ENV = {**os.environ, "COFFEE_MAKER_NOTIFY__TIMEOUT_S": "0.5"}
 GOOD = {"steps": [{"write": "weather/extra.py", "content": "X = 1\n"}, {"result": "Done."}]}
@@ -60,7 +61,7 @@ def test_dry_run_honours_priority(sandbox: Path) -> None:
 def test_daemon_does_not_start_an_undelimited_section(sandbox: Path) -> None:
     """An unclosed code fence in PRIORITY 1's section: the daemon logs the roadmap error and why nothing else is
     ready, and works on nothing — no agent sees the next priority's heading as part of its task."""
-    add_config(sandbox, "max_attempts = 1\n")
+    set_config(sandbox / "coffee_maker.toml", "daemon", max_attempts=1)
     roadmap = sandbox / "docs" / "ROADMAP.md"
     text = roadmap.read_text()
     roadmap.write_text(text.replace("**Deliverables**:", "```python\nexample()\n\n**Deliverables**:", 1))

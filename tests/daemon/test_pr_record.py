@@ -7,11 +7,12 @@ import json
 import signal
 from pathlib import Path
 
-from coffee_maker.demo import run_until_settled
 from coffee_maker.roadmap import parse_roadmap
+from coffee_maker.testing.daemon_run import run_until_settled
+from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
 from tests.daemon.conftest import set_script
-from tests.daemon.test_run_command import start_daemon, stop, wait_for
+from tests.daemon.test_run_command import start_daemon, stop
 
 P1_BRANCH = "coffee-maker/priority-1-temperature-conversion-helpers"
 CONVERT = "`celsius_to_fahrenheit` and `fahrenheit_to_celsius` in `weather/convert.py`"
@@ -81,7 +82,7 @@ def test_a_crashed_attempt_keeps_the_first_sessions_decisions(sandbox: Path) -> 
 
     daemon = start_daemon(sandbox)
     try:
-        wait_for(decided, what="the first session's decision")
+        wait_until(decided, what="the first session's decision")
     finally:
         stop(daemon, signal.SIGKILL)
     assert run_until_settled(sandbox, settled=2, timeout_s=60, answer_delay_s=0.1) == 0

@@ -16,7 +16,8 @@ import pytest
 import structlog
 
 from coffee_maker.daemon.state import Phase, StateStore
-from coffee_maker.demo import run_until_settled
+from coffee_maker.testing.config_edit import set_config
+from coffee_maker.testing.daemon_run import run_until_settled
 from coffee_maker.testing.fake_anthropic import FakeAnthropic, Turn
 from tests.conftest import git
 
@@ -45,9 +46,8 @@ def test_daemon_with_the_real_claude_cli(sandbox: Path, monkeypatch: pytest.Monk
         for key, value in api.cli_env().items():
             monkeypatch.setenv(key, value)
         config = sandbox / "coffee_maker.toml"
-        config.write_text(config.read_text().replace(
-            'backend = "scripted"',
-            f'backend = "claude"\nbinary = "{binary}"\nauth = "api_key"\nidle_timeout_s = 60\ntotal_timeout_s = 120'))
+        set_config(config, "agent", backend="claude", binary=str(binary), auth="api_key", idle_timeout_s=60,
+                   total_timeout_s=120)
         run_until_settled(sandbox, settled=1, timeout_s=120)
         requests = api.model_requests
     state = StateStore(sandbox / ".coffee_maker" / "state.db").get("PRIORITY 1")
@@ -113,9 +113,8 @@ def test_a_daemon_killed_mid_session_resumes_that_session(sandbox: Path, claude_
              Turn.tool("Write", {"file_path": str(worktree / "tests" / "test_convert.py"), "content": TEST}),
              Turn.say("Added the conversion with a test.")]
     config = sandbox / "coffee_maker.toml"
-    config.write_text(config.read_text().replace(
-        'backend = "scripted"',
-        f'backend = "claude"\nbinary = "{claude_bin}"\nauth = "api_key"\nidle_timeout_s = 60\ntotal_timeout_s = 120'))
+    set_config(config, "agent", backend="claude", binary=str(claude_bin), auth="api_key", idle_timeout_s=60,
+               total_timeout_s=120)
     db = sandbox / ".coffee_maker" / "state.db"
     with FakeAnthropic(turns, responder=first_turn_hangs) as api:
         env = {**api.cli_env(), "COFFEE_MAKER_DAEMON__POLL_INTERVAL_S": "0.5"}
@@ -172,10 +171,9 @@ def test_a_rate_limit_without_reset_backs_off_briefly_and_resumes_the_session(
              Turn.tool("Write", {"file_path": str(worktree / "tests" / "test_convert.py"), "content": TEST}),
              Turn.say("Added the conversion with a test.")]
     config = sandbox / "coffee_maker.toml"
-    config.write_text(config.read_text().replace(
-        'backend = "scripted"',
-        f'backend = "claude"\nbinary = "{claude_bin}"\nauth = "api_key"\nidle_timeout_s = 60\ntotal_timeout_s = 120'
-    ).replace("[daemon]\n", "[daemon]\nrate_limit_backoff_start_s = 0.2\nusage_limit_backoff_s = 0.5\n"))
+    set_config(config, "agent", backend="claude", binary=str(claude_bin), auth="api_key", idle_timeout_s=60,
+               total_timeout_s=120)
+    set_config(config, "daemon", rate_limit_backoff_start_s=0.2, usage_limit_backoff_s=0.5)
     with FakeAnthropic(turns) as api:
         for key, value in api.cli_env().items():
             monkeypatch.setenv(key, value)

@@ -10,9 +10,9 @@ import pytest
 from coffee_maker.config import LoadedConfig, load_config
 from coffee_maker.daemon.reconcile import reconcile
 from coffee_maker.daemon.state import STATE_DB, Phase, StateStore
-from coffee_maker.demo import run_until_settled
 from coffee_maker.errors import ForgeError
 from coffee_maker.roadmap import read_roadmap
+from coffee_maker.testing.daemon_run import run_until_settled
 from coffee_maker.types import Priority, PullRequest
 from coffee_maker.vcs import GitManager
 from coffee_maker.vcs.forge.local import LocalForge

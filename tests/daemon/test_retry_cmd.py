@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from coffee_maker.daemon.lock import lock_holder
 from coffee_maker.daemon.state import Phase, PriorityState, StateStore
+from coffee_maker.testing.config_edit import set_config
+from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
-from tests.daemon.conftest import add_config, set_script
+from tests.daemon.conftest import set_script
 
 GOOD = {"steps": [{"write": "weather/convert.py", "content": "def c2f(c):\n    return c * 9 / 5 + 32\n"},
                   {"result": "Done."}]}
@@ -41,18 +41,10 @@ def state(repo: Path, pid: str) -> PriorityState | None:
         store.close()
 
 
-def wait_for(condition: Callable[[], bool], *, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def blocked(sandbox: Path) -> Path:
     """A sandbox whose PRIORITY 1 was blocked by `run --once` (one attempt, an agent that changes nothing)."""
-    add_config(sandbox, "max_attempts = 1\ngate_fix_rounds = 0\n")
+    set_config(sandbox / "coffee_maker.toml", "daemon", max_attempts=1, gate_fix_rounds=0)
     set_script(sandbox, "priority-1.json", NO_WORK)
     set_script(sandbox, "priority-2.json", GOOD_2)
     cm(sandbox, "run", "--once")
@@ -102,18 +94,18 @@ def test_retry_without_a_daemon(blocked: Path) -> None:
 def test_retry_wakes_a_running_daemon(blocked: Path) -> None:
     """With the daemon running (idle, next poll an hour away) `retry` makes it work on the priority at once."""
     config = blocked / "coffee_maker.toml"
-    config.write_text(config.read_text().replace("poll_interval_s = 2", "poll_interval_s = 3600"))
+    set_config(config, "daemon", poll_interval_s=3600)
     set_script(blocked, "priority-1.json", GOOD)
     daemon = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(blocked)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     try:
-        wait_for(lambda: lock_holder(blocked / ".coffee_maker" / "daemon.lock") == daemon.pid, timeout_s=30,
+        wait_until(lambda: lock_holder(blocked / ".coffee_maker" / "daemon.lock") == daemon.pid, timeout_s=30,
                  what="the daemon to start")
-        wait_for(lambda: (s := state(blocked, "PRIORITY 2")) is not None and s.phase is Phase.PR_OPEN,
+        wait_until(lambda: (s := state(blocked, "PRIORITY 2")) is not None and s.phase is Phase.PR_OPEN,
                  timeout_s=60, what="PRIORITY 2's PR")
         result = cm(blocked, "retry", "1")
         assert result.returncode == 0 and f"pid {daemon.pid}" in result.stdout, result
-        wait_for(lambda: (s := state(blocked, "PRIORITY 1")) is not None and s.phase is Phase.PR_OPEN,
+        wait_until(lambda: (s := state(blocked, "PRIORITY 1")) is not None and s.phase is Phase.PR_OPEN,
                  timeout_s=60, what="the retried PRIORITY 1 to reach a PR")
     finally:
         cm(blocked, "stop")

@@ -11,12 +11,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from coffee_maker.daemon.lock import lock_holder
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.errors import ExitCode
+from coffee_maker.testing.config_edit import set_config
+from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
 from tests.daemon.conftest import add_config, set_script
 
@@ -35,13 +36,6 @@ def start_daemon(project: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=env())
-
-
-def wait_for(condition: Callable[[], object], timeout_s: float = 60, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def log_text(project: Path) -> str:
@@ -84,14 +78,14 @@ class TestTransientProblems:
         roadmap.write_text("")
         daemon = start_daemon(sandbox)
         try:
-            wait_for(lambda: "is empty" in log_text(sandbox), what="the empty-roadmap error in the log")
+            wait_until(lambda: "is empty" in log_text(sandbox), what="the empty-roadmap error in the log")
             errors = [e for e in log_events(sandbox) if e.get("level") == "error"]
             assert errors and "is empty" in str(errors[0]["problem"])
             status = json.loads(cm(sandbox, "status", "--json").stdout)
             assert status["running"] and "is empty" in status["problem"]
             assert daemon.poll() is None  # still running
             roadmap.write_text(text)
-            wait_for(lambda: phase(sandbox, "PRIORITY 1") is Phase.PR_OPEN, what="PRIORITY 1's PR")
+            wait_until(lambda: phase(sandbox, "PRIORITY 1") is Phase.PR_OPEN, what="PRIORITY 1's PR")
             assert "the problem is gone" in log_text(sandbox)
         finally:
             code = stop(daemon)
@@ -109,11 +103,11 @@ class TestTransientProblems:
             {"write": "weather/units.py", "content": "UNITS = ('C', 'F')\n"}, {"result": "Added units."}]})
         daemon = start_daemon(sandbox)
         try:
-            wait_for(lambda: "not in the one on origin/main" in log_text(sandbox), what="the unpushed-roadmap error")
+            wait_until(lambda: "not in the one on origin/main" in log_text(sandbox), what="the unpushed-roadmap error")
             assert phase(sandbox, "PRIORITY 0") is None  # no attempt used
             git(sandbox, "commit", "-qam", "docs: plan PRIORITY 0")
             git(sandbox, "push", "-q", "origin", "main")
-            wait_for(lambda: phase(sandbox, "PRIORITY 0") is Phase.PR_OPEN, what="PRIORITY 0's PR")
+            wait_until(lambda: phase(sandbox, "PRIORITY 0") is Phase.PR_OPEN, what="PRIORITY 0's PR")
         finally:
             stop(daemon)
         state = store(sandbox).get("PRIORITY 0")
@@ -125,7 +119,7 @@ class TestExitCodes:
         """`run --once` that opens a PR exits 0; Ctrl-C on a running daemon exits 130."""
         assert cm(sandbox, "run", "--once").returncode == ExitCode.OK
         daemon = start_daemon(sandbox)
-        wait_for(lambda: lock_holder(sandbox / ".coffee_maker" / "daemon.lock") == daemon.pid
+        wait_until(lambda: lock_holder(sandbox / ".coffee_maker" / "daemon.lock") == daemon.pid
                  and log_text(sandbox).count('"daemon started"') == 2, what="the second daemon's start")
         assert stop(daemon, signal.SIGINT) == ExitCode.INTERRUPTED
 
@@ -133,7 +127,7 @@ class TestExitCodes:
         """A failed attempt is retried within the run when the retry is due soon; blocked exits 3."""
         set_script(sandbox, "priority-1.json", FAILING)
         config = sandbox / "coffee_maker.toml"
-        config.write_text(config.read_text().replace("retry_delay_s = 1", "retry_delay_s = 0.2\nmax_attempts = 2"))
+        set_config(config, "daemon", retry_delay_s=0.2, max_attempts=2)
         result = cm(sandbox, "run", "--once", "--priority", "PRIORITY 1")
         assert result.returncode == ExitCode.BLOCKED, result.stderr
         assert "waiting for the next attempt of PRIORITY 1" in result.stderr
@@ -144,7 +138,7 @@ class TestExitCodes:
         """When the retry is not due within the run, `run --once` says when it is due and exits 1."""
         set_script(sandbox, "priority-1.json", FAILING)
         config = sandbox / "coffee_maker.toml"
-        config.write_text(config.read_text().replace("retry_delay_s = 1", "retry_delay_s = 3600"))
+        set_config(config, "daemon", retry_delay_s=3600)
         result = cm(sandbox, "run", "--once")
         assert result.returncode == ExitCode.FAILED
         assert "next attempt is due at" in result.stderr
@@ -202,11 +196,11 @@ class TestWhatItSays:
         """Each decision is one compact line; `status` shows the last; an idle daemon says once what it waits for."""
         daemon = start_daemon(sandbox)
         try:
-            wait_for(lambda: "idle: waiting for review of PR #1" in log_text(sandbox) and "PR #2" in log_text(sandbox),
+            wait_until(lambda: "idle: waiting for review of PR #1" in log_text(sandbox) and "PR #2" in log_text(sandbox),
                      what="both PRs and the idle line")
             idle_since = float(store(sandbox).info()["heartbeat"])
             # Two more polls (poll_interval_s = 2) must not repeat the idle line.
-            wait_for(lambda: float(store(sandbox).info()["heartbeat"]) > idle_since + 3, what="two more polls")
+            wait_until(lambda: float(store(sandbox).info()["heartbeat"]) > idle_since + 3, what="two more polls")
         finally:
             stop(daemon)
         text = log_text(sandbox)
@@ -219,10 +213,9 @@ class TestWhatItSays:
     def test_gate_failure_shows_the_test_output(self, sandbox: Path) -> None:
         """A failing test command: the last lines of its output reach the log, `status` and the blocked notice."""
         config = sandbox / "coffee_maker.toml"
-        failing = "python -c \\\"import sys; print('E   ModuleNotFoundError: No module named pytest'); sys.exit(1)\\\""
-        config.write_text(config.read_text().replace('test_command = "python -m unittest discover -s tests -q"',
-                                                     f'test_command = "{failing}"')
-                          .replace("retry_delay_s = 1", "retry_delay_s = 0.1\nmax_attempts = 1\ngate_fix_rounds = 1"))
+        failing = "python -c \"import sys; print('E   ModuleNotFoundError: No module named pytest'); sys.exit(1)\""
+        set_config(config, "git", test_command=failing)
+        set_config(config, "daemon", retry_delay_s=0.1, max_attempts=1, gate_fix_rounds=1)
         result = cm(sandbox, "run", "--once", "--priority", "PRIORITY 1")
         assert result.returncode == ExitCode.BLOCKED, result.stderr
         assert "gate failed, asking the agent to fix it (round 1 of 1)" in log_text(sandbox)
@@ -240,14 +233,13 @@ def test_dry_run_writes_no_log(sandbox: Path) -> None:
 
 
 class TestBudget:
-    def _caps(self, sandbox: Path, caps: str) -> None:
-        config = sandbox / "coffee_maker.toml"
-        config.write_text(config.read_text().replace("retry_delay_s = 1", f"retry_delay_s = 0.1\n{caps}"))
+    def _caps(self, sandbox: Path, **caps: float) -> None:
+        set_config(sandbox / "coffee_maker.toml", "daemon", retry_delay_s=0.1, **caps)
 
     def test_hard_cap_stops_the_session_that_crosses_it(self, sandbox: Path) -> None:
         """The session is stopped at the step that crosses the priority's hard cap, the priority is blocked
         (exit 5), and every cap crossed is told once — the daily soft cap too, although the hard cap decides."""
-        self._caps(sandbox, "priority_hard_cap_usd = 0.005\ndaily_soft_cap_usd = 0.005")
+        self._caps(sandbox, priority_hard_cap_usd=0.005, daily_soft_cap_usd=0.005)
         result = cm(sandbox, "run", "--once", "--priority", "PRIORITY 1")
         assert result.returncode == ExitCode.BUDGET, result.stderr
         state = store(sandbox).get("PRIORITY 1")
@@ -262,7 +254,7 @@ class TestBudget:
         config = sandbox / "coffee_maker.toml"
         config.write_text(config.read_text().replace('test_command = "python -m unittest discover -s tests -q"',
                                                      'test_command = \'python -c "raise SystemExit(1)"\''))
-        self._caps(sandbox, "priority_hard_cap_usd = 0.03\ngate_fix_rounds = 3")
+        self._caps(sandbox, priority_hard_cap_usd=0.03, gate_fix_rounds=3)
         result = cm(sandbox, "run", "--once", "--priority", "PRIORITY 1")
         assert result.returncode == ExitCode.BUDGET, result.stderr
         state = store(sandbox).get("PRIORITY 1")
@@ -273,7 +265,7 @@ class TestBudget:
 
     def test_soft_cap_warns_once_across_attempts(self, sandbox: Path) -> None:
         set_script(sandbox, "priority-1.json", FAILING)
-        self._caps(sandbox, "priority_soft_cap_usd = 0.001\nmax_attempts = 3")
+        self._caps(sandbox, priority_soft_cap_usd=0.001, max_attempts=3)
         result = cm(sandbox, "run", "--once", "--priority", "PRIORITY 1")
         assert result.returncode == ExitCode.BLOCKED
         notices = [str(e["event"]) for e in log_events(sandbox) if e.get("notice") == "budget"]

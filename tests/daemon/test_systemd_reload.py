@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from coffee_maker.testing.config_edit import set_config
+
 
 def test_notify_reload_and_stop(sandbox: Path, tmp_path: Path) -> None:
     """READY=1 at start, RELOADING=1 then READY=1 on SIGHUP with the new config loaded, STOPPING=1 on SIGTERM."""
@@ -35,7 +37,7 @@ def test_notify_reload_and_stop(sandbox: Path, tmp_path: Path) -> None:
         wait_for("READY=1")
         wait_for("WATCHDOG=1")  # pinged at half of WATCHDOG_USEC
         config = sandbox / "coffee_maker.toml"
-        config.write_text(config.read_text().replace("poll_interval_s = 2", "poll_interval_s = 7"))
+        set_config(config, "daemon", poll_interval_s=7)
         daemon.send_signal(signal.SIGHUP)
         wait_for("RELOADING=1")
         wait_for("READY=1")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from coffee_maker.config import load_config
 from coffee_maker.daemon import wiring
+from coffee_maker.testing.config_edit import set_config
 
 
 def test_a_change_during_a_step_wakes_the_following_idle_wait(sandbox: Path) -> None:
     """The watcher's wake-up, set while the loop reads the roadmap, is still set when the loop goes idle."""
-    text = (sandbox / "coffee_maker.toml").read_text()
-    (sandbox / "coffee_maker.toml").write_text(text.replace("poll_interval_s = 2", "poll_interval_s = 3600"))
+    set_config(sandbox / "coffee_maker.toml", "daemon", poll_interval_s=3600)
     wake = threading.Event()
     daemon = wiring.build_daemon(load_config(sandbox), wake)
     reads: list[float] = []
@@ -44,8 +44,7 @@ def test_a_stop_during_the_heartbeat_is_not_lost(sandbox: Path) -> None:
     Before the fix the loop cleared its wake-up after that write, so the stop's wake-up was dropped and
     the daemon slept the whole poll interval (an hour here) with SIGTERM already received.
     """
-    text = (sandbox / "coffee_maker.toml").read_text()
-    (sandbox / "coffee_maker.toml").write_text(text.replace("poll_interval_s = 2", "poll_interval_s = 3600"))
+    set_config(sandbox / "coffee_maker.toml", "daemon", poll_interval_s=3600)
     daemon = wiring.build_daemon(load_config(sandbox), threading.Event())
     daemon.pick = lambda *_: None  # type: ignore[method-assign]  # nothing to do: the loop goes idle
     real_set_info = daemon.store.set_info

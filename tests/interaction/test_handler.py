@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,33 +15,15 @@ from coffee_maker.interaction.facts import Facts, FactsView
 from coffee_maker.interaction.handler import build_message_handler, build_rule_engine
 from coffee_maker.interaction.learned import LearnedRules
 from coffee_maker.notify.escalator import Escalator
-from coffee_maker.notify.inbox import Inbox, PendingQuestion
+from coffee_maker.notify.inbox import Inbox
 from coffee_maker.notify.sink import InteractionSink, MemorySink
+from coffee_maker.testing.channels import AnsweringChannel
 from coffee_maker.types import DecisionKind, PermissionRequest, Question
 
 FIELDS = {"timestamp", "priority", "phase", "interaction_type", "question", "context", "response", "response_method",
           "user_notified", "channels", "response_time_seconds", "timed_out"}
 
 
-class AnsweringChannel:
-    """A channel whose person answers every question at once with ``value``."""
-
-    name = "fake"
-
-    def __init__(self, inbox: Inbox, value: str, who: str = "alice") -> None:
-        self.inbox, self.value, self.who = inbox, value, who
-        self.asked: list[PendingQuestion] = []
-
-    def ask(self, question: PendingQuestion) -> None:
-        self.asked.append(question)
-        threading.Thread(target=self.inbox.answer, args=(question.id, self.value),
-                         kwargs={"who": self.who, "channel": self.name}).start()
-
-    def resolve(self, question: PendingQuestion, answer: str, who: str) -> None:
-        return None
-
-    def inform(self, message: str, *, kind: str = "info") -> None:
-        return None
 
 
 def _records(tmp_path: Path) -> list[dict[str, Any]]:

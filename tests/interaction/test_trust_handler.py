@@ -13,8 +13,8 @@ from coffee_maker.interaction.handler import build_message_handler
 from coffee_maker.interaction.learned import FILE_NAME
 from coffee_maker.notify.escalator import Escalator
 from coffee_maker.notify.inbox import Inbox
+from coffee_maker.testing.channels import AnsweringChannel
 from coffee_maker.types import DecisionKind, PermissionRequest
-from tests.interaction.test_handler import AnsweringChannel
 
 
 class NamedChannel(AnsweringChannel):

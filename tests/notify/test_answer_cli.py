@@ -12,8 +12,8 @@ from coffee_maker.config import load_config
 from coffee_maker.interaction.handler import build_message_handler
 from coffee_maker.notify.escalator import Escalator
 from coffee_maker.notify.inbox import Inbox
+from coffee_maker.testing.channels import RecordingChannel
 from coffee_maker.types import Decision, DecisionKind, PermissionRequest
-from tests.notify.helpers import RecordingChannel
 
 
 def _cli(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:

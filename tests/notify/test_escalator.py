@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 from coffee_maker.notify.escalator import Escalation, Escalator, normalise_answer
 from coffee_maker.notify.inbox import Inbox
 from coffee_maker.notify.sink import MemorySink
-from tests.notify.helpers import BrokenChannel, RecordingChannel, ScriptedPerson
+from coffee_maker.testing.channels import BrokenChannel, RecordingChannel, ScriptedPerson
+from coffee_maker.testing.waiting import wait_until
 
 
 class TestInbox:
@@ -125,16 +125,15 @@ class TestEscalator:
 
         threads = [threading.Thread(target=ask, args=("first", 0))]
         threads[0].start()
-        while len(channel.asked) < 1:
-            time.sleep(0.01)
+        wait_until(lambda: len(channel.asked) >= 1, timeout_s=30, what="the first question on screen", interval_s=0.01)
         for text, rank in (("low", 0), ("high", 2)):
             threads.append(threading.Thread(target=ask, args=(text, rank)))
             threads[-1].start()
-        while len(inbox.pending()) < 3:
-            time.sleep(0.01)
+        wait_until(lambda: len(inbox.pending()) >= 3, timeout_s=30, what="three questions in the inbox",
+                   interval_s=0.01)
         for n in range(3):
-            while len(channel.asked) < n + 1:
-                time.sleep(0.01)
+            wait_until(lambda: len(channel.asked) >= n + 1, timeout_s=30,  # noqa: B023 — called within the iteration
+                       what=f"question {n + 1} on screen", interval_s=0.01)
             inbox.answer(channel.asked[n].id, "yes", who="p", channel="rec")
         for thread in threads:
             thread.join(timeout=30)

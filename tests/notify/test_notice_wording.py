@@ -9,6 +9,7 @@ from pathlib import Path
 
 from coffee_maker.demo import build_sandbox
 from coffee_maker.notify.channels import in_words
+from coffee_maker.testing.config_edit import set_config
 from tests.daemon.conftest import set_script
 
 FAKE_CLIS = Path(__file__).resolve().parents[1] / "agent" / "fake_clis"
@@ -28,7 +29,7 @@ class TestFallbackNotice:
         set_script(project, "priority-1.json", {"steps": [
             {"usage_limit": "5-hour limit reached", "reset_at": "+20"}]})
         config = project / "coffee_maker.toml"
-        config.write_text(config.read_text().replace("[daemon]\n", '[daemon]\nfallback_backend = "codex"\n', 1))
+        set_config(config, "daemon", fallback_backend="codex")
         env = {**os.environ, "PATH": f"{FAKE_CLIS}:{os.environ['PATH']}", "FAKE_CLI_LOG": str(tmp_path / "calls")}
         result = subprocess.run([sys.executable, "-m", "coffee_maker", "run", "--once", "--repo", str(project)],
                                 env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)

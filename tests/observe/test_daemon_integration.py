@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import structlog
 
-from coffee_maker.demo import build_sandbox, run_until_settled
+from coffee_maker.demo import build_sandbox
 from coffee_maker.observe.logging import LOG_FILE_NAME, configure_logging
 from coffee_maker.observe.stats import compute
 from coffee_maker.observe.telemetry import TelemetryStore
+from coffee_maker.testing.daemon_run import run_until_settled
 from coffee_maker.testing.otlp_recorder import OtlpRecorder
 
 

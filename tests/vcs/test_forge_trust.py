@@ -132,7 +132,8 @@ class TestThroughTheDaemon:
         the collaborator's comment only; the drive-by alone starts no review round at all."""
         import coffee_maker.vcs
         from coffee_maker.daemon import wiring
-        from coffee_maker.demo import build_sandbox, run_until_settled
+        from coffee_maker.demo import build_sandbox
+        from coffee_maker.testing.daemon_run import run_until_settled
         from coffee_maker.vcs import make_forge
 
         sandbox = build_sandbox(tmp_path / "sandbox")

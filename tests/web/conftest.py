@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from coffee_maker.config import load_config
+from coffee_maker.testing.waiting import wait_until
 from coffee_maker.web.server import WebServer
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -177,16 +177,6 @@ class RunningDaemon:
         return self.process.wait(timeout=timeout_s)
 
 
-def wait_for(condition: Any, *, timeout_s: float, what: str, interval_s: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
 def page_text(browser: Any, element_id: str) -> str:
     """The text of one element, or "" while the page is between documents (a form POST navigating)."""
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -215,4 +205,4 @@ def start_daemon(project: Path, **popen: Any) -> RunningDaemon:
         token = read_token(state)
         return f"{info['url']}?token={token}" if info and token and info.get("pid") == process.pid else None
 
-    return RunningDaemon(project, process, wait_for(listening, timeout_s=60, what="the web page to listen"))
+    return RunningDaemon(project, process, wait_until(listening, timeout_s=60, what="the web page to listen"))

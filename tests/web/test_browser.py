@@ -15,7 +15,8 @@ import pytest
 
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.demo import build_sandbox
-from tests.web.conftest import RunningDaemon, page_text, start_daemon, wait_for
+from coffee_maker.testing.waiting import wait_until
+from tests.web.conftest import RunningDaemon, page_text, start_daemon
 
 QUESTION = "Which API key should I use for the forecast service"
 pytestmark = pytest.mark.timeout(240)
@@ -54,7 +55,7 @@ def _open_inbox(browser: Any, daemon: RunningDaemon) -> None:
     browser.get(daemon.url)  # the URL `coffee-maker run` prints: sets the cookie, drops the token
     assert "token=" not in browser.current_url
     browser.find_element(By.LINK_TEXT, "Inbox").click()
-    wait_for(lambda: browser.current_url.endswith("/inbox"), timeout_s=10, what="the inbox page")
+    wait_until(lambda: browser.current_url.endswith("/inbox"), timeout_s=10, what="the inbox page")
 
 
 def _click_option(browser: Any, option: str) -> str:
@@ -79,10 +80,10 @@ def _click_option(browser: Any, option: str) -> str:
     def confirmed(qid: str) -> bool:
         return f"Answered {qid}." in page_text(browser, "main")
 
-    qid = wait_for(question_id, timeout_s=90, what="the escalated question to appear on the page", interval_s=0.1)
+    qid = wait_until(question_id, timeout_s=90, what="the escalated question to appear on the page", interval_s=0.1)
     assert "write the forecast summary" in browser.page_source  # the agent's last message, beside the question
-    wait_for(lambda: click(qid), timeout_s=10, what="a click on the option")
-    wait_for(lambda: confirmed(qid), timeout_s=10, what="the page to confirm the answer")
+    wait_until(lambda: click(qid), timeout_s=10, what="a click on the option")
+    wait_until(lambda: confirmed(qid), timeout_s=10, what="the page to confirm the answer")
     return str(qid)
 
 
@@ -104,10 +105,10 @@ class TestBrowserInbox:
         try:
             _open_inbox(browser, daemon)
             qid = _click_option(browser, "offline")
-            wait_for(lambda: _text(browser, "table.settled") and qid in _text(browser, "table.settled")
+            wait_until(lambda: _text(browser, "table.settled") and qid in _text(browser, "table.settled")
                      and "web:Ada" in _text(browser, "table.settled"), timeout_s=10,
                      what="the answer in the recently settled list")
-            wait_for(lambda: _phase(sandbox, "PRIORITY 2") is Phase.PR_OPEN, timeout_s=90,
+            wait_until(lambda: _phase(sandbox, "PRIORITY 2") is Phase.PR_OPEN, timeout_s=90,
                      what="priority 2 to reach its pull request after the answer")
             record = _logged_answer(sandbox)
             assert record is not None and record["response"] == "offline"
@@ -135,17 +136,17 @@ class TestBrowserInbox:
             return text in seen.decode("utf-8", "replace")
 
         try:
-            wait_for(lambda: terminal_says(f"dashboard and inbox: {daemon.url}"), timeout_s=30,
+            wait_until(lambda: terminal_says(f"dashboard and inbox: {daemon.url}"), timeout_s=30,
                      what="`run` to print the URL with its token on the terminal")
             _open_inbox(browser, daemon)
-            wait_for(lambda: terminal_says("answer ["), timeout_s=90, what="the terminal prompt")
+            wait_until(lambda: terminal_says("answer ["), timeout_s=90, what="the terminal prompt")
             qid = _click_option(browser, "offline")
-            wait_for(lambda: terminal_says(f"[{qid}] answered: offline (by web:Ada)"), timeout_s=20,
+            wait_until(lambda: terminal_says(f"[{qid}] answered: offline (by web:Ada)"), timeout_s=20,
                      what="the terminal prompt to be settled by the web answer")
             late = subprocess.run([sys.executable, "-m", "coffee_maker", "answer", qid, "FORECAST_API_KEY",
                                    "--repo", str(sandbox)], capture_output=True, text=True, timeout=60)
             assert late.returncode == 2 and "already answered" in late.stdout + late.stderr
-            wait_for(lambda: _phase(sandbox, "PRIORITY 2") is Phase.PR_OPEN, timeout_s=90,
+            wait_until(lambda: _phase(sandbox, "PRIORITY 2") is Phase.PR_OPEN, timeout_s=90,
                      what="priority 2 to reach its pull request")
         finally:
             code = daemon.stop()

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from coffee_maker.notify.inbox import Inbox
+from coffee_maker.testing.waiting import wait_until
 from coffee_maker.web.server import WebServer
-from tests.web.conftest import page_text, wait_for
+from tests.web.conftest import page_text
 
 pytestmark = pytest.mark.timeout(120)
 _SESSIONS: list[object] = []
@@ -42,7 +43,7 @@ class TestWithoutJavaScript:
         assert server.url is not None
         browser.get(server.url.replace("/?", "/inbox?"))
         browser.find_element(By.XPATH, f"//article[@id='q-{qid}']//button[normalize-space()='Deny']").click()
-        wait_for(lambda: f"Answered {qid}." in page_text(browser, "main"), timeout_s=10,
+        wait_until(lambda: f"Answered {qid}." in page_text(browser, "main"), timeout_s=10,
                  what="the confirmation after a plain form POST")
         assert _answer(repo, qid) == ("answered", "no", "web")
 
@@ -63,7 +64,7 @@ class TestKeyboard:
         else:
             pytest.fail("Tab never reached the Allow button")
         ActionChains(browser).send_keys(Keys.ENTER).perform()
-        wait_for(lambda: _answer(repo, qid)[0] == "answered", timeout_s=10, what="the keyboard answer")
+        wait_until(lambda: _answer(repo, qid)[0] == "answered", timeout_s=10, what="the keyboard answer")
         assert _answer(repo, qid) == ("answered", "yes", "web")
 
 

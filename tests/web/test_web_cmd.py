@@ -11,6 +11,7 @@ import pytest
 from coffee_maker.cli import main
 from coffee_maker.daemon.state import StateStore
 from coffee_maker.demo import build_sandbox
+from coffee_maker.testing.config_edit import set_config
 from tests.web.conftest import Client, start_daemon
 
 pytestmark = pytest.mark.timeout(180)
@@ -37,8 +38,7 @@ class TestWebCommand:
 
     def test_prints_the_running_daemons_url_with_its_token(self, sandbox: Path) -> None:
         """For a running daemon it prints the URL `run` printed; that URL logs a browser in."""
-        (sandbox / "coffee_maker.toml").write_text(
-            (sandbox / "coffee_maker.toml").read_text().replace("timeout_s = 120", "timeout_s = 600"))
+        set_config(sandbox / "coffee_maker.toml", "notify", timeout_s=600)
         daemon = start_daemon(sandbox)
         try:
             printed = subprocess.run([sys.executable, "-m", "coffee_maker", "web", "--print", "--repo", str(sandbox)],
