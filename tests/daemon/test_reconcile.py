@@ -9,7 +9,7 @@ import pytest
 
 from coffee_maker.config import LoadedConfig, load_config
 from coffee_maker.daemon.reconcile import reconcile
-from coffee_maker.daemon.state import STATE_DB, Phase, StateStore
+from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.errors import ForgeError
 from coffee_maker.roadmap import read_roadmap
 from coffee_maker.testing.daemon_run import run_until_settled
@@ -27,7 +27,7 @@ class Repo:
         self.loaded: LoadedConfig = load_config(project)
         self.git = GitManager(self.loaded)
         self.forge = LocalForge(self.loaded)
-        self.store = StateStore(self.loaded.state_dir / STATE_DB)
+        self.store = StateStore(self.loaded.layout.state_db)
         self.priorities = read_roadmap(self.loaded.roadmap_path)[1].priorities
         self.p1 = self.priorities[0]
 
@@ -78,8 +78,8 @@ def test_lost_state_finds_the_open_pr_instead_of_working_again(repo: Repo) -> No
     """state.db deleted while PR #1 is open: the priority is back in review with its number and URL."""
     pr = repo.open_pr(repo.p1)
     repo.store.close()
-    (repo.loaded.state_dir / STATE_DB).unlink()
-    repo.store = StateStore(repo.loaded.state_dir / STATE_DB)
+    (repo.loaded.layout.state_db).unlink()
+    repo.store = StateStore(repo.loaded.layout.state_db)
     [sentence] = repo.reconcile()
     state = repo.store.get(repo.p1.id)
     assert state is not None and state.phase is Phase.PR_OPEN
@@ -187,10 +187,10 @@ def test_the_daemon_reconciles_at_start_and_opens_no_second_pr(repo: Repo) -> No
     puts PRIORITY 1 back in review (no agent run, no second PR, one work commit) and does PRIORITY 2."""
     pr = repo.open_pr(repo.p1)
     repo.store.close()
-    (repo.loaded.state_dir / STATE_DB).unlink()
+    (repo.loaded.layout.state_db).unlink()
     p2 = repo.priorities[1]
     assert run_until_settled(repo.project, settled=2, timeout_s=60, answer_delay_s=0.1) == 0
-    store = StateStore(repo.loaded.state_dir / STATE_DB)
+    store = StateStore(repo.loaded.layout.state_db)
     state = store.get(repo.p1.id)
     assert state is not None and state.phase is Phase.PR_OPEN and state.pr_number == pr.number
     assert [h[3] for h in store.history(repo.p1.id)] == ["reconciled: the forge has its pull request"]
