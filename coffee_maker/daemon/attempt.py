@@ -27,6 +27,7 @@ from coffee_maker.daemon.record import AttemptRecord, describe_tool_input
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import Phase, PriorityState, StateStore, section_digest
 from coffee_maker.errors import CoffeeMakerError
+from coffee_maker.interaction.facts import Facts
 from coffee_maker.observe.tracing import AttemptTrace
 from coffee_maker.roadmap import RoadmapEditor, SetNote, SetStatus, Tick, parse_roadmap
 from coffee_maker.types import (
@@ -49,7 +50,7 @@ class AttemptContext:
     state: PriorityState
     ws: Workspace
     record: AttemptRecord
-    facts: dict[str, Any]
+    facts: Facts
     trace: AttemptTrace
     feedback: str | None = None
 
@@ -155,9 +156,9 @@ class AttemptRunner:
         self.store.update(priority.id, workspace=str(ws.path))
         return ws
 
-    def _facts(self, priority: Priority, ws: Workspace) -> dict[str, Any]:
-        return {"priority": priority.id, "branch": ws.branch, "tests_passed": False, "changes_valid": False,
-                "branch_ready": False, "files_modified": 0}
+    def _facts(self, priority: Priority, ws: Workspace) -> Facts:
+        return Facts({"priority": priority.id, "branch": ws.branch, "tests_passed": False, "changes_valid": False,
+                      "branch_ready": False, "files_modified": 0})
 
     def _first_prompt(self, ctx: AttemptContext) -> str | None:
         test_command = self.cfg.git.test_command
