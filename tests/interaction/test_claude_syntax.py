@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from coffee_maker.agent.rules import RuleDecider, ToolRule
 from coffee_maker.errors import UsageError
+from coffee_maker.rules.claude_syntax import RuleDecider, ToolRule
 from coffee_maker.types import DecisionKind, PermissionRequest, Question
 
 
@@ -70,7 +70,7 @@ class TestPartByPart:
         decide = RuleDecider(allow=["Bash(mytool:*)"], settings=RulesSettings(), cwd=tmp_path)
         assert decide(bash("cd sub && mytool run | tail -5")).kind is DecisionKind.ALLOW
         pushed = decide(bash("mytool run && git push"))
-        assert pushed.kind is DecisionKind.DENY and pushed.method == "rule:git-push"
+        assert pushed.kind is DecisionKind.DENY and pushed.source.label() == "rule:git-push"
 
     def test_a_pattern_on_another_tool_is_refused(self) -> None:
         """Only Bash and file tools take a pattern; anything else is a usage error, not a silent miss."""
