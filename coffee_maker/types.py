@@ -178,7 +178,7 @@ class DecisionSource:
         """What decided, without the kind: the rule, the pattern, ``channel:who``, or the label itself."""
         if self.kind is SourceKind.PERSON:
             return f"{self.channel}:{self.who}"
-        return self.detail if self.kind in _NAMED_SOURCES and self.detail is not None else self.label()
+        return (self.detail or "") if self.kind in _NAMED_SOURCES else self.label()
 
     @property
     def asked_a_person(self) -> bool:

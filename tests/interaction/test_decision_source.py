@@ -52,6 +52,7 @@ class TestDecisionSource:
     def test_a_decision_without_a_source_has_an_empty_label(self) -> None:
         """As `method=""` was: a decision built without saying where it came from is written as nothing."""
         assert Decision(DecisionKind.ALLOW).source.label() == ""
+        assert DecisionSource(SourceKind.RULE).label() == "rule:"  # a kind that names something, named nothing
 
 
 class TestOneDescriptionOfACall:
