@@ -23,8 +23,8 @@ from _percentiles import describe_ms  # noqa: E402 — a sibling module of these
 
 from coffee_maker.agent.base import Limits
 from coffee_maker.agent.claude import ClaudeCodeBackend
-from coffee_maker.agent.rules import RuleDecider
 from coffee_maker.config.agent import AgentSettings
+from coffee_maker.rules.claude_syntax import RuleDecider
 
 FAKE = textwrap.dedent('''\
     #!{python}

@@ -23,8 +23,8 @@ from pathlib import Path
 from coffee_maker import proc
 from coffee_maker.agent.base import Limits
 from coffee_maker.agent.claude import ClaudeCodeBackend
-from coffee_maker.agent.rules import RuleDecider
 from coffee_maker.config.agent import AgentSettings
+from coffee_maker.rules.claude_syntax import RuleDecider
 from coffee_maker.testing.fake_anthropic import FakeAnthropic, Turn
 
 REPO = Path(__file__).resolve().parents[1]

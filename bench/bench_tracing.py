@@ -24,9 +24,9 @@ from _percentiles import percentiles_ms  # noqa: E402 — a sibling module of th
 
 from coffee_maker.observe.tracing import AttemptTrace, Tracer
 from coffee_maker.testing.otlp_recorder import OtlpRecorder
-from coffee_maker.types import Decision, DecisionKind
+from coffee_maker.types import Decision, DecisionKind, DecisionSource
 
-DECISION = Decision(DecisionKind.ALLOW, method="person:slack:U1", latency_s=2.5)
+DECISION = Decision(DecisionKind.ALLOW, source=DecisionSource.person("slack", "U1"), latency_s=2.5)
 USAGE = {"input_tokens": 1200, "output_tokens": 340, "cache_read_input_tokens": 9000}
 
 

@@ -111,6 +111,92 @@ class DecisionKind(StrEnum):
     ASK = "ask"  # only from a dry rule check: a person would be asked
 
 
+class SourceKind(StrEnum):
+    """Who or what decided a request; the value is how a label starts."""
+
+    RULE = "rule"  # a configured, learned or command-line rule
+    ESCALATE = "escalate"  # the rules send it to a person: an escalation pattern matched
+    PERSON = "person"  # a person answered on a channel
+    TIMEOUT = "timeout_default"  # nobody answered in time, or nobody was reachable: the safe default
+    DEFAULT = "default"  # no rule decided: the configured default
+    STOPPED = "stopped"  # the daemon stopped before anyone answered
+    CALLBACK_TIMEOUT = "callback_timeout"  # the decision callback did not return in time
+    CALLBACK_ERROR = "callback_error"  # the decision callback raised
+    OTHER = "other"  # a caller's own name (test doubles, scripted deciders): ``detail`` is the label
+
+
+#: Kinds whose label carries a name after a colon.
+_NAMED_SOURCES = (SourceKind.RULE, SourceKind.ESCALATE, SourceKind.PERSON)
+
+
+@dataclass(frozen=True)
+class DecisionSource:
+    """Where a decision came from, typed; ``label()`` is its one written form (logs, dev log, PR body, JSON).
+
+    ``detail`` is the rule's name (RULE), the escalation pattern (ESCALATE), the label (OTHER);
+    ``channel`` and ``who`` say which person answered where (PERSON).
+    """
+
+    kind: SourceKind
+    detail: str | None = None
+    channel: str | None = None
+    who: str | None = None
+
+    @classmethod
+    def rule(cls, name: str) -> DecisionSource:
+        return cls(SourceKind.RULE, detail=name)
+
+    @classmethod
+    def escalate(cls, pattern: str) -> DecisionSource:
+        return cls(SourceKind.ESCALATE, detail=pattern)
+
+    @classmethod
+    def person(cls, channel: str, who: str) -> DecisionSource:
+        return cls(SourceKind.PERSON, channel=channel, who=who)
+
+    @classmethod
+    def parse(cls, label: str) -> DecisionSource:
+        """The source a stored label was written from (interaction logs, saved attempt snapshots)."""
+        head, sep, rest = label.partition(":")
+        kind = next((k for k in SourceKind if k.value == head), SourceKind.OTHER)
+        if kind is SourceKind.PERSON and sep:
+            channel, _, who = rest.partition(":")
+            return cls.person(channel, who)
+        if kind in _NAMED_SOURCES and sep:
+            return cls(kind, detail=rest)
+        if kind not in _NAMED_SOURCES and kind is not SourceKind.OTHER and not sep:
+            return cls(kind)
+        return cls(SourceKind.OTHER, detail=label)
+
+    @property
+    def rule_name(self) -> str | None:
+        """The deciding rule's name, when a rule decided."""
+        return self.detail if self.kind is SourceKind.RULE else None
+
+    @property
+    def name(self) -> str:
+        """What decided, without the kind: the rule, the pattern, ``channel:who``, or the label itself."""
+        if self.kind is SourceKind.PERSON:
+            return f"{self.channel}:{self.who}"
+        return (self.detail or "") if self.kind in _NAMED_SOURCES else self.label()
+
+    @property
+    def asked_a_person(self) -> bool:
+        """A person was asked (they answered, or the safe default stood in for them)."""
+        return self.kind in (SourceKind.PERSON, SourceKind.TIMEOUT)
+
+    def label(self) -> str:
+        """``rule:<name>``, ``escalate:<pattern>``, ``person:<channel>:<who>``, ``timeout_default``, ``default``…"""
+        if self.kind is SourceKind.OTHER:
+            return self.detail or ""
+        if self.kind in _NAMED_SOURCES:
+            return f"{self.kind.value}:{self.name}"
+        return self.kind.value
+
+    def __str__(self) -> str:
+        return self.label()
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the daemon answers to a permission request or question, and how it decided."""
@@ -119,7 +205,7 @@ class Decision:
     answer: str | None = None
     message: str | None = None
     updated_input: Mapping[str, Any] | None = None
-    method: str = ""  # "rule:<name>", "person:<channel>:<who>", "timeout_default", "callback_timeout"
+    source: DecisionSource = DecisionSource(SourceKind.OTHER)
     latency_s: float = 0.0
     timed_out: bool = False
     risk: str | None = None  # the deciding rule's risk class (RiskClass value), when it has one

@@ -20,7 +20,15 @@ from typing import Any
 import structlog
 
 from coffee_maker.agent.base import StopFlag
-from coffee_maker.types import Decision, DecisionCallback, DecisionKind, PermissionRequest, Question
+from coffee_maker.types import (
+    Decision,
+    DecisionCallback,
+    DecisionKind,
+    DecisionSource,
+    PermissionRequest,
+    Question,
+    SourceKind,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +42,7 @@ def timeout_decision(request: Request, timeout_s: float) -> Decision:
                    "and state the assumption you made.")
     else:
         message = f"No decision arrived within {timeout_s:g}s, so this {request.tool} call is denied."
-    return Decision(kind=DecisionKind.DENY, message=message, method="callback_timeout",
+    return Decision(kind=DecisionKind.DENY, message=message, source=DecisionSource(SourceKind.CALLBACK_TIMEOUT),
                     latency_s=timeout_s, timed_out=True)
 
 
@@ -46,7 +54,7 @@ def safe_decide(decide: DecisionCallback, request: Request) -> Decision:
     except Exception as exc:  # noqa: BLE001 — a broken callback must not kill the session
         log.exception("decision callback failed", request=type(request).__name__)
         return Decision(kind=DecisionKind.DENY, message=f"The decision callback failed: {exc}",
-                        method="callback_error", latency_s=time.monotonic() - start)
+                        source=DecisionSource(SourceKind.CALLBACK_ERROR), latency_s=time.monotonic() - start)
     if not decision.latency_s:
         from dataclasses import replace
 

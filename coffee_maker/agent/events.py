@@ -86,6 +86,13 @@ class DecisionEvent(AgentEvent):
     request: PermissionRequest | Question
     decision: Decision
 
+    def to_dict(self) -> dict[str, Any]:
+        """As every event, with the decision's source written as its label (``"method": "rule:tests"``)."""
+        body = AgentEvent.to_dict(self)
+        body["decision"] = {("method" if k == "source" else k): (self.decision.source.label() if k == "source" else v)
+                            for k, v in body["decision"].items()}
+        return body
+
 
 @dataclass(frozen=True, slots=True)
 class ControlRequestEvent(AgentEvent):

@@ -14,14 +14,7 @@ from typing import Any
 from coffee_maker.commands import _common
 from coffee_maker.config import LoadedConfig
 from coffee_maker.config.agent import AgentSettings
-from coffee_maker.types import (
-    Decision,
-    DecisionKind,
-    OutcomeKind,
-    PermissionRequest,
-    Question,
-    SessionOutcome,
-)
+from coffee_maker.types import OutcomeKind, SessionOutcome
 from coffee_maker.words import count
 
 #: Exit code per outcome (documented in `coffee-maker agent run --help`).
@@ -82,22 +75,12 @@ def run_agent(settings: AgentSettings, *, prompt: str, backend: str | None = Non
     of each shell command; a verdict that needs a person is a denial here, since nobody is asked.
     """
     from coffee_maker.agent.registry import create_backend
-    from coffee_maker.agent.rules import RuleDecider
+    from coffee_maker.rules.claude_syntax import RuleDecider
 
     cwd = cwd.resolve()
     if script:
         settings = settings.model_copy(update={"script": script})
-    cli_rules = RuleDecider(allow, deny, answer=answer, cwd=cwd, settings=rules, test_command=test_command)
-
-    def decide(request: PermissionRequest | Question) -> Decision:
-        decision = cli_rules(request)
-        if rules is None or not isinstance(request, Question) or decision.method != "rule:no-answer":
-            return decision
-        configured = cli_rules.engine.evaluate(request, {})
-        if configured.kind is DecisionKind.ASK:
-            return Decision(DecisionKind.DENY, method=configured.method,
-                            message="This needs a person's decision, and nobody is asked during `agent run`.")
-        return configured
+    decide = RuleDecider(allow, deny, answer=answer, cwd=cwd, settings=rules, test_command=test_command)
 
     agent = create_backend(settings, name=backend, binary=binary)
     printer = _Printer(as_json)

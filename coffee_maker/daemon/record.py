@@ -11,12 +11,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from coffee_maker.daemon.claims import claimed_deliverables
+from coffee_maker.rules.subject import relative_to, summary_of
 from coffee_maker.types import (
     Decision,
+    DecisionSource,
     PermissionRequest,
     Priority,
     Request,
     SessionOutcome,
+    SourceKind,
 )
 
 
@@ -25,7 +28,7 @@ class DecisionNote:
     request: str  # "Bash: pytest -q" / "Q: Should I continue?"
     kind: str  # allow | deny | answer
     response: str
-    method: str
+    method: str  # the decision source's label (``DecisionSource.label()``), as the dev log and PR body show it
     escalated: bool
 
     def line(self) -> str:
@@ -33,7 +36,8 @@ class DecisionNote:
         verdict = {"allow": "allowed", "deny": "denied", "answer": "answered"}.get(self.kind, self.kind)
         if self.kind == "answer":
             verdict += f" {self.response!r}"
-        method = self.method.replace(":", " ", 1) if self.method.startswith(("rule:", "person:")) else self.method
+        source = DecisionSource.parse(self.method)
+        method = f"{source.kind} {source.name}" if source.kind in (SourceKind.RULE, SourceKind.PERSON) else self.method
         request = self.request if self.request.startswith("Q: ") else self.request.replace(": ", " ", 1)
         return f"{request} → {verdict} by {method}"
 
@@ -61,8 +65,7 @@ class AttemptRecord:
     reason: str = ""
 
     def note_tool(self, name: str, summary: str, root: str | None = None) -> str:
-        if root and summary.startswith(root.rstrip("/") + "/"):
-            summary = summary[len(root.rstrip("/")) + 1:]
+        summary = relative_to(summary, root)
         self.tools.append((name, summary[:200]))
         return summary[:200]
 
@@ -72,15 +75,12 @@ class AttemptRecord:
 
     def note_decision(self, request: Request, decision: Decision, root: str | None = None) -> DecisionNote:
         if isinstance(request, PermissionRequest):
-            detail = describe_tool_input(request.input)
-            if root and detail.startswith(root.rstrip("/") + "/"):
-                detail = detail[len(root.rstrip("/")) + 1:]
-            summary = f"{request.tool}: {detail}"
+            summary = f"{request.tool}: {summary_of(request.input, root)[:200]}"
         else:
             summary = f"Q: {request.text}"
         response = decision.answer or decision.message or decision.kind.value
-        escalated = decision.method.startswith("person") or decision.method.startswith("timeout")
-        note = DecisionNote(summary[:300], decision.kind.value, response[:300], decision.method, escalated)
+        note = DecisionNote(summary[:300], decision.kind.value, response[:300], decision.source.label(),
+                            decision.source.asked_a_person)
         self.decisions.append(note)
         return note
 
@@ -128,8 +128,6 @@ class AttemptRecord:
 
 def describe_tool_input(tool_input: object) -> str:
     """A one-line summary of a tool call's input (command, path or keys) — the rules' own summary."""
-    from coffee_maker.rules.subject import summary_of
-
     if isinstance(tool_input, dict):
         return summary_of(tool_input)[:200]
     return str(tool_input)[:200]

@@ -24,26 +24,33 @@ from coffee_maker.notify.escalator import STOPPED, Escalation, Escalator
 from coffee_maker.notify.sink import InteractionSink
 from coffee_maker.rules.engine import RuleEngine
 from coffee_maker.rules.subject import summary_of
-from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question, Request
+from coffee_maker.types import (
+    Decision,
+    DecisionKind,
+    DecisionSource,
+    PermissionRequest,
+    Question,
+    Request,
+    SourceKind,
+)
 
 log = structlog.get_logger(__name__)
 
 PERMISSION_OPTIONS = ("yes", "no", "always")
+#: Nobody answered in time (or nobody is reachable): the safe default decided.
+_TIMED_OUT = DecisionSource(SourceKind.TIMEOUT)
 
 
 def describe(request: Request, root: Path | None = None) -> str:
     """One line for people: the question, or the tool and its command or path (relative to the repo)."""
     if isinstance(request, Question):
         return request.text
-    summary = summary_of(request.input)
-    if root is not None and summary.startswith(str(root) + "/"):
-        summary = summary[len(str(root)) + 1:]
-    return f"Allow {request.tool}: {summary}".strip(": ")
+    return f"Allow {request.tool}: {summary_of(request.input, root)}".strip(": ")
 
 
 def why_asked(verdict: Decision, answer_from: Sequence[str] | None = None) -> str:
     """What the person reads under the request: the rule, its class, its reason, and where to answer."""
-    rule = verdict.method.removeprefix("rule:")
+    rule = verdict.source.rule_name or verdict.source.label()
     parts = [f"Rule: {rule}" + (f" ({verdict.risk})" if verdict.risk else "")]
     if verdict.reason:
         parts.append(verdict.reason)
@@ -104,8 +111,8 @@ class MessageHandler:
         if self.escalator is None:
             if is_permission:
                 return None, Decision(DecisionKind.DENY, message="No person is reachable; denied by default.",
-                                      method="timeout_default", timed_out=True)
-            return None, Decision(DecisionKind.ANSWER, answer=self.timeout_answer, method="timeout_default",
+                                      source=_TIMED_OUT, timed_out=True)
+            return None, Decision(DecisionKind.ANSWER, answer=self.timeout_answer, source=_TIMED_OUT,
                                   timed_out=True)
         # "always" is offered only where a narrow learned rule may be saved: never for a risk class.
         options = (PERMISSION_OPTIONS if rule_verdict.risk is None else ("yes", "no")) if is_permission else tuple(
@@ -116,29 +123,31 @@ class MessageHandler:
         text = f"{describe(request, self.engine.root)}\n{why_asked(rule_verdict, answer_from)}"
         result = self.escalator.ask(
             text, kind="permission" if is_permission else "question", options=options, safe_default=safe,
-            priority=self.priority, rank=2 if rule_verdict.method.startswith("escalate") or high else 1,
-            context={"rule": rule_verdict.method, "class": rule_verdict.risk, "reason": rule_verdict.reason,
+            priority=self.priority, rank=2 if rule_verdict.source.kind is SourceKind.ESCALATE or high else 1,
+            context={"rule": rule_verdict.source.label(), "class": rule_verdict.risk, "reason": rule_verdict.reason,
                      "severity": rule_verdict.severity, **_person_context(request, self.facts())},
             answer_from=answer_from)
         if result.stopped:  # the daemon is stopping: not a timeout; the question is asked again on resume
             return result, Decision(DecisionKind.DENY if is_permission else DecisionKind.ANSWER,
-                                    answer=None if is_permission else safe, method=STOPPED,
+                                    answer=None if is_permission else safe,
+                                    source=DecisionSource(SourceKind.STOPPED),
                                     message="The daemon stopped before anyone answered." if is_permission else None)
         who = result.who.removeprefix(f"{result.channel}:")
-        method = "timeout_default" if result.timed_out else f"person:{result.channel}:{who}"
+        source = _TIMED_OUT if result.timed_out else DecisionSource.person(result.channel, who)
         if isinstance(request, PermissionRequest):
             if result.answer == "always" and rule_verdict.risk is not None:
                 log.warning("not saving an always-allow rule for a risky request; allowed once",
-                            rule=rule_verdict.method, risk=rule_verdict.risk)
+                            rule=rule_verdict.source.label(), risk=rule_verdict.risk)
             elif result.answer == "always" and self.learned is not None:
                 rule = self.learned.add(request, result.who, self.engine.root)
                 log.info("saved an always-allow rule", rule=rule.name, by=result.who)
             allowed = result.answer in ("yes", "always")
-            return result, Decision(DecisionKind.ALLOW if allowed else DecisionKind.DENY, method=method,
+            return result, Decision(DecisionKind.ALLOW if allowed else DecisionKind.DENY, source=source,
                                     message=None if allowed else ("Nobody answered in time; denied by default."
                                                                   if result.timed_out else "A person denied this."),
                                     timed_out=result.timed_out)
-        return result, Decision(DecisionKind.ANSWER, answer=result.answer, method=method, timed_out=result.timed_out)
+        return result, Decision(DecisionKind.ANSWER, answer=result.answer, source=source,
+                                timed_out=result.timed_out)
 
     def _record(self, request: Request, decision: Decision, escalation: Escalation | None,
                 verdict: Decision) -> None:
@@ -146,7 +155,7 @@ class MessageHandler:
             kind = "permission"
             context: dict[str, Any] = {"tool": request.tool, "input": dict(request.input)}
         else:
-            kind = ("timeout_default" if decision.timed_out else STOPPED if decision.method == STOPPED
+            kind = ("timeout_default" if decision.timed_out else STOPPED if decision.source.kind is SourceKind.STOPPED
                     else "user_response" if escalation else "auto_response")
             context = {**dict(request.context), **dict(self.facts()), "source": request.source}
         record = {
@@ -154,10 +163,10 @@ class MessageHandler:
             "priority": self.priority, "phase": self.phase, "interaction_type": kind,
             "question": describe(request, self.engine.root), "context": context,
             "response": decision.answer if decision.kind is DecisionKind.ANSWER else decision.kind.value,
-            "response_method": decision.method, "user_notified": escalation is not None,
+            "response_method": decision.source.label(), "user_notified": escalation is not None,
             "channels": list(escalation.channels) if escalation else [],
             "response_time_seconds": round(decision.latency_s, 4), "timed_out": decision.timed_out,
-            "rule": verdict.method, "risk_class": verdict.risk, "reason": verdict.reason, "severity": verdict.severity,
+            "rule": verdict.source.label(), "risk_class": verdict.risk, "reason": verdict.reason, "severity": verdict.severity,
         }
         clean = self.log.append(record)
         if self.sink is not None:

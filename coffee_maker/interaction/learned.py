@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from coffee_maker.config.rules import PermissionRule
 from coffee_maker.errors import ConfigError
-from coffee_maker.rules.subject import main_path
+from coffee_maker.rules.subject import command_of, main_path
 from coffee_maker.types import PermissionRequest
 
 FILE_NAME = "learned_rules.toml"
@@ -54,14 +54,12 @@ class LearnedRules:
 
         A command is saved as the whole command line, matched whole: no part of it alone, no other chain.
         """
-        command = request.input.get("command")
-        path = main_path(request.input)
-        if path and root is not None and Path(str(path)).is_absolute() and Path(str(path)).is_relative_to(root):
-            path = Path(str(path)).relative_to(root).as_posix()
+        command = command_of(request.input)
+        path = main_path(request.input, root)
         return PermissionRule(
             name=f"learned-{request.tool.lower()}-{int(time.time() * 1000)}", tool=request.tool, decision="allow",
-            command=("^" + re.escape(str(command).strip()) + "$") if command else None,
-            path=str(path) if path and not command else None,
+            command=("^" + re.escape(command.strip()) + "$") if command else None,
+            path=path if path and not command else None,
             saved_by=who, saved_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
     def add(self, request: PermissionRequest, who: str, root: Path | None = None) -> PermissionRule:

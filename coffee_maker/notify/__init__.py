@@ -11,14 +11,14 @@ from coffee_maker.notify.channels import Channel
 from coffee_maker.notify.cli import CliChannel
 from coffee_maker.notify.desktop import desktop_channel
 from coffee_maker.notify.escalator import Escalation, Escalator, normalise_answer
-from coffee_maker.notify.inbox import Inbox, PendingQuestion
+from coffee_maker.notify.inbox import Inbox, PendingQuestion, QuestionStatus
 from coffee_maker.notify.sink import InteractionSink, MemorySink
 from coffee_maker.notify.terminal import TerminalChannel
 from coffee_maker.notify.webhooks import AppriseChannel
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["Channel", "Escalation", "Escalator", "Inbox", "InteractionSink", "MemorySink", "PendingQuestion",
+__all__ = ["Channel", "Escalation", "Escalator", "Inbox", "InteractionSink", "MemorySink", "PendingQuestion", "QuestionStatus",
            "build_channels", "build_escalator", "normalise_answer"]
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import structlog
 
 from coffee_maker.notify.channels import Channel
-from coffee_maker.notify.inbox import Inbox, PendingQuestion
+from coffee_maker.notify.inbox import Inbox, PendingQuestion, QuestionStatus
 from coffee_maker.notify.session import InboxSession, session_alive
 from coffee_maker.notify.sink import InteractionSink
 from coffee_maker.secrets import redact, redact_text
@@ -201,16 +201,16 @@ class Escalator:
 
     def _settled(self, qid: str) -> bool:
         found = self.inbox.get(qid)
-        return found is None or found.status != "pending" or time.time() >= found.timeout_at or self.stop.is_set()
+        return found is None or found.status is not QuestionStatus.PENDING or time.time() >= found.timeout_at or self.stop.is_set()
 
     def wait_for(self, question: PendingQuestion, *, started: float | None = None) -> Escalation:
         """Ask (or re-ask, after a restart) an inbox question on every channel and wait for it."""
         started = time.monotonic() if started is None else started
-        reached = [] if question.status == "answered" else self._each("ask", lambda c: c.ask(question), question.id)
+        reached = [] if question.status is QuestionStatus.ANSWERED else self._each("ask", lambda c: c.ask(question), question.id)
         retries = self.invalid_retries
         while True:
-            answered = question if question.status == "answered" else self._wait_resending(question, reached)
-            question = dataclasses.replace(question, status="pending")
+            answered = question if question.status is QuestionStatus.ANSWERED else self._wait_resending(question, reached)
+            question = dataclasses.replace(question, status=QuestionStatus.PENDING)
             if answered is None:
                 return self._timeout(question, reached, started)
             allowed = self._answer_from.get(question.id)
@@ -249,8 +249,8 @@ class Escalator:
             if answered is not None or not missing or self.stop.is_set() or time.time() >= question.timeout_at:
                 return answered
             current = self.inbox.get(question.id)
-            if current is None or current.status != "pending":
-                return current if current is not None and current.status == "answered" else None
+            if current is None or current.status is not QuestionStatus.PENDING:
+                return current if current is not None and current.status is QuestionStatus.ANSWERED else None
             reached.extend(self._each("ask", lambda c: c.ask(question), question.id, missing))
             delay = min(delay * 2, longest)
 
@@ -262,7 +262,7 @@ class Escalator:
                        [c for c in self.channels if callable(getattr(c, "withdraw", None))])
             return Escalation(question.safe_default, STOPPED, "none", False, time.monotonic() - started,
                               tuple(reached), question.id)
-        self.inbox.close_question(question.id, "expired")
+        self.inbox.close_question(question.id, QuestionStatus.EXPIRED)
         if not self.stop.is_set():
             # Withdraw the prompt everywhere (Slack message updated, desktop notification closed), then alert.
             self._each("resolve", lambda c: c.resolve(question, question.safe_default, "timeout_default"), question.id)

@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from coffee_maker.notify.session import SESSIONS_DIR, InboxSession, session_alive
@@ -56,6 +57,14 @@ CREATE INDEX IF NOT EXISTS questions_status ON questions(status, rank, created);
               add_column("questions", "asker_pid", "INTEGER"))
 
 
+class QuestionStatus(StrEnum):
+    """Where a question in the inbox stands; the value is what the ``status`` column holds."""
+
+    PENDING = "pending"  # waiting for a person
+    ANSWERED = "answered"  # the first valid answer arrived
+    EXPIRED = "expired"  # nobody answered before its timeout: the safe default was used
+
+
 @dataclass(frozen=True)
 class PendingQuestion:
     """A question waiting for (or answered by) a person, as stored in the inbox."""
@@ -68,7 +77,7 @@ class PendingQuestion:
     options: tuple[str, ...]
     safe_default: str
     timeout_at: float
-    status: str = "pending"
+    status: QuestionStatus = QuestionStatus.PENDING
     answer: str | None = None
     answered_by: str | None = None
     channel: str | None = None
@@ -102,7 +111,7 @@ class Inbox:
 
     def is_waited_for(self, question: PendingQuestion) -> bool:
         """Is a live session waiting for this (pending) question's answer?"""
-        return question.status == "pending" and session_alive(self.sessions_dir, question.session)
+        return question.status is QuestionStatus.PENDING and session_alive(self.sessions_dir, question.session)
 
     def add(self, text: str, *, kind: str, options: Sequence[str], safe_default: str, timeout_s: float,
             priority: str | None = None, rank: int = 0, context: dict[str, object] | None = None,
@@ -189,7 +198,7 @@ class Inbox:
         self._conn().execute("UPDATE questions SET status = 'pending', answer = NULL, answered_by = NULL,"
                              " channel = NULL, answered_at = NULL WHERE id = ?", (qid,))
 
-    def close_question(self, qid: str, status: str) -> None:
+    def close_question(self, qid: str, status: QuestionStatus) -> None:
         self._conn().execute("UPDATE questions SET status = ? WHERE id = ? AND status = 'pending'", (status, qid))
 
     def wait(self, qid: str, *, until: float, poll_s: float = 0.02, stop: threading.Event | None = None
@@ -202,7 +211,7 @@ class Inbox:
             if current != version:
                 version = current
                 found = self.get(qid)
-                if found is not None and found.status == "answered":
+                if found is not None and found.status is QuestionStatus.ANSWERED:
                     return found
             time.sleep(poll_s)
         return None
@@ -212,5 +221,5 @@ def _row(row: sqlite3.Row) -> PendingQuestion:
     return PendingQuestion(
         id=row["id"], created=row["created"], priority=row["priority"], kind=row["kind"], text=row["text"],
         options=tuple(json.loads(row["options"])), safe_default=row["safe_default"], timeout_at=row["timeout_at"],
-        status=row["status"], answer=row["answer"], answered_by=row["answered_by"], channel=row["channel"],
+        status=QuestionStatus(row["status"]), answer=row["answer"], answered_by=row["answered_by"], channel=row["channel"],
         answered_at=row["answered_at"], rank=row["rank"], session=row["session"], asker_pid=row["asker_pid"])

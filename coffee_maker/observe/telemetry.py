@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from coffee_maker.sqlite import ThreadConnections, migrate
+from coffee_maker.types import DecisionSource, SourceKind
 
 if TYPE_CHECKING:
     from coffee_maker.config import LoadedConfig
@@ -97,9 +98,8 @@ def _ts(value: Any) -> float:
 
 def _channel(method: str, channels: list[str]) -> str | None:
     """``person:slack:U123`` → ``slack``: the channel that answered (None for rules and timeouts)."""
-    if method.startswith("person:"):
-        return method.split(":", 2)[1] or None
-    return None
+    source = DecisionSource.parse(method)
+    return (source.channel or None) if source.kind is SourceKind.PERSON else None
 
 
 class Telemetry(Protocol):

@@ -133,9 +133,9 @@ class AttemptTrace:
         observation = self._root.child(
             "question" if is_answer else "permission", as_type="span", start=now - decision.latency_s,
             input={"request": request_summary, "channels": list(channels), "timeout_s": timeout_s},
-            metadata={"method": decision.method, "escalated": bool(channels)}, **self._trace_attributes())
+            metadata={"method": decision.source.label(), "escalated": bool(channels)}, **self._trace_attributes())
         observation.finish(
-            output={"response": decision.answer if is_answer else decision.kind.value, "method": decision.method,
+            output={"response": decision.answer if is_answer else decision.kind.value, "method": decision.source.label(),
                     "latency_s": round(decision.latency_s, 4), "timed_out": decision.timed_out,
                     "message": decision.message},
             level="WARNING" if decision.timed_out else None, end=now)

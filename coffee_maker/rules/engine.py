@@ -19,8 +19,16 @@ from coffee_maker.errors import ConfigError
 from coffee_maker.rules.checks import COMMAND_CHECKS, REQUEST_CHECKS
 from coffee_maker.rules.index import RuleIndex
 from coffee_maker.rules.model import FACTS, PermissionRule, QuestionRisk, QuestionRule
-from coffee_maker.rules.subject import CommandSubject, PathUse, Subject, SubjectBuilder
-from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question, Severity
+from coffee_maker.rules.subject import CommandSubject, PathUse, Subject, SubjectBuilder, command_of
+from coffee_maker.types import (
+    Decision,
+    DecisionKind,
+    DecisionSource,
+    PermissionRequest,
+    Question,
+    Severity,
+    SourceKind,
+)
 
 _RANK = {"allow": 0, "ask": 1, "deny": 2}
 _KIND = {"allow": DecisionKind.ALLOW, "deny": DecisionKind.DENY, "ask": DecisionKind.ASK}
@@ -177,7 +185,7 @@ class RuleEngine:
 
     def subject(self, request: PermissionRequest) -> Subject:
         if request.tool == "Bash":
-            return self.subjects.shell_subject(str(request.input.get("command", "")))
+            return self.subjects.shell_subject(command_of(request.input) or "")
         return self.subjects.file_subject(request.tool, request.input)
 
     def _matches_command(self, c: Compiled, cmd: CommandSubject) -> bool:
@@ -272,12 +280,13 @@ class RuleEngine:
     def _decision(self, rule: PermissionRule | None, what: str) -> Decision:
         if rule is None:
             kind = DecisionKind.ASK if self.settings.default_permission == "ask" else DecisionKind.DENY
-            return Decision(kind, message=f"No rule allows {what}.", method="default",
+            return Decision(kind, message=f"No rule allows {what}.", source=DecisionSource(SourceKind.DEFAULT),
                             reason=f"No rule decides {what}, so a person is asked.")
         kind = _KIND[rule.decision]
         why = rule.why
         message = why or (f"Denied by the rule {rule.name!r}." if kind is DecisionKind.DENY else None)
-        return Decision(kind, message=message, method=f"rule:{rule.name}", risk=rule.risk.value if rule.risk else None,
+        return Decision(kind, message=message, source=DecisionSource.rule(rule.name),
+                        risk=rule.risk.value if rule.risk else None,
                         reason=f"{why} ({what})" if why and what.startswith("`") else why,
                         severity=rule.effective_severity().value)
 
@@ -287,18 +296,20 @@ class RuleEngine:
         text = question.text
         for risk, pattern in self.question_risks:
             if pattern.search(text):
-                return Decision(DecisionKind.ASK, method=f"rule:{risk.name}", risk=risk.risk.value,
+                return Decision(DecisionKind.ASK, source=DecisionSource.rule(risk.name), risk=risk.risk.value,
                                 reason=risk.reason, severity=risk.effective_severity().value)
         for i, pattern in enumerate(self.escalations):
             if pattern.search(text):
-                return Decision(DecisionKind.ASK, method=f"escalate:{self.settings.escalate[i]}",
+                return Decision(DecisionKind.ASK, source=DecisionSource.escalate(self.settings.escalate[i]),
                                 reason="The question matches an escalation pattern.")
         for rule, pattern in self.questions:
             if pattern.search(text) and all(facts.get(k) == v for k, v in rule.when.items()):
-                return Decision(DecisionKind.ANSWER, answer=rule.answer, method=f"rule:{rule.name}")
+                return Decision(DecisionKind.ANSWER, answer=rule.answer,
+                                source=DecisionSource.rule(rule.name))
         if self.settings.default_question != "ask":
-            return Decision(DecisionKind.ANSWER, answer=self.settings.default_question, method="default")
-        return Decision(DecisionKind.ASK, method="default", reason="No rule answers this question.",
+            return Decision(DecisionKind.ANSWER, answer=self.settings.default_question,
+                            source=DecisionSource(SourceKind.DEFAULT))
+        return Decision(DecisionKind.ASK, source=DecisionSource(SourceKind.DEFAULT), reason="No rule answers this question.",
                         severity=Severity.NORMAL.value)
 
     def evaluate(self, request: PermissionRequest | Question, facts: Mapping[str, Any] | None = None) -> Decision:

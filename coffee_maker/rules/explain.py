@@ -22,8 +22,7 @@ def _rule(rule: Any) -> dict[str, Any] | None:
 
 def verdict(decision: Decision) -> dict[str, Any]:
     """The machine form of a decision: decision, answer, rule, class, reason, severity."""
-    rule = decision.method.split(":", 1)[1] if ":" in decision.method else decision.method
-    out: dict[str, Any] = {"decision": decision.kind.value, "answer": decision.answer, "rule": rule,
+    out: dict[str, Any] = {"decision": decision.kind.value, "answer": decision.answer, "rule": decision.source.name,
                            "class": decision.risk, "reason": decision.reason, "severity": decision.severity}
     if decision.message:
         out["message"] = decision.message

@@ -91,16 +91,38 @@ class Subject:
     parsed: ParsedCommand | None = None
 
 
-def summary_of(tool_input: Mapping[str, Any]) -> str:
-    """The one-line gist of a tool call's input: its command, path, pattern, URL or query."""
+def relative_to(text: str, root: Path | str | None) -> str:
+    """``text`` without a leading ``root/`` (the root as given or its real path); anything else as it is.
+
+    The one way a call is shown relative to the repository: to the person asked, in the dev log,
+    the PR body and a saved "always" rule.
+    """
+    if not root:
+        return text
+    for top in dict.fromkeys((str(root).rstrip("/"), os.path.realpath(root).rstrip("/"))):
+        if top and text.startswith(top + "/"):
+            return text[len(top) + 1:]
+    return text
+
+
+def summary_of(tool_input: Mapping[str, Any], root: Path | str | None = None) -> str:
+    """The one-line gist of a tool call's input: its command, path, pattern, URL or query (relative to ``root``)."""
     for key in SUMMARY_KEYS:
         if tool_input.get(key):
-            return str(tool_input[key])
+            return relative_to(str(tool_input[key]), root)
     return ", ".join(sorted(str(k) for k in tool_input))
 
 
-def main_path(tool_input: Mapping[str, Any]) -> str | None:
-    return next((str(tool_input[k]) for k in PATH_KEYS if tool_input.get(k)), None)
+def main_path(tool_input: Mapping[str, Any], root: Path | str | None = None) -> str | None:
+    """The path a file tool works on, relative to ``root`` when inside it."""
+    found = next((str(tool_input[k]) for k in PATH_KEYS if tool_input.get(k)), None)
+    return None if found is None else relative_to(found, root)
+
+
+def command_of(tool_input: Mapping[str, Any]) -> str | None:
+    """The shell command a call runs, if it runs one."""
+    command = tool_input.get("command")
+    return str(command) if command else None
 
 
 class SubjectBuilder:

@@ -15,6 +15,7 @@ import structlog
 
 from coffee_maker.daemon.state import Phase
 from coffee_maker.notify.escalator import RESUME_NOTE, normalise_answer
+from coffee_maker.notify.inbox import QuestionStatus
 from coffee_maker.web._data import Sources
 
 log = structlog.get_logger(__name__)
@@ -32,7 +33,7 @@ def answer(src: Sources, qid: str, value: str, *, person: str | None) -> Outcome
     question = src.inbox.get(qid)
     if question is None:
         return Outcome(404, f"There is no question {qid!r}.")
-    if question.status != "pending":
+    if question.status is not QuestionStatus.PENDING:
         return Outcome(409, _settled_sentence(question.id, question.status, question.answer, question.answered_by,
                                               question.channel))
     if not src.inbox.is_waited_for(question):
@@ -50,20 +51,21 @@ def answer(src: Sources, qid: str, value: str, *, person: str | None) -> Outcome
     who = f"{WEB_CHANNEL}:{person or 'web'}"
     if not src.inbox.answer(question.id, value, who=who, channel=WEB_CHANNEL):
         latest = src.inbox.get(question.id)
-        return Outcome(409, _settled_sentence(question.id, latest.status if latest else "gone",
+        return Outcome(409, _settled_sentence(question.id, latest.status if latest else None,
                                               latest.answer if latest else None,
                                               latest.answered_by if latest else None, latest.channel if latest else None))
     log.info("answered on the web page", id=question.id, by=who)
     return Outcome(200, f"Answered {question.id}: {value}.")
 
 
-def _settled_sentence(qid: str, status: str, value: str | None, who: str | None, channel: str | None) -> str:
-    if status == "answered":
+def _settled_sentence(qid: str, status: QuestionStatus | None, value: str | None, who: str | None, channel: str | None
+                      ) -> str:
+    if status is QuestionStatus.ANSWERED:
         by = who or channel or "someone"
         return f"Question {qid} was already answered by {by} ({value}); nothing was changed."
-    if status == "expired":
+    if status is QuestionStatus.EXPIRED:
         return f"Question {qid} is no longer waiting: it expired and the safe default was used; nothing was changed."
-    return f"Question {qid} is no longer waiting ({status}); nothing was changed."
+    return f"Question {qid} is no longer waiting ({status or 'gone'}); nothing was changed."
 
 
 def retry(src: Sources, priority: str, *, person: str | None, wake: threading.Event | None) -> Outcome:

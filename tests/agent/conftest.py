@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from coffee_maker.agent.events import AgentEvent
-from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question
+from coffee_maker.types import Decision, DecisionKind, DecisionSource, PermissionRequest, Question
+
+_TEST = DecisionSource.parse("test")
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE_CLIS = Path(__file__).resolve().parent / "fake_clis"
@@ -52,10 +54,10 @@ class Recorder:
         if isinstance(request, Question):
             if self.answer is None:
                 return Decision(kind=DecisionKind.DENY, message="No answer.")
-            return Decision(kind=DecisionKind.ANSWER, answer=self.answer, method="test")
+            return Decision(kind=DecisionKind.ANSWER, answer=self.answer, source=_TEST)
         if request.tool in self.allow:
-            return Decision(kind=DecisionKind.ALLOW, method="test")
-        return Decision(kind=DecisionKind.DENY, message=self.deny_message, method="test")
+            return Decision(kind=DecisionKind.ALLOW, source=_TEST)
+        return Decision(kind=DecisionKind.DENY, message=self.deny_message, source=_TEST)
 
     def types(self) -> list[str]:
         return [e.type for e in self.events]

@@ -15,7 +15,7 @@ from coffee_maker.agent.base import AgentBackend, Limits
 from coffee_maker.agent.events import PermissionDeniedEvent, ResultEvent, TextEvent
 from coffee_maker.agent.scripted import Script, ScriptedBackend, load_script
 from coffee_maker.errors import AgentError
-from coffee_maker.types import Decision, DecisionKind, OutcomeKind, Question
+from coffee_maker.types import Decision, DecisionKind, DecisionSource, OutcomeKind, Question
 
 from .conftest import Recorder
 
@@ -179,7 +179,7 @@ def test_decisions_keep_the_callers_log_context(tmp_path: Path) -> None:
 
     def decide(request: object) -> Decision:
         seen.append(structlog.contextvars.get_contextvars().get("priority"))
-        return Decision(DecisionKind.ALLOW, method="test")
+        return Decision(DecisionKind.ALLOW, source=DecisionSource.parse("test"))
 
     structlog.contextvars.bind_contextvars(priority="PRIORITY 9")
     try:

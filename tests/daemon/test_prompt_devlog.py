@@ -11,6 +11,7 @@ from coffee_maker.roadmap import parse_roadmap
 from coffee_maker.types import (
     Decision,
     DecisionKind,
+    DecisionSource,
     OutcomeKind,
     PermissionRequest,
     Question,
@@ -56,9 +57,9 @@ class TestDevlog:
         record.note_tool("Edit", "docs/guide.md")
         record.note_text("Wrote the guide.")
         record.note_decision(PermissionRequest("Bash", {"command": "git push"}),
-                             Decision(DecisionKind.DENY, message="the daemon pushes", method="rule:no-push"))
+                             Decision(DecisionKind.DENY, message="the daemon pushes", source=DecisionSource.rule("no-push")))
         record.note_decision(Question("Which API key?"),
-                             Decision(DecisionKind.ANSWER, answer="none", method="person:cli:alice"))
+                             Decision(DecisionKind.ANSWER, answer="none", source=DecisionSource.person("cli", "alice")))
         record.note_outcome(SessionOutcome(OutcomeKind.SUCCESS, session_id="s1", cost_usd=0.25, num_turns=4,
                                            final_text="Done.\n- [x] write the guide"))
         record.gate_passed, record.gate_summary, record.result = True, "tests passed", "success"

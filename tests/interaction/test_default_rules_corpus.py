@@ -59,7 +59,7 @@ class TestEngine:
         """A configured extra rule overrides the default for its case."""
         engine = self._engine(tmp_path, '[[rules.extra_permissions]]\nname = "npm-ok"\ntool = "Bash"\n'
                                         'command = "^npm install$"\ndecision = "allow"\n')
-        assert engine.evaluate(PermissionRequest("Bash", {"command": "npm install"})).method == "rule:npm-ok"
+        assert engine.evaluate(PermissionRequest("Bash", {"command": "npm install"})).source.label() == "rule:npm-ok"
 
     @pytest.mark.parametrize(("config", "message"), [
         ('[[rules.extra_questions]]\nname = "bad"\npattern = "(unclosed"\nanswer = "x"\n', r"'bad'.*(regular expression|regex)"),

@@ -44,7 +44,7 @@ class TestMessageHandler:
         """A routine command is allowed by rule, with the rule as method, and logged as a permission."""
         sink = MemorySink()
         decision = _handler(tmp_path, sink=sink).decide(PermissionRequest("Bash", {"command": "pytest -q"}))
-        assert decision.kind is DecisionKind.ALLOW and decision.method == "rule:tests" and decision.latency_s >= 0
+        assert decision.kind is DecisionKind.ALLOW and decision.source.label() == "rule:tests" and decision.latency_s >= 0
         [record] = _records(tmp_path)
         assert FIELDS <= set(record)
         assert record["interaction_type"] == "permission" and record["response"] == "allow"
@@ -56,7 +56,7 @@ class TestMessageHandler:
         handler = _handler(tmp_path, facts=facts)
         facts.update(tests_passed=True)
         decision = handler.decide(Question("Tests passed. Should I continue?"))
-        assert (decision.kind, decision.answer, decision.method) == (DecisionKind.ANSWER, "yes",
+        assert (decision.kind, decision.answer, decision.source.label()) == (DecisionKind.ANSWER, "yes",
                                                                      "rule:continue-if-tests-pass")
         record = _records(tmp_path)[0]
         assert record["interaction_type"] == "auto_response" and record["context"]["tests_passed"] is True
@@ -69,7 +69,7 @@ class TestMessageHandler:
         handler = build_message_handler(loaded, escalator=Escalator(inbox, [channel], timeout_s=30),
                                         facts=lambda: {"tests_passed": True})
         decision = handler.decide(Question("I need the API key, continue?", options=("yes", "no")))
-        assert decision.answer == "no" and decision.method == "person:fake:alice"
+        assert decision.answer == "no" and decision.source.label() == "person:fake:alice"
         assert channel.asked[0].rank > 0
         record = _records(tmp_path)[0]
         assert record["interaction_type"] == "user_response" and record["channels"] == ["fake"]
@@ -77,7 +77,7 @@ class TestMessageHandler:
     def test_no_answer_uses_the_safe_default(self, tmp_path: Path) -> None:
         """A permission nobody answers is denied, flagged timed out, logged as timeout."""
         decision = _handler(tmp_path, timeout_s=0.2).decide(PermissionRequest("WebFetch", {"url": "https://x"}))
-        assert decision.kind is DecisionKind.DENY and decision.timed_out and decision.method == "timeout_default"
+        assert decision.kind is DecisionKind.DENY and decision.timed_out and decision.source.label() == "timeout_default"
         assert _records(tmp_path)[0]["timed_out"] is True
 
     def test_unanswered_question_gets_no(self, tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ class TestLearnedRules:
         text = (loaded.state_dir / "learned_rules.toml").read_text()
         assert "[[permissions]]" in text and 'saved_by = "alice"' in text and "saved_at" in text
         again = build_rule_engine(load_config(tmp_path)).evaluate(request)
-        assert again.kind is DecisionKind.ALLOW and again.method.startswith("rule:learned-bash-")
+        assert again.kind is DecisionKind.ALLOW and again.source.label().startswith("rule:learned-bash-")
         other = build_rule_engine(load_config(tmp_path)).evaluate(PermissionRequest("Bash", {"command": "docker rm x"}))
         assert other.kind is not DecisionKind.ALLOW
 

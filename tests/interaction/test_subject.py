@@ -90,7 +90,7 @@ class TestSubject:
         (tmp_path / "build").mkdir()
         (tmp_path / "build" / "x.o").write_text("")
         request = PermissionRequest("Bash", {"command": "rm -rf build"})
-        assert engine.evaluate(request).method == "rule:build-outputs"
+        assert engine.evaluate(request).source.label() == "rule:build-outputs"
         subprocess.run(["git", "-C", str(tmp_path), "add", "-f", "build/x.o"], check=True)
         assert engine.evaluate(request).kind is DecisionKind.ASK
 

@@ -102,7 +102,7 @@ class TestTrustHandler:
                 threading.Thread(target=answer_from_cli).start()
         slack.ask = slack_then_cli  # type: ignore[method-assign]
         decision = handler.decide(PermissionRequest("Bash", {"command": "kubectl apply -f deploy/prod.yaml"}))
-        assert decision.kind is DecisionKind.DENY and decision.method == "person:cli:bob"
+        assert decision.kind is DecisionKind.DENY and decision.source.label() == "person:cli:bob"
         assert "High severity: answer from the terminal or `coffee-maker answer`" in slack.asked[0].text
         assert any("high severity" in n and "slack was not used" in n for n in slack.notices)
 

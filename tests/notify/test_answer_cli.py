@@ -42,7 +42,7 @@ class TestAnswerFromAnotherShell:
         done = _cli(tmp_path, "answer", pending[0]["id"], "yes", "--as", "sam")
         assert done.returncode == 0, done.stderr
         waiter.join(timeout=30)
-        assert out and out[0].kind is DecisionKind.ALLOW and out[0].method == "person:cli:sam"
+        assert out and out[0].kind is DecisionKind.ALLOW and out[0].source.label() == "person:cli:sam"
         again = _cli(tmp_path, "answer", pending[0]["id"], "no")
         assert again.returncode == 2 and "already" in again.stderr
 

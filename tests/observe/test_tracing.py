@@ -14,7 +14,7 @@ import structlog
 
 from coffee_maker.observe.tracing import Tracer, TracingSettings, usage_details
 from coffee_maker.testing.otlp_recorder import OtlpRecorder, RecordedSpan
-from coffee_maker.types import Decision, DecisionKind
+from coffee_maker.types import Decision, DecisionKind, DecisionSource, SourceKind
 
 
 def _by_name(spans: list[RecordedSpan]) -> dict[str, RecordedSpan]:
@@ -32,11 +32,11 @@ def _run_attempt(tracer: Tracer) -> None:
                          cost_usd=0.25, input="do the work", output="done", start=1_700_000_000.0,
                          end=1_700_000_060.0)
         worker = threading.Thread(target=tracer.decision, args=(
-            "Allow Bash: rm -rf build", Decision(DecisionKind.DENY, method="person:slack:U1", latency_s=4.0),
+            "Allow Bash: rm -rf build", Decision(DecisionKind.DENY, source=DecisionSource.person("slack", "U1"), latency_s=4.0),
             ["slack", "terminal"], 300.0))
         worker.start()
         worker.join()
-        trace.decision("Which database?", Decision(DecisionKind.ANSWER, answer="no", method="timeout_default",
+        trace.decision("Which database?", Decision(DecisionKind.ANSWER, answer="no", source=DecisionSource(SourceKind.TIMEOUT),
                                                    latency_s=300.0, timed_out=True), ["slack"], 300.0)
         with trace.span("commit", input={"message": "feat: x"}) as commit:
             commit.end(output={"sha": "abc"})
@@ -188,7 +188,7 @@ class TestUnreachableLangfuse:
         with tracer.attempt("PRIORITY 1", attempt=1) as trace:
             with trace.span("safety_gate") as span:
                 span.end(output={"passed": True})
-            trace.decision("q", Decision(DecisionKind.ALLOW, method="rule:r"), [], 1.0)
+            trace.decision("q", Decision(DecisionKind.ALLOW, source=DecisionSource.rule("r")), [], 1.0)
         logging.getLogger("opentelemetry").setLevel(logging.CRITICAL)
         assert tracer.shutdown(wait_s=0.0) is False
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from coffee_maker.agent.rules import RuleDecider, ToolRule
 from coffee_maker.errors import UsageError
+from coffee_maker.rules.claude_syntax import RuleDecider, ToolRule
 from coffee_maker.types import DecisionKind, PermissionRequest, Question
 
 
@@ -70,9 +70,31 @@ class TestPartByPart:
         decide = RuleDecider(allow=["Bash(mytool:*)"], settings=RulesSettings(), cwd=tmp_path)
         assert decide(bash("cd sub && mytool run | tail -5")).kind is DecisionKind.ALLOW
         pushed = decide(bash("mytool run && git push"))
-        assert pushed.kind is DecisionKind.DENY and pushed.method == "rule:git-push"
+        assert pushed.kind is DecisionKind.DENY and pushed.source.label() == "rule:git-push"
 
     def test_a_pattern_on_another_tool_is_refused(self) -> None:
         """Only Bash and file tools take a pattern; anything else is a usage error, not a silent miss."""
         with pytest.raises(UsageError, match="only Bash"):
             ToolRule.parse("WebFetch(https://x/*)")
+
+
+class TestQuestionsWithTheConfiguredRules:
+    def test_the_configured_question_rules_answer_and_a_person_s_question_is_refused(self, tmp_path: Path) -> None:
+        """Without --answer, the configured rules answer a question; one that needs a person is a denial that
+        names the configured rule (nobody is asked during `agent run`), never the bare "no answer"."""
+        from coffee_maker.config.rules import RulesSettings
+
+        answering = RuleDecider(settings=RulesSettings(default_question="carry on"), cwd=tmp_path)
+        answered = answering(Question(text="Which colour should the button be?"))
+        assert (answered.kind, answered.answer, answered.source.label()) == (DecisionKind.ANSWER, "carry on", "default")
+        refused = RuleDecider(settings=RulesSettings(), cwd=tmp_path)(Question(text="Which colour should it be?"))
+        assert refused.kind is DecisionKind.DENY and refused.source.label() == "default"
+        assert "nobody is asked during `agent run`" in (refused.message or "")
+        bare = RuleDecider(cwd=tmp_path)(Question(text="Which colour should it be?"))
+        assert bare.source.label() == "rule:no-answer" and "best judgement" in (bare.message or "")
+
+    def test_a_deny_rule_names_itself_in_the_denial(self, tmp_path: Path) -> None:
+        """`--deny Bash(rm:*)` tells the model which rule refused it."""
+        denied = RuleDecider(allow=["Bash"], deny=["Bash(rm:*)"], cwd=tmp_path)(bash("rm -rf build"))
+        assert denied.kind is DecisionKind.DENY and denied.message == "Denied by rule Bash(rm:*)."
+        assert denied.source.label() == "rule:deny:Bash(rm:*)"

@@ -17,12 +17,23 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from coffee_maker.errors import UsageError
-from coffee_maker.rules.model import FILE_TOOLS, PermissionRule
-from coffee_maker.types import Decision, DecisionKind, PermissionRequest, Question, Request
+from coffee_maker.rules.engine import RuleEngine
+from coffee_maker.rules.model import FILE_TOOLS, PermissionRule, QuestionRisk, QuestionRule
+from coffee_maker.types import (
+    Decision,
+    DecisionKind,
+    DecisionSource,
+    PermissionRequest,
+    Question,
+    Request,
+    SourceKind,
+)
 
 _RULE_RE = re.compile(r"^(?P<tool>[A-Za-z0-9_.:*-]+)(?:\((?P<spec>.*)\))?$")
+_NOBODY_ASKED = "This needs a person's decision, and nobody is asked during `agent run`."
 
 
 @dataclass(frozen=True)
@@ -41,7 +52,7 @@ class ToolRule:
         return rule
 
     def to_rule(self, decision: str) -> PermissionRule:
-        """The engine rule: a command regex for Bash, a path glob for file tools."""
+        """The engine rule: a command regex for Bash, a path glob for file tools (validated as any rule is)."""
         command = path = None
         if self.spec not in (None, "", "*"):
             spec = str(self.spec)
@@ -72,40 +83,64 @@ def compile_rules(allow: Sequence[str] = (), deny: Sequence[str] = ()) -> list[P
     return [*(ToolRule.parse(r).to_rule("deny") for r in deny), *(ToolRule.parse(r).to_rule("allow") for r in allow)]
 
 
+@dataclass(frozen=True)
+class NoConfiguredRules:
+    """The ``[rules]`` of a run without a configuration: no rule of its own, anything unmatched denied."""
+
+    escalate: tuple[str, ...] = ()
+    question_risks: tuple[QuestionRisk, ...] = ()
+    permissions: tuple[PermissionRule, ...] = ()
+    extra_permissions: tuple[PermissionRule, ...] = ()
+    questions: tuple[QuestionRule, ...] = ()
+    extra_questions: tuple[QuestionRule, ...] = ()
+    allow_test_command: bool = True
+    default_question: str = "ask"
+    default_permission: str = "deny"
+
+
 class RuleDecider:
     """A decision callback: deny rules first, then allow rules, anything else denied.
 
-    A question gets ``answer`` when one is set, otherwise a "no answer" denial. With
-    ``settings`` (the configured ``[rules]``), what no --allow/--deny rule decides goes to
-    them, part by part; a verdict that needs a person is a denial (nobody is asked).
+    A question gets ``answer`` when one is set; otherwise, with ``settings`` (the configured
+    ``[rules]``), the configured question rules answer it, and without them it gets a "no answer"
+    denial. What no --allow/--deny rule decides goes to ``settings``, part by part; a verdict that
+    needs a person is a denial (nobody is asked).
     """
 
     def __init__(self, allow: Sequence[str] = (), deny: Sequence[str] = (), *, answer: str | None = None,
-                 cwd: Path | None = None, settings: object | None = None, test_command: str | None = None) -> None:
-        from coffee_maker.config.rules import RulesSettings
-        from coffee_maker.rules.engine import RuleEngine
-
+                 cwd: Path | None = None, settings: Any = None, test_command: str | None = None) -> None:
         self.answer = answer
         self.cwd = cwd
         overrides = compile_rules(allow, deny)
-        base = settings if settings is not None else RulesSettings(
-            permissions=[], escalate=[], question_risks=[], questions=[], default_permission="deny")
-        self.engine = RuleEngine(base, root=cwd or Path.cwd(), test_command=test_command, overrides=overrides)
+        #: Engine rule name → the --deny rule as written, for the denial the model reads.
+        self._denies = {tool_rule.to_rule("deny").name: str(tool_rule) for tool_rule in map(ToolRule.parse, deny)}
+        self._configured = settings is not None
+        self.engine = RuleEngine(settings if settings is not None else NoConfiguredRules(), root=cwd or Path.cwd(),
+                                 test_command=test_command, overrides=overrides)
 
     def __call__(self, request: Request) -> Decision:
         if isinstance(request, Question):
-            if self.answer:
-                return Decision(kind=DecisionKind.ANSWER, answer=self.answer, method="rule:--answer")
-            return Decision(kind=DecisionKind.DENY, message="No one is available to answer; use your best judgement.",
-                            method="rule:no-answer")
+            return self._question(request)
         decision = self.engine.evaluate(request)
-        if decision.method == "default":
-            return Decision(kind=DecisionKind.DENY, method="rule:default-deny",
+        if decision.source.kind is SourceKind.DEFAULT:
+            return Decision(kind=DecisionKind.DENY, source=DecisionSource.rule("default-deny"),
                             message=f"{request.tool} is not allowed here (no --allow rule matches).")
         if decision.kind is DecisionKind.ASK:
-            return Decision(DecisionKind.DENY, method=decision.method, risk=decision.risk, reason=decision.reason,
-                            message="This needs a person's decision, and nobody is asked during `agent run`.")
-        if decision.kind is DecisionKind.DENY and decision.method.startswith("rule:deny:"):
-            return Decision(DecisionKind.DENY, method=decision.method, message=f"Denied by rule "
-                            f"{decision.method.removeprefix('rule:deny:')}.", risk=decision.risk)
+            return Decision(DecisionKind.DENY, source=decision.source, risk=decision.risk, reason=decision.reason,
+                            message=_NOBODY_ASKED)
+        denied_by = self._denies.get(decision.source.rule_name or "")
+        if decision.kind is DecisionKind.DENY and denied_by is not None:
+            return Decision(DecisionKind.DENY, source=decision.source, message=f"Denied by rule {denied_by}.",
+                            risk=decision.risk)
         return decision
+
+    def _question(self, question: Question) -> Decision:
+        if self.answer:
+            return Decision(kind=DecisionKind.ANSWER, answer=self.answer, source=DecisionSource.rule("--answer"))
+        if not self._configured:
+            return Decision(kind=DecisionKind.DENY, message="No one is available to answer; use your best judgement.",
+                            source=DecisionSource.rule("no-answer"))
+        configured = self.engine.evaluate(question, {})
+        if configured.kind is DecisionKind.ASK:
+            return Decision(DecisionKind.DENY, source=configured.source, message=_NOBODY_ASKED)
+        return configured
