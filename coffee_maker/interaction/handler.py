@@ -18,10 +18,10 @@ from typing import Any
 import structlog
 
 from coffee_maker.config import LoadedConfig
-from coffee_maker.interaction.learned import FILE_NAME, LearnedRules
+from coffee_maker.interaction.learned import LearnedRules
 from coffee_maker.interaction.log import InteractionLog
 from coffee_maker.notify.escalator import STOPPED, Escalation, Escalator
-from coffee_maker.notify.sink import InteractionSink
+from coffee_maker.notify.sink import DecisionTracer, InteractionSink
 from coffee_maker.rules.engine import RuleEngine
 from coffee_maker.rules.subject import summary_of
 from coffee_maker.types import (
@@ -72,7 +72,7 @@ class MessageHandler:
     def __init__(
         self, engine: RuleEngine, *, escalator: Escalator | None, log_: InteractionLog,
         facts: Callable[[], Mapping[str, Any]] = dict, priority: str | None = None, phase: str = "implementation",
-        sink: InteractionSink | None = None, tracer: Any = None, timeout_answer: str = "no",
+        sink: InteractionSink | None = None, tracer: DecisionTracer | None = None, timeout_answer: str = "no",
         learned: LearnedRules | None = None, high_severity_channels: Sequence[str] | None = ("terminal", "cli"),
     ) -> None:
         self.engine = engine
@@ -174,18 +174,17 @@ class MessageHandler:
                 self.sink.record_interaction(clean)
             except Exception:  # noqa: BLE001 — numbers never break a decision
                 log.warning("interaction sink failed", exc_info=True)
-        tracer_decision = getattr(self.tracer, "decision", None)
-        if callable(tracer_decision):
+        if self.tracer is not None:
             try:
-                tracer_decision(clean["question"], decision, clean["channels"],
-                                self.escalator.timeout_s if self.escalator else 0.0)
-            except Exception:  # noqa: BLE001
+                self.tracer.decision(clean["question"], decision, clean["channels"],
+                                     self.escalator.timeout_s if self.escalator else 0.0)
+            except Exception:  # noqa: BLE001 — tracing never breaks a decision
                 log.debug("tracing a decision failed", exc_info=True)
 
 
 def build_rule_engine(loaded: LoadedConfig, *, root: Path | None = None) -> RuleEngine:
     """The configured rules, the learned ones first, judged relative to ``root`` (default: the repo)."""
-    learned = LearnedRules(loaded.state_dir / FILE_NAME).load()
+    learned = LearnedRules(loaded.layout.learned_rules).load()
     return RuleEngine(loaded.config.rules, root=root or loaded.repo, test_command=loaded.config.git.test_command,
                       learned=learned)
 
@@ -193,13 +192,13 @@ def build_rule_engine(loaded: LoadedConfig, *, root: Path | None = None) -> Rule
 def build_message_handler(
     loaded: LoadedConfig, *, escalator: Escalator | None, sink: InteractionSink | None = None,
     priority: str | None = None,
-    facts: Callable[[], Mapping[str, Any]] = dict, tracer: Any = None, root: Path | None = None,
+    facts: Callable[[], Mapping[str, Any]] = dict, tracer: DecisionTracer | None = None, root: Path | None = None,
 ) -> MessageHandler:
     """A handler wired from the configuration: rules, log directory, learned rules, timeout answer."""
     return MessageHandler(
         build_rule_engine(loaded, root=root), escalator=escalator, log_=InteractionLog(loaded.interaction_log_dir),
         facts=facts, priority=priority, sink=sink, tracer=tracer, timeout_answer=loaded.config.rules.timeout_answer,
-        learned=LearnedRules(loaded.state_dir / FILE_NAME),
+        learned=LearnedRules(loaded.layout.learned_rules),
         high_severity_channels=loaded.config.rules.high_severity_channels)
 
 

@@ -22,7 +22,6 @@ from coffee_maker.errors import ConfigError
 from coffee_maker.rules.subject import command_of, main_path
 from coffee_maker.types import PermissionRequest
 
-FILE_NAME = "learned_rules.toml"
 _HEADER = "# Rules saved from 'always' answers. coffee-maker appends here; edit or delete freely.\n"
 
 

@@ -7,7 +7,10 @@ so either side can change without the other, and tests pass a list-backed fake.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
+
+from coffee_maker.types import Decision
 
 
 @runtime_checkable
@@ -33,3 +36,9 @@ class MemorySink:
 
     def record_notification(self, channel: str, kind: str, ok: bool, question_id: str | None) -> None:
         self.notifications.append((channel, kind, ok, question_id))
+
+
+class DecisionTracer(Protocol):
+    """Receives every decision for the trace of the attempt running now (``observe.tracing.Tracer``)."""
+
+    def decision(self, request_summary: str, decision: Decision, channels: Sequence[str], timeout_s: float) -> None: ...

@@ -10,7 +10,6 @@ from typing import Any
 
 from coffee_maker.config import load_config
 from coffee_maker.interaction.handler import build_message_handler
-from coffee_maker.interaction.learned import FILE_NAME
 from coffee_maker.notify.escalator import Escalator
 from coffee_maker.notify.inbox import Inbox
 from coffee_maker.testing.channels import AnsweringChannel
@@ -66,7 +65,7 @@ class TestTrustHandler:
         decision = handler.decide(PermissionRequest("Bash", {"command": "docker run --privileged alpine"}))
         assert channel.asked[0].options == ("yes", "no")
         assert decision.kind is DecisionKind.DENY  # "always" is not an option here: re-asked, then the safe default
-        assert not (loaded.state_dir / FILE_NAME).exists()
+        assert not loaded.layout.learned_rules.exists()
 
     def test_always_saves_a_narrow_rule_for_a_judgment_call(self, tmp_path: Path) -> None:
         """An unclassed request answered "always" is saved as a rule for exactly that command."""
@@ -75,7 +74,7 @@ class TestTrustHandler:
         handler.escalator = Escalator(channel.inbox, [channel], timeout_s=30)
         request = PermissionRequest("Bash", {"command": "pip install requests"})
         assert handler.decide(request).kind is DecisionKind.ALLOW
-        saved = (loaded.state_dir / FILE_NAME).read_text()
+        saved = loaded.layout.learned_rules.read_text()
         assert 'command = "^pip\\\\ install\\\\ requests$"' in saved
         again, _ = _handler(tmp_path, [])
         assert again.evaluate(request).kind is DecisionKind.ALLOW
