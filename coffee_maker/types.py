@@ -395,11 +395,20 @@ class ReviewComment:
         return f"{self.author}{where}: {self.body}"
 
 
+class GateCheck(StrEnum):
+    """The safety gate's checks; a failure names the one that said no."""
+
+    TESTS = "tests"
+    SECRETS = "secrets"
+    PROTECTED_PATHS = "protected_paths"
+    NO_REAL_WORK = "no_real_work"
+
+
 @dataclass(frozen=True)
 class GateFailure:
-    """Why the safety gate said no: ``kind`` is tests | secrets | protected_paths | no_real_work."""
+    """Why the safety gate said no, and which check said it."""
 
-    kind: str
+    kind: GateCheck
     sentence: str
 
 
@@ -418,7 +427,7 @@ class GateReport:
     failures: Sequence[str] = ()
     issues: Sequence[GateFailure] = ()
 
-    def has(self, kind: str) -> bool:
+    def has(self, kind: GateCheck) -> bool:
         return any(issue.kind == kind for issue in self.issues)
 
 

@@ -35,6 +35,7 @@ from coffee_maker.daemon.policy import (
     next_streak,
     over_budget,
 )
+from coffee_maker.daemon.record import AttemptResult
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.daemon.status import StatusBoard
 from coffee_maker.errors import AgentAuthError, CoffeeMakerError
@@ -128,7 +129,7 @@ class Applier:
         record = runner.last_record if runner else None
         state = self.store.get(pid)
         if record is not None and state is not None and state.workspace and self.config.daemon.devlogs:
-            record.result, record.reason, record.ended_at = "failed", reason, time.time()
+            record.result, record.reason, record.ended_at = AttemptResult.FAILED, reason, time.time()
             write_devlog(Path(state.workspace), record)
 
     def _block(self, priority: Priority, block: Block, runner: AttemptRunner | None) -> None:

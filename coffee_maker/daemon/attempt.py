@@ -23,7 +23,7 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.devlog import write_devlog
 from coffee_maker.daemon.exits import AttemptExit, AuthFailed, Failed, Paused, Reached
 from coffee_maker.daemon.prompt import build_feedback_prompt, build_prompt
-from coffee_maker.daemon.record import AttemptRecord, describe_tool_input
+from coffee_maker.daemon.record import AttemptRecord, AttemptResult, describe_tool_input
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import Phase, PriorityState, StateStore, section_digest
 from coffee_maker.errors import CoffeeMakerError
@@ -126,7 +126,7 @@ class AttemptRunner:
         if record is None:  # blocked right after a restart: the earlier sessions are in the state DB
             record = AttemptRecord(priority, state.attempt, ws.branch)
             record.restore(state.extra.get("record"))
-        record.result, record.reason = "blocked", reason
+        record.result, record.reason = AttemptResult.BLOCKED, reason
         record.ended_at = time.time()
         if self.cfg.daemon.devlogs:
             write_devlog(ws.path, record)
@@ -301,7 +301,7 @@ class AttemptRunner:
 
     def _commit(self, ctx: AttemptContext) -> PriorityState:
         ctx.record.files_changed = self.s.git.changed_files(ctx.ws)
-        ctx.record.result = "success"
+        ctx.record.result = AttemptResult.SUCCESS
         ctx.record.ended_at = time.time()
         if self.cfg.daemon.devlogs and ctx.feedback is None:
             write_devlog(ctx.ws.path, ctx.record)

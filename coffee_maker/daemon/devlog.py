@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from coffee_maker.daemon.record import AttemptRecord
+from coffee_maker.daemon.record import AttemptRecord, AttemptResult
 from coffee_maker.daemon.state import unblock_hint
 
 DEVLOG_DIR = Path("docs/devlogs")
@@ -64,9 +64,9 @@ def render_devlog(record: AttemptRecord) -> str:
     else:
         lines.append("- None.")
     lines += ["", "## Next steps", ""]
-    if record.result == "success":
+    if record.result is AttemptResult.SUCCESS:
         lines.append("- Review and merge the pull request.")
-    elif record.result == "blocked":
+    elif record.result is AttemptResult.BLOCKED:
         lines.append(f"- A person needs to look at this priority: {record.reason or 'see above'}.")
         lines.append(f"- {unblock_hint(record.priority.id)}")
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from coffee_maker.daemon.claims import claimed_deliverables
@@ -42,6 +43,14 @@ class DecisionNote:
         return f"{request} → {verdict} by {method}"
 
 
+class AttemptResult(StrEnum):
+    """How an attempt ended, as the dev log's file name and outcome line say it."""
+
+    SUCCESS = "success"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
 @dataclass
 class AttemptRecord:
     priority: Priority
@@ -61,7 +70,7 @@ class AttemptRecord:
     turns: int = 0
     files_changed: list[str] = field(default_factory=list)
     pr_url: str | None = None
-    result: str = "failed"  # success | partial | failed | blocked
+    result: AttemptResult = AttemptResult.FAILED
     reason: str = ""
 
     def note_tool(self, name: str, summary: str, root: str | None = None) -> str:

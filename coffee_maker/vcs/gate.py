@@ -15,7 +15,7 @@ from coffee_maker import proc
 from coffee_maker.config import LoadedConfig
 from coffee_maker.environment import build_environment
 from coffee_maker.secrets import added_lines, scan
-from coffee_maker.types import GateFailure, GateReport, Workspace
+from coffee_maker.types import GateCheck, GateFailure, GateReport, Workspace
 from coffee_maker.vcs.git import GitManager
 from coffee_maker.words import count
 
@@ -64,14 +64,14 @@ class SafetyGate:
         issues: list[GateFailure] = []
         real = [f for f in files if not self._is_noise(f)]
         if not real:
-            issues.append(GateFailure("no_real_work", "No real work: nothing changed outside the roadmap, lock "
+            issues.append(GateFailure(GateCheck.NO_REAL_WORK, "No real work: nothing changed outside the roadmap, lock "
                                                       "files, logs and the daemon's own files."))
         protected = [f for f in files if any(fnmatch.fnmatch(f, p) for p in self.settings.protected_paths)]
         if protected:
-            issues.append(GateFailure("protected_paths", f"Protected paths were changed: {', '.join(protected[:10])}."))
+            issues.append(GateFailure(GateCheck.PROTECTED_PATHS, f"Protected paths were changed: {', '.join(protected[:10])}."))
         findings = scan(self._added(ws, uncommitted), files, self.settings.secret_allowlist)
         if findings:
-            issues.append(GateFailure("secrets", "Possible secrets: " + "; ".join(f.sentence() for f in findings[:10])
+            issues.append(GateFailure(GateCheck.SECRETS, "Possible secrets: " + "; ".join(f.sentence() for f in findings[:10])
                                       + "."))
         output = ""
         command, timeout = self.settings.test_command, self.settings.test_timeout_s
@@ -83,10 +83,10 @@ class SafetyGate:
             result = proc.run(command, cwd=ws.path, shell=True, timeout=timeout, env=env)
             output = (result.stdout + ("\n" if result.stdout and result.stderr else "") + result.stderr).strip()
             if result.timed_out:
-                issues.append(GateFailure("tests", f"The tests (`{command}`) timed out after {timeout:.0f}s."
+                issues.append(GateFailure(GateCheck.TESTS, f"The tests (`{command}`) timed out after {timeout:.0f}s."
                                           + last_lines(output)))
             elif result.returncode != 0:
-                issues.append(GateFailure("tests", f"The tests (`{command}`) failed with exit code "
+                issues.append(GateFailure(GateCheck.TESTS, f"The tests (`{command}`) failed with exit code "
                                                    f"{result.returncode}." + last_lines(output)))
         failures = tuple(issue.sentence for issue in issues)
         summary = " ".join(failures) if failures else (

@@ -8,7 +8,7 @@ import pytest
 
 from coffee_maker.config import LoadedConfig, load_config
 from coffee_maker.secrets import added_lines, scan, scan_line
-from coffee_maker.types import Priority
+from coffee_maker.types import GateCheck, Priority
 from coffee_maker.vcs import GitManager, SafetyGate
 from tests.vcs.conftest import make_repo
 
@@ -100,7 +100,7 @@ class TestSafetyGate:
         (ws.path / "feature.py").write_text("x = 1\n")
         report = gate.check(ws)
         assert not report.passed and "exit code 1" in report.summary and "3 failed" in report.test_output
-        assert report.has("tests") and not report.secrets_found
+        assert report.has(GateCheck.TESTS) and not report.secrets_found
 
     def test_test_timeout_fails_the_gate(self, tmp_path: Path, priority: Priority) -> None:
         """A test command that outlives test_timeout_s is stopped and reported as a tests failure."""
@@ -108,7 +108,7 @@ class TestSafetyGate:
         _, gate, ws = self._gate(load_config(work), priority)
         (ws.path / "feature.py").write_text("x = 1\n")
         report = gate.check(ws)
-        assert not report.passed and "timed out" in report.summary and report.has("tests")
+        assert not report.passed and "timed out" in report.summary and report.has(GateCheck.TESTS)
 
     def test_committed_work_is_checked_too(self, loaded: LoadedConfig, priority: Priority) -> None:
         """A secret already committed on the branch (not only uncommitted changes) fails the gate."""
