@@ -238,6 +238,6 @@ class TestThroughTheCli:
         assert readiness["detail"] == (
             f"The repository {repo} has no commits yet: commit your files (at least the roadmap and "
             "coffee_maker.toml) and push them (`git push -u origin HEAD`) before the daemon can branch from them.")
-        table = doctor_cli(repo)
+        table = doctor_cli(repo, env={"COLUMNS": "400"})  # the long tmp path must not wrap the sentence
         assert table.returncode == 1 and "Traceback" not in table.stderr + table.stdout
         assert "no commits yet" in table.stdout
