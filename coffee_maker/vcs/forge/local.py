@@ -40,7 +40,7 @@ class LocalForge:
 
     def __init__(self, loaded: LoadedConfig) -> None:
         self.loaded = loaded
-        self.dir = loaded.state_dir / "reviews"
+        self.dir = loaded.layout.reviews
         self._git: GitManager | None = None  # one per forge: the daemon polls find() for every open PR
 
     def _path(self, branch: str) -> Path:
