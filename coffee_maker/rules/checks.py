@@ -7,11 +7,12 @@ class, reason.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from coffee_maker.rules.shell import SHELLS
 from coffee_maker.rules.subject import CommandSubject, Subject
@@ -40,7 +41,13 @@ _LIFECYCLE = re.compile(r'"(pre|post)?(install|uninstall|prepare|prepublish(Only
                         r"\bpre-commit\b|\bpostinstall\b")
 
 
-def _opaque(cmd: CommandSubject) -> bool:
+@functools.lru_cache(maxsize=1024)
+def _is_interpreter(program: str) -> bool:
+    """Programs repeat (a 4 KB command has ~200 parts, a handful of programs): match each name once."""
+    return INTERPRETERS.match(program) is not None
+
+
+def _opaque(cmd: CommandSubject, root: Path | None = None) -> bool:
     """Code the rules cannot read: `eval`, a one-liner, a program or script from a variable."""
     program, args = cmd.program, cmd.args
     if cmd.dynamic_program or program in ("eval", "exec"):
@@ -52,7 +59,7 @@ def _opaque(cmd: CommandSubject) -> bool:
             at = args.index("-c")
             return at + 1 >= len(args) or cmd.source.is_dynamic(len(cmd.source.words) - len(args) + at + 1)
         return False
-    if INTERPRETERS.match(program):
+    if _is_interpreter(program):
         if any(a in _EVAL_FLAGS for a in _interpreter_flags(args)):
             return True
         script = next((a for a in args if not a.startswith("-")), None)
@@ -79,14 +86,14 @@ def _version_only(args: tuple[str, ...]) -> bool:
     return bool(args) and all(a in ("--version", "-V", "-VV", "--help", "-h") for a in args)
 
 
-def _shell_from_pipe(cmd: CommandSubject) -> bool:
+def _shell_from_pipe(cmd: CommandSubject, root: Path | None = None) -> bool:
     """`curl … | sh`, `base64 -d | bash`, `… | python`: whatever arrives on stdin is run."""
     if not cmd.source.piped_stdin:
         return False
     program, args = cmd.program, cmd.args
     if program in SHELLS:
         return "-c" not in args and not any(not a.startswith("-") for a in args) or "-s" in args
-    if INTERPRETERS.match(program):
+    if _is_interpreter(program):
         return (not any(not a.startswith("-") for a in args) or "-" in args) and "-m" not in args and not any(
             a in _EVAL_FLAGS for a in _interpreter_flags(args)) and not _version_only(args)
     return program in ("source", ".") and any(a in ("/dev/stdin", "-") for a in args)
@@ -96,11 +103,14 @@ _ENV_PROGRAMS = frozenset({"env", "printenv", "export", "declare", "typeset", "r
                            "ps", "xargs"})
 
 
-def _env_dump(cmd: CommandSubject) -> bool:
+def _env_dump(cmd: CommandSubject, root: Path | None = None) -> bool:
     """The whole environment, in any form."""
     program, args = cmd.program, cmd.args
     if program not in _ENV_PROGRAMS:
-        return bool(cmd.paths) and any("/environ" in p.resolved for p in cmd.paths)
+        for p in cmd.paths:
+            if "/environ" in p.resolved:
+                return True
+        return False
     positional = [a for a in args if not a.startswith("-")]
     if program == "env":
         return all("=" in a or a.startswith("-") for a in args)
@@ -120,7 +130,7 @@ def _env_dump(cmd: CommandSubject) -> bool:
     return any("/environ" in p.resolved for p in cmd.paths)
 
 
-def _secret_variable(cmd: CommandSubject) -> bool:
+def _secret_variable(cmd: CommandSubject, root: Path | None = None) -> bool:
     source = cmd.source
     # indirect expansion: the variable's name is itself a value (a word holds `${!` only if the text has a `!`)
     if "!" in source.text and any("${!" in w for w in source.words):
@@ -133,7 +143,7 @@ def _secret_variable(cmd: CommandSubject) -> bool:
     return any(n not in _NOT_SECRET and SECRET_NAME.search(n) for n in names)
 
 
-def _upload(cmd: CommandSubject) -> bool:
+def _upload(cmd: CommandSubject, root: Path | None = None) -> bool:
     """Data leaving the machine: a request body, a form, an upload, a raw socket, a copy to another host."""
     program, args = cmd.program, cmd.args
     if program in _NETWORK_ALWAYS:
@@ -158,9 +168,9 @@ def _method(args: tuple[str, ...]) -> str:
     return "GET"
 
 
-def _build_output(cmd: CommandSubject, root: Path) -> bool:
+def _build_output(cmd: CommandSubject, root: Path | None = None) -> bool:
     """`rm -rf build dist` inside the worktree: every target exists, is a known output name and git tracks none of it."""
-    if cmd.program not in ("rm", "rmdir") or not cmd.paths:
+    if cmd.program not in ("rm", "rmdir") or not cmd.paths or root is None:
         return False
     targets = [p for p in cmd.paths if p.write]
     if not targets or not all(p.inside and p.known and p.resolved != "." for p in targets):
@@ -195,16 +205,44 @@ def lifecycle_script(subject: Subject, tool_input: Mapping[str, Any]) -> bool:
     return any(_LIFECYCLE.search(t) for t in texts)
 
 
-CommandCheck = Callable[[CommandSubject, Path], bool]
+def _writes_outside(cmd: CommandSubject, root: Path | None = None) -> bool:
+    for p in cmd.paths:  # a loop, not any(…): these run on every part of every command
+        if p.write and not p.inside and p.known:
+            return True
+    return False
+
+
+def _reads_outside(cmd: CommandSubject, root: Path | None = None) -> bool:
+    for p in cmd.paths:
+        if not p.inside and p.known:
+            return True
+    return False
+
+
+def _unknown_path(cmd: CommandSubject, root: Path | None = None) -> bool:
+    for p in cmd.paths:
+        if not p.known:
+            return True
+    return False
+
+
+class CommandCheck(Protocol):
+    """A check on one part; only those in ``ROOTED`` look at the worktree root, the others are called
+    without it, as they are (no wrapper per call: the engine runs ~8 of them on every part)."""
+
+    def __call__(self, cmd: CommandSubject, root: Path | None = None, /) -> bool: ...
+
+
+ROOTED = frozenset({"build-output"})
 COMMAND_CHECKS: dict[str, CommandCheck] = {
-    "opaque-code": lambda c, r: _opaque(c),
-    "shell-from-pipe": lambda c, r: _shell_from_pipe(c),
-    "env-dump": lambda c, r: _env_dump(c),
-    "secret-variable": lambda c, r: _secret_variable(c),
-    "upload": lambda c, r: _upload(c),
-    "writes-outside": lambda c, r: bool(c.paths) and any(p.write and not p.inside and p.known for p in c.paths),
-    "reads-outside": lambda c, r: bool(c.paths) and any(not p.inside and p.known for p in c.paths),
-    "unknown-path": lambda c, r: bool(c.paths) and any(not p.known for p in c.paths),
+    "opaque-code": _opaque,
+    "shell-from-pipe": _shell_from_pipe,
+    "env-dump": _env_dump,
+    "secret-variable": _secret_variable,
+    "upload": _upload,
+    "writes-outside": _writes_outside,
+    "reads-outside": _reads_outside,
+    "unknown-path": _unknown_path,
     "build-output": _build_output,
 }
 RequestCheck = Callable[[Subject, Mapping[str, Any]], bool]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from coffee_maker.errors import ConfigError
-from coffee_maker.rules.checks import COMMAND_CHECKS, REQUEST_CHECKS
+from coffee_maker.rules.checks import COMMAND_CHECKS, REQUEST_CHECKS, ROOTED
 from coffee_maker.rules.index import RuleIndex
 from coffee_maker.rules.model import FACTS, PermissionRule, QuestionRisk, QuestionRule
 from coffee_maker.rules.subject import CommandSubject, PathUse, Subject, SubjectBuilder, command_of
@@ -157,7 +157,7 @@ class RuleEngine:
             and rule.access is None
         if plain_check and rule.check in COMMAND_CHECKS:
             check = COMMAND_CHECKS[str(rule.check)]
-            return lambda cmd: check(cmd, root)
+            return check if rule.check not in ROOTED else lambda cmd: check(cmd, root)
         if c.command is not None and rule.check is None and c.path is None and rule.inside_repo is None \
                 and rule.access is None:
             search = c.command.search

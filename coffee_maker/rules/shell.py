@@ -100,6 +100,9 @@ class _Walker:
         self.source = source
         self.depth = depth
         self.out = ParsedCommand(source.decode("utf-8", "replace"))
+        # ASCII (nearly every command): byte offsets are character offsets, and slicing the decoded text
+        # costs a third of building and decoding each node's bytes
+        self._ascii = source.isascii()
         self._scopes = 0
         self._current = 0
 
@@ -109,6 +112,12 @@ class _Walker:
         self.out.parents[self._scopes] = self._current
         return self._scopes
 
+    def text(self, node: Node, errors: str = "replace") -> str:
+        """The source text of ``node``."""
+        if self._ascii:
+            return self.out.source[node.start_byte:node.end_byte]
+        return (node.text or b"").decode("utf-8", errors)
+
     # ---------------------------------------------------------------- words
 
     def word(self, node: Node, variables: set[str]) -> tuple[str, bool]:
@@ -116,7 +125,7 @@ class _Walker:
         kind = node.type
         if kind in ("string", "concatenation", "translated_string"):
             return self._joined(node, kind, variables)
-        text = (node.text or b"").decode("utf-8", "replace")
+        text = self.text(node)
         if kind in ("word", "number", "extglob_pattern", "test_operator"):
             return _unescape(text), False
         if kind == "raw_string":
@@ -126,7 +135,7 @@ class _Walker:
         if kind in ("simple_expansion", "expansion"):
             name = next((c for c in node.named_children if c.type in ("variable_name", "special_variable_name")), None)
             if name is not None:
-                variables.add((name.text or b"").decode())
+                variables.add(self.text(name, "strict"))
             for child in node.named_children:  # ${X:-$(cmd)}
                 if child.type not in ("variable_name", "special_variable_name"):
                     self.walk(child, scope=self.new_scope(), inherited=())
@@ -146,10 +155,10 @@ class _Walker:
         for child in node.children:
             if not child.is_named:
                 if kind == "concatenation":
-                    parts.append((child.text or b"").decode())
+                    parts.append(self.text(child, "strict"))
                 continue
             if child.type == "string_content":
-                parts.append((child.text or b"").decode().replace('\\"', '"').replace("\\$", "$"))
+                parts.append(self.text(child, "strict").replace('\\"', '"').replace("\\$", "$"))
                 continue
             value, was_dynamic = self.word(child, variables)
             parts.append(value)
@@ -194,10 +203,10 @@ class _Walker:
             name = node.child_by_field_id(_NAME)
             value = node.child_by_field_id(_VALUE)
             literal = self.word(value, variables)[0] if value is not None else ""
-            self.out.assignments.append(((name.text or b"").decode() if name else "", literal))
+            self.out.assignments.append((self.text(name, "strict") if name else "", literal))
         elif kind == "function_definition":
             name = node.child_by_field_id(_NAME)
-            self.out.functions.append((name.text or b"").decode() if name is not None else "")
+            self.out.functions.append(self.text(name, "strict") if name is not None else "")
             for child in node.named_children:
                 self.walk(child, scope=self.new_scope(), inherited=inherited)
         elif kind == "variable_assignments":
@@ -205,7 +214,7 @@ class _Walker:
                 self.walk(child, scope=scope, inherited=inherited)
         elif kind == "file_redirect":  # `$(< file)`: bash reads the file with no command at all
             found, _ = self.redirect(node)
-            self.out.commands.append(SimpleCommand(("cat",), (node.text or b"").decode("utf-8", "replace"),
+            self.out.commands.append(SimpleCommand(("cat",), self.text(node),
                                                    redirects=tuple(found), scope=scope, nested=self.depth > 0))
         elif kind in ("heredoc_body", "heredoc_start", "heredoc_end", "comment", "heredoc_redirect",
                       "herestring_redirect"):
@@ -225,14 +234,14 @@ class _Walker:
             inner = [r for c in node.named_children if c.type == "file_redirect" for r in self.redirect(c)[0]]
             if body is not None:
                 self.word(body, variables)  # `$(…)` inside an unquoted here-document runs
-            return inner, (body.text or b"").decode("utf-8", "replace") if body is not None else ""
-        op = "".join((c.text or b"").decode() for c in node.children if not c.is_named)
+            return inner, self.text(body) if body is not None else ""
+        op = "".join(self.text(c, "strict") for c in node.children if not c.is_named)
         fd = node.child_by_field_id(_DESCRIPTOR)
         dest = node.child_by_field_id(_DESTINATION)
         target = self.word(dest, variables)[0] if dest is not None else ""
         if op.endswith("&") and target.isdigit():
             target = "&" + target
-        return [Redirect(op or ">", target, (fd.text or b"").decode() if fd is not None else None)], None
+        return [Redirect(op or ">", target, self.text(fd, "strict") if fd is not None else None)], None
 
     def command(self, node: Node, scope: int, inherited: tuple[Redirect, ...], piped: bool,
                 stdin_text: str | None) -> None:
@@ -244,13 +253,13 @@ class _Walker:
         here = stdin_text
         plain = node.type == "command"
         if not plain:  # export / declare / local / unset: the keyword is the program
-            words.append((node.children[0].text or b"").decode())
+            words.append(self.text(node.children[0], "strict"))
         for child in node.named_children:
             kind = child.type
             if kind == "variable_assignment" and plain:
                 name_node = child.child_by_field_id(_NAME)
                 value_node = child.child_by_field_id(_VALUE)
-                env.append(((name_node.text or b"").decode() if name_node else "",
+                env.append((self.text(name_node, "strict") if name_node else "",
                             self.word(value_node, variables)[0] if value_node is not None else ""))
             elif kind in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
                 found, text = self.redirect(child)
@@ -270,7 +279,7 @@ class _Walker:
                 if was_dynamic:
                     dynamic.add(len(words))
                 words.append(value)
-        text = (node.text or b"").decode("utf-8", "replace")
+        text = self.text(node)
         command = SimpleCommand(tuple(words), text, tuple(env), tuple(redirects), frozenset(dynamic),
                                 frozenset(variables), piped, here, scope, self.depth > 0)
         self.out.commands.append(command)
