@@ -157,6 +157,7 @@ class RuleIndex:
     first_path_rule: int
     _by_char: dict[str, list[int]] = field(default_factory=dict)
     _folded_by_char: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
+    _by_path: dict[tuple[str, bool, bool, bool], int | None] = field(default_factory=dict)
     floating: frozenset[int] = frozenset()  # rules searched one by one, after one search over them all says yes
     any_floating: re.Pattern[str] | None = None  # searched: the floating rules' branches not anchored with `^`
     any_floating_start: re.Pattern[str] | None = None  # matched at 0: their branches anchored with `^`
@@ -225,19 +226,33 @@ class RuleIndex:
         index.any_floating = _compiled("|".join(f"(?:{b})" for b in rest)) if rest else None
         return index
 
+    def first_path(self, use: PathUse) -> int | None:
+        """The first path rule matching ``use``, remembered: `src`, `.` and `tests/` come back part after part."""
+        key = (use.resolved, use.write, use.inside, "*" in use.raw)
+        if key in self._by_path:
+            return self._by_path[key]
+        best: int | None = None
+        for (access, inside), pattern in self.paths.items():
+            if not _filters(use, access, inside):
+                continue
+            for text in _path_texts(use):
+                found = pattern.fullmatch(text)
+                if found is not None and found.lastgroup:
+                    index = int(found.lastgroup[1:])
+                    best = index if best is None else min(best, index)
+        if len(self._by_path) >= 8192:  # bounded: one long-lived engine sees every path an agent names
+            self._by_path.clear()
+        self._by_path[key] = best
+        return best
+
     def first(self, cmd: CommandSubject, matches: Sequence[Callable[[CommandSubject], bool]]) -> int | None:
         """Index of the first rule matching ``cmd``; ``matches[i]`` decides rule i when it is in ``others``."""
         best = self.first_anchored(cmd, matches)  # only rules that can start with this character
         if cmd.paths and (best is None or best > self.first_path_rule):
             for use in cmd.paths:
-                for (access, inside), pattern in self.paths.items():
-                    if not _filters(use, access, inside):
-                        continue
-                    for text in _path_texts(use):
-                        found = pattern.fullmatch(text)
-                        if found is not None and found.lastgroup:
-                            index = int(found.lastgroup[1:])
-                            best = index if best is None else min(best, index)
+                index = self.first_path(use)
+                if index is not None and (best is None or index < best):
+                    best = index
         skip_floating = (self.any_floating_start is None or self.any_floating_start.match(cmd.text) is None) and (
             self.any_floating is None or self.any_floating.search(cmd.text) is None)
         for i in self.others:

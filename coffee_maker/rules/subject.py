@@ -46,6 +46,9 @@ _XARGS_VALUE = frozenset({"-n", "-I", "-P", "-L", "-d", "-a", "-s", "-E", "-e"})
 _RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"),
             ("pnpm", "exec"), ("yarn", "exec"), ("bundle", "exec"), ("conda", "run"), ("rye", "run")}
 
+#: The words the loop in `_command` looks behind; any other word (without a `/`) is the program itself.
+_UNWRAP_HEADS = frozenset({"env", "git", "xargs", "npx", *_WRAPPERS, *(head for head, _ in _RUNNERS)})
+
 
 @dataclass(frozen=True, slots=True)
 class PathUse:
@@ -289,7 +292,7 @@ class SubjectBuilder:
             del words[:n]
             offset += n
 
-        while words:
+        while words and ("/" in words[0] or words[0] in _UNWRAP_HEADS):  # most parts: straight to the program
             head = words[0].rsplit("/", 1)[-1] if self._is_program_path(words[0]) else words[0]
             if head == "env" and len(words) > 1:
                 i = 1
@@ -347,10 +350,13 @@ class SubjectBuilder:
         if self._is_program_path(program):
             program = program.rsplit("/", 1)[-1]
         args = tuple(words[1:])
-        arg_dynamic = {i - offset - 1 for i in dynamic if i - offset - 1 >= 0}
-        paths = tuple(extra) + self._paths(program, args, arg_dynamic, simple, cwd)
-        hosts = tuple(m.group("host") or m.group("scp") for a in args if ":" in a and (m := _URL.match(a)))
+        arg_dynamic = {i - offset - 1 for i in dynamic if i - offset - 1 >= 0} if dynamic else set()
+        paths = self._paths(program, args, arg_dynamic, simple, cwd)
+        if extra:
+            paths = tuple(extra) + paths
         text = " ".join((program, *args)).strip()
+        hosts = tuple(m.group("host") or m.group("scp") for a in args if ":" in a and (m := _URL.match(a))) \
+            if ":" in text else ()  # every URL holds a `:`
         return CommandSubject(program, args, text, cwd, paths, simple.variables, hosts, tuple(env), simple,
                               (offset in dynamic), tuple(wrapped))
 
@@ -368,7 +374,8 @@ class SubjectBuilder:
         uses: list[PathUse] = []
         text_only = program in _TEXT_ARGS
         writer = program in _WRITERS or (program == "sed" and any(a.startswith("-i") or a == "--in-place" for a in args))
-        positional = [i for i, a in enumerate(args) if not a.startswith("-") or a == "-"]
+        copier = program in ("cp", "rsync", "scp")  # writes its last positional argument
+        last = max((i for i, a in enumerate(args) if not a.startswith("-") or a == "-"), default=-1) if copier else -1
         for i, arg in enumerate(args):
             value = arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg
             value = value[1:] if value.startswith("@") and len(value) > 1 else value  # curl -d @file
@@ -387,7 +394,7 @@ class SubjectBuilder:
                 continue
             if text_only and not value.startswith(("/", "~")):
                 continue
-            write = writer or (program in ("cp", "rsync", "scp") and i == positional[-1])
+            write = writer or (copier and i == last)
             uses.append(self.resolve(value, cwd, write=write))
         for redirect in simple.redirects:
             if redirect.target.startswith("&"):
