@@ -231,9 +231,8 @@ class RuleEngine:
         whole = self._first_request(tool, subject, request.input, classed=True)
         if whole is not None:
             judgement.parts.append(PartVerdict(subject.summary, whole))
-        classed = [PartVerdict(cmd.source.text, self._first_command(tool, cmd, classed=True))
-                   for cmd in subject.commands]
-        if whole is None and not any(v.rule for v in classed):
+        classed = self._first_commands(subject.commands, classed=True)
+        if whole is None and not any(classed):
             command = subject.summary.strip()
             learned = next((c.rule for c in self.learned if c.applies_to(tool) and c.command is not None
                             and c.command.search(command)), None)
@@ -241,9 +240,11 @@ class RuleEngine:
                 judgement.parts.append(PartVerdict(command, learned))
                 judgement.decision = self._decision(learned, f"`{command}`")
                 return judgement
-        for cmd, verdict in zip(subject.commands, classed, strict=True):
-            rule = verdict.rule or self._first_command(tool, cmd, classed=False)
-            judgement.parts.append(PartVerdict(cmd.source.text, rule))
+        plain = self._first_commands([cmd for cmd, rule in zip(subject.commands, classed, strict=True) if rule is None],
+                                     classed=False)
+        unclassed = iter(plain)
+        for cmd, rule in zip(subject.commands, classed, strict=True):
+            judgement.parts.append(PartVerdict(cmd.source.text, rule if rule is not None else next(unclassed)))
         if not judgement.parts:
             judgement.parts.append(PartVerdict(subject.summary, None))
         worst = max(reversed(judgement.parts), key=self._weight)  # among equals the last part: `cd x && pytest`
@@ -262,10 +263,11 @@ class RuleEngine:
         self._weights[id(rule)] = (rule, weight)
         return weight
 
-    def _first_command(self, tool: str, cmd: CommandSubject, *, classed: bool) -> PermissionRule | None:
+    def _first_commands(self, cmds: Sequence[CommandSubject], *, classed: bool) -> list[PermissionRule | None]:
+        """The first rule of the classed (or plain) shell rules deciding each part, None where none does."""
         rules, index, testers = self._index(classed)
-        found = index.first(cmd, testers)
-        return rules[found].rule if found is not None else None
+        first = index.first
+        return [rules[found].rule if (found := first(cmd, testers)) is not None else None for cmd in cmds]
 
     def _first_request(self, tool: str, subject: Subject, tool_input: Mapping[str, Any], *, classed: bool
                        ) -> PermissionRule | None:

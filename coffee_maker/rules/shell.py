@@ -123,6 +123,9 @@ class _Walker:
     def word(self, node: Node, variables: set[str]) -> tuple[str, bool]:
         """A word's value with quotes removed, and whether an expansion made it (then it is not literal)."""
         kind = node.type
+        if kind == "word":  # most words: a plain word, often without a backslash
+            text = self.text(node)
+            return (_unescape(text) if "\\" in text else text), False
         if kind in ("string", "concatenation", "translated_string"):
             return self._joined(node, kind, variables)
         text = self.text(node)
