@@ -17,9 +17,11 @@ from typing import Any
 
 from coffee_maker.errors import ConfigError
 from coffee_maker.rules.checks import COMMAND_CHECKS, REQUEST_CHECKS, ROOTED
+from coffee_maker.rules.globs import glob_regex
 from coffee_maker.rules.index import RuleIndex
 from coffee_maker.rules.model import FACTS, PermissionRule, QuestionRisk, QuestionRule
-from coffee_maker.rules.subject import CommandSubject, PathUse, Subject, SubjectBuilder, command_of
+from coffee_maker.rules.paths import PathUse
+from coffee_maker.rules.subject import CommandSubject, Subject, SubjectBuilder, command_of
 from coffee_maker.types import (
     Decision,
     DecisionKind,
@@ -32,23 +34,6 @@ from coffee_maker.types import (
 
 _RANK = {"allow": 0, "ask": 1, "deny": 2}
 _KIND = {"allow": DecisionKind.ALLOW, "deny": DecisionKind.DENY, "ask": DecisionKind.ASK}
-
-
-def glob_regex(glob: str) -> re.Pattern[str]:
-    """`**/x` matches at any depth (including the top); `*` stays within a path segment."""
-    out, i = "", 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif glob.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif glob[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif glob[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(glob[i]), i + 1
-    return re.compile(f"^{out}$")
 
 
 @dataclass(frozen=True)
@@ -320,4 +305,4 @@ class RuleEngine:
         return self.question(request, facts or {})
 
 
-__all__ = ["Compiled", "Judgement", "PartVerdict", "QuestionRule", "RuleEngine", "glob_regex"]
+__all__ = ["Compiled", "Judgement", "PartVerdict", "QuestionRule", "RuleEngine"]

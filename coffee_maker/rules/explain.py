@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from coffee_maker.rules.engine import RuleEngine
-from coffee_maker.rules.subject import PathUse
+from coffee_maker.rules.paths import PathUse
 from coffee_maker.types import Decision, PermissionRequest, Question
 
 

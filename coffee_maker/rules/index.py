@@ -16,7 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from coffee_maker.rules.subject import CommandSubject, PathUse
+from coffee_maker.rules.globs import glob_source
+from coffee_maker.rules.paths import PathUse
+from coffee_maker.rules.subject import CommandSubject
 
 _UNSAFE = re.compile(r"\\[1-9]|\(\?P[<=]|\(\?[aiLmsux-]+\)")  # backreferences, named groups, global flags
 _MULTILINE = re.compile(r"\(\?[aiLsux]*m")  # `^` could match after a newline: cannot be tried with `match`
@@ -124,23 +126,6 @@ def _item(op: Any, av: Any) -> _Firsts:
     return None
 
 
-def reversed_glob(glob: str) -> str:
-    """The regex body matching a path *reversed* when the path matches ``glob``: `**/*.pem` → `mep\\.[^/]*(?:/.*)?`."""
-    text, out, i = glob[::-1], "", 0
-    while i < len(text):
-        if text.startswith("/**", i) and i + 3 == len(text):
-            out, i = out + "(?:/.*)?", i + 3
-        elif text.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif text[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif text[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(text[i]), i + 1
-    return out
-
-
 def _scoped_flags(pattern: str) -> str:
     """A leading `(?i)` becomes `(?i:…)`, which may sit inside an alternation."""
     found = re.match(r"^\(\?([aiLmsux]+)\)", pattern)
@@ -206,7 +191,7 @@ class RuleIndex:
             if kind == "command" and source is not None and not _UNSAFE.search(_scoped_flags(source)):
                 commands.append((i, _scoped_flags(source)))
             elif kind == "path" and path_sources[i] is not None:
-                paths.setdefault((access[i], inside[i]), []).append((i, reversed_glob(str(path_sources[i]))))
+                paths.setdefault((access[i], inside[i]), []).append((i, glob_source(str(path_sources[i]), reverse=True)))
             else:
                 others.append(i)
         folded = {key: _compiled("(?:" + "|".join(f"(?P<r{i}>{p})" for i, p in group) + ")")

@@ -5,21 +5,19 @@ each simple command's program (wrappers such as `timeout 60`, `uv run`, `npx`,
 `.venv/bin/` removed), subcommand, the paths it reads and writes — resolved against the
 worktree, following `cd` through the list, resolving symlinks, expanding `~` and `$HOME` —
 the variables it reads and the network destinations it names; for a file tool, its path.
-A path in the person's own checkout is outside: only the worktree is inside.
+Where each path points is `paths.PathResolver`'s business.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import stat
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coffee_maker.rules.paths import PathResolver, PathUse, expand_home
 from coffee_maker.rules.shell import ParsedCommand, SimpleCommand, parse
 
 #: Input keys that name a file or directory, in the order a tool's main path is looked up.
@@ -27,7 +25,6 @@ PATH_KEYS = ("file_path", "notebook_path", "path")
 #: Input keys that summarise a request in one line (logs, notices, learned rules).
 SUMMARY_KEYS = ("command", *PATH_KEYS, "pattern", "url", "query")
 
-_NEUTRAL = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "-"})
 _SYSTEM_BIN = ("/usr/bin/", "/bin/", "/usr/local/bin/", "/usr/sbin/", "/sbin/")
 #: Every match holds a `:` (`scheme://` or `user@host:`), so a word without one is not tried.
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://([^/\s:@]*@)?(?P<host>[^/\s:?#]+)|(?:[\w.-]+@)(?P<scp>[\w.-]+\.[a-z]{2,}):)",
@@ -48,17 +45,6 @@ _RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"),
 
 #: The words the loop in `_command` looks behind; any other word (without a `/`) is the program itself.
 _UNWRAP_HEADS = frozenset({"env", "git", "xargs", "npx", *_WRAPPERS, *(head for head, _ in _RUNNERS)})
-
-
-@dataclass(frozen=True, slots=True)
-class PathUse:
-    """A path a request reads or writes: as written, resolved, and relative to the worktree when inside."""
-
-    raw: str
-    resolved: str
-    inside: bool
-    write: bool
-    known: bool = True  # False: built from a variable or after an unknown `cd` — where it points is not known
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,107 +118,17 @@ class SubjectBuilder:
     """Computes subjects relative to one worktree root."""
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(os.path.realpath(root))
-        self._root_text = self.root.as_posix()
-        self._dirs: dict[str, tuple[str, bool]] = {}
-        self._request = threading.local()  # what one request already looked up (see `_memo`)
-
-    def _memo(self) -> dict[Any, Any] | None:
-        """Lookups of the request being built on this thread: a 4 KB command names the same paths and
-        directories again and again, and within one request the file system is taken as it was at the start."""
-        memo: dict[Any, Any] | None = getattr(self._request, "memo", None)
-        return memo
-
-    # ---------------------------------------------------------------- paths
-
-    def resolve(self, raw: str, cwd: str | None, *, write: bool, known: bool = True) -> PathUse:
-        memo = self._memo()
-        if memo is None:
-            return self._resolve(raw, cwd, write=write, known=known)
-        key = (raw, cwd, write, known)
-        use = memo.get(key)
-        if use is None:
-            use = memo[key] = self._resolve(raw, cwd, write=write, known=known)
-        return use
-
-    def _resolve(self, raw: str, cwd: str | None, *, write: bool, known: bool) -> PathUse:
-        expanded = _expand_home(raw)
-        if expanded in _NEUTRAL or expanded.startswith("/dev/fd/"):
-            return PathUse(raw, expanded, True, False)
-        if not expanded.startswith("/") and cwd is None:
-            return PathUse(raw, raw, False, write, known=False)
-        if expanded.startswith("/"):
-            joined = expanded
-        elif cwd is None or cwd == ".":
-            joined = f"{self._root_text}/{expanded}"
-        else:
-            joined = f"{cwd}/{expanded}" if cwd.startswith("/") else f"{self._root_text}/{cwd}/{expanded}"
-        if "/./" in joined or "//" in joined or joined.endswith(("/.", "/")):
-            joined = os.path.normpath(joined)
-        full = self._real(joined)
-        if full == self._root_text:
-            return PathUse(raw, ".", True, write, known)
-        if full.startswith(self._root_text + "/"):
-            return PathUse(raw, full[len(self._root_text) + 1:], True, write, known)
-        return PathUse(raw, full, False, write, known)
-
-    def _real(self, path: str) -> str:
-        """`os.path.realpath`, remembering existing directories' real paths (they rarely change)."""
-        return self._real_exists(path)[0]
-
-    def _real_exists(self, path: str) -> tuple[str, bool]:
-        """(real path, exists?): nothing below a missing directory can be a symlink, so it is not looked up."""
-        memo = self._memo()
-        if memo is None:
-            return self._lookup(path)
-        found = memo.get(path)
-        if found is None:
-            found = memo[path] = self._lookup(path)
-        return found
-
-    def _lookup(self, path: str) -> tuple[str, bool]:
-        if ".." in path.split("/"):
-            real = os.path.realpath(path)
-            return real, os.path.lexists(real)
-        parent, _, name = path.rpartition("/")
-        parent = parent or "/"
-        if not name:
-            return path, True
-        known = self._dirs.get(parent)
-        if known is None:
-            known = self._real_exists(parent)
-            if len(self._dirs) < 4096 and known[1] and os.path.isdir(known[0]):
-                self._dirs[parent] = known
-        candidate = f"{known[0]}/{name}" if known[0] != "/" else f"/{name}"
-        if not known[1]:
-            return candidate, False
-        try:  # one `lstat` tells both whether it exists and whether it is a symlink to follow
-            mode = os.lstat(candidate).st_mode
-        except (OSError, ValueError):
-            return candidate, False
-        if stat.S_ISLNK(mode):
-            real = os.path.realpath(candidate)
-            return real, os.path.lexists(real)
-        return candidate, True
+        self.paths = PathResolver(root)
+        self.root = self.paths.root
+        self.resolve = self.paths.resolve
 
     def file_subject(self, tool: str, tool_input: Mapping[str, Any]) -> Subject:
-        with self._one_request():
+        with self.paths.one_request():
             return self._file_subject(tool, tool_input)
 
     def shell_subject(self, command: str) -> Subject:
-        with self._one_request():
+        with self.paths.one_request():
             return self._shell_subject(command)
-
-    @contextlib.contextmanager
-    def _one_request(self) -> Iterator[None]:
-        outer = self._memo()
-        if outer is None:
-            self._request.memo = {}
-        try:
-            yield
-        finally:
-            if outer is None:
-                self._request.memo = None
 
     def _file_subject(self, tool: str, tool_input: Mapping[str, Any]) -> Subject:
         write = tool in ("Write", "Edit", "MultiEdit", "NotebookEdit")
@@ -275,7 +171,7 @@ class SubjectBuilder:
         target = next((a for a in subject.args if not a.startswith("-")), None)
         if target is None or target == "~":
             target = os.path.expanduser("~")
-        if (subject.source.dynamic - {0}) or target == "-" or (cwd is None and not os.path.isabs(_expand_home(target))):
+        if (subject.source.dynamic - {0}) or target == "-" or (cwd is None and not os.path.isabs(expand_home(target))):
             return None
         return self.resolve(target, cwd, write=False).resolved  # relative when inside, absolute when not
 
@@ -401,10 +297,3 @@ class SubjectBuilder:
                 continue
             uses.append(self.resolve(redirect.target, cwd, write=redirect.writes))
         return tuple(uses)
-
-
-def _expand_home(raw: str) -> str:
-    for prefix in ("$HOME", "${HOME}"):
-        if raw == prefix or raw.startswith(prefix + "/"):
-            return os.path.expanduser("~") + raw[len(prefix):]  # read each time: HOME can change
-    return os.path.expanduser(raw) if raw.startswith("~") else raw
