@@ -143,6 +143,8 @@ class RuleIndex:
     _by_char: dict[str, list[int]] = field(default_factory=dict)
     _folded_by_char: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
     _by_path: dict[tuple[str, bool, bool, bool], int | None] = field(default_factory=dict)
+    _by_text: dict[str, int | None] = field(default_factory=dict)  # the anchored rules' verdict on a text
+    _floating_by_text: dict[str, bool] = field(default_factory=dict)  # "no floating rule can match this text"
     floating: frozenset[int] = frozenset()  # rules searched one by one, after one search over them all says yes
     any_floating: re.Pattern[str] | None = None  # searched: the floating rules' branches not anchored with `^`
     any_floating_start: re.Pattern[str] | None = None  # matched at 0: their branches anchored with `^`
@@ -171,12 +173,18 @@ class RuleIndex:
         return self._folded_by_char[ch]
 
     def first_anchored(self, cmd: CommandSubject, matches: Sequence[Callable[[CommandSubject], bool]]) -> int | None:
-        ch = cmd.text[:1]
-        folded = self.folded_for(ch)
-        if folded is not None:
-            found = folded.match(cmd.text)
-            return int(found.lastgroup[1:]) if found is not None and found.lastgroup else None
-        return next((i for i in self.commands_for(ch) if matches[i](cmd)), None)
+        text = cmd.text
+        if text in self._by_text:  # `tail -5`, `sort`, `git status` come back part after part
+            return self._by_text[text]
+        folded = self.folded_for(text[:1])
+        if folded is None:
+            return next((i for i in self.commands_for(text[:1]) if matches[i](cmd)), None)
+        found = folded.match(text)
+        index = int(found.lastgroup[1:]) if found is not None and found.lastgroup else None
+        if len(self._by_text) >= 8192:  # bounded, like the paths'
+            self._by_text.clear()
+        self._by_text[text] = index  # the folded regex looks at the text alone
+        return index
 
     @classmethod
     def build(cls, rules: Sequence[object], kinds: Sequence[str], command_sources: Sequence[str | None],
@@ -238,8 +246,13 @@ class RuleIndex:
                 index = self.first_path(use)
                 if index is not None and (best is None or index < best):
                     best = index
-        skip_floating = (self.any_floating_start is None or self.any_floating_start.match(cmd.text) is None) and (
-            self.any_floating is None or self.any_floating.search(cmd.text) is None)
+        skip_floating = self._floating_by_text.get(cmd.text)
+        if skip_floating is None:
+            skip_floating = (self.any_floating_start is None or self.any_floating_start.match(cmd.text) is None) and (
+                self.any_floating is None or self.any_floating.search(cmd.text) is None)
+            if len(self._floating_by_text) >= 8192:
+                self._floating_by_text.clear()
+            self._floating_by_text[cmd.text] = skip_floating
         for i in self.others:
             if best is not None and i > best:
                 break
