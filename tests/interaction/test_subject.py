@@ -117,3 +117,14 @@ def test_commands_parsed_in_many_threads_at_once_parse_as_in_one() -> None:
     for thread in threads:
         thread.join(30)
     assert results == serial
+
+
+def test_a_copy_with_only_a_target_option_is_judged_not_crashed(tmp_path: Path) -> None:
+    """`cp --target-directory=DIR` has no positional argument; it once raised IndexError looking for the last one.
+    The option's value is a path outside the worktree (read, as any option's value), so a person is asked."""
+    subject = SubjectBuilder(tmp_path).shell_subject("cp --target-directory=/tmp/x")
+    assert [(p.resolved, p.write, p.inside) for p in subject.commands[0].paths] == [
+        (os.path.realpath("/tmp/x"), False, False)]
+    engine = RuleEngine(RulesSettings(), root=tmp_path, test_command="make check")
+    assert engine.permission(PermissionRequest("Bash", {"command": "cp --target-directory=/tmp/x"})).kind \
+        is DecisionKind.ASK
