@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -40,6 +42,13 @@ class DaemonSettings(BaseModel):
     claim_namespace: str = Field(
         "refs/coffee-maker", description="Where claims and work-in-progress refs live on the remote; use "
                                          "\"refs/heads/coffee-maker-claims\" when the server accepts only branches.")
+    lanes: int = Field(
+        1, ge=1, le=16, description="Priorities worked on at once, each in its own worktree, branch and agent "
+                                    "process; more lanes spend faster and open more PRs for a person to review "
+                                    "(docs/tech_decisions/lanes.md).")
+    claims: bool | Literal["auto"] = Field(
+        "auto", description="Claim each priority on the remote before working on it, so several daemons share "
+                            "one roadmap; \"auto\": when the repository has a remote.")
     guidance_files: list[str] = Field(
         default_factory=lambda: ["CLAUDE.md", "AGENTS.md", "CONTRIBUTING.md"],
         description="Repository guidance files put into the agent's prompt when present.",

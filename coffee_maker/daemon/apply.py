@@ -58,6 +58,8 @@ class Applier:
         #: While the main agent is limited (wall-clock time until its reset), attempts use the fallback.
         self.fallback_until = 0.0
         self.told: set[str] = set()
+        #: Backend → until when a limit pauses it: lanes share the account, so no new lane starts on it.
+        self.paused_backends: dict[str, float] = {}
         self.daily_budget_hit = False
         self.budget = BudgetGuard(
             config.daemon, priority_cost=lambda pid: (s.cost_usd if (s := store.get(pid)) else 0.0),
@@ -70,6 +72,11 @@ class Applier:
 
     def fallback_active(self) -> bool:
         return time.time() < self.fallback_until
+
+    def backend_paused_until(self) -> float | None:
+        """Until when the backend new attempts would use (``backend()``) is paused for a limit, or None."""
+        until = self.paused_backends.get(self.backend() or self.config.agent.backend, 0.0)
+        return until if until > time.time() else None
 
     def decide(self, priority: Priority, exit: Exit, attempt: int) -> Action:
         """The policy's decision for this exit; the limit streak moves on with it."""
@@ -110,6 +117,7 @@ class Applier:
                 self._log_failure(pid, action.attempt, action.reason)
                 self._block(priority, action, runner)
             case Pause():
+                self.paused_backends[(runner.backend if runner else None) or self.config.agent.backend] = action.until
                 self._pause(pid, action)
             case Fallback():
                 self.fallback_until = action.until

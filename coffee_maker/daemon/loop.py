@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import structlog
 
@@ -23,6 +24,8 @@ from coffee_maker.daemon.attempt import AttemptRunner
 from coffee_maker.daemon.counting import AttemptCounter
 from coffee_maker.daemon.exits import AttemptExit, Exit, Failed, Interrupted
 from coffee_maker.daemon.idle import idle_reason, retry_times
+from coffee_maker.daemon.lanes import LaneScheduler
+from coffee_maker.daemon.leases import ClaimKeeper
 from coffee_maker.daemon.planning import Picker, RoadmapView, next_work
 from coffee_maker.daemon.policy import Action, clock
 from coffee_maker.daemon.progress import Progress
@@ -30,7 +33,7 @@ from coffee_maker.daemon.reviews import PullRequestPoller
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import FINISHED, IN_REVIEW, Phase, StateStore, attempt_number
 from coffee_maker.daemon.status import StatusBoard
-from coffee_maker.daemon.waiting import Announcer
+from coffee_maker.daemon.waiting import Announcer, NotReady
 from coffee_maker.errors import CoffeeMakerError, ExitCode, UsageError
 from coffee_maker.observe.context import set_phase
 from coffee_maker.types import Priority, PullRequest
@@ -46,16 +49,12 @@ ONCE_MAX_WAIT_S = 600.0
 PROBLEM_RECHECK_S = 15.0
 
 
-class NotReady(CoffeeMakerError):
-    """The repository is not ready for an attempt (no commits, an empty remote, an unpushed roadmap)."""
-
-
 class Daemon:
     def __init__(
         self, loaded: LoadedConfig, services: Services, store: StateStore, *,
         read_roadmap: Callable[[], RoadmapView], pick: Picker, progress: Progress | None = None,
         wake: threading.Event | None = None, sleep: Callable[[float], None] | None = None,
-        check_ready: Callable[[Priority], str | None] | None = None,
+        check_ready: Callable[[Priority], str | None] | None = None, claims: ClaimKeeper | None = None,
     ) -> None:
         self.loaded, self.services, self.store = loaded, services, store
         self.read_roadmap, self.pick = read_roadmap, pick
@@ -64,7 +63,12 @@ class Daemon:
         self.leave = threading.Event()  # leave run() between steps without stopping the agent (SIGHUP reload)
         self.wake = wake or threading.Event()
         self._sleep_override = sleep
-        self.current_agent: AgentBackend | None = None
+        #: The running agents by lane (0 for `run --once`): a stop stops them all.
+        self.agents: dict[int, AgentBackend] = {}
+        self.claims = claims or ClaimKeeper(None)
+        self.claims.on_lost = self._claim_lost
+        self.lost: set[str] = set()  # priorities whose claim another daemon took: their lane leaves them
+        self.lanes: LaneScheduler | None = None  # the continuous run's lanes (None: `run --once`)
         self.exit_code: int | None = None  # why run() must end (the agent cannot authenticate): its exit code
         self.last_priority: str | None = None
         self._view: RoadmapView | None = None  # the roadmap as last read, to say why the daemon is idle
@@ -80,16 +84,21 @@ class Daemon:
         self.stopping.set()
         self.wake.set()
         self.services.notifier.stop.set()  # a question waiting for a person stays pending for the next run
-        if (agent := self.current_agent) is not None:
-            try:
-                agent.stop()
-            except Exception:  # noqa: BLE001 — stopping must not fail on a half-started agent
-                log.warning("agent stop failed", exc_info=True)
+        for agent in list(self.agents.values()):
+            _stop(agent)
+
+    @property
+    def current_agent(self) -> AgentBackend | None:
+        """The agent running now (with lanes: one of them)."""
+        return next(iter(self.agents.values()), None)
 
     def sleep(self, seconds: float) -> None:
         """Sleep, but wake at once for a stop or a roadmap change."""
         if self._sleep_override:
             self._sleep_override(seconds)
+            return
+        if self.status.lane is not None:  # a lane's pause: other lanes' ends set ``wake``, only a stop ends it
+            self.stopping.wait(timeout=max(0.0, seconds))
             return
         # The loop clears ``wake`` at the top of each turn: a stop requested after its check but
         # before that clear would be lost without this look (request_stop sets ``stopping`` first).
@@ -98,7 +107,16 @@ class Daemon:
         self.wake.wait(timeout=max(0.0, seconds))
 
     def run(self, *, once: bool = False, only: str | None = None) -> int:
-        """Work until stopped; with ``once``, until one priority reached a PR or its end (see ExitCode)."""
+        """Work until stopped; with ``once``, until one priority reached a PR or its end (see ExitCode).
+
+        The continuous run dispatches each attempt to a lane (``daemon/lanes.py``); ``once`` works inline.
+        """
+        if not once and only is None:
+            self.lanes = LaneScheduler(self, self.loaded.config.daemon.lanes)
+            try:
+                return self.lanes.run()
+            finally:
+                self.lanes = None
         target, first = only, True
         while not self.stopping.is_set() and not self.leave.is_set():
             self.status.heartbeat()
@@ -190,6 +208,19 @@ class Daemon:
             self.sleep(wait)
         return None
 
+    def remember_view(self, view: RoadmapView) -> None:
+        self._view = view
+
+    def idle_reason(self) -> str:
+        return self._idle_reason()
+
+    def until_next_poll(self) -> float:
+        return self._until_next_poll()
+
+    def attempt(self, priority: Priority, view: RoadmapView, *, feedback: str | None = None) -> None:
+        """One attempt in the calling lane's thread (``daemon/lanes.py``)."""
+        self._attempt(priority, view, feedback=feedback)
+
     def _idle_reason(self) -> str:
         return idle_reason(self.store, self.loaded.config.daemon, self._view, daily_budget_hit=self.policy.daily_budget_hit)
 
@@ -209,8 +240,9 @@ class Daemon:
         before = self.store.get(priority.id)
         attempt, branch = attempt_number(before), before.branch if before else None
         self.last_priority = priority.id
+        lane = self.status.lane or 0
         self.announce.working()
-        self.progress.start(priority.id)
+        self.progress.start(priority.id, lane=lane)
         self.status.working(priority.id)
         log.info("working on priority", priority=priority.id, title=priority.title, attempt=attempt)
         counted = self.counter.started(priority.id, attempt, branch)
@@ -220,7 +252,8 @@ class Daemon:
             action = self.policy.decide(priority, exit, attempt)
             self.policy.apply(priority, action, runner)  # raises AgentAuthError when the run must end
         finally:  # whatever the end (a bug too), the attempt is over and counted
-            self.progress.finish()
+            self.lost.discard(priority.id)
+            self.progress.finish(lane=lane)
             self.status.finished()
             self.counter.finished(counted, action.outcome if action else "error", runner.last_record,
                                   self.store.get(priority.id))
@@ -231,21 +264,46 @@ class Daemon:
             with self.services.tracer.attempt(priority.id, attempt=attempt, branch=branch) as trace:
                 return runner.run(priority, attempt=attempt, trace=trace, feedback=feedback)
         except AttemptExit as leaving:
-            if self.stopping.is_set() and isinstance(leaving.exit, Failed):
-                return Interrupted()  # the stop killed the agent: nothing it did failed
+            if (self.stopping.is_set() or priority.id in self.lost) and isinstance(leaving.exit, Failed):
+                return Interrupted()  # the stop killed the agent (or another daemon took it): nothing failed
             return leaving.exit
 
     def _on_progress(self, *, phase: str | None = None, turns: int | None = None, cost: float | None = None) -> None:
         """The terminal status line, the log context (every line says its step) and `status`."""
-        self.progress.update(phase=phase, turns=turns, cost=cost)
+        self.progress.update(phase=phase, turns=turns, cost=cost, lane=self.status.lane or 0)
         if phase is not None:
             set_phase(phase)
             self.status.step(phase)
+        if phase == "validating" and self.claims.enabled and self.last_priority_of_lane() is not None:
+            self._checkpoint()
+
+    def last_priority_of_lane(self) -> str | None:
+        """The priority the calling lane works on (its status row), or the last one inline."""
+        row = self.status.table.rows.get(self.status.lane) if self.status.lane is not None else None
+        return str(row["priority"]) if row and row.get("priority") else self.last_priority
+
+    def _checkpoint(self) -> None:
+        """The agent's run is over, the gate comes next: push its work in progress beside the claim."""
+        pid = self.last_priority_of_lane()
+        state = self.store.get(pid) if pid else None
+        if pid and state is not None and state.workspace:
+            self.claims.checkpoint(pid, Path(state.workspace))
 
     def _set_agent(self, agent: AgentBackend | None) -> None:
-        self.current_agent = agent
-        if agent is not None and self.stopping.is_set():
+        lane = self.status.lane or 0
+        if agent is None:
+            self.agents.pop(lane, None)
+            return
+        self.agents[lane] = agent
+        if self.stopping.is_set() or self.last_priority_of_lane() in self.lost:
             agent.stop()
+
+    def _claim_lost(self, pid: str) -> None:
+        """Another daemon holds the priority now: its lane stops the agent and leaves it."""
+        self.lost.add(pid)
+        for lane, row in list(self.status.table.rows.items()):
+            if row.get("priority") == pid and (agent := self.agents.get(lane)) is not None:
+                _stop(agent)
 
     def _address_feedback(self, pid: str, pr: PullRequest, fresh: list[str]) -> None:
         """Resume the agent on the PR's branch with review comments it has not seen yet."""
@@ -254,5 +312,15 @@ class Daemon:
             return
         feedback = "Reviewers asked for changes on the pull request:\n\n" + "\n\n".join(f"- {c}" for c in fresh)
         log.info("addressing review feedback", priority=pid, comments=len(fresh), pr=pr.number)
+        if self.lanes is not None:
+            self.lanes.queue_feedback(priority, view, feedback)
+            return
         self._attempt(priority, view, feedback=feedback)
+
+
+def _stop(agent: AgentBackend) -> None:
+    try:
+        agent.stop()
+    except Exception:  # noqa: BLE001 — stopping must not fail on a half-started agent
+        log.warning("agent stop failed", exc_info=True)
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 
@@ -34,12 +34,18 @@ class RoadmapView:
     priorities: tuple[Priority, ...]
     guidelines: list[tuple[str, str]]
     warnings: tuple[RoadmapWarning, ...] = ()  # the planner holds back a priority a roadmap error touches
+    #: Complete in the roadmap on the remote's default branch: another daemon's work, already merged.
+    complete_on_remote: frozenset[str] = frozenset()
 
     def get(self, pid: str) -> Priority | None:
         return next((p for p in self.priorities if p.id == pid), None)
 
 
-Picker = Callable[[RoadmapView, frozenset[str], frozenset[str]], Priority | None]
+class Picker(Protocol):
+    """The planner: the first ready priority, given what is in review, blocked and running."""
+
+    def __call__(self, view: RoadmapView, in_review: frozenset[str], blocked: frozenset[str],
+                 running: frozenset[str] = ..., /) -> Priority | None: ...
 
 
 @dataclass(frozen=True)
@@ -58,35 +64,61 @@ def upcoming_retries(store: StateStore, retry_delay_s: float, now: float | None 
 
 
 def effective(view: RoadmapView, store: StateStore) -> RoadmapView:
-    """Merged work counts as complete even before the person pulls the roadmap change."""
-    finished = store.ids_in(FINISHED)
+    """Merged work counts as complete even before the person pulls the roadmap change — this daemon's
+    (its state store) and other daemons' (the roadmap on the remote's default branch marks it complete)."""
+    finished = store.ids_in(FINISHED) | view.complete_on_remote
     return dataclasses.replace(view, priorities=tuple(
         dataclasses.replace(p, status=Status.COMPLETE) if p.id in finished else p for p in view.priorities
     ))
 
 
-def resumable(view: RoadmapView, store: StateStore, retry_delay_s: float, now: float | None = None) -> Priority | None:
+def resumable(view: RoadmapView, store: StateStore, retry_delay_s: float, now: float | None = None, *,
+              running: frozenset[str] = frozenset()) -> Priority | None:
     """A priority left mid-way (crash, usage limit, a retry now due) goes before anything new."""
-    now = time.time() if now is None else now
+    return next(iter(_resumable(view, store, retry_delay_s, time.time() if now is None else now, running)), None)
+
+
+def _resumable(view: RoadmapView, store: StateStore, retry_delay_s: float, now: float,
+               running: frozenset[str]) -> list[Priority]:
+    found = []
     for state in store.in_phases(ACTIVE | {Phase.RETRY}):
+        if state.priority in running:
+            continue
         if state.phase is not Phase.RETRY or state.retry_due(retry_delay_s) <= now:
             priority = view.get(state.priority)
             if priority is not None:
-                return priority
-            log.warning("priority in progress is no longer in the roadmap", priority=state.priority)
-    return None
+                found.append(priority)
+            else:
+                log.warning("priority in progress is no longer in the roadmap", priority=state.priority)
+    return found
 
 
 def next_work(view: RoadmapView, store: StateStore, *, pick: Picker, retry_delay_s: float,
               now: float | None = None) -> NextWork:
     now = time.time() if now is None else now
     retries = upcoming_retries(store, retry_delay_s, now)
-    priority = resumable(view, store, retry_delay_s, now)
-    if priority is not None:
+    if (priority := resumable(view, store, retry_delay_s, now)) is not None:
         return NextWork(priority, resumes=True, retries=retries)
-    waiting = frozenset(pid for pid, _ in retries)
-    chosen = pick(effective(view, store), store.ids_in(IN_REVIEW), store.ids_in({Phase.BLOCKED}) | waiting)
-    return NextWork(chosen, retries=retries)
+    ready = next_ready(view, store, pick=pick, retry_delay_s=retry_delay_s, count=1, now=now)
+    return NextWork(ready[0] if ready else None, retries=retries)
+
+
+def next_ready(view: RoadmapView, store: StateStore, *, pick: Picker, retry_delay_s: float, count: int,
+               running: frozenset[str] = frozenset(), now: float | None = None) -> list[Priority]:
+    """The next ``count`` priorities to start, none of ``running``: left mid-way first, then the planner's
+    picks in roadmap order (a dependency of a running priority is not complete, so its dependents wait)."""
+    now = time.time() if now is None else now
+    chosen = _resumable(view, store, retry_delay_s, now, running)[:count]
+    waiting = frozenset(pid for pid, _ in upcoming_retries(store, retry_delay_s, now))
+    planned, in_review, blocked = effective(view, store), store.ids_in(IN_REVIEW), store.ids_in({Phase.BLOCKED})
+    while len(chosen) < count:
+        busy = running | {p.id for p in chosen}
+        picked = pick(planned, in_review, blocked | waiting, busy) if busy else pick(planned, in_review,
+                                                                                       blocked | waiting)
+        if picked is None or picked.id in busy:
+            break
+        chosen.append(picked)
+    return chosen
 
 
 def held_by(loaded: LoadedConfig) -> Held:

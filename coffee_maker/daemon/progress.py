@@ -4,7 +4,8 @@ On a TTY: one live status line (priority, phase, elapsed, turns, cost) that
 redraws in place every second. Log lines printed to the same terminal first clear
 it (a logging filter), so the two never share a row. Off a TTY (systemd, CI,
 pipes): nothing — the logs say it all. While the terminal channel asks a person,
-the line is paused (``pause``/``resume``) so it never redraws over the prompt.
+the line is paused (``pause``/``resume``) so it never redraws over the prompt. With several
+lanes the line shows each running lane in turn order (``lane=`` on start/update/finish).
 """
 
 from __future__ import annotations
@@ -13,7 +14,22 @@ import logging
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import TextIO
+
+
+@dataclass
+class _Slot:
+    priority: str
+    phase: str = "starting"
+    turns: int = 0
+    cost: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+    def text(self) -> str:
+        elapsed = int(time.monotonic() - self.started)
+        return (f"{self.priority} · {self.phase} · {elapsed // 60}m{elapsed % 60:02d}s"
+                f" · {self.turns} turn{'' if self.turns == 1 else 's'} · ${self.cost:.2f}")
 
 
 class Progress:
@@ -21,11 +37,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self._lock = threading.Lock()
-        self.priority = ""
-        self.phase = ""
-        self.turns = 0
-        self.cost = 0.0
-        self.started = time.monotonic()
+        self.slots: dict[int, _Slot] = {}
         self._shown = False
         self._ticker: threading.Thread | None = None
         self._active = threading.Event()
@@ -48,37 +60,48 @@ class Progress:
         while self._active.wait(1.0) and self._active.is_set():
             self.render()
 
-    def start(self, priority: str) -> None:
+    @property
+    def priority(self) -> str:
+        """The priority shown (the first lane's): empty when nothing runs."""
+        slot = next(iter(self.slots.values()), None)
+        return slot.priority if slot else ""
+
+    def start(self, priority: str, *, lane: int = 0) -> None:
         with self._lock:
-            self.priority, self.phase, self.turns, self.cost = priority, "starting", 0, 0.0
-            self.started = time.monotonic()
+            self.slots[lane] = _Slot(priority)
         self.render()
         if self.enabled and (self._ticker is None or not self._ticker.is_alive()):
             self._active.set()
             self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
             self._ticker.start()
 
-    def finish(self) -> None:
-        """The attempt is over: stop redrawing and clear the line."""
-        self._active.clear()
+    def finish(self, *, lane: int = 0) -> None:
+        """The lane's attempt is over: the last one stops redrawing and clears the line."""
         with self._lock:
-            self.priority = ""
-        self.clear()
+            self.slots.pop(lane, None)
+            last = not self.slots
+        if last:
+            self._active.clear()
+            self.clear()
+        else:
+            self.render()
 
-    def update(self, *, phase: str | None = None, turns: int | None = None, cost: float | None = None) -> None:
+    def update(self, *, phase: str | None = None, turns: int | None = None, cost: float | None = None,
+               lane: int = 0) -> None:
         with self._lock:
+            if (slot := self.slots.get(lane)) is None:
+                return
             if phase is not None:
-                self.phase = phase
+                slot.phase = phase
             if turns is not None:
-                self.turns = turns
+                slot.turns = turns
             if cost is not None:
-                self.cost = cost
+                slot.cost = cost
         self.render()
 
     def line(self) -> str:
-        elapsed = int(time.monotonic() - self.started)
-        return (f"☕ {self.priority} · {self.phase} · {elapsed // 60}m{elapsed % 60:02d}s"
-                f" · {self.turns} turn{'' if self.turns == 1 else 's'} · ${self.cost:.2f}")
+        slots = [slot for _, slot in sorted(self.slots.items())]
+        return "☕ " + " | ".join(slot.text() for slot in slots)
 
     def pause(self) -> None:
         """Stop drawing (and clear the line) until ``resume``: someone is typing an answer on this terminal."""

@@ -3,15 +3,20 @@
 Why named writes: eleven ``set_info(phase=…, current=…)`` calls spread over the loop and the
 failure policy could each leave the fields half-updated; here each situation writes all of its
 fields together. The stored keys (``phase``, ``current``, ``waiting_for``, ``last_outcome``,
-``paused_until``) stay as the readers know them. ``phase`` holds the live status below, or,
+``paused_until``) stay as the readers know them; with lanes they show the lane that changed last, and
+``lanes`` holds every running lane (priority, step, started, waiting_for), written in the same write
+as the single-lane keys. Which lane writes is bound per thread (``bind_lane`` in the lane's thread,
+like the log context), so the loop and the failure policy call the same board whatever the lane. ``phase`` holds the live status below, or,
 while working, the step the attempt is in ("agent running", "validating", …). ``Phase`` (the
 state machine of a priority) is a different thing and lives in ``daemon/state.py``.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from enum import StrEnum
+from typing import Any
 
 from coffee_maker.daemon.state import StateStore
 
@@ -26,24 +31,65 @@ class LiveStatus(StrEnum):
     WAITING = "waiting"  # for a person to fix something (an unpushed roadmap, an empty remote)
 
 
+class LaneTable:
+    """The running lanes as `status` reads them (the ``lanes`` key); one lock for every lane's board."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rows: dict[int, dict[str, Any]] = {}
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        return {str(lane): dict(row) for lane, row in sorted(self.rows.items())}
+
+
 class StatusBoard:
     def __init__(self, store: StateStore) -> None:
         self.store = store
+        self.table = LaneTable()
+        self._local = threading.local()
+
+    @property
+    def lane(self) -> int | None:
+        """The lane of the calling thread (None: the main thread, or `run --once`)."""
+        return getattr(self._local, "lane", None)
+
+    def bind_lane(self, lane: int | None) -> None:
+        self._local.lane = lane
+
+    def _write(self, row: dict[str, Any] | None = None, *, drop: bool = False, **values: Any) -> None:
+        if self.lane is None:
+            self.store.set_info(**values)
+            return
+        with self.table.lock:  # read-modify-write of one key shared by the lanes
+            if drop:
+                self.table.rows.pop(self.lane, None)
+            elif row is not None:
+                self.table.rows.setdefault(self.lane, {}).update(row)
+            self.store.set_info(lanes=self.table.snapshot(), **values)
 
     def heartbeat(self) -> None:
         self.store.set_info(heartbeat=time.time())
 
     def working(self, pid: str) -> None:
-        self.store.set_info(current=pid, phase=LiveStatus.WORKING.value, started=time.time(), waiting_for=None,
-                            last_action=None)
+        now = time.time()
+        self._write({"priority": pid, "step": LiveStatus.WORKING.value, "started": now, "waiting_for": None},
+                    current=pid, phase=LiveStatus.WORKING.value, started=now, waiting_for=None, last_action=None)
 
     def step(self, name: str) -> None:
         """The step the attempt is in, shown instead of "working"."""
-        self.store.set_info(phase=name)
+        self._write({"step": name, "waiting_for": None}, phase=name)
 
     def finished(self) -> None:
-        """The attempt is over, whatever its end."""
-        self.store.set_info(current=None, phase=LiveStatus.IDLE.value)
+        """The attempt is over, whatever its end; with lanes the single-lane keys show a lane still running."""
+        if self.lane is None:
+            self.store.set_info(current=None, phase=LiveStatus.IDLE.value)
+            return
+        with self.table.lock:
+            self.table.rows.pop(self.lane, None)
+            other = next(iter(self.table.rows.values()), None)
+            keys: dict[str, Any] = {"current": None, "phase": LiveStatus.IDLE.value} if other is None else {
+                "current": other.get("priority"), "phase": other.get("step"), "started": other.get("started")}
+            self.store.set_info(lanes=self.table.snapshot(), **keys)
 
     def idle(self, waiting_for: str) -> None:
         self.store.set_info(phase=LiveStatus.IDLE.value, current=None, waiting_for=waiting_for)
@@ -58,8 +104,9 @@ class StatusBoard:
         self.store.set_info(problem=None, waiting_for=None)
 
     def paused(self, pid: str, *, until: float, why: str, limit: str) -> None:
-        self.store.set_info(phase=LiveStatus.PAUSED.value, paused_until=until, last_outcome=f"{pid}: {limit}",
-                            waiting_for=why)
+        self._write({"step": LiveStatus.PAUSED.value, "waiting_for": why, "paused_until": until},
+                    phase=LiveStatus.PAUSED.value, paused_until=until, last_outcome=f"{pid}: {limit}",
+                    waiting_for=why)
 
     def paused_for_the_day(self) -> None:
         """Written with what it waits for, so no reader sees the pause without its reason."""

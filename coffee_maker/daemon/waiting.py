@@ -11,8 +11,13 @@ from __future__ import annotations
 import structlog
 
 from coffee_maker.daemon.status import StatusBoard
+from coffee_maker.errors import CoffeeMakerError
 
 log = structlog.get_logger(__name__)
+
+
+class NotReady(CoffeeMakerError):
+    """The repository is not ready for an attempt (no commits, an empty remote, an unpushed roadmap)."""
 
 
 class Announcer:

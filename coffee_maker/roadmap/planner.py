@@ -37,6 +37,8 @@ class Held:
     blocked: frozenset[str] = frozenset()  # failed max_attempts times (or its PR was closed)
     skipped: frozenset[str] = frozenset()  # the person ran `coffee-maker skip`
     retry_at: Mapping[str, float] = field(default_factory=dict)  # a failed attempt's retry, not yet due
+    #: Being worked on now (a lane of this daemon, or another daemon's claim): not started twice.
+    running: frozenset[str] = frozenset()
 
 
 def _status_by_id(roadmap: Roadmap, finished: frozenset[str]) -> dict[str, Status]:
@@ -122,6 +124,8 @@ def _held_reason(p: Priority, held: Held, broken: dict[int, str], rings: dict[st
         return broken[p.line]
     if p.id in held.in_review:
         return "in review (a pull request is open)"
+    if p.id in held.running:
+        return "being worked on (another lane or daemon)"
     if p.id in held.blocked:
         return f"blocked by the daemon; `coffee-maker retry {p.id}` tries again"
     if p.id in held.skipped:

@@ -25,15 +25,18 @@ BOOKKEEPING_IDENTITY = {
 #: Network calls (push, fetch) give up after this long rather than hang a lane.
 NETWORK_TIMEOUT_S = 60.0
 
-_locks: dict[Path, threading.Lock] = {}
+_locks: dict[Path, threading.RLock] = {}
 _locks_guard = threading.Lock()
 
 
-def clone_lock(repo: Path) -> threading.Lock:
-    """One lock per clone: lanes of one daemon share a clone, and concurrent fetches into it fight over ref locks."""
+def clone_lock(repo: Path) -> threading.RLock:
+    """One lock per clone: lanes of one daemon share a clone, and concurrent fetches into it fight over ref locks.
+
+    Reentrant: the daemon's git holds it across a worktree's preparation, which fetches inside.
+    """
     key = repo.resolve()
     with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
+        return _locks.setdefault(key, threading.RLock())
 
 
 def git(repo: Path, *args: str, env: Mapping[str, str] | None = None, input: str | None = None,

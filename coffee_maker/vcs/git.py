@@ -21,6 +21,7 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.errors import GitError
 from coffee_maker.proc import tail
 from coffee_maker.types import BranchStatus, Priority, Workspace
+from coffee_maker.vcs._remote_refs import clone_lock
 from coffee_maker.vcs._worktrees import SPARE, add_args, is_reusable, reuse_worktree
 
 log = structlog.get_logger(__name__)
@@ -57,6 +58,8 @@ class GitManager:
         self.worktrees = loaded.layout.worktrees
         self._repo: Repo | None = None
         self._default: str | None = None
+        #: Lanes share this clone: preparing and parking worktrees, fetches and pushes go one at a time.
+        self._lock = clone_lock(self.root)
 
     # ------------------------------------------------------------------ basics
 
@@ -148,6 +151,10 @@ class GitManager:
         raise GitError(f"Cannot tell the default branch of {self.remote}; set [git] default_branch.")
 
     def fetch(self) -> None:
+        with self._lock:
+            self._fetch_unlocked()
+
+    def _fetch_unlocked(self) -> None:
         self._git("fetch", "--prune", "--quiet", self.remote)
 
     def branch_name(self, priority: Priority) -> str:
@@ -166,6 +173,10 @@ class GitManager:
     # ------------------------------------------------------------------ workspaces
 
     def prepare(self, priority: Priority) -> Workspace:
+        with self._lock:
+            return self._prepare_unlocked(priority)
+
+    def _prepare_unlocked(self, priority: Priority) -> Workspace:
         """The priority's worktree on its branch — reused as is when it exists (crash, retry).
 
         A new one is made from a parked or finished worktree when one is safe to reuse
@@ -188,7 +199,7 @@ class GitManager:
             if not is_reusable(self._git, path, self.remote):
                 raise GitError(f"The worktree {path} is on {current!r}, not {branch!r}, and has work that is "
                                f"not pushed; remove it (`git worktree remove {path}`) and restart.")
-        self.fetch()
+        self._fetch_unlocked()
         self.worktrees.mkdir(parents=True, exist_ok=True)
         start = self._checkout_args(branch, base)
         if existing:
@@ -258,6 +269,10 @@ class GitManager:
         return self._git("rev-parse", "HEAD", cwd=ws.path)
 
     def push(self, ws: Workspace) -> None:
+        with self._lock:
+            self._push_unlocked(ws)
+
+    def _push_unlocked(self, ws: Workspace) -> None:
         protected = {self.default_branch(), *self.settings.protected_branches}
         if any(fnmatch.fnmatchcase(ws.branch, pattern) for pattern in protected):
             raise GitError(f"Refusing to push to {ws.branch!r}: it is the default or a protected branch.")
@@ -267,6 +282,10 @@ class GitManager:
             raise GitError(f"Pushing {ws.branch} to {self.remote} was rejected: {exc.message}") from None
 
     def discard(self, ws: Workspace, *, keep_branch: bool) -> None:
+        with self._lock:
+            self._discard_unlocked(ws, keep_branch=keep_branch)
+
+    def _discard_unlocked(self, ws: Workspace, *, keep_branch: bool) -> None:
         """Roll an attempt back: its uncommitted work dropped, its worktree parked for reuse, its
         branch kept for inspection or deleted (locally; a pushed branch stays on the remote).
 

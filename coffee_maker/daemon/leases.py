@@ -1,0 +1,159 @@
+"""The daemon's claims on the shared remote: one per priority it holds, from its start to a final phase.
+
+Why here and not in the lanes: a priority in review has no lane, yet another daemon must not
+start it, so the claim lives as long as the priority is this daemon's — started, in review,
+retrying — and is released only in a final phase (done, blocked, skipped). The main loop
+renews the claims every third of the lease (``renew``); a claim that another daemon took
+(ours expired: a network cut, a long suspend) is reported through ``on_lost`` so the lane stops.
+The mechanism (refs, compare-and-swap, lease) is ``vcs/claims.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+
+from coffee_maker.daemon.state import FINISHED, Phase, StateStore
+from coffee_maker.errors import CoffeeMakerError, GitError
+from coffee_maker.vcs.checkpoints import push_checkpoint
+from coffee_maker.vcs.claims import (
+    Claim,
+    ClaimHeldError,
+    ClaimLostError,
+    ClaimNamespaceError,
+    ClaimStore,
+)
+
+log = structlog.get_logger(__name__)
+
+#: Phases after which the priority is no daemon's any more: its claim is released.
+FINAL = FINISHED | {Phase.BLOCKED, Phase.SKIPPED}
+
+
+def claim_slug(pid: str) -> str:
+    """The claim ref's name for a priority: its id slug (`PRIORITY 2.5` → `priority-2.5`), as in commit scopes."""
+    return re.sub(r"\s+", "-", pid.lower())
+
+
+class ClaimKeeper:
+    """This daemon's claims. ``store`` None: claims are off (no remote, or ``[daemon] claims = false``)."""
+
+    def __init__(self, store: ClaimStore | None, *, required: bool = False,
+                 on_lost: Callable[[str], None] = lambda _pid: None) -> None:
+        self.store = store
+        self.required = required  # `claims = true`: a remote refusing the namespace is a problem to fix
+        self.on_lost = on_lost
+        self.held: dict[str, Claim] = {}
+        self._lock = threading.Lock()
+        self._refused: dict[str, str] = {}  # priority → holder last logged, so a refusal is said once
+
+    @property
+    def enabled(self) -> bool:
+        return self.store is not None
+
+    def claim(self, pid: str) -> bool:
+        """Ours now (or claims are off); False when another daemon holds it or the remote cannot be reached."""
+        if self.store is None:
+            return True
+        with self._lock:
+            if pid in self.held:
+                return True
+        try:
+            claim = self.store.acquire(pid, claim_slug(pid), resume=True)
+        except ClaimHeldError as exc:
+            holder = exc.holder.owner if exc.holder else "?"
+            if self._refused.get(pid) != holder:
+                self._refused[pid] = holder
+                log.info("priority claimed by another daemon; skipping it", priority=pid, why=exc.message)
+            return False
+        except ClaimNamespaceError as exc:
+            if self.required:
+                raise
+            log.warning("the remote refuses claim refs; working without claims", problem=exc.message)
+            self.store = None
+            return True
+        except GitError as exc:
+            log.warning("could not claim the priority; trying again later", priority=pid, error=exc.message)
+            return False
+        self._refused.pop(pid, None)
+        with self._lock:
+            self.held[pid] = claim
+        log.info("claimed priority", priority=pid, sequence=claim.sequence)
+        return True
+
+    def adopt(self, store: StateStore) -> None:
+        """At start-up: re-claim what this daemon's state says is still its own (in review, left mid-way)."""
+        if self.store is None:
+            return
+        for state in store.all():
+            if state.phase not in FINAL and state.priority not in self.held:
+                self.claim(state.priority)
+
+    def renew(self) -> None:
+        """Renew each claim whose third of the lease has passed; a lost one is dropped and reported."""
+        if self.store is None:
+            return
+        with self._lock:
+            due = [c for c in self.held.values() if self.store.renew_due(c)]
+        for claim in due:
+            try:
+                renewed = self.store.renew(claim)
+            except ClaimLostError as exc:
+                log.error("lost the claim on a priority; leaving it", priority=claim.priority_id, why=exc.message)
+                with self._lock:
+                    self.held.pop(claim.priority_id, None)
+                self.on_lost(claim.priority_id)
+                continue
+            except CoffeeMakerError as exc:  # the network: two more tries before the lease runs out
+                log.warning("could not renew a claim; trying again", priority=claim.priority_id, error=exc.message)
+                continue
+            with self._lock:
+                self.held[claim.priority_id] = renewed
+
+    def checkpoint(self, pid: str, worktree: Path) -> None:
+        """Push the worktree's work in progress beside the claim (renewing it), so another machine can go on."""
+        if self.store is None or (claim := self.held.get(pid)) is None:
+            return
+        try:
+            renewed, _ = push_checkpoint(self.store, worktree, claim)
+        except ClaimLostError as exc:
+            log.error("lost the claim on a priority; leaving it", priority=pid, why=exc.message)
+            with self._lock:
+                self.held.pop(pid, None)
+            self.on_lost(pid)
+            return
+        except CoffeeMakerError as exc:
+            log.warning("could not push a checkpoint", priority=pid, error=exc.message)
+            return
+        with self._lock:
+            self.held[pid] = renewed
+
+    def release_finished(self, store: StateStore) -> None:
+        """Release the claims of priorities that reached a final phase."""
+        if self.store is None:
+            return
+        with self._lock:
+            claims = list(self.held.values())
+        for claim in claims:
+            state = store.get(claim.priority_id)
+            if state is None or state.phase not in FINAL:
+                continue
+            try:
+                self.store.release(claim)
+                log.info("released the claim", priority=claim.priority_id, phase=state.phase.value)
+            except CoffeeMakerError as exc:
+                log.warning("could not release a claim; it expires by itself", priority=claim.priority_id,
+                            error=exc.message)
+            with self._lock:
+                self.held.pop(claim.priority_id, None)
+
+    def next_renewal_in(self, now: float) -> float | None:
+        """Seconds until the soonest renewal falls due (None: nothing held)."""
+        if self.store is None or not self.held:
+            return None
+        lease = self.store.lease_s
+        return max(0.0, min(c.expires_at - lease * 2 / 3 for c in self.held.values()) - now)
