@@ -1,0 +1,203 @@
+"""Lanes end to end: several priorities at once on real git, the scripted agent and the local forge.
+
+Orders are read from the state store's transitions (each stamped when it was written), never
+from how long something took.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from coffee_maker.config import load_config
+from coffee_maker.daemon.state import Phase, StateStore
+from coffee_maker.testing.daemon_run import run_daemon_until
+from coffee_maker.testing.lanes_sandbox import answer_first_question, build_lanes_sandbox, priority_script
+from tests.conftest import git
+
+
+def _store(project: Path) -> StateStore:
+    return StateStore(project / ".coffee_maker" / "state.db")
+
+
+def _phases(project: Path) -> dict[str, Phase]:
+    db = project / ".coffee_maker" / "state.db"
+    return {s.priority: s.phase for s in StateStore(db).all()} if db.exists() else {}
+
+
+def _first(store: StateStore, pid: str, phase: Phase) -> float:
+    """When ``pid`` first entered ``phase``."""
+    return min(at for _, to, at, _ in store.history(pid) if to == phase.value)
+
+
+def _all_in(project: Path, phase: Phase, count: int) -> bool:
+    phases = _phases(project)
+    return len([p for p in phases.values() if p is phase]) == count
+
+
+def _max_overlap(spans: list[tuple[float, float]]) -> int:
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    best = now = 0
+    for _, step in events:
+        now += step
+        best = max(best, now)
+    return best
+
+
+class TestSixPriorities:
+    def test_other_lanes_finish_while_one_waits_for_a_person(self, tmp_path: Path) -> None:
+        """lanes = 3, six priorities, PRIORITY 1 asks a person: the other five reach a PR before it is answered."""
+        project = build_lanes_sandbox(tmp_path / "s", count=6, lanes=3, work_s=0.5, asking={1})
+        others = [f"PRIORITY {n}" for n in range(2, 7)]
+        seen_waiting: list[bool] = []
+
+        def person() -> None:  # answers only once the other five are in review
+            while not all(_phases(project).get(pid) is Phase.PR_OPEN for pid in others):
+                time.sleep(0.1)
+            seen_waiting.append(_phases(project).get("PRIORITY 1") is Phase.AGENT_RUNNING)
+            while not answer_first_question(project):
+                time.sleep(0.1)
+
+        threading.Thread(target=person, daemon=True).start()
+        assert run_daemon_until(project, lambda: _all_in(project, Phase.PR_OPEN, 6), timeout_s=150)
+        assert seen_waiting == [True]  # the question's lane still waited when the others were done
+        store = _store(project)
+        p1_done = _first(store, "PRIORITY 1", Phase.PR_OPEN)
+        assert all(_first(store, pid, Phase.PR_OPEN) < p1_done for pid in others)
+        spans = [(_first(store, f"PRIORITY {n}", Phase.BRANCHED), _first(store, f"PRIORITY {n}", Phase.PR_OPEN))
+                 for n in range(1, 7)]
+        assert _max_overlap(spans) == 3  # three at once, never more
+        records = [json.loads(p.read_text()) for p in (project / ".coffee_maker" / "reviews").glob("*.json")]
+        assert sorted(r["number"] for r in records) == [1, 2, 3, 4, 5, 6]  # one PR each
+        assert len({r["branch"] for r in records}) == 6
+        assert all(s.attempt == 1 for s in store.all())
+
+    def test_a_dependency_chain_is_respected(self, tmp_path: Path) -> None:
+        """2 needs 1, 3 needs 2; 4 and 5 run beside 1. A person merges each PR on the remote as it opens."""
+        project = build_lanes_sandbox(tmp_path / "s", count=5, lanes=3, depends={2: 1, 3: 2})
+        merger = tmp_path / "person"
+        git(tmp_path, "clone", "-q", str(tmp_path / "s" / "origin.git"), str(merger))
+        git(merger, "config", "user.name", "person")
+        git(merger, "config", "user.email", "person@example.invalid")
+        stop = threading.Event()
+        merged: list[str] = []
+
+        def merge_open_prs() -> None:
+            while not stop.is_set():
+                for state in StateStore(project / ".coffee_maker" / "state.db").all() \
+                        if (project / ".coffee_maker" / "state.db").exists() else []:
+                    if state.phase is Phase.PR_OPEN and state.priority not in merged and state.branch:
+                        git(merger, "pull", "-q", "--no-rebase", "origin", "main")
+                        git(merger, "fetch", "-q", "origin", state.branch)
+                        git(merger, "merge", "-q", "--no-edit", "FETCH_HEAD")
+                        git(merger, "push", "-q", "origin", "HEAD:main")
+                        merged.append(state.priority)
+                stop.wait(0.2)
+
+        helper = threading.Thread(target=merge_open_prs, daemon=True)
+        helper.start()
+        try:
+            assert run_daemon_until(project, lambda: _all_in(project, Phase.DONE, 5), timeout_s=180)
+        finally:
+            stop.set()
+            helper.join(10)
+        store = _store(project)
+        assert _first(store, "PRIORITY 2", Phase.BRANCHED) > _first(store, "PRIORITY 1", Phase.MERGED)
+        assert _first(store, "PRIORITY 3", Phase.BRANCHED) > _first(store, "PRIORITY 2", Phase.MERGED)
+        p1_merged = _first(store, "PRIORITY 1", Phase.MERGED)
+        assert _first(store, "PRIORITY 4", Phase.BRANCHED) < p1_merged  # beside 1, not after it
+        assert _first(store, "PRIORITY 5", Phase.BRANCHED) < p1_merged
+
+    def test_a_usage_limit_in_one_lane_pauses_new_starts(self, tmp_path: Path) -> None:
+        """lanes = 2: PRIORITY 1 hits a usage limit; PRIORITY 2 (already running) finishes, PRIORITY 3 waits
+        for the reset, then PRIORITY 1 resumes the same attempt."""
+        project = build_lanes_sandbox(tmp_path / "s", count=3, lanes=2, work_s=0.3)
+        limited = priority_script(1, work_s=0, asks=False)
+        limited["resume_steps"] = limited["steps"]
+        limited["steps"] = [{"usage_limit": "5-hour limit reached", "reset_at": "+4"}]
+        (tmp_path / "s" / "agent-scripts" / "priority-1.json").write_text(json.dumps(limited))
+        assert run_daemon_until(project, lambda: _all_in(project, Phase.PR_OPEN, 3), timeout_s=120)
+        store = _store(project)
+        until = float(store.info()["paused_until"])
+        assert _first(store, "PRIORITY 2", Phase.BRANCHED) < until
+        assert _first(store, "PRIORITY 2", Phase.PR_OPEN) < _first(store, "PRIORITY 3", Phase.BRANCHED)
+        assert _first(store, "PRIORITY 3", Phase.BRANCHED) >= until  # no new lane on the paused backend
+        p1 = store.get("PRIORITY 1")
+        assert p1 is not None and p1.attempt == 1 and "retry" not in [h[1] for h in store.history("PRIORITY 1")]
+
+
+def _start(project: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "COFFEE_MAKER_DAEMON__POLL_INTERVAL_S": "0.5"}
+    return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait(condition: object, *, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if condition():  # type: ignore[operator]
+                return
+        except Exception:  # noqa: BLE001, S110 — a state DB being written: look again
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class TestProcesses:
+    def test_sigterm_stops_every_lane_and_a_restart_resumes_them(self, tmp_path: Path) -> None:
+        """Three agents running; SIGTERM ends the daemon cleanly, each attempt left to resume (no retry)."""
+        project = build_lanes_sandbox(tmp_path / "s", count=3, lanes=3, work_s=600)
+        daemon = _start(project)
+        try:
+            _wait(lambda: _all_in(project, Phase.AGENT_RUNNING, 3), timeout_s=60, what="three running agents")
+            daemon.send_signal(signal.SIGTERM)
+            assert daemon.wait(timeout=60) == 0
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+        assert _phases(project) == {f"PRIORITY {n}": Phase.AGENT_RUNNING for n in range(1, 4)}
+        for n in range(1, 4):  # the person's agents are quick now
+            script = priority_script(n, work_s=0, asks=False)
+            (tmp_path / "s" / "agent-scripts" / f"priority-{n}.json").write_text(json.dumps(script))
+        assert run_daemon_until(project, lambda: _all_in(project, Phase.PR_OPEN, 3), timeout_s=120)
+        assert all(s.attempt == 1 for s in _store(project).all())
+
+    def test_two_daemons_share_one_roadmap_through_claims(self, tmp_path: Path) -> None:
+        """Two clones of one origin, a daemon process each (lanes = 2): six priorities, each done once."""
+        first = build_lanes_sandbox(tmp_path / "s", count=6, lanes=2, work_s=0.5)
+        second = tmp_path / "second"
+        git(tmp_path, "clone", "-q", str(tmp_path / "s" / "origin.git"), str(second))
+        git(second, "config", "user.name", "second machine")
+        git(second, "config", "user.email", "second@example.invalid")
+        (second / "coffee_maker.toml").write_text((first / "coffee_maker.toml").read_text())
+        clones = (first, second)
+
+        def prs() -> list[dict[str, object]]:
+            return [json.loads(p.read_text()) for c in clones for p in (c / ".coffee_maker" / "reviews").glob("*.json")]
+
+        daemons = [_start(clone) for clone in clones]
+        try:
+            _wait(lambda: len(prs()) >= 6 and all(
+                s.phase is Phase.PR_OPEN for c in clones for s in _store(c).all()), timeout_s=180, what="six PRs")
+            for daemon in daemons:
+                daemon.send_signal(signal.SIGTERM)
+            assert [d.wait(timeout=60) for d in daemons] == [0, 0]
+        finally:
+            for daemon in daemons:
+                if daemon.poll() is None:
+                    daemon.kill()
+        records = prs()
+        assert len(records) == 6 and len({r["branch"] for r in records}) == 6  # one PR each
+        done = [s.priority for c in clones for s in _store(c).all()]
+        assert sorted(done) == sorted(f"PRIORITY {n}" for n in range(1, 7))  # each by exactly one daemon
+        assert all(_store(c).all() for c in clones)  # both daemons worked
+        branches = git(tmp_path / "s" / "origin.git", "branch", "--format=%(refname:short)").split()
+        assert len([b for b in branches if b.startswith("coffee-maker/")]) == 6
+        assert load_config(first).config.daemon.lanes == 2
