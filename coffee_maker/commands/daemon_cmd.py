@@ -106,9 +106,38 @@ def status_data(loaded: LoadedConfig) -> dict[str, Any]:
     current = next((p for p in data["priorities"] if p["id"] == data["current"]), None)
     data["current_cost_usd"] = current["cost_usd"] if current else None
     data["pending_questions"] = _pending_count(loaded)
+    data["lanes"] = _lanes(loaded, info, data["priorities"]) if running else []
     data["next_up"] = _next_up(loaded, store)
     store.close()
     return data
+
+
+def _lanes(loaded: LoadedConfig, info: dict[str, Any], priorities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each running lane: priority, phase, elapsed, cost, and what it waits for (a person's question first)."""
+    rows = info.get("lanes") or {}
+    if not isinstance(rows, dict):
+        return []
+    questions: dict[str, str] = {}
+    try:
+        from coffee_maker.notify.inbox import Inbox
+
+        if loaded.layout.inbox_db.exists():
+            inbox = Inbox(loaded.layout.inbox_db)
+            for question in inbox.waiting():
+                questions.setdefault(question.priority or "", f"you: question {question.id} ({question.text})")
+            inbox.close()
+    except Exception:  # noqa: BLE001, S110 — status must always print something
+        pass
+    cost = {p["id"]: p["cost_usd"] for p in priorities}
+    now = time.time()
+    lanes = []
+    for lane, row in sorted(rows.items(), key=lambda item: int(item[0])):
+        pid = row.get("priority")
+        started = row.get("started")
+        lanes.append({"lane": int(lane), "priority": pid, "phase": row.get("step"),
+                      "elapsed_s": round(now - started) if isinstance(started, (int, float)) else None,
+                      "cost_usd": cost.get(pid), "waiting_for": questions.get(pid) or row.get("waiting_for")})
+    return lanes
 
 
 def _pending_count(loaded: LoadedConfig) -> int | None:
@@ -143,7 +172,11 @@ def show_status(loaded: LoadedConfig, *, as_json: bool) -> int:
     console = _common.console()
     head = f"[green]running[/] (pid {data['pid']})" if data["running"] else "[dim]not running[/]"
     console.print(f"coffee-maker: {head} — {data['repo']}")
-    if data.get("current"):
+    for lane in data.get("lanes") or []:
+        waits = f" · waiting for {escape(str(lane['waiting_for']))}" if lane.get("waiting_for") else ""
+        console.print(f"  lane {lane['lane']}: [bold]{lane['priority']}[/] · {lane['phase']} · "
+                      f"{lane.get('elapsed_s') or 0}s · ${lane.get('cost_usd') or 0:.2f}{waits}")
+    if data.get("current") and len(data.get("lanes") or []) <= 1:
         console.print(f"  now: [bold]{data['current']}[/] · {data.get('phase')} · {data.get('elapsed_s') or 0}s"
                       f" · ${data.get('current_cost_usd') or 0:.2f}")
         if data.get("last_action"):

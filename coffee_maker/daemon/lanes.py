@@ -98,6 +98,7 @@ class LaneScheduler:
     def run(self) -> int:
         host = self.host
         try:
+            host.status.no_lanes()
             host.claims.adopt(host.store)
             while not host.stopping.is_set() and not host.leave.is_set():
                 host.status.heartbeat()

@@ -67,6 +67,12 @@ class StatusBoard:
                 self.table.rows.setdefault(self.lane, {}).update(row)
             self.store.set_info(lanes=self.table.snapshot(), **values)
 
+    def no_lanes(self) -> None:
+        """A continuous run starts: rows left by an earlier run (a crash) are gone."""
+        with self.table.lock:
+            self.table.rows.clear()
+            self.store.set_info(lanes={})
+
     def heartbeat(self) -> None:
         self.store.set_info(heartbeat=time.time())
 

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from coffee_maker.commands.daemon_cmd import status_data
 from coffee_maker.config import load_config
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.testing.daemon_run import run_daemon_until
@@ -56,17 +57,22 @@ class TestSixPriorities:
         project = build_lanes_sandbox(tmp_path / "s", count=6, lanes=3, work_s=0.5, asking={1})
         others = [f"PRIORITY {n}" for n in range(2, 7)]
         seen_waiting: list[bool] = []
+        lanes_shown: list[list[dict[str, object]]] = []
 
         def person() -> None:  # answers only once the other five are in review
             while not all(_phases(project).get(pid) is Phase.PR_OPEN for pid in others):
                 time.sleep(0.1)
             seen_waiting.append(_phases(project).get("PRIORITY 1") is Phase.AGENT_RUNNING)
+            lanes_shown.append(status_data(load_config(project))["lanes"])
             while not answer_first_question(project):
                 time.sleep(0.1)
 
         threading.Thread(target=person, daemon=True).start()
         assert run_daemon_until(project, lambda: _all_in(project, Phase.PR_OPEN, 6), timeout_s=150)
         assert seen_waiting == [True]  # the question's lane still waited when the others were done
+        waiting = [lane for lane in lanes_shown[0] if lane["priority"] == "PRIORITY 1"]
+        assert len(waiting) == 1 and str(waiting[0]["waiting_for"]).startswith("you: question ")
+        assert waiting[0]["phase"] == "agent running" and waiting[0]["elapsed_s"] is not None
         store = _store(project)
         p1_done = _first(store, "PRIORITY 1", Phase.PR_OPEN)
         assert all(_first(store, pid, Phase.PR_OPEN) < p1_done for pid in others)
