@@ -13,14 +13,18 @@ blocked, skipped and waiting-retry priorities are held back, with the reason.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import structlog
 
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.state import ACTIVE, FINISHED, IN_REVIEW, Phase, StateStore
+from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.roadmap import Held, Roadmap, Skip, explain
 from coffee_maker.types import Priority, RoadmapWarning, Status
 
@@ -121,16 +125,39 @@ def next_ready(view: RoadmapView, store: StateStore, *, pick: Picker, retry_dela
     return chosen
 
 
-def held_by(loaded: LoadedConfig) -> Held:
-    """The daemon's state for ``loaded``'s repository; nothing held when the daemon never ran there."""
-    from coffee_maker.daemon.state import StateStore
+def complete_on_remote(loaded: LoadedConfig, remote: str, base: Callable[[], str]) -> frozenset[str]:
+    """Ids the roadmap on ``remote``'s default branch marks complete (as of the last fetch): other daemons'
+    merged work counts as complete here too. ``base`` names the branch; nothing when it cannot be read."""
+    from coffee_maker.proc import run
+    from coffee_maker.roadmap import parse_roadmap
 
+    relpath = Path(os.path.relpath(loaded.roadmap_path, loaded.repo)).as_posix()
+    if relpath.startswith(".."):
+        return frozenset()
+    try:
+        ref = f"{remote}/{base()}:{relpath}"
+    except CoffeeMakerError:
+        return frozenset()  # an empty remote: nothing is merged anywhere yet
+    shown = run(["git", "show", ref], cwd=loaded.repo, timeout=30)
+    if shown.returncode != 0:
+        return frozenset()
+    return frozenset(p.id for p in parse_roadmap(shown.stdout).priorities if p.status is Status.COMPLETE)
+
+
+def held_by(loaded: LoadedConfig) -> Held:
+    """The daemon's state for ``loaded``'s repository (nothing when the daemon never ran there), and the
+    priorities the remote's roadmap marks complete — the same rule as the daemon's ``effective``."""
+    from coffee_maker.daemon.state import StateStore
+    from coffee_maker.vcs.git import GitManager
+
+    elsewhere = complete_on_remote(loaded, loaded.config.git.remote, GitManager(loaded).default_branch)
     db = loaded.layout.state_db
     if not db.exists():
-        return Held()
+        return Held(finished=elsewhere)
     store = StateStore(db)
     try:
-        return store.held(loaded.config.daemon.retry_delay_s)
+        held = store.held(loaded.config.daemon.retry_delay_s)
+        return dataclasses.replace(held, finished=held.finished | elsewhere)
     finally:
         store.close()
 

@@ -21,6 +21,7 @@ from coffee_maker.agent.base import AgentBackend
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.devlog import devlog_path
 from coffee_maker.daemon.loop import Daemon, RoadmapView
+from coffee_maker.daemon.planning import complete_on_remote
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.record import AttemptRecord
 from coffee_maker.daemon.services import Services
@@ -42,29 +43,10 @@ def roadmap_reader(loaded: LoadedConfig, git: Any = None) -> Any:
 
     def read() -> RoadmapView:
         _, roadmap = read_roadmap(loaded.roadmap_path)
-        done = complete_on_remote(loaded, git) if git is not None else frozenset()
+        done = complete_on_remote(loaded, git.remote, git.default_branch) if git is not None else frozenset()
         return RoadmapView(roadmap.priorities, list(roadmap.guidelines), roadmap.warnings, done)
 
     return read
-
-
-def complete_on_remote(loaded: LoadedConfig, git: Any) -> frozenset[str]:
-    """Ids marked complete in `git show <remote>/<base>:<roadmap>`: other daemons' merged work counts."""
-    from coffee_maker.proc import run
-    from coffee_maker.roadmap import parse_roadmap
-    from coffee_maker.types import Status
-
-    relpath = Path(os.path.relpath(loaded.roadmap_path, loaded.repo)).as_posix()
-    if relpath.startswith(".."):
-        return frozenset()
-    try:
-        ref = f"{git.remote}/{git.default_branch()}:{relpath}"
-    except CoffeeMakerError:
-        return frozenset()  # an empty remote: nothing merged anywhere yet
-    shown = run(["git", "show", ref], cwd=loaded.repo, timeout=30)
-    if shown.returncode != 0:
-        return frozenset()
-    return frozenset(p.id for p in parse_roadmap(shown.stdout).priorities if p.status is Status.COMPLETE)
 
 
 def claim_keeper(loaded: LoadedConfig) -> Any:

@@ -19,7 +19,11 @@ from coffee_maker.commands.daemon_cmd import status_data
 from coffee_maker.config import load_config
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.testing.daemon_run import run_daemon_until
-from coffee_maker.testing.lanes_sandbox import answer_first_question, build_lanes_sandbox, priority_script
+from coffee_maker.testing.lanes_sandbox import (
+    answer_first_question,
+    build_lanes_sandbox,
+    priority_script,
+)
 from tests.conftest import git
 
 
