@@ -76,6 +76,7 @@ def build_sandbox(root: Path) -> Path:
         'channels = ["cli"]\n'
         "timeout_s = 120\n\n"
         "[daemon]\n"
+        "lanes = 1  # priorities worked on at once; with 2 both demo priorities run side by side\n"
         "poll_interval_s = 2\n"
         "retry_delay_s = 1\n"
     )

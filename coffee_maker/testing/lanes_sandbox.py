@@ -61,7 +61,9 @@ def build_lanes_sandbox(root: Path, *, count: int, lanes: int, work_s: float = 0
     _git(project, "commit", "-qam", f"docs: plan {count} priorities")
     _git(project, "push", "-q", "origin", "main")
     toml = project / "coffee_maker.toml"
-    toml.write_text(toml.read_text().replace("[daemon]\n", f"[daemon]\nlanes = {lanes}\n{config}"))
+    text = toml.read_text()
+    lanes_line = next(line for line in text.splitlines() if line.startswith("lanes = "))
+    toml.write_text(text.replace(lanes_line, f"lanes = {lanes}\n{config}".rstrip("\n")))
     return project
 
 

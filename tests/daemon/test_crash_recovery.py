@@ -24,8 +24,9 @@ RUNS = 30
 BRANCHES = ("coffee-maker/priority-1-temperature-conversion-helpers", "coffee-maker/priority-2-forecast-summary")
 
 
-def _start(project: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "COFFEE_MAKER_NOTIFY__TIMEOUT_S": "0.5", "COFFEE_MAKER_DAEMON__POLL_INTERVAL_S": "0.5"}
+def _start(project: Path, lanes: int = 1) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "COFFEE_MAKER_NOTIFY__TIMEOUT_S": "0.5", "COFFEE_MAKER_DAEMON__POLL_INTERVAL_S": "0.5",
+           "COFFEE_MAKER_DAEMON__LANES": str(lanes)}
     return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -81,23 +82,24 @@ def _check_invariants(project: Path, original_roadmap: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("lanes", [1, 2])
 @pytest.mark.parametrize("run", range(RUNS))
-def test_sigkill_at_random_points_then_resume(tmp_path: Path, run: int) -> None:
+def test_sigkill_at_random_points_then_resume(tmp_path: Path, run: int, lanes: int) -> None:
     """Kills at seeded random moments (1-3 per run, RUNS runs); each restart finishes with the invariants intact.
 
     One test per run, so the runs spread over the xdist workers and each has the whole
-    per-test timeout, instead of thirty runs sharing one.
+    per-test timeout, instead of thirty runs sharing one. With lanes = 2 both priorities run at once.
     """
     rng = random.Random(20261123 + run)
     project = build_sandbox(tmp_path / f"run-{run}")
     original = (project / "docs" / "ROADMAP.md").read_text()
     kills = 1 + run % 3
     for _ in range(kills):
-        daemon = _start(project)
+        daemon = _start(project, lanes)
         time.sleep(rng.uniform(0.3, 2.2))
         daemon.send_signal(signal.SIGKILL)
         daemon.wait(30)
-    daemon = _start(project)
+    daemon = _start(project, lanes)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and not _settled(project):
         time.sleep(0.1)
