@@ -134,7 +134,7 @@ class Daemon:
                     raise
                 self.announce.problem(exc.message)
                 # A fix may not touch the checkout (a push, a finished rebase): look again soon.
-                self.sleep(min(self._until_next_poll(), PROBLEM_RECHECK_S))
+                self.sleep(min(self.until_next_poll(), PROBLEM_RECHECK_S))
                 continue
             first = False
             if self.exit_code is not None:
@@ -144,8 +144,8 @@ class Daemon:
                 if (code := self._once_result(target)) is not None:
                     return code
             elif not did_work:
-                self.announce.idle(self._idle_reason())
-                self.sleep(self._until_next_poll())
+                self.announce.idle(self.idle_reason())
+                self.sleep(self.until_next_poll())
         return self.exit_code or ExitCode.OK
 
     def step(self, *, only: str | None = None, once: bool = False) -> bool:
@@ -211,20 +211,14 @@ class Daemon:
     def remember_view(self, view: RoadmapView) -> None:
         self._view = view
 
-    def idle_reason(self) -> str:
-        return self._idle_reason()
-
-    def until_next_poll(self) -> float:
-        return self._until_next_poll()
-
     def attempt(self, priority: Priority, view: RoadmapView, *, feedback: str | None = None) -> None:
         """One attempt in the calling lane's thread (``daemon/lanes.py``)."""
         self._attempt(priority, view, feedback=feedback)
 
-    def _idle_reason(self) -> str:
+    def idle_reason(self) -> str:
         return idle_reason(self.store, self.loaded.config.daemon, self._view, daily_budget_hit=self.policy.daily_budget_hit)
 
-    def _until_next_poll(self) -> float:
+    def until_next_poll(self) -> float:
         """Idle until the next fetch of the remote, or the next retry that falls due, if sooner."""
         now = time.time()
         # Only retries still to come: one already due but not taken (over budget, gone from the roadmap)
@@ -274,20 +268,16 @@ class Daemon:
         if phase is not None:
             set_phase(phase)
             self.status.step(phase)
-        if phase == "validating" and self.claims.enabled and self.last_priority_of_lane() is not None:
-            self._checkpoint()
+        if phase == "validating":  # the agent's run is over, the gate comes next: push the work beside the claim
+            pid = self._lane_priority()
+            state = self.store.get(pid) if pid and self.claims.enabled else None
+            if pid and state is not None and state.workspace:
+                self.claims.checkpoint(pid, Path(state.workspace))
 
-    def last_priority_of_lane(self) -> str | None:
+    def _lane_priority(self) -> str | None:
         """The priority the calling lane works on (its status row), or the last one inline."""
         row = self.status.table.rows.get(self.status.lane) if self.status.lane is not None else None
         return str(row["priority"]) if row and row.get("priority") else self.last_priority
-
-    def _checkpoint(self) -> None:
-        """The agent's run is over, the gate comes next: push its work in progress beside the claim."""
-        pid = self.last_priority_of_lane()
-        state = self.store.get(pid) if pid else None
-        if pid and state is not None and state.workspace:
-            self.claims.checkpoint(pid, Path(state.workspace))
 
     def _set_agent(self, agent: AgentBackend | None) -> None:
         lane = self.status.lane or 0
@@ -295,7 +285,7 @@ class Daemon:
             self.agents.pop(lane, None)
             return
         self.agents[lane] = agent
-        if self.stopping.is_set() or self.last_priority_of_lane() in self.lost:
+        if self.stopping.is_set() or self._lane_priority() in self.lost:
             agent.stop()
 
     def _claim_lost(self, pid: str) -> None:

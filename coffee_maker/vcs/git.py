@@ -9,10 +9,11 @@ runs `checkout`, `reset` or `stash` in the person's tree.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import structlog
 from git import Git, GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
@@ -45,6 +46,21 @@ class WorkspaceGit(Protocol):
     def branch_status(self, branch: str, base: str | None = None) -> BranchStatus: ...
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _one_at_a_time(method: Callable[Concatenate[GitManager, _P], _R]) -> Callable[Concatenate[GitManager, _P], _R]:
+    """Lanes share the clone: preparing and parking worktrees, fetches and pushes take its lock in turn."""
+
+    @functools.wraps(method)
+    def locked(manager: GitManager, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with manager._lock:
+            return method(manager, *args, **kwargs)
+
+    return locked
+
+
 class GitManager:
     """The daemon's git: preflight, a worktree per priority, commit, push, rollback, reconciliation.
 
@@ -58,8 +74,7 @@ class GitManager:
         self.worktrees = loaded.layout.worktrees
         self._repo: Repo | None = None
         self._default: str | None = None
-        #: Lanes share this clone: preparing and parking worktrees, fetches and pushes go one at a time.
-        self._lock = clone_lock(self.root)
+        self._lock = clone_lock(self.root)  # reentrant: ``prepare`` fetches inside
 
     # ------------------------------------------------------------------ basics
 
@@ -150,11 +165,8 @@ class GitManager:
                 return candidate
         raise GitError(f"Cannot tell the default branch of {self.remote}; set [git] default_branch.")
 
+    @_one_at_a_time
     def fetch(self) -> None:
-        with self._lock:
-            self._fetch_unlocked()
-
-    def _fetch_unlocked(self) -> None:
         self._git("fetch", "--prune", "--quiet", self.remote)
 
     def branch_name(self, priority: Priority) -> str:
@@ -172,11 +184,8 @@ class GitManager:
 
     # ------------------------------------------------------------------ workspaces
 
+    @_one_at_a_time
     def prepare(self, priority: Priority) -> Workspace:
-        with self._lock:
-            return self._prepare_unlocked(priority)
-
-    def _prepare_unlocked(self, priority: Priority) -> Workspace:
         """The priority's worktree on its branch — reused as is when it exists (crash, retry).
 
         A new one is made from a parked or finished worktree when one is safe to reuse
@@ -199,7 +208,7 @@ class GitManager:
             if not is_reusable(self._git, path, self.remote):
                 raise GitError(f"The worktree {path} is on {current!r}, not {branch!r}, and has work that is "
                                f"not pushed; remove it (`git worktree remove {path}`) and restart.")
-        self._fetch_unlocked()
+        self.fetch()
         self.worktrees.mkdir(parents=True, exist_ok=True)
         start = self._checkout_args(branch, base)
         if existing:
@@ -268,11 +277,8 @@ class GitManager:
                 log.info("a commit hook changed files; re-staging and retrying once", branch=ws.branch)
         return self._git("rev-parse", "HEAD", cwd=ws.path)
 
+    @_one_at_a_time
     def push(self, ws: Workspace) -> None:
-        with self._lock:
-            self._push_unlocked(ws)
-
-    def _push_unlocked(self, ws: Workspace) -> None:
         protected = {self.default_branch(), *self.settings.protected_branches}
         if any(fnmatch.fnmatchcase(ws.branch, pattern) for pattern in protected):
             raise GitError(f"Refusing to push to {ws.branch!r}: it is the default or a protected branch.")
@@ -281,11 +287,8 @@ class GitManager:
         except GitError as exc:
             raise GitError(f"Pushing {ws.branch} to {self.remote} was rejected: {exc.message}") from None
 
+    @_one_at_a_time
     def discard(self, ws: Workspace, *, keep_branch: bool) -> None:
-        with self._lock:
-            self._discard_unlocked(ws, keep_branch=keep_branch)
-
-    def _discard_unlocked(self, ws: Workspace, *, keep_branch: bool) -> None:
         """Roll an attempt back: its uncommitted work dropped, its worktree parked for reuse, its
         branch kept for inspection or deleted (locally; a pushed branch stays on the remote).
 

@@ -180,10 +180,10 @@ def test_idle_wait_ends_at_the_next_retry_only_if_it_is_still_to_come(sandbox: P
     """A retry wakes the idle daemon when it falls due; one already due but not taken never makes it spin."""
     daemon = wiring.build_daemon(load_config(sandbox), threading.Event())
     daemon.reviews.last_poll = time.monotonic() + 3600  # the next fetch of the remote is an hour away
-    assert daemon._until_next_poll() > 3000
+    assert daemon.until_next_poll() > 3000
     daemon.store.transition("PRIORITY 9", Phase.RETRY, attempt=1)  # the sandbox's retry_delay_s is 1
-    assert 0 < daemon._until_next_poll() <= 1
+    assert 0 < daemon.until_next_poll() <= 1
     daemon.store.transition("PRIORITY 8", Phase.RETRY, attempt=1)
     monkeypatch.setattr(daemon.loaded.config.daemon, "retry_delay_s", 0.0)  # both due now, neither in the roadmap
     assert resumable(daemon.read_roadmap(), daemon.store, daemon.loaded.config.daemon.retry_delay_s) is None
-    assert daemon._until_next_poll() > 3000
+    assert daemon.until_next_poll() > 3000

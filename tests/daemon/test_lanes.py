@@ -210,4 +210,8 @@ class TestProcesses:
         assert all(_store(c).all() for c in clones)  # both daemons worked
         branches = git(tmp_path / "s" / "origin.git", "branch", "--format=%(refname:short)").split()
         assert len([b for b in branches if b.startswith("coffee-maker/")]) == 6
+        refs = git(tmp_path / "s" / "origin.git", "for-each-ref", "--format=%(refname)", "refs/coffee-maker/").split()
+        # In review, each priority is still claimed (by the daemon that did it), its checkpoint beside it.
+        assert sorted(refs) == sorted([f"refs/coffee-maker/claims/priority-{n}" for n in range(1, 7)]
+                                      + [f"refs/coffee-maker/wip/priority-{n}" for n in range(1, 7)])
         assert load_config(first).config.daemon.lanes == 2

@@ -284,4 +284,4 @@ def test_idle_reason_names_the_dependency(sandbox: Path) -> None:
     daemon = wiring.build_daemon(load_config(sandbox), threading.Event())
     daemon.store.transition("PRIORITY 1", Phase.BLOCKED, reason="needs a person")
     assert daemon.step() is False
-    assert daemon._idle_reason() == "a roadmap change (PRIORITY 2 waits for PRIORITY 1 (blocked))"
+    assert daemon.idle_reason() == "a roadmap change (PRIORITY 2 waits for PRIORITY 1 (blocked))"
