@@ -61,6 +61,7 @@ class AttemptRunner:
         guidelines: list[tuple[str, str]], on_progress: Callable[..., None] | None = None,
         on_agent: Callable[[AgentBackend | None], None] | None = None, backend: str | None = None,
         before_session: Callable[[str], float | None] | None = None,
+        before_pr: Callable[[Priority, Workspace], str] | None = None,
     ) -> None:
         self.loaded = loaded
         self.cfg = loaded.config
@@ -75,6 +76,8 @@ class AttemptRunner:
         #: Called before every agent session (first, gate-fix rounds, resumed): raises at a hard budget cap,
         #: else returns the most the session may cost (None: no cap) — the agent stops the session crossing it.
         self.before_session = before_session or (lambda _pid: None)
+        #: Called before the PR opens: may wait for a conflicting open PR; returns the PR body's merge-check line.
+        self.before_pr = before_pr or (lambda _priority, _ws: "")
 
     # ------------------------------------------------------------------ entry points
 
@@ -332,6 +335,7 @@ class AttemptRunner:
         the forge finds the PR it opened, the editor finds the roadmap already ticked, and
         the push sends whatever commit did not reach the remote.
         """
+        ctx.record.merge_check = self.before_pr(ctx.priority, ctx.ws)
         self.on_progress(phase="opening PR")
         body = self.s.pr_body(ctx.priority, ctx.record)
         with ctx.trace.span("pull_request", input={"branch": ctx.ws.branch, "base": ctx.ws.base}) as span:

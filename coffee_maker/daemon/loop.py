@@ -21,6 +21,7 @@ from coffee_maker.agent.base import AgentBackend
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.apply import Applier
 from coffee_maker.daemon.attempt import AttemptRunner
+from coffee_maker.daemon.conflicts import ConflictGuard
 from coffee_maker.daemon.counting import AttemptCounter
 from coffee_maker.daemon.exits import AttemptExit, Exit, Failed, Interrupted
 from coffee_maker.daemon.idle import idle_reason, retry_times
@@ -75,6 +76,8 @@ class Daemon:
         self.check_ready = check_ready or (lambda _priority: None)
         self.status = StatusBoard(store)
         self.announce = Announcer(self.status)
+        self.conflicts = ConflictGuard(store, self.status, self.stopping, remote=loaded.config.git.remote,
+                                       recheck_s=loaded.config.daemon.poll_interval_s)
         self.policy = Applier(loaded.config, services.notifier, store, self.status, sleep=self.sleep)
         self.counter = AttemptCounter(services.telemetry)
         self.reviews = PullRequestPoller(store, services, interval_s=loaded.config.daemon.poll_interval_s,
@@ -230,7 +233,8 @@ class Daemon:
         """One attempt, its exit, the policy's decision applied, and the numbers."""
         runner = AttemptRunner(self.loaded, self.services, self.store, guidelines=view.guidelines,
                                on_progress=self._on_progress, on_agent=self._set_agent,
-                               backend=self.policy.backend(), before_session=self.policy.budget.before_session)
+                               backend=self.policy.backend(), before_session=self.policy.budget.before_session,
+                               before_pr=self.conflicts.check)
         before = self.store.get(priority.id)
         attempt, branch = attempt_number(before), before.branch if before else None
         self.last_priority = priority.id

@@ -70,6 +70,7 @@ class AttemptRecord:
     turns: int = 0
     files_changed: list[str] = field(default_factory=list)
     pr_url: str | None = None
+    merge_check: str = ""  # what the branch was checked against before its PR (daemon/conflicts.py)
     result: AttemptResult = AttemptResult.FAILED
     reason: str = ""
 

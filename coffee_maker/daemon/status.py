@@ -97,6 +97,10 @@ class StatusBoard:
                 "current": other.get("priority"), "phase": other.get("step"), "started": other.get("started")}
             self.store.set_info(lanes=self.table.snapshot(), **keys)
 
+    def waiting(self, what: str | None) -> None:
+        """What this lane's attempt waits for now (another PR's merge), None when it goes on."""
+        self._write({"waiting_for": what}, waiting_for=what)
+
     def idle(self, waiting_for: str) -> None:
         self.store.set_info(phase=LiveStatus.IDLE.value, current=None, waiting_for=waiting_for)
 

@@ -159,7 +159,7 @@ def build_services(loaded: LoadedConfig, *, status_line: Progress | None = None)
             decisions=[f"{d.request} → {d.kind}{': ' + d.response if d.kind == 'answer' else ''} ({d.method})"
                        for d in record.decisions if not d.escalated],
             escalations=[f"{d.request} → {d.response} ({d.method})" for d in record.escalations],
-            devlog=str(devlog_path(record)), claimed=record.claimed,
+            devlog=str(devlog_path(record)), claimed=record.claimed, merge_check=record.merge_check,
         )
 
     return Services(

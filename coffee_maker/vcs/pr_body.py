@@ -11,7 +11,7 @@ from coffee_maker.words import count
 def render_pr_body(
     priority: Priority, *, gate_summary: str = "", test_output: str = "", cost_usd: float = 0.0, turns: int = 0,
     session_id: str | None = None, decisions: Sequence[str] = (), escalations: Sequence[str] = (),
-    devlog: str | None = None, claimed: Sequence[str] = (), max_section_chars: int = 20_000,
+    devlog: str | None = None, claimed: Sequence[str] = (), max_section_chars: int = 20_000, merge_check: str = "",
 ) -> str:
     """``claimed``: the deliverables the agent said it completed — shown as its claims, never as verified."""
     section = priority.text if len(priority.text) <= max_section_chars else priority.text[:max_section_chars] + "\n…"
@@ -20,6 +20,8 @@ def render_pr_body(
         lines += ["### Deliverables", ""] + _deliverables(priority, claimed) + [""]
     lines += ["### Checks", "", f"- Safety gate: {gate_summary or 'passed'}",
               f"- Agent: {count(turns, 'turn')}, ${cost_usd:.4f}" + (f", session `{session_id}`" if session_id else "")]
+    if merge_check:
+        lines.append(f"- {merge_check}")
     if devlog:
         lines.append(f"- Dev log: `{devlog}`")
     if test_output.strip():

@@ -215,3 +215,46 @@ class TestProcesses:
         assert sorted(refs) == sorted([f"refs/coffee-maker/claims/priority-{n}" for n in range(1, 7)]
                                       + [f"refs/coffee-maker/wip/priority-{n}" for n in range(1, 7)])
         assert load_config(first).config.daemon.lanes == 2
+
+
+def test_a_branch_that_conflicts_with_an_open_pr_waits_for_it_to_merge(tmp_path: Path) -> None:
+    """PRIORITY 1 and 2 write the same file differently. 1's PR opens first; 2 is checked with
+    `git merge-tree` before its PR, waits until a person merged 1, and says so in its PR body."""
+    project = build_lanes_sandbox(tmp_path / "s", count=2, lanes=2)
+    clash = priority_script(2, work_s=1.0, asks=False)
+    clash["steps"] = [{"sleep": 1.0}, {"write": "weather/part1.py", "content": '"""Part 1, rewritten."""\n\nVALUE = 2\n'},
+                      {"write": "tests/test_part2.py", "content": (
+                          "import unittest\n\nfrom weather.part1 import VALUE\n\n\nclass Part2Test(unittest.TestCase):\n"
+                          "    def test_value(self) -> None:\n        self.assertEqual(VALUE, 2)\n")},
+                      {"result": "Rewrote part 1.\n\n- [x] `weather/part2.py`"}]
+    (tmp_path / "s" / "agent-scripts" / "priority-2.json").write_text(json.dumps(clash))
+    merger = tmp_path / "person"
+    git(tmp_path, "clone", "-q", str(tmp_path / "s" / "origin.git"), str(merger))
+    stop = threading.Event()
+
+    def merge_p1_once_p2_waits() -> None:
+        while not stop.is_set():
+            lanes = status_data(load_config(project)).get("lanes") or []
+            if any("PRIORITY 1 to merge" in str(lane.get("waiting_for")) for lane in lanes):
+                branch = _store(project).get("PRIORITY 1").branch  # type: ignore[union-attr]
+                git(merger, "fetch", "-q", "origin", str(branch))
+                git(merger, "-c", "user.name=p", "-c", "user.email=p@p", "merge", "-q", "--no-edit", "FETCH_HEAD")
+                git(merger, "push", "-q", "origin", "HEAD:main")
+                return
+            stop.wait(0.1)
+
+    helper = threading.Thread(target=merge_p1_once_p2_waits, daemon=True)
+    helper.start()
+    try:
+        assert run_daemon_until(project, lambda: _phases(project).get("PRIORITY 2") is Phase.PR_OPEN, timeout_s=120)
+    finally:
+        stop.set()
+        helper.join(10)
+    store = _store(project)
+    assert _first(store, "PRIORITY 2", Phase.PR_OPEN) > _first(store, "PRIORITY 1", Phase.MERGED)
+    records = {json.loads(p.read_text())["branch"]: json.loads(p.read_text())
+               for p in (project / ".coffee_maker" / "reviews").glob("*.json")}
+    p1 = records[str(store.get("PRIORITY 1").branch)]["body"]  # type: ignore[union-attr]
+    p2 = records[str(store.get("PRIORITY 2").branch)]["body"]  # type: ignore[union-attr]
+    assert "Merge check (`git merge-tree`, no checkout) against `main`: into `main` merges cleanly." in p1
+    assert "waited for PRIORITY 1 to merge first" in p2 and "**conflicts**" in p2  # 1 merged: 2 needs a rebase

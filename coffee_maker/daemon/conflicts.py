@@ -1,0 +1,65 @@
+"""Before a PR opens: does the branch merge into its base and beside the other open PRs' branches?
+
+Why: two lanes whose work overlaps would otherwise open two PRs that cannot both merge. The
+branch is checked (``vcs/merge_check``, no checkout) against the base and against every branch
+of this daemon's priorities whose PR is open. The one whose PR opened first goes first: on a
+conflict with it, a lane waits — sleeping on the stop event, re-checking at each poll — until that
+PR merges or closes; `run --once` does not wait, it says so in the PR body. What was checked,
+and the outcome, goes into the PR body.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import structlog
+
+from coffee_maker.daemon.exits import AttemptExit, Failed
+from coffee_maker.daemon.state import IN_REVIEW, StateStore
+from coffee_maker.daemon.status import StatusBoard
+from coffee_maker.types import Priority, Workspace
+from coffee_maker.vcs.merge_check import merges_cleanly
+
+log = structlog.get_logger(__name__)
+
+
+class ConflictGuard:
+    def __init__(self, store: StateStore, status: StatusBoard, stopping: threading.Event, *, remote: str,
+                 recheck_s: float) -> None:
+        self.store = store
+        self.status = status
+        self.stopping = stopping
+        self.remote = remote
+        self.recheck_s = recheck_s
+
+    def _open_branches(self, pid: str) -> dict[str, str]:
+        return {s.priority: s.branch for s in self.store.in_phases(IN_REVIEW) if s.branch and s.priority != pid}
+
+    def _conflicts(self, ws: Workspace, others: dict[str, str]) -> list[str]:
+        return [pid for pid, branch in sorted(others.items())
+                if merges_cleanly(ws.path, "HEAD", f"refs/remotes/{self.remote}/{branch}") is False]
+
+    def check(self, priority: Priority, ws: Workspace) -> str:
+        """The PR body's line on mergeability; in a lane, first wait while an earlier open PR conflicts."""
+        waited: list[str] = []
+        while (conflicts := self._conflicts(ws, self._open_branches(priority.id))) and self.status.lane is not None:
+            if conflicts[0] not in waited:
+                waited.append(conflicts[0])
+                log.info("the branch conflicts with an open PR; waiting for it to merge", priority=priority.id,
+                         conflicts_with=conflicts)
+            self.status.waiting(f"{conflicts[0]} to merge (its open PR conflicts with this branch)")
+            if self.stopping.wait(self.recheck_s):
+                raise AttemptExit(Failed("stopped while waiting for a conflicting PR to merge"))
+        if waited:
+            self.status.waiting(None)
+        others = self._open_branches(priority.id)
+        base = merges_cleanly(ws.path, "HEAD", f"refs/remotes/{self.remote}/{ws.base}")
+        checked = ", ".join([f"`{ws.base}`", *(f"`{others[p]}` ({p})" for p in sorted(others))])
+        verdict = {True: "merges cleanly", False: "**conflicts** — a rebase is needed before merging",
+                   None: "could not be checked"}[base]
+        line = f"Merge check (`git merge-tree`, no checkout) against {checked}: into `{ws.base}` {verdict}"
+        if conflicts:
+            line += "; **conflicts with** " + ", ".join(conflicts) + " (merge one first)"
+        if waited:
+            line += "; waited for " + ", ".join(waited) + " to merge first"
+        return line + "."
