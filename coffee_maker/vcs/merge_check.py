@@ -1,7 +1,9 @@
 """Would two branches merge? `git merge-tree --write-tree` answers without a checkout or an index.
 
-Why merge-tree: it merges in the object store only (git ≥ 2.38), (its tree objects are written, no ref moves), so a lane can ask about
-any pair of branches while other lanes work in their worktrees of the same clone.
+Why merge-tree: it merges in the object store only (git ≥ 2.38: the merged tree is written,
+no ref, index or file moves), so a lane can ask about any pair of branches while other lanes
+work in their worktrees of the same clone. (`--quiet` would skip writing the tree, but only
+from git 2.40; the project's git is 2.39.)
 """
 
 from __future__ import annotations
