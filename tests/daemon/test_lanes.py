@@ -258,3 +258,21 @@ def test_a_branch_that_conflicts_with_an_open_pr_waits_for_it_to_merge(tmp_path:
     p2 = records[str(store.get("PRIORITY 2").branch)]["body"]  # type: ignore[union-attr]
     assert "Merge check (`git merge-tree`, no checkout) against `main`: into `main` merges cleanly." in p1
     assert "waited for PRIORITY 1 to merge first" in p2 and "**conflicts**" in p2  # 1 merged: 2 needs a rebase
+
+
+def test_an_auth_failure_in_one_lane_ends_the_run_and_stops_the_others_cleanly(tmp_path: Path) -> None:
+    """PRIORITY 2's agent cannot log in while PRIORITY 1's works: the daemon exits 6, PRIORITY 1's attempt
+    is left to resume (not counted as failed), PRIORITY 2 is released to retry without losing an attempt."""
+    project = build_lanes_sandbox(tmp_path / "s", count=2, lanes=2, work_s=600)
+    refused = {"steps": [{"sleep": 1.5}, {"fail": "Invalid API key", "kind": "auth_failed"}]}
+    (tmp_path / "s" / "agent-scripts" / "priority-2.json").write_text(json.dumps(refused))
+    daemon = _start(project)
+    try:
+        assert daemon.wait(timeout=120) == 6
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    store = _store(project)
+    p1, p2 = store.get("PRIORITY 1"), store.get("PRIORITY 2")
+    assert p1 is not None and p1.phase is Phase.AGENT_RUNNING and p1.attempt == 1
+    assert p2 is not None and p2.phase is Phase.RETRY and p2.attempt == 0
