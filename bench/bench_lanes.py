@@ -33,9 +33,9 @@ def _peak_rss_mb() -> float:
 
 def one(lanes: int, work_s: float, answer_delay_s: float) -> dict[str, float]:
     from coffee_maker.daemon.state import Phase, StateStore
+    from coffee_maker.demo_lanes import answer_first_question, build_lanes_sandbox
     from coffee_maker.notify.inbox import Inbox
     from coffee_maker.testing.daemon_run import run_daemon_until
-    from coffee_maker.testing.lanes_sandbox import answer_first_question, build_lanes_sandbox
 
     with tempfile.TemporaryDirectory(prefix="bench-lanes-") as tmp:
         project = build_lanes_sandbox(Path(tmp) / "s", count=6, lanes=lanes, work_s=work_s, asking={1})

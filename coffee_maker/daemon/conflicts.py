@@ -5,7 +5,8 @@ branch is checked (``vcs/merge_check``, no checkout) against the base and agains
 of this daemon's priorities whose PR is open. The one whose PR opened first goes first: on a
 conflict with it, a lane waits — sleeping on the stop event, re-checking at each poll — until that
 PR merges or closes; `run --once` does not wait, it says so in the PR body. What was checked,
-and the outcome, goes into the PR body.
+and the outcome, goes into the PR body. A conflict only in the roadmap is not one: every
+branch ticks its own section, and two neighbouring sections' edits touch adjacent lines.
 """
 
 from __future__ import annotations
@@ -18,26 +19,31 @@ from coffee_maker.daemon.exits import AttemptExit, Failed
 from coffee_maker.daemon.state import IN_REVIEW, StateStore
 from coffee_maker.daemon.status import StatusBoard
 from coffee_maker.types import Priority, Workspace
-from coffee_maker.vcs.merge_check import merges_cleanly
+from coffee_maker.vcs.merge_check import conflicting_paths
 
 log = structlog.get_logger(__name__)
 
 
 class ConflictGuard:
     def __init__(self, store: StateStore, status: StatusBoard, stopping: threading.Event, *, remote: str,
-                 recheck_s: float) -> None:
+                 recheck_s: float, roadmap: str) -> None:
         self.store = store
         self.status = status
         self.stopping = stopping
         self.remote = remote
         self.recheck_s = recheck_s
+        self.roadmap = roadmap  # relative to the repository, as git names paths
+
+    def _merges(self, ws: Workspace, ref: str) -> bool | None:
+        paths = conflicting_paths(ws.path, "HEAD", ref)
+        return None if paths is None else not [p for p in paths if p != self.roadmap]
 
     def _open_branches(self, pid: str) -> dict[str, str]:
         return {s.priority: s.branch for s in self.store.in_phases(IN_REVIEW) if s.branch and s.priority != pid}
 
     def _conflicts(self, ws: Workspace, others: dict[str, str]) -> list[str]:
         return [pid for pid, branch in sorted(others.items())
-                if merges_cleanly(ws.path, "HEAD", f"refs/remotes/{self.remote}/{branch}") is False]
+                if self._merges(ws, f"refs/remotes/{self.remote}/{branch}") is False]
 
     def check(self, priority: Priority, ws: Workspace) -> str:
         """The PR body's line on mergeability; in a lane, first wait while an earlier open PR conflicts."""
@@ -53,7 +59,7 @@ class ConflictGuard:
         if waited:
             self.status.waiting(None)
         others = self._open_branches(priority.id)
-        base = merges_cleanly(ws.path, "HEAD", f"refs/remotes/{self.remote}/{ws.base}")
+        base = self._merges(ws, f"refs/remotes/{self.remote}/{ws.base}")
         checked = ", ".join([f"`{ws.base}`", *(f"`{others[p]}` ({p})" for p in sorted(others))])
         verdict = {True: "merges cleanly", False: "**conflicts** — a rebase is needed before merging",
                    None: "could not be checked"}[base]

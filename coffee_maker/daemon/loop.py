@@ -77,7 +77,8 @@ class Daemon:
         self.status = StatusBoard(store)
         self.announce = Announcer(self.status)
         self.conflicts = ConflictGuard(store, self.status, self.stopping, remote=loaded.config.git.remote,
-                                       recheck_s=loaded.config.daemon.poll_interval_s)
+                                       recheck_s=loaded.config.daemon.poll_interval_s,
+                                       roadmap=services.roadmap_relpath.as_posix())
         self.policy = Applier(loaded.config, services.notifier, store, self.status, sleep=self.sleep)
         self.counter = AttemptCounter(services.telemetry)
         self.reviews = PullRequestPoller(store, services, interval_s=loaded.config.daemon.poll_interval_s,

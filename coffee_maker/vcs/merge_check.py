@@ -13,9 +13,13 @@ from pathlib import Path
 from coffee_maker.proc import run
 
 
-def merges_cleanly(repo: Path, ours: str, theirs: str) -> bool | None:
-    """True: no conflict; False: a conflict; None: git could not tell (a missing ref, an old git)."""
-    done = run(["git", "merge-tree", "--write-tree", "--name-only", ours, theirs], cwd=repo, timeout=60)
-    if done.returncode in (0, 1):
-        return done.returncode == 0
-    return None
+def conflicting_paths(repo: Path, ours: str, theirs: str) -> list[str] | None:
+    """The paths that conflict when merging ``theirs`` into ``ours`` ([] = clean); None: git could not tell."""
+    done = run(["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs], cwd=repo,
+               timeout=60)
+    if done.returncode not in (0, 1):
+        return None  # a missing ref, an old git
+    if done.returncode == 0:
+        return []
+    # Output: the merged tree's id, then one conflicted path per line (with --no-messages, nothing after).
+    return sorted({line for line in done.stdout.splitlines()[1:] if line.strip()})

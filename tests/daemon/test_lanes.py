@@ -12,18 +12,19 @@ import signal
 import subprocess
 import sys
 import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from coffee_maker.commands.daemon_cmd import status_data
 from coffee_maker.config import load_config
 from coffee_maker.daemon.state import Phase, StateStore
-from coffee_maker.testing.daemon_run import run_daemon_until
-from coffee_maker.testing.lanes_sandbox import (
+from coffee_maker.demo_lanes import (
     answer_first_question,
     build_lanes_sandbox,
     priority_script,
 )
+from coffee_maker.testing.daemon_run import run_daemon_until
+from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
 
 
@@ -64,12 +65,11 @@ class TestSixPriorities:
         lanes_shown: list[list[dict[str, object]]] = []
 
         def person() -> None:  # answers only once the other five are in review
-            while not all(_phases(project).get(pid) is Phase.PR_OPEN for pid in others):
-                time.sleep(0.1)
+            _wait(lambda: all(_phases(project).get(pid) is Phase.PR_OPEN for pid in others), timeout_s=120,
+                  what="the other five PRs")
             seen_waiting.append(_phases(project).get("PRIORITY 1") is Phase.AGENT_RUNNING)
             lanes_shown.append(status_data(load_config(project))["lanes"])
-            while not answer_first_question(project):
-                time.sleep(0.1)
+            _wait(lambda: answer_first_question(project), timeout_s=30, what="the question to answer")
 
         threading.Thread(target=person, daemon=True).start()
         assert run_daemon_until(project, lambda: _all_in(project, Phase.PR_OPEN, 6), timeout_s=150)
@@ -148,16 +148,16 @@ def _start(project: Path) -> subprocess.Popen[bytes]:
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _wait(condition: object, *, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+def _wait(condition: Callable[[], object], *, timeout_s: float, what: str) -> None:
+    """``wait_until``, where a look that fails (a state DB being written) counts as not yet."""
+
+    def safely() -> object:
         try:
-            if condition():  # type: ignore[operator]
-                return
-        except Exception:  # noqa: BLE001, S110 — a state DB being written: look again
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+            return condition()
+        except Exception:  # noqa: BLE001 — look again
+            return False
+
+    wait_until(safely, timeout_s=timeout_s, what=what)
 
 
 class TestProcesses:

@@ -1,4 +1,5 @@
-"""A demo sandbox with many small priorities, for the lanes tests and `bench/bench_lanes.py`.
+"""A demo sandbox with many small priorities, for the lanes tests and `bench/bench_lanes.py`
+(beside `demo.py`, not in `testing/`: it builds on the demo, which imports `testing`).
 
 Each priority's scripted agent works ``work_s`` seconds, then writes one module and its test;
 the ones named in ``asking`` first ask the demo's question that only a person may answer, so
@@ -13,7 +14,9 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from coffee_maker.config import load_config
-from coffee_maker.demo import DEMO_ANSWER, build_sandbox
+from coffee_maker.demo import build_sandbox
+from coffee_maker.testing.config_edit import set_config
+from coffee_maker.testing.daemon_run import DEMO_ANSWER
 
 #: The demo's escalated question: the rules send anything about an API key to a person.
 PERSON_QUESTION = "Which API key should I use for the forecast service, or should summarize() stay offline?"
@@ -41,8 +44,7 @@ def priority_script(n: int, *, work_s: float, asks: bool, extra: Mapping[str, ob
 
 
 def build_lanes_sandbox(root: Path, *, count: int, lanes: int, work_s: float = 0.0,
-                        asking: Collection[int] = (), depends: Mapping[int, int] | None = None,
-                        config: str = "") -> Path:
+                        asking: Collection[int] = (), depends: Mapping[int, int] | None = None) -> Path:
     """A sandbox with PRIORITY 1..``count``; ``depends`` maps n → the priority n depends on. Returns the project."""
     project = build_sandbox(root)
     depends = depends or {}
@@ -60,10 +62,7 @@ def build_lanes_sandbox(root: Path, *, count: int, lanes: int, work_s: float = 0
         (scripts / f"priority-{n}.json").write_text(json.dumps(script))
     _git(project, "commit", "-qam", f"docs: plan {count} priorities")
     _git(project, "push", "-q", "origin", "main")
-    toml = project / "coffee_maker.toml"
-    text = toml.read_text()
-    lanes_line = next(line for line in text.splitlines() if line.startswith("lanes = "))
-    toml.write_text(text.replace(lanes_line, f"lanes = {lanes}\n{config}".rstrip("\n")))
+    set_config(project / "coffee_maker.toml", "daemon", lanes=lanes)
     return project
 
 
