@@ -84,7 +84,8 @@ def status_data(loaded: LoadedConfig) -> dict[str, Any]:
     pid = lock_holder(loaded.layout.lock)
     data: dict[str, Any] = {"running": pid is not None, "pid": pid, "repo": str(loaded.repo)}
     if not db.exists():
-        data.update(priorities=[], current=None, phase=None, pending_questions=0, next_up=_next_up(loaded, None))
+        data.update(priorities=[], current=None, phase=None, pending_questions=0, next_up=_next_up(loaded, None),
+                    other_claims=other_claims(loaded))
         return data
     store = StateStore(db)
     info = store.info()
@@ -107,9 +108,28 @@ def status_data(loaded: LoadedConfig) -> dict[str, Any]:
     data["current_cost_usd"] = current["cost_usd"] if current else None
     data["pending_questions"] = _pending_count(loaded)
     data["lanes"] = _lanes(loaded, info, data["priorities"]) if running else []
+    data["other_claims"] = other_claims(loaded)
     data["next_up"] = _next_up(loaded, store)
     store.close()
     return data
+
+
+def other_claims(loaded: LoadedConfig) -> list[dict[str, Any]]:
+    """Live claims other daemons hold on the shared remote (one fetch of the claim namespace)."""
+    if loaded.config.daemon.claims is False:
+        return []
+    from coffee_maker.vcs.claims import ClaimStore, owner_id
+
+    store = ClaimStore.from_config(loaded)
+    ours = owner_id(loaded.state_dir, create=False)
+    try:
+        claims = store.list()
+    except Exception:  # noqa: BLE001 — no remote, offline, a refused namespace: status still prints the rest
+        return []
+    now = time.time()
+    return [{"priority": c.priority_id, "owner": c.owner, "expires_in_s": round(c.expires_at - now)}
+            for c in sorted(claims, key=lambda c: c.priority_id)
+            if c.owner != ours and not c.expired(now, store.margin_s)]
 
 
 def _lanes(loaded: LoadedConfig, info: dict[str, Any], priorities: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -190,6 +210,9 @@ def show_status(loaded: LoadedConfig, *, as_json: bool) -> int:
     if data.get("last_outcome"):
         console.print(f"  last: {escape(str(data['last_outcome']))}")
     console.print(f"  next: {escape(str(data.get('next_up') or 'nothing planned is ready'))}")
+    for claim in data.get("other_claims") or []:
+        console.print(f"  claimed elsewhere: [bold]{claim['priority']}[/] by {escape(claim['owner'])} "
+                      f"(lease ends in {claim['expires_in_s']}s)")
     if data.get("pending_questions"):
         console.print(f"  [yellow]pending questions: {data['pending_questions']}[/] (see `coffee-maker pending`)")
     if data.get("cost_today_usd") is not None:

@@ -92,13 +92,18 @@ class Claim:
             return None
 
 
-def owner_id(state_dir: Path) -> str:
-    """This daemon's owner id: the host name and a UUID kept in the state dir (stable across restarts)."""
+def owner_id(state_dir: Path, *, create: bool = True) -> str:
+    """This daemon's owner id: the host name and a UUID kept in the state dir (stable across restarts).
+
+    ``create`` False (a reader such as `status`): "" when this daemon never claimed anything.
+    """
     path = state_dir / "claim-owner-id"
     try:
         token = path.read_text().strip()
     except FileNotFoundError:
         token = ""
+    if not token and not create:
+        return ""
     if not token:
         state_dir.mkdir(parents=True, exist_ok=True)
         token = uuid.uuid4().hex

@@ -55,6 +55,10 @@ def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path)
         wait_until(lambda: git(origin, "for-each-ref", "--format=%(refname)", CLAIM).strip() == CLAIM,
                    timeout_s=30, what="the first daemon's claim on the remote")
         held_by_first = _claim_message(origin)
+        status = subprocess.run([sys.executable, "-m", "coffee_maker", "status", "--json", "--repo", str(second)],
+                                capture_output=True, text=True, timeout=60, check=True)
+        seen = json.loads(status.stdout)["other_claims"]  # the other machine's claim, read from the remote
+        assert [c["priority"] for c in seen] == ["PRIORITY 1"] and seen[0]["expires_in_s"] <= 3
         doomed.send_signal(signal.SIGKILL)  # no clean stop: the claim stays until its lease runs out
         doomed.wait(timeout=30)
         scripts = tmp_path / "s" / "agent-scripts"
