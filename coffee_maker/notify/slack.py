@@ -32,6 +32,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from coffee_maker.config.notify import SlackSettings
+from coffee_maker.notify.channels import Channel
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
 
 #: How many recent questions keep their thread for follow-up notices.
@@ -80,10 +81,11 @@ def answered_blocks(q: PendingQuestion, answer: str, who: str) -> list[dict[str,
     return [{"type": "section", "text": {"type": "mrkdwn", "text": f"~{q.text}~\n{line}"}}]
 
 
-class SlackChannel:
+class SlackChannel(Channel):
     """Posts questions with buttons, listens on Socket Mode, polls thread replies as a fallback."""
 
     name = "slack"
+    live_prompts = True
 
     def __init__(self, inbox: Inbox, settings: SlackSettings, *, bot_token: str, app_token: str,
                  web_client: WebClient | None = None) -> None:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from typing import Protocol, TextIO
 
+from coffee_maker.notify.channels import Channel
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
 
 
@@ -24,10 +25,11 @@ class StatusLine(Protocol):
     def resume(self) -> None: ...
 
 
-class TerminalChannel:
+class TerminalChannel(Channel):
     """A rich panel and a prompt — only when the daemon runs on a TTY."""
 
     name = "terminal"
+    live_prompts = True
 
     def __init__(self, inbox: Inbox, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
         self.inbox = inbox
