@@ -114,9 +114,12 @@ class MessageHandler:
                                       source=_TIMED_OUT, timed_out=True)
             return None, Decision(DecisionKind.ANSWER, answer=self.timeout_answer, source=_TIMED_OUT,
                                   timed_out=True)
-        # "always" is offered only where a narrow learned rule may be saved: never for a risk class.
-        options = (PERMISSION_OPTIONS if rule_verdict.risk is None else ("yes", "no")) if is_permission else tuple(
-            getattr(request, "options", ()) or ())
+        options: tuple[str, ...]
+        if isinstance(request, PermissionRequest):
+            # "always" is offered only where a narrow learned rule may be saved: never for a risk class.
+            options = PERMISSION_OPTIONS if rule_verdict.risk is None else ("yes", "no")
+        else:
+            options = tuple(request.options)
         safe = "no" if is_permission else self.timeout_answer
         high = rule_verdict.severity == "high" and self.high_severity_channels is not None
         answer_from = self.high_severity_channels if high else None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import structlog
 
+from coffee_maker.notify.channels import Channel
 from coffee_maker.notify.inbox import PendingQuestion
 
 log = structlog.get_logger(__name__)
 
 
-class CliChannel:
+class CliChannel(Channel):
     """Questions wait in the inbox for `coffee-maker answer`; this channel just says so in the log."""
 
     name = "cli"

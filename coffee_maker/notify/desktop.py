@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from coffee_maker.notify.channels import Channel
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
 
 log = structlog.get_logger(__name__)
@@ -33,7 +34,7 @@ def desktop_session_available() -> bool:
     return True
 
 
-class PlyerDesktopChannel:
+class PlyerDesktopChannel(Channel):
     """A desktop notification through plyer: no buttons, so it says how to answer."""
 
     name = "desktop"
@@ -59,10 +60,11 @@ class PlyerDesktopChannel:
         self._notify("coffee-maker", message)
 
 
-class ActionableDesktopChannel:
+class ActionableDesktopChannel(Channel):
     """Buttons on the notification; a click answers in the inbox; answered elsewhere → closed."""
 
     name = "desktop"
+    live_prompts = True
 
     def __init__(self, inbox: Inbox, app_name: str = APP_NAME) -> None:
         from desktop_notifier import DesktopNotifier

@@ -220,7 +220,7 @@ class Escalator:
                 notice = (f"[{question.id}] This request is high severity: answer it from "
                           f"{' or '.join(allowed)} (`{question.answer_command()}`); the answer from "
                           f"{answered.channel} was not used.")
-                self._each("reprompt", lambda c, q=question, n=notice: _follow_up(c, q, n, "reprompt"), question.id)
+                self._each("reprompt", lambda c, q=question, n=notice: c.follow_up(q, n, kind="reprompt"), question.id)
                 continue
             value = normalise_answer(answered.answer or "", question.options)
             if value == SKIP and not any(o.lower() == SKIP for o in question.options):
@@ -237,7 +237,7 @@ class Escalator:
             retries -= 1
             notice = redact_text(f"[{question.id}] {answered.answer!r} is not one of {', '.join(question.options)}; "
                                  "please answer again.")
-            self._each("reprompt", lambda c, q=question, n=notice: _follow_up(c, q, n, "reprompt"), question.id)
+            self._each("reprompt", lambda c, q=question, n=notice: c.follow_up(q, n, kind="reprompt"), question.id)
 
     def _wait_resending(self, question: PendingQuestion, reached: list[str]) -> PendingQuestion | None:
         """Wait for an answer; meanwhile show the question again, with back-off, to channels that failed it."""
@@ -258,8 +258,8 @@ class Escalator:
                  ) -> Escalation:
         if self.stop.is_set():  # the daemon is stopping: keep the question for the next run
             # Withdraw live prompts (Slack buttons, desktop buttons, the terminal prompt) that would answer nobody.
-            self._each("withdraw", lambda c: _withdraw(c, question), question.id,
-                       [c for c in self.channels if callable(getattr(c, "withdraw", None))])
+            self._each("withdraw", lambda c: c.withdraw(question, RESUME_NOTE), question.id,
+                       [c for c in self.channels if c.live_prompts])
             return Escalation(question.safe_default, STOPPED, "none", False, time.monotonic() - started,
                               tuple(reached), question.id)
         self.inbox.close_question(question.id, QuestionStatus.EXPIRED)
@@ -268,7 +268,7 @@ class Escalator:
             self._each("resolve", lambda c: c.resolve(question, question.safe_default, "timeout_default"), question.id)
             notice = redact_text(f"No answer to [{question.id}] {question.text!r} ({reason}); used the safe default: "
                                  f"{question.safe_default}.")
-            self._each("timeout", lambda c: _follow_up(c, question, notice, "timeout"), question.id)
+            self._each("timeout", lambda c: c.follow_up(question, notice, kind="timeout"), question.id)
         return Escalation(question.safe_default, "timeout_default", "none", True, time.monotonic() - started,
                           tuple(reached), question.id)
 
@@ -283,26 +283,10 @@ class Escalator:
             if self._session is not None:
                 self._session.close()
         for channel in self.channels:
-            close = getattr(channel, "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception:  # noqa: BLE001
-                    log.debug("channel close failed", exc_info=True)
-
-
-def _follow_up(channel: Channel, question: PendingQuestion, message: str, kind: str) -> None:
-    """A notice about one question: in its thread on channels that have threads, else a plain notice."""
-    follow_up = getattr(channel, "follow_up", None)
-    if callable(follow_up):
-        follow_up(question, message, kind=kind)
-    else:
-        channel.inform(message, kind=kind)
-
-
-def _withdraw(channel: Channel, question: PendingQuestion) -> None:
-    """The daemon stops: the channel takes its prompt down and says the question will come back."""
-    channel.withdraw(question, RESUME_NOTE)  # type: ignore[attr-defined]  # an optional Channel method
+            try:
+                channel.close()
+            except Exception:  # noqa: BLE001
+                log.debug("channel close failed", exc_info=True)
 
 
 #: What a person is told about a question whose daemon stopped (pending, the channels, `answer`).

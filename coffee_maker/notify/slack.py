@@ -32,6 +32,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from coffee_maker.config.notify import SlackSettings
+from coffee_maker.notify.channels import Channel
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
 
 #: How many recent questions keep their thread for follow-up notices.
@@ -80,10 +81,11 @@ def answered_blocks(q: PendingQuestion, answer: str, who: str) -> list[dict[str,
     return [{"type": "section", "text": {"type": "mrkdwn", "text": f"~{q.text}~\n{line}"}}]
 
 
-class SlackChannel:
+class SlackChannel(Channel):
     """Posts questions with buttons, listens on Socket Mode, polls thread replies as a fallback."""
 
     name = "slack"
+    live_prompts = True
 
     def __init__(self, inbox: Inbox, settings: SlackSettings, *, bot_token: str, app_token: str,
                  web_client: WebClient | None = None) -> None:
@@ -130,19 +132,23 @@ class SlackChannel:
             while len(self._threads) > _THREADS_KEPT:
                 self._threads.popitem(last=False)
 
-    def resolve(self, question: PendingQuestion, answer: str, who: str) -> None:
+    def _settle(self, question: PendingQuestion) -> str | None:
+        """The ts of the question's message, which stops taking answers; None if it has none open."""
         with self._lock:
             entry = self._messages.pop(question.id, None)
-        if entry is not None:
-            self.web.chat_update(channel=self.channel, ts=entry[0], text=f"Answered: {answer}",
+        return None if entry is None else entry[0]
+
+    def resolve(self, question: PendingQuestion, answer: str, who: str) -> None:
+        ts = self._settle(question)
+        if ts is not None:
+            self.web.chat_update(channel=self.channel, ts=ts, text=f"Answered: {answer}",
                                  blocks=answered_blocks(question, answer, who))
 
     def withdraw(self, question: PendingQuestion, note: str) -> None:
         """The daemon stops: the buttons go (a click would answer nobody); the question comes back on resume."""
-        with self._lock:
-            entry = self._messages.pop(question.id, None)
-        if entry is not None:
-            self.web.chat_update(channel=self.channel, ts=entry[0], text=f"The daemon stopped; this question {note}.",
+        ts = self._settle(question)
+        if ts is not None:
+            self.web.chat_update(channel=self.channel, ts=ts, text=f"The daemon stopped; this question {note}.",
                                  blocks=[{"type": "section", "text": {"type": "mrkdwn", "text":
                                           f"~{question.text}~\n_the daemon stopped — this question {note}_"}}])
 

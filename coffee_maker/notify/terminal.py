@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from typing import Protocol, TextIO
 
+from coffee_maker.notify.channels import Channel
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
 
 
@@ -24,10 +25,11 @@ class StatusLine(Protocol):
     def resume(self) -> None: ...
 
 
-class TerminalChannel:
+class TerminalChannel(Channel):
     """A rich panel and a prompt — only when the daemon runs on a TTY."""
 
     name = "terminal"
+    live_prompts = True
 
     def __init__(self, inbox: Inbox, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
         self.inbox = inbox
@@ -78,24 +80,21 @@ class TerminalChannel:
                 self.stdout.write("(that question was already answered elsewhere)\n")
 
     def resolve(self, question: PendingQuestion, answer: str, who: str) -> None:
-        with self._lock:
-            if self._current and self._current.id == question.id:
-                self._current = None
-            release = self._holding and self._current is None
-            self._holding = self._holding and not release
-        self.stdout.write(f"\n✔ [{question.id}] answered: {answer} (by {who})\n")
-        self.stdout.flush()
-        if release and self.status_line is not None:
-            self.status_line.resume()
+        self._end_prompt(question, f"\n✔ [{question.id}] answered: {answer} (by {who})\n", stopping=False)
 
     def withdraw(self, question: PendingQuestion, note: str) -> None:
         """The daemon stops: the prompt is over (typing now answers nobody) and the status line comes back."""
+        self._end_prompt(question, f"\n☕ [{question.id}] the daemon is stopping; this question {note}.\n", stopping=True)
+
+    def _end_prompt(self, question: PendingQuestion, line: str, *, stopping: bool) -> None:
+        """Say how ``question`` ended; the status line comes back once no question is on screen (at once
+        when ``stopping``: no other prompt follows)."""
         with self._lock:
             if self._current and self._current.id == question.id:
                 self._current = None
-            release = self._holding
-            self._holding = False
-        self.stdout.write(f"\n☕ [{question.id}] the daemon is stopping; this question {note}.\n")
+            release = self._holding and (stopping or self._current is None)
+            self._holding = self._holding and not release
+        self.stdout.write(line)
         self.stdout.flush()
         if release and self.status_line is not None:
             self.status_line.resume()

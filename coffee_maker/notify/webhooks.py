@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import structlog
 
-from coffee_maker.notify.channels import question_text
+from coffee_maker.notify.channels import Channel, question_text
 from coffee_maker.notify.inbox import PendingQuestion
 
 log = structlog.get_logger(__name__)
 
 
-class AppriseChannel:
+class AppriseChannel(Channel):
     """One-way webhooks and email (Discord, Teams, ntfy, SMTP…) through apprise."""
 
     name = "apprise"

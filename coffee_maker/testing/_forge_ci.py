@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from coffee_maker.testing.fake_forge import ForgeData
+from coffee_maker.testing._forge_data import ForgeData
 
 LogSource = str | Callable[[], Iterator[bytes]]  # a text, or a factory of chunks (a log too big to hold)
 

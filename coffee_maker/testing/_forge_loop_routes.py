@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from coffee_maker.testing._forge_ci import latest_runs, public, rerun
-from coffee_maker.testing._forge_routes import Reply, _bad, _missing
-
-if TYPE_CHECKING:
-    from coffee_maker.testing.fake_forge import FakeForge, RecordedRequest
+from coffee_maker.testing._forge_data import (
+    ForgeHost,
+    RecordedRequest,
+    Reply,
+    bad_request,
+    payload_problem,
+)
 
 MERGE_DOCS = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"
 
 
-def routes(fake: FakeForge) -> list[tuple[str, re.Pattern[str], Callable[..., Reply]]]:
+def routes(fake: ForgeHost) -> list[tuple[str, re.Pattern[str], Callable[..., Reply]]]:
     loop = LoopRoutes(fake)
     return [
         ("GET", re.compile(r"/commits/([^/]+)/status"), loop.combined_status),
@@ -35,7 +38,7 @@ def routes(fake: FakeForge) -> list[tuple[str, re.Pattern[str], Callable[..., Re
 
 
 class LoopRoutes:
-    def __init__(self, fake: FakeForge) -> None:
+    def __init__(self, fake: ForgeHost) -> None:
         self.fake = fake
 
     def check_runs(self, request: RecordedRequest, sha: str) -> Reply:
@@ -59,9 +62,9 @@ class LoopRoutes:
         return Reply(302, None, {"Location": f"http://{host}/_downloads/job-logs/{job_id}?sig=fake"})
 
     def rerun_job(self, request: RecordedRequest, job_id: int) -> Reply:
-        problem = _missing(request.json or {}, (), ("enable_debug_logging",))
+        problem = payload_problem(request.json or {}, (), ("enable_debug_logging",))
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         run = self.fake.data.jobs.get(job_id)
         if run is None:
             return Reply(404, {"message": "Not Found"})
@@ -71,9 +74,9 @@ class LoopRoutes:
         return Reply(201, {})
 
     def reply(self, request: RecordedRequest, number: int, comment_id: int) -> Reply:
-        problem = _missing(request.json, ("body",), ())
+        problem = payload_problem(request.json, ("body",), ())
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         comments = self.fake.data.review_comments.get(number, [])
         parent = next((c for c in comments if c["id"] == comment_id), None)
         if parent is None:
@@ -83,9 +86,9 @@ class LoopRoutes:
                                                        in_reply_to=parent.get("in_reply_to_id") or comment_id))
 
     def merge(self, request: RecordedRequest, number: int) -> Reply:
-        problem = _missing(request.json or {}, (), ("commit_title", "commit_message", "sha", "merge_method"))
+        problem = payload_problem(request.json or {}, (), ("commit_title", "commit_message", "sha", "merge_method"))
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         payload, pr = request.json or {}, self.fake.data.pulls[number]
         method = payload.get("merge_method", "merge")
         if method not in ("merge", "squash", "rebase"):

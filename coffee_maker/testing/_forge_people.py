@@ -8,12 +8,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from coffee_maker.testing._forge_routes import ROLES
-
-if TYPE_CHECKING:
-    from coffee_maker.testing.fake_forge import ForgeData
+from coffee_maker.testing._forge_data import ROLES, ForgeData
 
 
 class PeopleHelpers:

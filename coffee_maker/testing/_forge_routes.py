@@ -1,5 +1,5 @@
 """The fake forge's GitHub routes (pulls, reviews, comments, check-runs, permissions, /user) and
-what both APIs share.
+their pull request rendering.
 
 The pull request records are kept in GitHub's shape; the GitLab routes (``_gitlab_routes``)
 render the same records, so a test can drive either API through one set of reviewer helpers
@@ -10,47 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-if TYPE_CHECKING:
-    from coffee_maker.testing.fake_forge import FakeForge, RecordedRequest
-
-
-# GitHub's repository roles, weakest first, and the GitLab access level each maps to (Guest 10 … Owner 50).
-ROLES = {"read": 10, "triage": 20, "write": 30, "maintain": 40, "admin": 50}
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    expected: bool = False  # a 404 that is the API's normal answer (not a member), not a wrong request
-    stream: Callable[[], Iterator[bytes]] | None = None  # a text/plain body sent in chunks (a job log)
-
-
-def _bad(message: str) -> Reply:
-    return Reply(400, {"message": message})
-
-
-def _missing(payload: Any, required: tuple[str, ...], allowed: tuple[str, ...]) -> str | None:
-    if not isinstance(payload, dict):
-        return "a JSON object body is required"
-    absent = [k for k in required if not isinstance(payload.get(k), str) or not payload[k]]
-    unknown = sorted(set(payload) - set(required) - set(allowed))
-    if absent:
-        return f"missing fields: {', '.join(absent)}"
-    return f"unknown fields: {', '.join(unknown)}" if unknown else None
+from coffee_maker.testing import _forge_loop_routes
+from coffee_maker.testing._forge_data import (
+    ROLES,
+    ForgeHost,
+    RecordedRequest,
+    Reply,
+    bad_request,
+    payload_problem,
+)
 
 
 class GitHubRoutes:
     """`/repos/{owner}/{repo}/…` as api.github.com answers it (the parts coffee-maker uses)."""
 
-    def __init__(self, fake: FakeForge) -> None:
-        from coffee_maker.testing import _forge_loop_routes
-
+    def __init__(self, fake: ForgeHost) -> None:
         self.fake = fake
         self.loop = _forge_loop_routes.LoopRoutes(fake)
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [*_forge_loop_routes.routes(fake),
@@ -73,9 +50,9 @@ class GitHubRoutes:
         if h.get("authorization") not in (f"Bearer {self.fake.token}", f"token {self.fake.token}"):
             return Reply(401, {"message": "Bad credentials"})
         if h.get("accept") != "application/vnd.github+json":
-            return _bad(f"Accept must be application/vnd.github+json, got {h.get('accept')!r}")
+            return bad_request(f"Accept must be application/vnd.github+json, got {h.get('accept')!r}")
         if h.get("x-github-api-version") != "2022-11-28":
-            return _bad(f"X-GitHub-Api-Version must be 2022-11-28, got {h.get('x-github-api-version')!r}")
+            return bad_request(f"X-GitHub-Api-Version must be 2022-11-28, got {h.get('x-github-api-version')!r}")
         if request.path == "/user" and request.method == "GET":
             if self.fake.app_token:
                 return Reply(403, {"message": "Resource not accessible by integration"})
@@ -128,10 +105,10 @@ class GitHubRoutes:
         return Reply(200, out)
 
     def create_pull(self, request: RecordedRequest) -> Reply:
-        problem = _missing(request.json, ("title", "head", "base"),
+        problem = payload_problem(request.json, ("title", "head", "base"),
                            ("body", "draft", "maintainer_can_modify", "head_repo", "issue"))
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         payload = request.json
         branch = payload["head"].split(":", 1)[-1]
         label = f"{self.fake.owner}:{branch}"
@@ -159,9 +136,9 @@ class GitHubRoutes:
         return Reply(200, self.render(self.fake.data.pulls[number]))
 
     def update_pull(self, request: RecordedRequest, number: int) -> Reply:
-        problem = _missing(request.json, (), ("title", "body", "state", "base", "maintainer_can_modify"))
+        problem = payload_problem(request.json, (), ("title", "body", "state", "base", "maintainer_can_modify"))
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         pr = self.fake.data.pulls[number]
         for key in ("title", "body", "state"):
             if key in request.json:
@@ -172,17 +149,17 @@ class GitHubRoutes:
         return Reply(200, self.render(pr))
 
     def request_reviewers(self, request: RecordedRequest, number: int) -> Reply:
-        problem = _missing(request.json, (), ("reviewers", "team_reviewers"))
+        problem = payload_problem(request.json, (), ("reviewers", "team_reviewers"))
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         pr = self.fake.data.pulls[number]
         pr["requested_reviewers"] = [{"login": r} for r in request.json.get("reviewers", [])]
         return Reply(201, self.render(pr))
 
     def add_labels(self, request: RecordedRequest, number: int) -> Reply:
-        problem = _missing(request.json, (), ("labels",))
+        problem = payload_problem(request.json, (), ("labels",))
         if problem or not isinstance(request.json.get("labels"), list):
-            return _bad(problem or "labels must be a list")
+            return bad_request(problem or "labels must be a list")
         pr = self.fake.data.pulls[number]
         names = [label["name"] for label in pr["labels"]]
         pr["labels"] = [{"name": n} for n in dict.fromkeys(names + request.json["labels"])]
@@ -200,9 +177,9 @@ class GitHubRoutes:
         return Reply(200, [c for c in self.fake.data.comments.get(number, []) if not c.get("system")])
 
     def add_comment(self, request: RecordedRequest, number: int) -> Reply:
-        problem = _missing(request.json, ("body",), ())
+        problem = payload_problem(request.json, ("body",), ())
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         items = self.fake.data.comments.setdefault(number, [])
         comment = {"id": len(items) + 1, "user": self.fake.data.user(self.fake.login), "body": request.json["body"],
                    "created_at": self.fake.data.now()}

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from coffee_maker.testing._forge_ci import latest_runs, rerun
-from coffee_maker.testing._forge_routes import Reply, _bad, _missing
-
-if TYPE_CHECKING:
-    from coffee_maker.testing._gitlab_routes import GitLabRoutes
-    from coffee_maker.testing.fake_forge import RecordedRequest
+from coffee_maker.testing._forge_data import (
+    ForgeHost,
+    RecordedRequest,
+    Reply,
+    bad_request,
+    payload_problem,
+)
 
 _JOB_STATUS = {"success": "success", "neutral": "success", "skipped": "skipped", "cancelled": "canceled",
                "failure": "failed", "timed_out": "failed", "startup_failure": "failed", "action_required": "manual"}
@@ -28,8 +30,18 @@ def disc_id(kind: str, cid: int) -> str:
     return hashlib.sha1(f"{kind}{cid}".encode()).hexdigest()  # GitLab's discussion ids are 40 hex digits
 
 
+class MergeRequestRenderer(Protocol):
+    """What these routes need of ``GitLabRoutes``: its fake, and how it renders users and merge requests."""
+
+    fake: ForgeHost
+
+    def author(self, login: str) -> dict[str, Any]: ...
+
+    def render(self, pr: dict[str, Any]) -> dict[str, Any]: ...
+
+
 class GitLabLoopRoutes:
-    def __init__(self, routes: GitLabRoutes) -> None:
+    def __init__(self, routes: MergeRequestRenderer) -> None:
         self.routes, self.fake = routes, routes.fake
 
     def route(self, request: RecordedRequest, rest: str) -> Reply | None:
@@ -138,9 +150,9 @@ class GitLabLoopRoutes:
         return next((d for d in self.discussions(iid) if d["id"] == disc), None)
 
     def add_note(self, request: RecordedRequest, iid: int, disc: str) -> Reply:
-        problem = _missing(request.json, ("body",), ("created_at",))
+        problem = payload_problem(request.json, ("body",), ("created_at",))
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         found = self._find(iid, disc)
         if found is None:
             return Reply(404, {"message": "404 Discussion Not Found"})
@@ -158,7 +170,7 @@ class GitLabLoopRoutes:
         if found is None:
             return Reply(404, {"message": "404 Discussion Not Found"})
         if request.query.get("resolved") not in ("true", "false"):
-            return _bad("resolved is missing")
+            return bad_request("resolved is missing")
         if not found["notes"][0]["resolvable"]:
             return Reply(422, {"message": "Discussion is not resolvable"})
         root = found["notes"][0]["id"]
@@ -175,11 +187,11 @@ class GitLabLoopRoutes:
     # ------------------------------------------------------------------ merge
 
     def merge(self, request: RecordedRequest, iid: int) -> Reply:
-        problem = _missing(request.json or {}, (), ("sha", "squash", "merge_when_pipeline_succeeds", "auto_merge",
+        problem = payload_problem(request.json or {}, (), ("sha", "squash", "merge_when_pipeline_succeeds", "auto_merge",
                                                     "should_remove_source_branch", "merge_commit_message",
                                                     "squash_commit_message"))
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         payload, pr = request.json or {}, self.fake.data.pulls[iid]
         if pr["state"] != "open" or pr.get("draft"):
             return Reply(405, {"message": "405 Method Not Allowed"})

@@ -10,20 +10,23 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from coffee_maker.testing._forge_routes import ROLES, Reply, _bad, _missing
-
-if TYPE_CHECKING:
-    from coffee_maker.testing.fake_forge import FakeForge, RecordedRequest
+from coffee_maker.testing._forge_data import (
+    ROLES,
+    ForgeHost,
+    RecordedRequest,
+    Reply,
+    bad_request,
+    payload_problem,
+)
+from coffee_maker.testing._gitlab_loop_routes import GitLabLoopRoutes
 
 
 class GitLabRoutes:
     """`/api/v4/projects/{url-encoded path}/merge_requests…` as gitlab.com answers it."""
 
-    def __init__(self, fake: FakeForge) -> None:
-        from coffee_maker.testing._gitlab_loop_routes import GitLabLoopRoutes
-
+    def __init__(self, fake: ForgeHost) -> None:
         self.fake = fake
         self.loop = GitLabLoopRoutes(self)
 
@@ -121,10 +124,10 @@ class GitLabRoutes:
         return Reply(200, [m for m in out if state == "all" or m["state"] == state])
 
     def create(self, request: RecordedRequest) -> Reply:
-        problem = _missing(request.json, ("source_branch", "target_branch", "title"),
+        problem = payload_problem(request.json, ("source_branch", "target_branch", "title"),
                            ("description", "labels", "reviewer_ids", "remove_source_branch", "draft", "squash"))
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         payload = request.json
         for pr in self.fake.data.pulls.values():
             if pr["head"]["ref"] == payload["source_branch"] and pr["state"] == "open":
@@ -147,10 +150,10 @@ class GitLabRoutes:
         return Reply(201, self.render(self.fake.data.pulls[number]))
 
     def update(self, request: RecordedRequest, iid: int) -> Reply:
-        problem = _missing(request.json, (), ("title", "description", "labels", "target_branch", "state_event",
+        problem = payload_problem(request.json, (), ("title", "description", "labels", "target_branch", "state_event",
                                               "reviewer_ids", "add_labels", "draft"))
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         pr = self.fake.data.pulls[iid]
         if "title" in request.json:  # GitLab: the title's "Draft:" prefix is what makes an MR a draft
             pr["title"] = request.json["title"]
@@ -189,9 +192,9 @@ class GitLabRoutes:
         return [{"id": i, **n} for i, n in enumerate(out, 1)]
 
     def add_note(self, request: RecordedRequest, iid: int) -> Reply:
-        problem = _missing(request.json, ("body",), ())
+        problem = payload_problem(request.json, ("body",), ())
         if problem:
-            return _bad(problem)
+            return bad_request(problem)
         items = self.fake.data.comments.setdefault(iid, [])
         note = {"id": len(items) + 1, "user": self.fake.data.user(self.fake.login), "body": request.json["body"],
                 "created_at": self.fake.data.now()}

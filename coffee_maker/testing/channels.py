@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 
+from coffee_maker.notify.channels import Channel
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
 
 
-class RecordingChannel:
+class RecordingChannel(Channel):
     """Records what it was asked and told; answers nothing by itself."""
 
     def __init__(self, name: str = "rec") -> None:
@@ -62,7 +63,7 @@ class ScriptedPerson(RecordingChannel):
             self._next()
 
 
-class AnsweringChannel:
+class AnsweringChannel(Channel):
     """A channel whose person answers every question at once with ``value``."""
 
     name = "fake"

@@ -23,66 +23,22 @@ by a client that uses the fake as its HTTP proxy) are served too.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import re
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from coffee_maker.testing._forge_ci import CiHelpers, log_chunks
+from coffee_maker.testing._forge_data import ForgeData, RecordedRequest, Reply
 from coffee_maker.testing._forge_people import PeopleHelpers
-from coffee_maker.testing._forge_routes import GitHubRoutes, Reply
+from coffee_maker.testing._forge_routes import GitHubRoutes
 from coffee_maker.testing._gitlab_routes import GitLabRoutes
 
 DOCS_RATE_LIMITS = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
-
-
-@dataclass
-class RecordedRequest:
-    """One request the fake received, as the provider sent it."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
-
-
-@dataclass
-class ForgeData:
-    """The fake's state: pull requests by number and what a reviewer did to them."""
-
-    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
-    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    review_comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    users: dict[str, int] = field(default_factory=dict)  # login → user id, as the forge numbers its users
-    collaborators: dict[str, str] = field(default_factory=dict)  # login → role: admin maintain write triage read
-    statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha → commit statuses
-    jobs: dict[int, dict[str, Any]] = field(default_factory=dict)  # check run (= Actions job) id → run
-    resolved: set[int] = field(default_factory=set)  # first comment ids of resolved review threads
-    reruns: list[int] = field(default_factory=list)  # job ids re-run, in order
-    merges: list[tuple[int, str]] = field(default_factory=list)  # (number, method) merged
-    deleted_branches: list[str] = field(default_factory=list)
-    numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))  # comments, jobs, statuses
-    clock: itertools.count[int] = field(default_factory=lambda: itertools.count(0))
-
-    def now(self) -> str:
-        """A strictly increasing timestamp, so ordering never depends on the wall clock."""
-        tick = next(self.clock)
-        return f"2026-01-01T{tick // 3600 % 24:02d}:{tick // 60 % 60:02d}:{tick % 60:02d}Z"
-
-    def user(self, login: str) -> dict[str, Any]:
-        """The user as GitHub shows it (`login`, `id`), numbered on first sight."""
-        uid = self.users.setdefault(login, 100 + len(self.users))
-        return {"login": login, "id": uid}
 
 
 class FakeForge(PeopleHelpers, CiHelpers):
