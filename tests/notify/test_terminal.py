@@ -41,7 +41,7 @@ PROGRESS_CHILD = textwrap.dedent("""
     progress.start("PRIORITY 3")
 
     def attempt_goes_on():  # the agent's events keep updating the line while the person reads the prompt
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while not go.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         for turn in range(1, 6):
@@ -67,7 +67,7 @@ STOPPING_CHILD = textwrap.dedent("""
     stop = threading.Event()
 
     def sigterm_later():  # the daemon's stop request, once the prompt is on screen
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while not go.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         stop.set()
@@ -81,7 +81,7 @@ STOPPING_CHILD = textwrap.dedent("""
 
 def _read_until(fd: int, marker: bytes, seen: bytearray) -> bytes:
     while marker not in seen:
-        ready, _, _ = select.select([fd], [], [], 30)
+        ready, _, _ = select.select([fd], [], [], 90)  # a deadline for a loaded machine, not a speed claim
         assert ready, f"timed out waiting for {marker!r}; got {bytes(seen)!r}"
         try:
             chunk = os.read(fd, 4096)
