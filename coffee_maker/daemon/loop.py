@@ -29,6 +29,7 @@ from coffee_maker.daemon.lanes import LaneScheduler
 from coffee_maker.daemon.leases import ClaimKeeper
 from coffee_maker.daemon.planning import Picker, RoadmapView, next_work
 from coffee_maker.daemon.policy import Action, clock
+from coffee_maker.daemon.pr_policy import Feedback
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.reviews import PullRequestPoller
 from coffee_maker.daemon.services import Services
@@ -37,7 +38,7 @@ from coffee_maker.daemon.status import StatusBoard
 from coffee_maker.daemon.waiting import Announcer, NotReady
 from coffee_maker.errors import CoffeeMakerError, ExitCode, UsageError
 from coffee_maker.observe.context import set_phase
-from coffee_maker.types import Priority, PullRequest
+from coffee_maker.types import Priority
 
 log = structlog.get_logger(__name__)
 
@@ -300,17 +301,17 @@ class Daemon:
             if row.get("priority") == pid and (agent := self.agents.get(lane)) is not None:
                 _stop(agent)
 
-    def _address_feedback(self, pid: str, pr: PullRequest, fresh: list[str]) -> None:
-        """Resume the agent on the PR's branch with review comments it has not seen yet."""
+    def _address_feedback(self, pid: str, feedback: Feedback) -> None:
+        """Resume the agent on the PR's branch with what it has not seen yet (review, CI, conflict); the
+        poller answers the threads once the fix is pushed (``pr_loop``: ``replies_due``)."""
         view = self.read_roadmap()
         if (priority := view.get(pid)) is None:
             return
-        feedback = "Reviewers asked for changes on the pull request:\n\n" + "\n\n".join(f"- {c}" for c in fresh)
-        log.info("addressing review feedback", priority=pid, comments=len(fresh), pr=pr.number)
+        log.info("addressing pull-request feedback", priority=pid, kind=feedback.kind, pr=feedback.pr.number)
         if self.lanes is not None:
-            self.lanes.queue_feedback(priority, view, feedback)
+            self.lanes.queue_feedback(priority, view, feedback.prompt)
             return
-        self._attempt(priority, view, feedback=feedback)
+        self._attempt(priority, view, feedback=feedback.prompt)
 
 
 def _stop(agent: AgentBackend) -> None:

@@ -1,4 +1,4 @@
-"""Following open pull requests: merged → done, closed → blocked, changes requested → feedback for the agent.
+"""Following open pull requests: merged → done, closed → blocked; CI, review threads and merging (``pr_loop``).
 
 A forge that fails (down, a bad token, a rate limit) never stops the daemon: the
 error is logged, the next poll waits — until the forge's reset time for a rate limit
@@ -14,6 +14,8 @@ from datetime import datetime
 import structlog
 
 from coffee_maker.daemon.policy import closed_pull_request
+from coffee_maker.daemon.pr_loop import LoopSettings, PullRequestLoop
+from coffee_maker.daemon.pr_policy import Feedback
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import IN_REVIEW, Phase, StateStore
 from coffee_maker.errors import CoffeeMakerError
@@ -40,7 +42,7 @@ class PullRequestPoller:
     """Polls the forge for the priorities in review, at most every ``interval_s``, backing off on errors."""
 
     def __init__(self, store: StateStore, services: Services, *, interval_s: float,
-                 on_feedback: Callable[[str, PullRequest, list[str]], None]) -> None:
+                 on_feedback: Callable[[str, Feedback], None], settings: LoopSettings | None = None) -> None:
         self.store = store
         self.services = services
         self.interval_s = interval_s
@@ -48,6 +50,18 @@ class PullRequestPoller:
         self.last_poll = 0.0  # monotonic
         self.not_before = 0.0  # wall clock: no forge call before this (a rate limit, a back-off)
         self._failures = 0
+        self.loop = PullRequestLoop(store, services, settings or LoopSettings())
+
+    def configure(self, settings: LoopSettings) -> None:
+        """The [forge]/[daemon] settings of the loop (``wiring`` passes the loaded configuration's)."""
+        self.loop.settings = settings
+
+    def after_fix(self, pid: str, feedback: Feedback) -> None:
+        """The agent's fix for ``feedback`` is pushed: reply in the threads it answered."""
+        try:
+            self.loop.after_fix(pid, feedback)
+        except Exception as exc:  # noqa: BLE001 — a reply that fails is logged and waited out like any forge error
+            self._back_off(pid, exc)
 
     def due_in(self) -> float:
         """Seconds until the next poll (fetch and forge), never negative."""
@@ -64,7 +78,7 @@ class PullRequestPoller:
             log.warning("fetch failed", error=exc.message)
         if time.time() < self.not_before:
             return  # the forge asked us to wait; a forced poll still fetched
-        pending: list[tuple[str, PullRequest, list[str]]] = []
+        pending: list[tuple[str, Feedback]] = []
         for state in self.store.in_phases(IN_REVIEW):
             if not state.branch:
                 continue
@@ -72,21 +86,23 @@ class PullRequestPoller:
                 pr = self.services.forge.find(state.branch)
                 if pr is None:
                     continue
-                fresh = self._apply(state.priority, pr, int(state.extra.get("feedback_seen", 0)))
+                self._apply(state.priority, pr)
+                now = self.store.get(state.priority)
+                fresh = self.loop.follow(now, pr) if now is not None and now.phase in IN_REVIEW else None
             except Exception as exc:  # noqa: BLE001 — every forge failure is logged and waited out, never fatal
                 self._back_off(state.priority, exc)
                 return
-            if fresh:
-                pending.append((state.priority, pr, fresh))
+            if fresh is not None:
+                pending.append((state.priority, fresh))
         if self._failures:
             log.info("the forge answers again", after_failures=self._failures)
             self.store.set_info(forge_problem=None, forge_retry_at=None)
         self._failures = 0
-        for pid, pr, fresh in pending:  # outside the try: the agent's work is not a forge error
-            self.on_feedback(pid, pr, fresh)
+        for pid, feedback in pending:  # outside the try: the agent's work is not a forge error
+            self.on_feedback(pid, feedback)
 
-    def _apply(self, pid: str, pr: PullRequest, seen: int) -> list[str]:
-        """Record a merge or a close; return review comments the agent has not seen yet."""
+    def _apply(self, pid: str, pr: PullRequest) -> None:
+        """Record a merge or a close (by a person)."""
         if pr.state is PRState.MERGED:
             self.store.transition(pid, Phase.MERGED)
             self.store.transition(pid, Phase.DONE)
@@ -95,12 +111,6 @@ class PullRequestPoller:
             self.store.transition(pid, Phase.CLOSED)
             self.store.transition(pid, Phase.BLOCKED, reason=block.reason)
             self.services.notifier.inform(block.notice, priority=pid, kind="blocked")
-        elif pr.review_decision == "changes_requested":
-            comments = self.services.forge.feedback(pr)
-            if len(comments) > seen:
-                self.store.update(pid, extra={"feedback_seen": len(comments)})
-                return comments[seen:]
-        return []
 
     def _back_off(self, pid: str, exc: BaseException) -> None:
         self._failures += 1

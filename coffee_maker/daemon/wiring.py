@@ -22,6 +22,7 @@ from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.devlog import devlog_path
 from coffee_maker.daemon.loop import Daemon, RoadmapView
 from coffee_maker.daemon.planning import complete_on_remote
+from coffee_maker.daemon.pr_loop import LoopSettings
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.record import AttemptRecord
 from coffee_maker.daemon.services import Services
@@ -210,8 +211,10 @@ def build_daemon(loaded: LoadedConfig, wake: threading.Event) -> Daemon:
     services = build_services(loaded, status_line=progress)
     store = StateStore(loaded.layout.state_db)
     planner = pick_next(store, loaded)
-    return Daemon(loaded, services, store, read_roadmap=roadmap_reader(loaded, services.git),
-                  pick=lambda view, in_review, blocked, running=frozenset(): planner(view, in_review, blocked,
-                                                                                      running),
-                  progress=progress, wake=wake, check_ready=readiness_check(loaded, services.git),
-                  claims=claim_keeper(loaded))
+    daemon = Daemon(loaded, services, store, read_roadmap=roadmap_reader(loaded, services.git),
+                    pick=lambda view, in_review, blocked, running=frozenset(): planner(view, in_review, blocked,
+                                                                                        running),
+                    progress=progress, wake=wake, check_ready=readiness_check(loaded, services.git),
+                    claims=claim_keeper(loaded))
+    daemon.reviews.configure(LoopSettings.of(loaded))
+    return daemon

@@ -1,0 +1,216 @@
+"""One open PR, one poll: follow its CI, hand red checks and review threads to the agent, merge when allowed.
+
+The decisions are ``daemon/pr_policy.py``'s; this module asks the forge, remembers what it saw in the
+state row's ``extra`` (``ci``, ``threads_seen``) so a restart neither repeats nor forgets a fix round,
+and acts. Forge errors propagate to the poller, which backs off (``daemon/reviews.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from coffee_maker import proc
+from coffee_maker.config import LoadedConfig
+from coffee_maker.daemon.pr_policy import (
+    BlockCi,
+    CiMemory,
+    Feedback,
+    FixCi,
+    Green,
+    MergeNow,
+    Rerun,
+    Tell,
+    Wait,
+    ci_waiting,
+    merge_decision,
+    red_check,
+    review_prompt,
+    threads_to_address,
+)
+from coffee_maker.daemon.services import Services
+from coffee_maker.daemon.state import Phase, PriorityState, StateStore
+from coffee_maker.errors import CoffeeMakerError
+from coffee_maker.types import CiState, PullRequest, Workspace
+from coffee_maker.vcs.forge.triage import classify_failure
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """The [forge] and [daemon] settings the loop reads (defaults: follow CI, never merge)."""
+
+    ci: str = "wait"
+    ci_timeout_s: float = 3600.0
+    ci_fix_rounds: int = 2
+    merge: str = "off"
+    repo: Path | None = None  # for the branch's changed files and its worktree
+    remote: str = "origin"
+
+    @classmethod
+    def of(cls, loaded: LoadedConfig) -> LoopSettings:
+        forge, daemon = loaded.config.forge, loaded.config.daemon
+        return cls(forge.ci, forge.ci_timeout_s, daemon.ci_fix_rounds, forge.merge, loaded.repo,
+                   loaded.config.git.remote)
+
+
+class PullRequestLoop:
+    def __init__(self, store: StateStore, services: Services, settings: LoopSettings) -> None:
+        self.store, self.services, self.settings = store, services, settings
+        self.not_before: dict[str, float] = {}  # priority → no CI poll before this (pending back-off)
+
+    def follow(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
+        """Work for the agent on this PR, if any; merges and CI notices are done here."""
+        pid = state.priority
+        feedback, ci_state = self._follow_ci(state, pr) if self.settings.ci == "wait" else (None, CiState.NONE)
+        now = self.store.get(pid)
+        if feedback is not None or now is None or now.phase is not Phase.PR_OPEN:  # sent to the agent, or blocked
+            return feedback
+        state = now
+        if (feedback := self._review(state, pr)) is not None:
+            return feedback
+        self._maybe_merge(state, pr, ci_state)
+        return None
+
+    # ------------------------------------------------------------------ CI
+
+    def _follow_ci(self, state: PriorityState, pr: PullRequest) -> tuple[Feedback | None, CiState | None]:
+        pid, now = state.priority, time.time()
+        if not pr.head_sha or now < self.not_before.get(pid, 0.0):
+            return None, None
+        memory = CiMemory.load(state.extra.get("ci"))
+        memory.follow(pr.head_sha, now)
+        report = self.services.forge.checks(pr)
+        if memory.handled:
+            self._save(pid, memory)
+            return None, report.state
+        waiting = ci_waiting(report, memory, pid=pid, timeout_s=self.settings.ci_timeout_s, now=now)
+        if isinstance(waiting, Wait):
+            memory.polls += 1
+            self.not_before[pid] = now + waiting.next_s
+            self._save(pid, memory)
+            return None, report.state
+        if isinstance(waiting, Tell):
+            memory.handled = True
+            self._save(pid, memory)
+            self.services.notifier.inform(waiting.notice, priority=pid, kind="ci")
+            return None, report.state
+        if isinstance(waiting, Green):
+            self._save(pid, memory)
+            return None, report.state
+        check = report.failed[0]
+        excerpt = self.services.forge.failure_log(check) if check.job_id is not None else None
+        kind = classify_failure(check, excerpt, self._changed_files(pr))
+        action = red_check(check, kind, excerpt, memory, pid=pid, pr=pr, rounds_allowed=self.settings.ci_fix_rounds)
+        log.info("a CI check failed", priority=pid, check=check.name, kind=kind.value, action=type(action).__name__)
+        if isinstance(action, Rerun):
+            memory.reruns.append(check.name)
+            self._save(pid, memory)
+            self.services.forge.rerun(check)
+            log.info(action.note, priority=pid)
+            return None, report.state
+        memory.handled = True
+        if isinstance(action, Tell):
+            self._save(pid, memory)
+            self.services.notifier.inform(action.notice, priority=pid, kind="ci")
+            return None, report.state
+        if isinstance(action, BlockCi):
+            self._save(pid, memory)
+            self.store.transition(pid, Phase.BLOCKED, reason=action.reason)
+            self.services.notifier.inform(action.notice, priority=pid, kind="blocked")
+            return None, report.state
+        assert isinstance(action, FixCi)
+        memory.rounds += 1  # counted before the agent runs: a restart mid-fix does not give a round back
+        self._save(pid, memory)
+        return Feedback("ci", action.prompt, pr), report.state
+
+    def _save(self, pid: str, memory: CiMemory) -> None:
+        self.store.update(pid, extra={"ci": memory.dump()})
+
+    def _changed_files(self, pr: PullRequest) -> list[str]:
+        if self.settings.repo is None:
+            return []
+        remote = self.settings.remote
+        result = proc.run(["git", "diff", "--name-only", f"{remote}/{pr.base}...{remote}/{pr.branch}"],
+                          cwd=self.settings.repo, timeout=60)
+        return result.stdout.split() if result.ok else []
+
+    # ------------------------------------------------------------------ review threads
+
+    def _review(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
+        seen = {str(t) for t in state.extra.get("threads_seen", [])}
+        threads = threads_to_address(self.services.forge.review_threads(pr), seen,
+                                     changes_requested=pr.review_decision == "changes_requested")
+        if not threads:
+            return None
+        ids = [*seen, *(t.id for t in threads)]
+        self.store.update(state.priority, extra={"threads_seen": ids, "feedback_seen": len(ids)})
+        return Feedback("review", review_prompt(threads), pr, tuple(threads))
+
+    def after_fix(self, pid: str, feedback: Feedback) -> None:
+        """The fix is pushed: reply in each thread naming the commit, resolve it, ask for a new review."""
+        state = self.store.get(pid)
+        if not feedback.threads or state is None or state.phase is not Phase.PR_OPEN:
+            return
+        sha = (state.commit_sha or "")[:7]
+        summaries = (state.extra.get("record") or {}).get("summaries") or []
+        line = next((s.strip().splitlines()[0] for s in reversed(summaries) if s.strip()), "addressed the comment")
+        forge = self.services.forge
+        for thread in feedback.threads:
+            forge.reply(thread, f"Fixed in {sha}: {line}")
+            forge.resolve(thread)
+        people = sorted({t.author for t in feedback.threads})
+        try:
+            forge.request_review(feedback.pr, people)
+        except CoffeeMakerError as exc:  # a reviewer who may not be requested (the PR's author) is no failure
+            log.warning("could not request a new review", priority=pid, error=exc.message)
+
+    # ------------------------------------------------------------------ merging
+
+    def _maybe_merge(self, state: PriorityState, pr: PullRequest, ci: CiState | None) -> None:
+        decision = merge_decision(pr, ci, self.settings.merge)
+        if not isinstance(decision, MergeNow):
+            if self.settings.merge != "off":
+                log.debug("not merging", priority=state.priority, why=decision)
+            return
+        pid, forge = state.priority, self.services.forge
+        if decision.auto:
+            if not state.extra.get("auto_merge"):
+                forge.enable_auto_merge(pr, decision.method)
+                self.store.update(pid, extra={"auto_merge": True})
+                self.services.notifier.inform(f"{pid}: auto-merge enabled on PR #{pr.number}", priority=pid,
+                                              kind="merged")
+            return
+        sha = forge.merge(pr, decision.method)
+        forge.delete_branch(pr.branch)
+        self.store.transition(pid, Phase.MERGED, detail=f"merged by coffee-maker ({decision.method})")
+        self.store.transition(pid, Phase.DONE)
+        self._free_worktree(pr)
+        log.info("pull request merged", priority=pid, pr=pr.url, sha=sha)
+        self.services.notifier.inform(f"{pid}: PR #{pr.number} approved and green — merged ({decision.method}).",
+                                      priority=pid, kind="merged")
+
+    def _free_worktree(self, pr: PullRequest) -> None:
+        """The branch's worktree goes back to the spare pool; the local branch goes."""
+        if self.settings.repo is None:
+            return
+        listing = proc.run(["git", "worktree", "list", "--porcelain"], cwd=self.settings.repo, timeout=30)
+        path: str | None = None
+        for line in listing.stdout.splitlines():
+            if line.startswith("worktree "):
+                path = line.removeprefix("worktree ")
+            elif line == f"branch refs/heads/{pr.branch}" and path is not None:
+                self._discard(Workspace(Path(path), pr.branch, pr.base))
+                return
+
+    def _discard(self, ws: Workspace) -> None:
+        try:
+            self.services.git.discard(ws, keep_branch=False)
+        except CoffeeMakerError as exc:
+            log.warning("could not free the merged branch's worktree", path=str(ws.path), error=exc.message)
+
+

@@ -1,0 +1,197 @@
+"""What the pull-request loop does next — pure functions of what the forge showed and what was remembered.
+
+The poller (``daemon/reviews.py``) asks the forge and acts; these functions only decide, with every
+sentence the person will read, so each rule is tested in milliseconds with plain values:
+
+- CI: wait (with back-off) while checks run; after ``ci_timeout_s`` tell the person once; a red check
+  is re-run once when it is infrastructure (never a fix round), reported when it is unrelated to the
+  branch, sent to the agent when it is real — at most ``ci_fix_rounds`` times, then the priority is
+  blocked with the log link (branch and PR kept).
+- Merging: only when opted in, approved by a person, every check green, mergeable and not a draft.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from coffee_maker.types import CheckRun, CiReport, CiState, LogExcerpt, PullRequest, ReviewThread
+from coffee_maker.vcs.forge.triage import FailureKind
+from coffee_maker.words import count
+
+#: The first wait while checks are pending; it doubles up to PENDING_MAX_S.
+PENDING_START_S = 15.0
+PENDING_MAX_S = 300.0
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Work for the agent on an open PR, and what to do once the fix is pushed (reply in ``threads``)."""
+
+    kind: Literal["review", "ci", "conflict"]
+    prompt: str
+    pr: PullRequest
+    threads: tuple[ReviewThread, ...] = ()
+
+
+@dataclass
+class CiMemory:
+    """What the loop saw of a PR's CI, kept in the state row's ``extra["ci"]`` so a restart repeats nothing."""
+
+    sha: str = ""
+    since: float = 0.0  # when the loop started following this sha
+    polls: int = 0  # pending polls of this sha (the back-off)
+    handled: bool = False  # this sha's red was acted on (re-run, told, sent to the agent) or its time-out told
+    reruns: list[str] = field(default_factory=list)  # checks re-run on this sha
+    rounds: int = 0  # CI fix rounds spent on the PR (across shas)
+
+    @classmethod
+    def load(cls, saved: Any) -> CiMemory:
+        if not isinstance(saved, dict):
+            return cls()
+        return cls(str(saved.get("sha", "")), float(saved.get("since", 0.0)), int(saved.get("polls", 0)),
+                   bool(saved.get("handled", False)), [str(n) for n in saved.get("reruns", [])],
+                   int(saved.get("rounds", 0)))
+
+    def dump(self) -> dict[str, Any]:
+        return {"sha": self.sha, "since": self.since, "polls": self.polls, "handled": self.handled,
+                "reruns": self.reruns, "rounds": self.rounds}
+
+    def follow(self, sha: str, now: float) -> None:
+        """A new head commit: its CI starts from nothing (the fix rounds carry on)."""
+        if sha != self.sha:
+            self.sha, self.since, self.polls, self.handled, self.reruns = sha, now, 0, False, []
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to do now; look again no sooner than ``next_s`` from now."""
+
+    next_s: float
+
+
+@dataclass(frozen=True)
+class Green:
+    pass
+
+
+@dataclass(frozen=True)
+class Rerun:
+    check: CheckRun
+    note: str
+
+
+@dataclass(frozen=True)
+class Tell:
+    """Say ``notice`` to the person once; nothing is fixed."""
+
+    notice: str
+
+
+@dataclass(frozen=True)
+class FixCi:
+    check: CheckRun
+    prompt: str
+
+
+@dataclass(frozen=True)
+class BlockCi:
+    reason: str
+    notice: str
+
+
+CiAction = Wait | Green | Rerun | Tell | FixCi | BlockCi
+
+
+def pending_wait(polls: int) -> float:
+    """Back-off while checks run: 15 s, 30 s, 60 s … up to five minutes."""
+    return float(min(PENDING_MAX_S, PENDING_START_S * 2 ** max(0, polls)))
+
+
+def ci_waiting(report: CiReport, memory: CiMemory, *, pid: str, timeout_s: float, now: float) -> Wait | Tell | Green | None:
+    """Before a red check is looked at: green, still pending (or timed out), nothing to report — or None (red)."""
+    if report.state is CiState.GREEN:
+        return Green()
+    if report.state is CiState.NONE:
+        return Wait(PENDING_MAX_S)
+    if report.state is CiState.PENDING:
+        if now - memory.since >= timeout_s:
+            waiting = [c.name for c in report.checks if c.conclusion is None]
+            return Tell(f"{pid}: CI on {memory.sha[:7]} has not finished after {timeout_s / 60:.0f} min "
+                        f"(still running: {', '.join(waiting) or 'unknown'}); the daemon stops waiting for it.")
+        return Wait(pending_wait(memory.polls))
+    return None
+
+
+def red_check(check: CheckRun, kind: FailureKind, excerpt: LogExcerpt | None, memory: CiMemory, *, pid: str,
+              pr: PullRequest, rounds_allowed: int) -> Rerun | Tell | FixCi | BlockCi:
+    """What to do with the first failing check of the head commit, once ``classify_failure`` said its kind."""
+    link = (excerpt.url if excerpt is not None and excerpt.url else check.url) or pr.url
+    if kind is FailureKind.INFRASTRUCTURE and check.name not in memory.reruns and check.job_id is not None:
+        return Rerun(check, f"{pid}: the check {check.name!r} failed outside the code "
+                            f"({check.failure_reason or check.conclusion or 'runner'}); re-running it once.")
+    if kind is FailureKind.FLAKY:
+        return Tell(f"{pid}: the check {check.name!r} failed and passed on a re-run of the same commit (flaky); "
+                    f"nothing to fix: {link}")
+    if kind is FailureKind.INFRASTRUCTURE:
+        return Tell(f"{pid}: the check {check.name!r} failed again outside the code after a re-run; "
+                    f"please look at the runner: {link}")
+    if kind is FailureKind.UNRELATED:
+        return Tell(f"{pid}: the check {check.name!r} fails on files PR #{pr.number} does not touch; "
+                    f"not asking the agent to fix it: {link}")
+    if memory.rounds >= rounds_allowed:
+        reason = (f"the CI check {check.name!r} still fails after {count(memory.rounds, 'fix round')} "
+                  f"(ci_fix_rounds = {rounds_allowed}): {link}")
+        return BlockCi(reason, f"{pid} is blocked: {reason}. The branch and PR #{pr.number} are kept; fix it there "
+                               f"or raise [daemon] ci_fix_rounds, then `coffee-maker retry {pid}`.")
+    return FixCi(check, ci_prompt(check, excerpt, link))
+
+
+def ci_prompt(check: CheckRun, excerpt: LogExcerpt | None, link: str) -> str:
+    """What the agent is told about a red check: which, the step, the log excerpt and the run's URL."""
+    lines = [f"The CI check {check.name!r} failed on the pull request.", f"Run: {link}"]
+    if excerpt is not None:
+        if excerpt.step:
+            lines.append(f"Failing step: {excerpt.step}")
+        cut = " (cut to the lines that matter)" if excerpt.truncated else ""
+        lines += ["", f"Log excerpt{cut}:", "```", excerpt.excerpt.strip(), "```"]
+    return "\n".join(lines)
+
+
+def review_prompt(threads: list[ReviewThread]) -> str:
+    """Review comments for the agent, each with where it points (path:line)."""
+    items = []
+    for t in threads:
+        where = f" on {t.path}:{t.line}" if t.path and t.line else f" on {t.path}" if t.path else ""
+        items.append(f"- {t.author}{where}: {t.body.strip()}")
+    return "Reviewers asked for changes on the pull request:\n\n" + "\n\n".join(items)
+
+
+def threads_to_address(threads: list[ReviewThread], seen: set[str], *, changes_requested: bool) -> list[ReviewThread]:
+    """Unresolved threads not addressed yet: inline ones always, general ones when changes were requested."""
+    return [t for t in threads if not t.resolved and t.id not in seen and (t.inline or changes_requested)]
+
+
+@dataclass(frozen=True)
+class MergeNow:
+    method: Literal["merge", "squash", "rebase"]
+    auto: bool  # enable the forge's auto-merge instead of merging now
+
+
+def merge_decision(pr: PullRequest, ci: CiState | None, setting: str) -> MergeNow | str:
+    """Merge only when opted in, approved by a person, green, mergeable and not a draft; else why not."""
+    if setting == "off":
+        return "merging is off ([forge] merge)"
+    if not pr.approved:
+        return "not approved by a person allowed to review"
+    if pr.draft:
+        return "a draft"
+    if pr.mergeable is not True:
+        return "not mergeable (yet)"
+    if setting != "auto" and ci not in (CiState.GREEN, CiState.NONE):
+        return "checks are not all green"
+    if setting == "auto":
+        return MergeNow("squash", auto=True)
+    method: Literal["merge", "squash", "rebase"] = "merge" if setting == "merge" else \
+        "rebase" if setting == "rebase" else "squash"
+    return MergeNow(method, auto=False)
