@@ -59,21 +59,25 @@ class LoopSettings:
 
 
 class PullRequestLoop:
-    def __init__(self, store: StateStore, services: Services, settings: LoopSettings) -> None:
+    def __init__(self, store: StateStore, services: Services, settings: LoopSettings, *, interval_s: float) -> None:
         self.store, self.services, self.settings = store, services, settings
+        self.interval_s = interval_s
         self.not_before: dict[str, float] = {}  # priority → no CI poll before this (pending back-off)
 
     def follow(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
         """Work for the agent on this PR, if any; merges and CI notices are done here."""
         pid = state.priority
-        feedback, ci_state = self._follow_ci(state, pr) if self.settings.ci == "wait" else (None, CiState.NONE)
+        feedback, ci_state = self._follow_ci(state, pr) if self.settings.ci == "wait" else (None, None)
         now = self.store.get(pid)
         if feedback is not None or now is None or now.phase is not Phase.PR_OPEN:  # sent to the agent, or blocked
             return feedback
         state = now
         if (feedback := self._review(state, pr)) is not None:
             return feedback
-        self._maybe_merge(state, pr, ci_state)
+        if self.settings.merge != "off":
+            if ci_state is None:  # CI not looked at on this poll (ignored, or backing off): merging still needs green
+                ci_state = self.services.forge.checks(pr).state
+            self._maybe_merge(state, pr, ci_state)
         return None
 
     # ------------------------------------------------------------------ CI
@@ -88,9 +92,10 @@ class PullRequestLoop:
         if memory.handled:
             self._save(pid, memory)
             return None, report.state
-        waiting = ci_waiting(report, memory, pid=pid, timeout_s=self.settings.ci_timeout_s, now=now)
+        waiting = ci_waiting(report, memory, pid=pid, timeout_s=self.settings.ci_timeout_s, now=now,
+                             interval_s=self.interval_s)
         if isinstance(waiting, Wait):
-            memory.polls += 1
+            memory.polls += report.state is CiState.PENDING
             self.not_before[pid] = now + waiting.next_s
             self._save(pid, memory)
             return None, report.state
@@ -100,11 +105,17 @@ class PullRequestLoop:
             self.services.notifier.inform(waiting.notice, priority=pid, kind="ci")
             return None, report.state
         if isinstance(waiting, Green):
+            if memory.reruns:  # green after a re-run: a flaky check or a lost runner, nothing to fix
+                memory.handled = True
+                self.services.notifier.inform(
+                    f"{pid}: {', '.join(repr(n) for n in memory.reruns)} failed, then passed on a re-run of the same "
+                    f"commit (flaky or the runner); nothing to fix on PR #{pr.number}.", priority=pid, kind="ci")
             self._save(pid, memory)
             return None, report.state
         check = report.failed[0]
         excerpt = self.services.forge.failure_log(check) if check.job_id is not None else None
-        kind = classify_failure(check, excerpt, self._changed_files(pr))
+        kind = classify_failure(check, excerpt, self._changed_files(pr),
+                                rerun_passed=False if check.name in memory.reruns else None)
         action = red_check(check, kind, excerpt, memory, pid=pid, pr=pr, rounds_allowed=self.settings.ci_fix_rounds)
         log.info("a CI check failed", priority=pid, check=check.name, kind=kind.value, action=type(action).__name__)
         if isinstance(action, Rerun):

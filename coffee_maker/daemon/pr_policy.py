@@ -4,8 +4,9 @@ The poller (``daemon/reviews.py``) asks the forge and acts; these functions only
 sentence the person will read, so each rule is tested in milliseconds with plain values:
 
 - CI: wait (with back-off) while checks run; after ``ci_timeout_s`` tell the person once; a red check
-  is re-run once when it is infrastructure (never a fix round), reported when it is unrelated to the
-  branch, sent to the agent when it is real — at most ``ci_fix_rounds`` times, then the priority is
+  is reported when it is unrelated to the branch; otherwise it is re-run once on the same commit (never a
+  fix round): green then means flaky or a lost runner, nothing to fix; red again and infrastructure is
+  told; red again and real goes to the agent — at most ``ci_fix_rounds`` times, then the priority is
   blocked with the log link (branch and PR kept).
 - Merging: only when opted in, approved by a person, every check green, mergeable and not a draft.
 """
@@ -19,8 +20,7 @@ from coffee_maker.types import CheckRun, CiReport, CiState, LogExcerpt, PullRequ
 from coffee_maker.vcs.forge.triage import FailureKind
 from coffee_maker.words import count
 
-#: The first wait while checks are pending; it doubles up to PENDING_MAX_S.
-PENDING_START_S = 15.0
+#: The longest wait between two looks at pending checks (the first is the poll interval; each doubles).
 PENDING_MAX_S = 300.0
 
 
@@ -103,23 +103,27 @@ class BlockCi:
 CiAction = Wait | Green | Rerun | Tell | FixCi | BlockCi
 
 
-def pending_wait(polls: int) -> float:
-    """Back-off while checks run: 15 s, 30 s, 60 s … up to five minutes."""
-    return float(min(PENDING_MAX_S, PENDING_START_S * 2 ** max(0, polls)))
+def pending_wait(polls: int, interval_s: float) -> float:
+    """Back-off while checks run: the poll interval, then twice that, four times … up to five minutes."""
+    return float(min(PENDING_MAX_S, max(interval_s, 0.0) * 2 ** min(max(0, polls), 16)))
 
 
-def ci_waiting(report: CiReport, memory: CiMemory, *, pid: str, timeout_s: float, now: float) -> Wait | Tell | Green | None:
-    """Before a red check is looked at: green, still pending (or timed out), nothing to report — or None (red)."""
+def ci_waiting(report: CiReport, memory: CiMemory, *, pid: str, timeout_s: float, now: float,
+               interval_s: float) -> Wait | Tell | Green | None:
+    """Before a red check is looked at: green, still pending (or timed out), nothing to report — or None (red).
+
+    No report yet (CI has not started, or there is none) is looked at again at the poll interval.
+    """
     if report.state is CiState.GREEN:
         return Green()
     if report.state is CiState.NONE:
-        return Wait(PENDING_MAX_S)
+        return Wait(0.0)
     if report.state is CiState.PENDING:
         if now - memory.since >= timeout_s:
             waiting = [c.name for c in report.checks if c.conclusion is None]
             return Tell(f"{pid}: CI on {memory.sha[:7]} has not finished after {timeout_s / 60:.0f} min "
                         f"(still running: {', '.join(waiting) or 'unknown'}); the daemon stops waiting for it.")
-        return Wait(pending_wait(memory.polls))
+        return Wait(pending_wait(memory.polls, interval_s))
     return None
 
 
@@ -127,9 +131,13 @@ def red_check(check: CheckRun, kind: FailureKind, excerpt: LogExcerpt | None, me
               pr: PullRequest, rounds_allowed: int) -> Rerun | Tell | FixCi | BlockCi:
     """What to do with the first failing check of the head commit, once ``classify_failure`` said its kind."""
     link = (excerpt.url if excerpt is not None and excerpt.url else check.url) or pr.url
-    if kind is FailureKind.INFRASTRUCTURE and check.name not in memory.reruns and check.job_id is not None:
-        return Rerun(check, f"{pid}: the check {check.name!r} failed outside the code "
-                            f"({check.failure_reason or check.conclusion or 'runner'}); re-running it once.")
+    # One re-run of the same commit before anything else: it costs CI minutes, not an agent run, and tells a
+    # lost runner or a flaky test from a real failure.
+    if kind in (FailureKind.INFRASTRUCTURE, FailureKind.REAL) and check.name not in memory.reruns \
+            and check.job_id is not None:
+        why = (f"failed outside the code ({check.failure_reason or check.conclusion or 'runner'})"
+               if kind is FailureKind.INFRASTRUCTURE else "failed")
+        return Rerun(check, f"{pid}: the check {check.name!r} {why}; re-running it once on the same commit.")
     if kind is FailureKind.FLAKY:
         return Tell(f"{pid}: the check {check.name!r} failed and passed on a re-run of the same commit (flaky); "
                     f"nothing to fix: {link}")

@@ -50,7 +50,7 @@ class PullRequestPoller:
         self.last_poll = 0.0  # monotonic
         self.not_before = 0.0  # wall clock: no forge call before this (a rate limit, a back-off)
         self._failures = 0
-        self.loop = PullRequestLoop(store, services, settings or LoopSettings())
+        self.loop = PullRequestLoop(store, services, settings or LoopSettings(), interval_s=interval_s)
 
     def configure(self, settings: LoopSettings) -> None:
         """The [forge]/[daemon] settings of the loop (``wiring`` passes the loaded configuration's)."""

@@ -1,0 +1,135 @@
+"""The pull-request loop's decisions as plain values: CI waits and time-outs, red checks, review threads, merging."""
+
+from __future__ import annotations
+
+from coffee_maker.daemon.pr_policy import (
+    PENDING_MAX_S,
+    BlockCi,
+    CiMemory,
+    FixCi,
+    Green,
+    MergeNow,
+    Rerun,
+    Tell,
+    Wait,
+    ci_waiting,
+    merge_decision,
+    pending_wait,
+    red_check,
+    review_prompt,
+    threads_to_address,
+)
+from coffee_maker.types import (
+    CheckConclusion,
+    CheckRun,
+    CheckStatus,
+    CiReport,
+    CiState,
+    LogExcerpt,
+    PullRequest,
+    ReviewThread,
+)
+from coffee_maker.vcs.forge.triage import FailureKind
+
+PR = PullRequest(7, "https://forge.test/pr/7", "b", "main", "T", head_sha="abc1234def", mergeable=True, approved=True)
+RED = CheckRun("tests", CheckStatus.COMPLETED, CheckConclusion.FAILURE, url="https://ci.test/run/1", job_id=11)
+LOG = LogExcerpt("Run pytest", "FAILED tests/test_cart.py::test_total - assert 41 == 42", "https://ci.test/run/1/log",
+                 truncated=True)
+
+
+def memory(**kw: object) -> CiMemory:
+    m = CiMemory()
+    m.follow("abc1234def", 1000.0)
+    for key, value in kw.items():
+        setattr(m, key, value)
+    return m
+
+
+class TestWaiting:
+    def test_green_none_pending(self) -> None:
+        m = memory()
+        assert ci_waiting(CiReport("s", CiState.GREEN), m, pid="P", timeout_s=60, now=1001, interval_s=5) == Green()
+        assert ci_waiting(CiReport("s", CiState.NONE), m, pid="P", timeout_s=60, now=1001, interval_s=5) == Wait(0.0)
+        assert ci_waiting(CiReport("s", CiState.PENDING), m, pid="P", timeout_s=60, now=1001, interval_s=5) == Wait(5.0)
+        assert ci_waiting(CiReport("s", CiState.RED), m, pid="P", timeout_s=60, now=1001, interval_s=5) is None
+
+    def test_back_off_doubles_to_a_ceiling(self) -> None:
+        assert [pending_wait(n, 10) for n in range(4)] == [10, 20, 40, 80]
+        assert pending_wait(50, 10) == PENDING_MAX_S
+
+    def test_time_limit_is_one_sentence(self) -> None:
+        running = CheckRun("slow", CheckStatus.IN_PROGRESS)
+        told = ci_waiting(CiReport("s", CiState.PENDING, (running,)), memory(), pid="P", timeout_s=60, now=1060,
+                          interval_s=5)
+        assert isinstance(told, Tell) and "has not finished after 1 min" in told.notice and "slow" in told.notice
+
+    def test_a_new_head_starts_over_but_keeps_the_rounds(self) -> None:
+        m = memory(handled=True, reruns=["tests"], rounds=1, polls=3)
+        m.follow("fff0000", 2000.0)
+        assert (m.sha, m.since, m.handled, m.reruns, m.polls, m.rounds) == ("fff0000", 2000.0, False, [], 0, 1)
+        assert CiMemory.load(m.dump()) == m and CiMemory.load(None) == CiMemory()
+
+
+class TestRedCheck:
+    def test_first_failure_is_re_run_once_never_a_round(self) -> None:
+        for kind in (FailureKind.REAL, FailureKind.INFRASTRUCTURE):
+            action = red_check(RED, kind, LOG, memory(), pid="P", pr=PR, rounds_allowed=2)
+            assert isinstance(action, Rerun) and action.check == RED and "re-running it once" in action.note
+
+    def test_real_after_the_re_run_goes_to_the_agent_with_the_log(self) -> None:
+        action = red_check(RED, FailureKind.REAL, LOG, memory(reruns=["tests"]), pid="P", pr=PR, rounds_allowed=2)
+        assert isinstance(action, FixCi)
+        assert "'tests' failed" in action.prompt and "Failing step: Run pytest" in action.prompt
+        assert "assert 41 == 42" in action.prompt and "https://ci.test/run/1/log" in action.prompt
+
+    def test_infrastructure_twice_is_told_not_fixed(self) -> None:
+        action = red_check(RED, FailureKind.INFRASTRUCTURE, LOG, memory(reruns=["tests"]), pid="P", pr=PR,
+                           rounds_allowed=2)
+        assert isinstance(action, Tell) and "outside the code" in action.notice
+
+    def test_unrelated_and_flaky_are_told(self) -> None:
+        unrelated = red_check(RED, FailureKind.UNRELATED, LOG, memory(), pid="P", pr=PR, rounds_allowed=2)
+        assert isinstance(unrelated, Tell) and "does not touch" in unrelated.notice
+        flaky = red_check(RED, FailureKind.FLAKY, LOG, memory(), pid="P", pr=PR, rounds_allowed=2)
+        assert isinstance(flaky, Tell) and "flaky" in flaky.notice
+
+    def test_rounds_exhausted_block_with_the_link_and_keep_the_pr(self) -> None:
+        action = red_check(RED, FailureKind.REAL, LOG, memory(reruns=["tests"], rounds=2), pid="P", pr=PR,
+                           rounds_allowed=2)
+        assert isinstance(action, BlockCi)
+        assert "after 2 fix rounds" in action.reason and "https://ci.test/run/1/log" in action.reason
+        assert "PR #7 are kept" in action.notice
+
+    def test_a_status_without_a_job_is_not_re_run(self) -> None:
+        status = CheckRun("ci/ext", CheckStatus.COMPLETED, CheckConclusion.FAILURE, url="https://ci.test/x")
+        action = red_check(status, FailureKind.REAL, None, memory(), pid="P", pr=PR, rounds_allowed=1)
+        assert isinstance(action, FixCi) and "https://ci.test/x" in action.prompt
+
+
+class TestReviewThreads:
+    def test_inline_always_general_only_when_changes_requested(self) -> None:
+        inline = ReviewThread("t1", "ann", "Rename this", path="a.py", line=3)
+        general = ReviewThread("t2", "ann", "Add docs")
+        done = ReviewThread("t3", "ann", "old", path="a.py", line=1, resolved=True)
+        assert threads_to_address([inline, general, done], set(), changes_requested=False) == [inline]
+        assert threads_to_address([inline, general, done], set(), changes_requested=True) == [inline, general]
+        assert threads_to_address([inline, general], {"t1"}, changes_requested=True) == [general]
+
+    def test_prompt_names_the_location(self) -> None:
+        text = review_prompt([ReviewThread("t1", "ann", "Rename this", path="a.py", line=3)])
+        assert text.startswith("Reviewers asked for changes") and "ann on a.py:3: Rename this" in text
+
+
+class TestMerge:
+    def test_only_approved_green_mergeable_non_draft(self) -> None:
+        assert merge_decision(PR, CiState.GREEN, "squash") == MergeNow("squash", auto=False)
+        assert merge_decision(PR, CiState.GREEN, "auto") == MergeNow("squash", auto=True)
+        assert merge_decision(PR, CiState.GREEN, "off") == "merging is off ([forge] merge)"
+        unapproved = PullRequest(7, "u", "b", "main", "T", mergeable=True, approved=False)
+        assert "not approved" in str(merge_decision(unapproved, CiState.GREEN, "squash"))
+        draft = PullRequest(7, "u", "b", "main", "T", mergeable=True, approved=True, draft=True)
+        assert merge_decision(draft, CiState.GREEN, "merge") == "a draft"
+        conflicted = PullRequest(7, "u", "b", "main", "T", mergeable=False, approved=True)
+        assert "not mergeable" in str(merge_decision(conflicted, CiState.GREEN, "merge"))
+        for state in (CiState.RED, CiState.PENDING, None):
+            assert merge_decision(PR, state, "rebase") == "checks are not all green"
