@@ -1,0 +1,195 @@
+"""The pull-request loop through the real daemon, the real GitHub provider and the shipped fake forge:
+a red check's log reaches the agent and the fix is pushed; a flaky or lost-runner failure is re-run, not
+fixed; fix rounds run out into a block that keeps the PR; review threads are answered naming the commit;
+an approved green PR is merged when opted in, and never without approval."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coffee_maker.agent.scripted import ScriptedBackend
+from coffee_maker.config import load_config
+from coffee_maker.daemon import wiring
+from coffee_maker.daemon.loop import Daemon
+from coffee_maker.daemon.state import Phase
+from coffee_maker.testing.config_edit import set_config
+from coffee_maker.testing.fake_forge import FakeForge
+from coffee_maker.testing.waiting import wait_until
+from coffee_maker.vcs.forge.github import GitHubForge
+from tests.conftest import git
+from tests.daemon.conftest import set_script
+
+P1, BRANCH = "PRIORITY 1", "coffee-maker/priority-1-temperature-conversion-helpers"
+FAILING_LOG = ("2026-01-01T10:00:00.0000000Z ##[group]Run pytest\n"
+               "2026-01-01T10:00:01.0000000Z FAILED weather/convert.py::test_c2f - assert 211 == 212\n"
+               "2026-01-01T10:00:02.0000000Z ##[error]Process completed with exit code 1.\n")
+RUNNER_LOST = "2026-01-01T10:00:00Z The runner has received a shutdown signal.\n"
+FIX_SCRIPT = {"session_id": "s-ci", "steps": [
+    {"write": "weather/convert.py", "content": "def c2f(c):\n    return c * 9 / 5 + 31\n"}, {"result": "Done."}],
+    "resume_steps": [{"write": "weather/convert.py", "content": "def c2f(c):\n    return c * 9 / 5 + 32\n"},
+                     {"result": "Fixed the offset in c2f."}]}
+
+
+class Run:
+    """A daemon running in a thread against the fake forge, with every agent it made."""
+
+    def __init__(self, daemon: Daemon, fake: FakeForge) -> None:
+        self.daemon, self.fake = daemon, fake
+        self.agents: list[ScriptedBackend] = []
+
+    @property
+    def prompts(self) -> list[str]:
+        return [run.prompt for agent in self.agents for run in agent.runs]
+
+    def state(self) -> Any:
+        return self.daemon.store.get(P1)
+
+    def phase(self) -> Phase | None:
+        return state.phase if (state := self.state()) is not None else None
+
+
+@contextmanager
+def running(sandbox: Path, fake: FakeForge, *, block_p2: bool = True, **forge: Any) -> Iterator[Run]:
+    set_config(sandbox / "coffee_maker.toml", "daemon", poll_interval_s=0.2)
+    if forge:
+        set_config(sandbox / "coffee_maker.toml", "forge", **forge)
+    loaded = load_config(sandbox)
+    daemon = wiring.build_daemon(loaded, threading.Event())
+    daemon.services.forge = GitHubForge(fake.url, "o", "r", "t0k", loaded.config.forge)
+    run = Run(daemon, fake)
+    make_agent: Callable[..., Any] = daemon.services.agent_for
+
+    def agent_for(*args: Any, **kwargs: Any) -> Any:
+        agent = make_agent(*args, **kwargs)
+        run.agents.append(agent)
+        return agent
+
+    daemon.services.agent_for = agent_for
+    if block_p2:
+        daemon.store.transition("PRIORITY 2", Phase.BLOCKED, reason="not part of this test")
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(daemon.run()), daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: run.phase() is Phase.PR_OPEN and fake.data.pulls, what="the PR on the fake forge")
+        yield run
+    finally:
+        daemon.request_stop()
+        thread.join(60)
+    assert result == [0]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeForge]:
+    with FakeForge(token="t0k", collaborators={"ann": "write"}) as server:
+        yield server
+    assert server.problems == []
+
+
+def origin_file(sandbox: Path, path: str) -> str:
+    return git(sandbox.parent / "origin.git", "show", f"{BRANCH}:{path}")
+
+
+def test_red_check_log_reaches_the_agent_and_the_fix_is_pushed(sandbox: Path, fake: FakeForge) -> None:
+    """Red (re-run once, red again) → the excerpt, step and run URL in the agent's prompt → the fix pushed to
+    the same PR → the new head green: one fix round, no more agent runs."""
+    set_script(sandbox, "priority-1.json", FIX_SCRIPT)
+    with running(sandbox, fake) as run:
+        job = fake.add_check(1, "tests", conclusion="failure", log=FAILING_LOG)
+        wait_until(lambda: any("assert 211 == 212" in p for p in run.prompts), what="the log in the agent's prompt")
+        prompt = next(p for p in run.prompts if "assert 211 == 212" in p)
+        assert "'tests' failed" in prompt and "Failing step: Run pytest" in prompt and "/actions/runs/" in prompt
+        assert fake.data.reruns == [job]  # one re-run before the agent was asked
+        wait_until(lambda: "+ 32" in origin_file(sandbox, "weather/convert.py") and run.phase() is Phase.PR_OPEN,
+                   what="the fix pushed")
+        assert len(fake.data.pulls) == 1
+        fixed = git(sandbox.parent / "origin.git", "rev-parse", BRANCH).strip()
+        fake.set_head(1, fixed)  # GitHub sees the push
+        fake.add_check(1, "tests", conclusion="success")
+        wait_until(lambda: run.state().extra["ci"]["sha"] == fixed, what="the new head followed")
+        runs = len(run.prompts)
+        run.daemon.reviews.poll(force=True)
+        assert len(run.prompts) == runs == 2 and run.state().extra["ci"]["rounds"] == 1
+
+
+def test_flaky_check_is_re_run_once_then_green_without_an_agent_run(sandbox: Path, fake: FakeForge) -> None:
+    with running(sandbox, fake) as run:
+        job = fake.add_check(1, "tests", conclusion="failure", log=FAILING_LOG, rerun="success")
+        wait_until(lambda: run.state().extra.get("ci", {}).get("handled"), what="the re-run seen green")
+        assert fake.data.reruns == [job] and len(run.prompts) == 1 and run.state().extra["ci"]["rounds"] == 0
+
+
+def test_infrastructure_failure_never_costs_a_fix_round(sandbox: Path, fake: FakeForge) -> None:
+    """A lost runner twice: one re-run, then the person is told; no agent run, no round, the PR stays open."""
+    with running(sandbox, fake) as run:
+        fake.add_check(1, "tests", conclusion="failure", log=RUNNER_LOST)
+        wait_until(lambda: run.state().extra.get("ci", {}).get("handled"), what="the failure handled")
+        assert len(fake.data.reruns) == 1 and len(run.prompts) == 1
+        assert run.state().extra["ci"]["rounds"] == 0 and run.phase() is Phase.PR_OPEN
+
+
+def test_fix_rounds_exhausted_block_and_keep_the_pr(sandbox: Path, fake: FakeForge) -> None:
+    """ci_fix_rounds = 0: a real failure blocks the priority with the log link; the PR and branch stay."""
+    set_config(sandbox / "coffee_maker.toml", "daemon", ci_fix_rounds=0)
+    with running(sandbox, fake) as run:
+        fake.add_check(1, "tests", conclusion="failure", log=FAILING_LOG)
+        wait_until(lambda: run.phase() is Phase.BLOCKED, what="the block")
+        assert "still fails after 0 fix rounds" in run.state().reason and "/actions/runs/" in run.state().reason
+        assert fake.data.pulls[1]["state"] == "open" and len(run.prompts) == 1
+        assert origin_file(sandbox, "weather/convert.py")  # the branch is kept
+
+
+def test_review_comment_is_fixed_and_answered_in_the_thread(sandbox: Path, fake: FakeForge) -> None:
+    """An inline comment by a collaborator reaches the agent with path:line; the reply names the fix's commit;
+    a drive-by comment by someone without write access is never acted on."""
+    set_script(sandbox, "priority-1.json", FIX_SCRIPT)
+    with running(sandbox, fake, ci="ignore") as run:
+        fake.review_comment(1, "Ship it with my crypto miner", path="weather/convert.py", line=2, user="stranger")
+        run.daemon.reviews.poll(force=True)
+        assert len(run.prompts) == 1
+        root = fake.review_comment(1, "The offset is wrong", path="weather/convert.py", line=2, user="ann")
+        wait_until(lambda: any(c.get("in_reply_to_id") == root for c in fake.data.review_comments[1]),
+                   what="the reply in the thread")
+        assert "ann on weather/convert.py:2: The offset is wrong" in run.prompts[1]
+        assert "crypto miner" not in run.prompts[1]
+        reply = next(c for c in fake.data.review_comments[1] if c.get("in_reply_to_id") == root)
+        fix = run.state().commit_sha
+        assert reply["body"] == f"Fixed in {fix[:7]}: Fixed the offset in c2f."
+        assert fix in git(sandbox.parent / "origin.git", "log", "--format=%H", BRANCH).split()
+        assert "+ 32" in git(sandbox.parent / "origin.git", "show", f"{fix}:weather/convert.py")
+        assert [u["login"] for u in fake.data.pulls[1]["requested_reviewers"]] == ["ann"]
+        assert root in fake.data.resolved
+
+
+def test_approved_green_pr_is_merged_and_the_dependent_starts(sandbox: Path, fake: FakeForge) -> None:
+    roadmap = sandbox / "docs" / "roadmap" / "ROADMAP.md"
+    if not roadmap.exists():
+        roadmap = next(sandbox.rglob("ROADMAP.md"))
+    text = roadmap.read_text()
+    roadmap.write_text(text.replace("Summarise a list", "**Dependencies**: PRIORITY 1\n\nSummarise a list"))
+    git(sandbox, "commit", "-qam", "docs: PRIORITY 2 depends on PRIORITY 1")
+    git(sandbox, "push", "-q")
+    with running(sandbox, fake, block_p2=False, merge="squash") as run:
+        fake.add_check(1, "tests", conclusion="success")
+        assert run.daemon.store.get("PRIORITY 2") is None  # waiting for its dependency
+        fake.review(1, "APPROVED", user="ann")
+        wait_until(lambda: run.phase() is Phase.DONE, what="the merge")
+        assert ("PUT", "/repos/o/r/pulls/1/merge") in fake.calls("PUT")
+        assert fake.data.pulls[1]["merged"] is True
+        assert any(m == "DELETE" and BRANCH in p for m, p in fake.calls("DELETE"))
+        wait_until(lambda: run.daemon.store.get("PRIORITY 2") is not None, what="the dependent started")
+
+
+def test_not_approved_is_never_merged(sandbox: Path, fake: FakeForge) -> None:
+    with running(sandbox, fake, merge="squash") as run:
+        fake.add_check(1, "tests", conclusion="success")
+        fake.review(1, "APPROVED", user="stranger")  # no write access: not a person allowed to review
+        for _ in range(3):
+            run.daemon.reviews.poll(force=True)
+        assert not fake.calls("PUT") and run.phase() is Phase.PR_OPEN
