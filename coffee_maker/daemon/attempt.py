@@ -218,6 +218,7 @@ class AttemptRunner:
             if round_no == rounds:
                 log.warning("gate failed", reason=report.summary, rounds=rounds)
                 raise AttemptExit(Failed(f"the safety gate failed: {report.summary}", secrets=report.secrets_found))
+            ctx.record.gate_rounds += 1
             log.warning(f"gate failed, asking the agent to fix it (round {round_no + 1} of {rounds})",
                         reason=report.summary)
             self.store.set_info(last_action=f"gate failed, asking the agent to fix it (round {round_no + 1} of "
@@ -233,8 +234,9 @@ class AttemptRunner:
         decide = self.s.decide_factory(ctx.priority, ctx.facts, ctx.ws.path)
 
         def decide_and_note(request: Request) -> Decision:
+            asked = time.monotonic()
             decision = decide(request)
-            note = ctx.record.note_decision(request, decision, str(ctx.ws.path))
+            note = ctx.record.note_decision(request, decision, str(ctx.ws.path), waited_s=time.monotonic() - asked)
             self._save_record(ctx)
             self._say(note.line())
             return decision

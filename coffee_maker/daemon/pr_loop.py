@@ -89,6 +89,9 @@ class PullRequestLoop:
         memory = CiMemory.load(state.extra.get("ci"))
         memory.follow(pr.head_sha, now)
         report = self.services.forge.checks(pr)
+        seen = [f"{c.name}: {c.conclusion or c.status}" for c in report.checks]
+        if seen != state.extra.get("checks_seen"):
+            self.store.update(pid, extra={"checks_seen": seen})  # the receipt's "CI checks"
         if memory.handled:
             self._save(pid, memory)
             return None, report.state
@@ -159,7 +162,8 @@ class PullRequestLoop:
         if not threads:
             return None
         ids = [*seen, *(t.id for t in threads)]
-        self.store.update(state.priority, extra={"threads_seen": ids, "feedback_seen": len(ids)})
+        self.store.update(state.priority, extra={"threads_seen": ids, "feedback_seen": len(ids),
+                                                 "review_rounds": int(state.extra.get("review_rounds", 0)) + 1})
         return Feedback("review", review_prompt(threads), pr, tuple(threads))
 
     def after_fix(self, pid: str, feedback: Feedback) -> None:

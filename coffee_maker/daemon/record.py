@@ -31,6 +31,7 @@ class DecisionNote:
     response: str
     method: str  # the decision source's label (``DecisionSource.label()``), as the dev log and PR body show it
     escalated: bool
+    waited_s: float = 0.0  # how long the answer took (a person's, for an escalation)
 
     def line(self) -> str:
         """``Bash pytest -q → allowed by rule tests`` — the log's one line for this decision."""
@@ -68,6 +69,8 @@ class AttemptRecord:
     summaries: list[str] = field(default_factory=list)  # each session's final text
     cost_usd: float = 0.0
     turns: int = 0
+    tokens: int = 0  # input + output + cache tokens, as the agent CLI reports them
+    gate_rounds: int = 0  # times the gate failed and the agent was asked to fix it
     files_changed: list[str] = field(default_factory=list)
     pr_url: str | None = None
     merge_check: str = ""  # what the branch was checked against before its PR (daemon/conflicts.py)
@@ -83,14 +86,15 @@ class AttemptRecord:
         if text.strip():
             self.texts.append(text.strip())
 
-    def note_decision(self, request: Request, decision: Decision, root: str | None = None) -> DecisionNote:
+    def note_decision(self, request: Request, decision: Decision, root: str | None = None, *,
+                      waited_s: float = 0.0) -> DecisionNote:
         if isinstance(request, PermissionRequest):
             summary = f"{request.tool}: {summary_of(request.input, root)[:200]}"
         else:
             summary = f"Q: {request.text}"
         response = decision.answer or decision.message or decision.kind.value
         note = DecisionNote(summary[:300], decision.kind.value, response[:300], decision.source.label(),
-                            decision.source.asked_a_person)
+                            decision.source.asked_a_person, round(waited_s, 1))
         self.decisions.append(note)
         return note
 
@@ -98,6 +102,7 @@ class AttemptRecord:
         self.outcome = outcome
         self.cost_usd += outcome.cost_usd
         self.turns += outcome.num_turns
+        self.tokens += sum(int(v) for k, v in outcome.usage.items() if k.endswith("tokens") and isinstance(v, int | float))
         if outcome.final_text.strip():
             self.summaries.append(outcome.final_text.strip())
 
@@ -110,7 +115,8 @@ class AttemptRecord:
         """What a resumed attempt needs from the sessions before it (kept in the state DB)."""
         return {"attempt": self.attempt, "branch": self.branch, "started_at": self.started_at,
                 "decisions": [asdict(d) for d in self.decisions], "summaries": self.summaries[-5:],
-                "texts": self.texts[-5:], "cost_usd": self.cost_usd, "turns": self.turns}
+                "texts": self.texts[-5:], "cost_usd": self.cost_usd, "turns": self.turns,
+                "tokens": self.tokens, "gate_rounds": self.gate_rounds}
 
     def restore(self, saved: object) -> bool:
         """Take over the earlier sessions of this same attempt (after a crash or a usage-limit pause).
@@ -125,6 +131,8 @@ class AttemptRecord:
         self.texts = [str(t) for t in saved.get("texts", [])] + self.texts
         self.cost_usd += float(saved.get("cost_usd", 0.0))
         self.turns += int(saved.get("turns", 0))
+        self.tokens += int(saved.get("tokens", 0))
+        self.gate_rounds += int(saved.get("gate_rounds", 0))
         return True
 
     @property

@@ -138,6 +138,7 @@ def build_services(loaded: LoadedConfig, *, status_line: Progress | None = None)
     from coffee_maker.notify import build_escalator
     from coffee_maker.notify.terminal import pause_status_line_while_asking
     from coffee_maker.vcs import GitManager, SafetyGate, make_forge, render_pr_body
+    from coffee_maker.vcs.pr_body import Receipt
 
     telemetry, tracer = _observability(loaded)
     escalator = build_escalator(loaded, sink=telemetry)
@@ -154,13 +155,22 @@ def build_services(loaded: LoadedConfig, *, status_line: Progress | None = None)
 
     def pr_body(priority: Priority, record: AttemptRecord) -> str:
         outcome = record.outcome
+        state = StateStore(loaded.layout.state_db).get(priority.id)
+        extra = state.extra if state is not None else {}
+        receipt = Receipt(cost_usd=record.cost_usd, tokens=record.tokens, turns=record.turns, attempts=record.attempt,
+                          gate_rounds=record.gate_rounds, ci_rounds=int((extra.get("ci") or {}).get("rounds", 0)),
+                          review_rounds=int(extra.get("review_rounds", 0)),
+                          waited_on_people_s=sum(d.waited_s for d in record.escalations),
+                          checks=[str(c) for c in extra.get("checks_seen", [])])
         return render_pr_body(
             priority, gate_summary=record.gate_summary, test_output=record.test_output, cost_usd=record.cost_usd,
             turns=record.turns, session_id=outcome.session_id if outcome else None,
             decisions=[f"{d.request} → {d.kind}{': ' + d.response if d.kind == 'answer' else ''} ({d.method})"
                        for d in record.decisions if not d.escalated],
-            escalations=[f"{d.request} → {d.response} ({d.method})" for d in record.escalations],
+            escalations=[f"{d.request} → {d.response} ({d.method}, after {d.waited_s:.0f} s)"
+                         for d in record.escalations],
             devlog=str(devlog_path(record)), claimed=record.claimed, merge_check=record.merge_check,
+            receipt=receipt,
         )
 
     return Services(

@@ -3,21 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from coffee_maker.types import Priority
 from coffee_maker.words import count
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the agent did and what it cost, at a glance — kept current in the PR body on every push."""
+
+    cost_usd: float = 0.0
+    tokens: int = 0
+    turns: int = 0
+    attempts: int = 1
+    gate_rounds: int = 0  # the gate failed and the agent fixed it
+    ci_rounds: int = 0  # a red CI check went back to the agent
+    review_rounds: int = 0  # review threads went back to the agent
+    waited_on_people_s: float = 0.0  # questions and permissions a person answered
+    checks: Sequence[str] = ()  # "tests: success" — the PR's CI checks as last seen
+
+
+def render_receipt(receipt: Receipt) -> list[str]:
+    """The receipt as a small Markdown table."""
+    checks = ", ".join(receipt.checks) if receipt.checks else "none seen yet"
+    rows = [("Cost", f"${receipt.cost_usd:.4f}"), ("Tokens", f"{receipt.tokens:,}"), ("Turns", str(receipt.turns)),
+            ("Attempts", str(receipt.attempts)),
+            ("Fix rounds", f"gate {receipt.gate_rounds}, CI {receipt.ci_rounds}, review {receipt.review_rounds}"),
+            ("Waiting on people", f"{receipt.waited_on_people_s:.0f} s"), ("CI checks", checks)]
+    return ["### Receipt", "", "| | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows), ""]
 
 
 def render_pr_body(
     priority: Priority, *, gate_summary: str = "", test_output: str = "", cost_usd: float = 0.0, turns: int = 0,
     session_id: str | None = None, decisions: Sequence[str] = (), escalations: Sequence[str] = (),
     devlog: str | None = None, claimed: Sequence[str] = (), max_section_chars: int = 20_000, merge_check: str = "",
+    receipt: Receipt | None = None,
 ) -> str:
     """``claimed``: the deliverables the agent said it completed — shown as its claims, never as verified."""
     section = priority.text if len(priority.text) <= max_section_chars else priority.text[:max_section_chars] + "\n…"
     lines = [f"Implements **{priority.id}: {priority.title}** from the roadmap.", ""]
     if priority.deliverables:
         lines += ["### Deliverables", ""] + _deliverables(priority, claimed) + [""]
+    if receipt is not None:
+        lines += render_receipt(receipt)
     lines += ["### Checks", "", f"- Safety gate: {gate_summary or 'passed'}",
               f"- Agent: {count(turns, 'turn')}, ${cost_usd:.4f}" + (f", session `{session_id}`" if session_id else "")]
     if merge_check:

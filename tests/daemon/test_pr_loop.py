@@ -109,6 +109,8 @@ def test_red_check_log_reaches_the_agent_and_the_fix_is_pushed(sandbox: Path, fa
         wait_until(lambda: "+ 32" in origin_file(sandbox, "weather/convert.py") and run.phase() is Phase.PR_OPEN,
                    what="the fix pushed")
         assert len(fake.data.pulls) == 1
+        body = fake.data.pulls[1]["body"]  # the receipt, kept current by the push of the fix
+        assert "| Fix rounds | gate 0, CI 1, review 0 |" in body and "| CI checks | tests: failure |" in body
         fixed = git(sandbox.parent / "origin.git", "rev-parse", BRANCH).strip()
         fake.set_head(1, fixed)  # GitHub sees the push
         fake.add_check(1, "tests", conclusion="success")
@@ -164,6 +166,7 @@ def test_review_comment_is_fixed_and_answered_in_the_thread(sandbox: Path, fake:
         assert fix in git(sandbox.parent / "origin.git", "log", "--format=%H", BRANCH).split()
         assert "+ 32" in git(sandbox.parent / "origin.git", "show", f"{fix}:weather/convert.py")
         assert [u["login"] for u in fake.data.pulls[1]["requested_reviewers"]] == ["ann"]
+        assert "| Fix rounds | gate 0, CI 0, review 1 |" in fake.data.pulls[1]["body"]
         assert root in fake.data.resolved
 
 

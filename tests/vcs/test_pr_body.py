@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from coffee_maker.types import Priority
 from coffee_maker.vcs import render_pr_body
+from coffee_maker.vcs.pr_body import Receipt, render_receipt
 
 
 class TestRenderPrBody:
@@ -26,3 +27,16 @@ class TestRenderPrBody:
         """No claim: every deliverable is shown as not claimed, and nothing is ticked."""
         body = render_pr_body(priority)
         assert "- [ ] guide — not claimed by the agent" in body and "did not say which deliverables" in body
+
+    def test_receipt(self, priority: Priority) -> None:
+        """The receipt: cost, tokens, turns, attempts, fix rounds by kind, time waiting on people, the checks."""
+        receipt = Receipt(cost_usd=0.5, tokens=12345, turns=9, attempts=2, gate_rounds=1, ci_rounds=2,
+                          review_rounds=1, waited_on_people_s=42.4, checks=["tests: success", "lint: success"])
+        body = render_pr_body(priority, receipt=receipt)
+        for row in ("| Cost | $0.5000 |", "| Tokens | 12,345 |", "| Turns | 9 |", "| Attempts | 2 |",
+                    "| Fix rounds | gate 1, CI 2, review 1 |", "| Waiting on people | 42 s |",
+                    "| CI checks | tests: success, lint: success |"):
+            assert row in body
+        assert body.index("### Receipt") < body.index("### Checks")
+        assert "### Receipt" not in render_pr_body(priority)
+        assert "| CI checks | none seen yet |" in "\n".join(render_receipt(Receipt()))
