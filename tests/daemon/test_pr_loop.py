@@ -6,6 +6,7 @@ an approved green PR is merged when opted in, and never without approval."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from coffee_maker.config import load_config
 from coffee_maker.daemon import wiring
 from coffee_maker.daemon.loop import Daemon
 from coffee_maker.daemon.state import Phase
+from coffee_maker.testing.channels import RecordingChannel
 from coffee_maker.testing.config_edit import set_config
 from coffee_maker.testing.fake_forge import FakeForge
 from coffee_maker.testing.waiting import wait_until
@@ -196,3 +198,70 @@ def test_not_approved_is_never_merged(sandbox: Path, fake: FakeForge) -> None:
         for _ in range(3):
             run.daemon.reviews.poll(force=True)
         assert not fake.calls("PUT") and run.phase() is Phase.PR_OPEN
+
+
+@contextmanager
+def polled(sandbox: Path, fake: FakeForge, **daemon_settings: Any) -> Iterator[tuple[Daemon, list[Any], RecordingChannel]]:
+    """A daemon that is not running: the test polls it; P1's PR is open on the fake forge."""
+    set_config(sandbox / "coffee_maker.toml", "daemon", poll_interval_s=0.2, **daemon_settings)
+    loaded = load_config(sandbox)
+    daemon = wiring.build_daemon(loaded, threading.Event())
+    forge = daemon.services.forge = GitHubForge(fake.url, "o", "r", "t0k", loaded.config.forge)
+    if not fake.data.pulls:
+        pr = forge.open_or_update(branch=BRANCH, base="main", title=P1, body="B")
+        daemon.store.transition(P1, Phase.PR_OPEN, branch=BRANCH, pr_number=pr.number, pr_url=pr.url)
+    handed: list[Any] = []
+    daemon.reviews.on_feedback = lambda pid, feedback: handed.append(feedback)
+    person = RecordingChannel()
+    daemon.services.notifier.channels.append(person)  # type: ignore[attr-defined]
+    try:
+        yield daemon, handed, person
+    finally:
+        daemon.services.close()
+
+
+def test_a_restart_neither_repeats_nor_forgets_a_fix_round(sandbox: Path, fake: FakeForge) -> None:
+    with polled(sandbox, fake) as (daemon, handed, _):
+        fake.add_check(1, "tests", conclusion="failure", log=FAILING_LOG)
+        daemon.reviews.poll(force=True)  # re-run once
+        daemon.reviews.poll(force=True)  # red again: to the agent
+        assert [f.kind for f in handed] == ["ci"] and "assert 211 == 212" in handed[0].prompt
+    with polled(sandbox, fake) as (restarted, handed_again, _):
+        restarted.reviews.poll(force=True)
+        assert handed_again == [] and len(fake.data.reruns) == 1
+        state = restarted.store.get(P1)
+        assert state is not None and state.extra["ci"]["rounds"] == 1 and state.extra["ci"]["handled"]
+
+
+def test_checks_that_never_finish_hit_the_time_limit_with_a_sentence(sandbox: Path, fake: FakeForge) -> None:
+    set_config(sandbox / "coffee_maker.toml", "forge", ci_timeout_s=0.3)
+    with polled(sandbox, fake) as (daemon, handed, person):
+        fake.add_check(1, "slow-e2e", "in_progress")
+        daemon.reviews.poll(force=True)
+        assert person.informed == []
+        state = daemon.store.get(P1)
+        wait_until(lambda: time.time() - state.extra["ci"]["since"] > 0.3, what="the time limit to pass")
+        daemon.reviews.loop.not_before.clear()  # the pending back-off, not what is tested here
+        daemon.reviews.poll(force=True)
+        daemon.reviews.poll(force=True)
+        told = [m for kind, m in person.informed if kind == "ci"]
+        assert len(told) == 1 and "has not finished after" in told[0] and "slow-e2e" in told[0]
+        assert handed == []
+
+
+def test_a_failure_in_files_the_branch_did_not_touch_is_told_not_fixed(sandbox: Path, fake: FakeForge) -> None:
+    git(sandbox, "push", "-q", "origin", f"HEAD:refs/heads/{BRANCH}")
+    with polled(sandbox, fake) as (daemon, handed, person):
+        work = sandbox / "weather" / "convert.py"
+        work.write_text("def c2f(c):\n    return c * 9 / 5 + 32\n")
+        git(sandbox, "checkout", "-qb", "work")
+        git(sandbox, "add", "-A")
+        git(sandbox, "commit", "-qm", "feat: c2f")
+        git(sandbox, "push", "-qf", "origin", f"HEAD:refs/heads/{BRANCH}")
+        daemon.services.git.fetch()
+        fake.add_check(1, "docs-links", conclusion="failure",
+                       log="##[group]Run lychee\nERROR docs/guide/install.md: 404 https://example.test/old\n")
+        daemon.reviews.poll(force=True)
+        told = [m for kind, m in person.informed if kind == "ci"]
+        assert handed == [] and fake.data.reruns == []
+        assert len(told) == 1 and "does not touch" in told[0] and "docs-links" in told[0]
