@@ -240,6 +240,7 @@ def test_checks_that_never_finish_hit_the_time_limit_with_a_sentence(sandbox: Pa
         daemon.reviews.poll(force=True)
         assert person.informed == []
         state = daemon.store.get(P1)
+        assert state is not None
         wait_until(lambda: time.time() - state.extra["ci"]["since"] > 0.3, what="the time limit to pass")
         daemon.reviews.loop.not_before.clear()  # the pending back-off, not what is tested here
         daemon.reviews.poll(force=True)
