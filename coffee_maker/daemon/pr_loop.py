@@ -15,6 +15,7 @@ import structlog
 
 from coffee_maker import proc
 from coffee_maker.config import LoadedConfig
+from coffee_maker.daemon.pr_base import BaseUpdater
 from coffee_maker.daemon.pr_policy import (
     BlockCi,
     CiMemory,
@@ -60,7 +61,8 @@ class LoopSettings:
 
 class PullRequestLoop:
     def __init__(self, store: StateStore, services: Services, settings: LoopSettings, *, interval_s: float) -> None:
-        self.store, self.services, self.settings = store, services, settings
+        self.store, self.services = store, services
+        self.settings = settings
         self.interval_s = interval_s
         self.not_before: dict[str, float] = {}  # priority → no CI poll before this (pending back-off)
 
@@ -72,6 +74,9 @@ class PullRequestLoop:
         if feedback is not None or now is None or now.phase is not Phase.PR_OPEN:  # sent to the agent, or blocked
             return feedback
         state = now
+        base = BaseUpdater(self.store, self.services, repo=self.settings.repo, remote=self.settings.remote)
+        if (feedback := base.update(state, pr)) is not None:
+            return feedback
         if (feedback := self._review(state, pr)) is not None:
             return feedback
         if self.settings.merge != "off":

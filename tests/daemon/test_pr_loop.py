@@ -5,6 +5,7 @@ an approved green PR is merged when opted in, and never without approval."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -266,3 +267,46 @@ def test_a_failure_in_files_the_branch_did_not_touch_is_told_not_fixed(sandbox: 
         told = [m for kind, m in person.informed if kind == "ci"]
         assert handed == [] and fake.data.reruns == []
         assert len(told) == 1 and "does not touch" in told[0] and "docs-links" in told[0]
+
+
+def test_base_moved_with_a_conflict_is_merged_in_and_resolved_by_the_agent(sandbox: Path, fake: FakeForge) -> None:
+    """main changes the same lines; the forge says not mergeable → main is merged into the branch in its
+    worktree, the conflict goes to the agent, and its resolution is pushed as a fast-forward of the PR branch."""
+    set_script(sandbox, "priority-1.json", FIX_SCRIPT)
+    origin = sandbox.parent / "origin.git"
+    with running(sandbox, fake, ci="ignore") as run:
+        (sandbox / "weather").mkdir(exist_ok=True)
+        (sandbox / "weather" / "convert.py").write_text("def c2f(c):\n    return 32 + c * 1.8\n")
+        git(sandbox, "add", "-A")
+        git(sandbox, "commit", "-qm", "feat: c2f on main")
+        git(sandbox, "push", "-q", "origin", "HEAD:main")
+        main_sha = git(sandbox, "rev-parse", "HEAD").strip()
+        before = git(origin, "rev-parse", BRANCH).strip()
+        fake.set_mergeable(1, False)
+        wait_until(lambda: any("no longer merges cleanly" in p for p in run.prompts), what="the conflict prompt")
+        prompt = next(p for p in run.prompts if "no longer merges cleanly" in p)
+        assert "- weather/convert.py" in prompt
+        wait_until(lambda: subprocess.run(["git", "merge-base", "--is-ancestor", main_sha, BRANCH],
+                                          cwd=origin).returncode == 0 and run.phase() is Phase.PR_OPEN,
+                   what="the resolution pushed")
+        assert "+ 32" in origin_file(sandbox, "weather/convert.py") and "<<<<<<<" not in origin_file(
+            sandbox, "weather/convert.py")
+        assert subprocess.run(["git", "merge-base", "--is-ancestor", before, BRANCH], cwd=origin).returncode == 0
+        assert run.state().extra["updated_onto"] == main_sha
+
+
+def test_base_moved_without_conflict_is_merged_gated_and_pushed_without_the_agent(sandbox: Path,
+                                                                                   fake: FakeForge) -> None:
+    origin = sandbox.parent / "origin.git"
+    with running(sandbox, fake, ci="ignore") as run:
+        (sandbox / "NOTES.md").write_text("A note on main.\n")
+        git(sandbox, "add", "-A")
+        git(sandbox, "commit", "-qm", "docs: a note on main")
+        git(sandbox, "push", "-q", "origin", "HEAD:main")
+        main_sha = git(sandbox, "rev-parse", "HEAD").strip()
+        fake.set_mergeable(1, False)
+        wait_until(lambda: subprocess.run(["git", "merge-base", "--is-ancestor", main_sha, BRANCH],
+                                          cwd=origin).returncode == 0, what="main merged into the PR branch")
+        assert len(run.prompts) == 1 and origin_file(sandbox, "NOTES.md") == "A note on main.\n"
+        run.daemon.reviews.poll(force=True)  # the same base is not merged again
+        assert len(run.prompts) == 1 and run.state().extra["updated_onto"] == main_sha
