@@ -4,7 +4,8 @@ The base is *merged* into the PR branch (what the forge's "Update branch" does) 
 rebased onto it: the push that follows is a fast-forward of the PR branch, so nobody's commit on it can
 be overwritten and no force-push is ever needed. A clean merge is checked by the gate and pushed; a
 merge with conflicts (or one the gate fails) is left in the worktree for the agent, whose fix is
-committed — as the merge commit — and pushed by the ordinary attempt.
+committed — as the merge commit — and pushed by the ordinary attempt. A conflict in the roadmap (the
+daemon ticks it on the branch, a person plans on the base) is the person's to resolve: they are told.
 """
 
 from __future__ import annotations
@@ -63,6 +64,13 @@ class BaseUpdater:
                 self.services.notifier.inform(f"{pid}: merging {pr.base} into PR #{pr.number} failed: "
                                               f"{proc.tail(merged.stdout + merged.stderr, 3)}", priority=pid,
                                               kind="conflict")
+                return None
+            roadmap = self.services.roadmap_relpath.as_posix()
+            if roadmap in conflicted:  # the person's plan, not the agent's to rewrite: they decide
+                self._git(path, "merge", "--abort")
+                self.services.notifier.inform(f"{pid}: PR #{pr.number} conflicts with {pr.base} in the roadmap "
+                                              f"({roadmap}); please merge {pr.base} into {pr.branch} by hand.",
+                                              priority=pid, kind="conflict")
                 return None
             return Feedback("conflict", conflict_prompt(pr.base, conflicted), pr)
         report = self.services.gate.check(ws)

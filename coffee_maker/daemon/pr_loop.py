@@ -148,7 +148,10 @@ class PullRequestLoop:
         return Feedback("ci", action.prompt, pr), report.state
 
     def _save(self, pid: str, memory: CiMemory) -> None:
-        self.store.update(pid, extra={"ci": memory.dump()})
+        """Written only when it changed: an idle PR costs no database write per poll."""
+        state = self.store.get(pid)
+        if state is None or state.extra.get("ci") != memory.dump():
+            self.store.update(pid, extra={"ci": memory.dump()})
 
     def _changed_files(self, pr: PullRequest) -> list[str]:
         if self.settings.repo is None:
