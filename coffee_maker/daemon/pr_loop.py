@@ -8,7 +8,7 @@ and acts. Forge errors propagate to the poller, which backs off (``daemon/review
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import structlog
@@ -35,7 +35,7 @@ from coffee_maker.daemon.pr_policy import (
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import Phase, PriorityState, StateStore
 from coffee_maker.errors import CoffeeMakerError
-from coffee_maker.types import CiState, PullRequest, Workspace
+from coffee_maker.types import CiState, PullRequest, ReviewThread, Workspace
 from coffee_maker.vcs.forge.triage import classify_failure
 
 log = structlog.get_logger(__name__)
@@ -69,6 +69,7 @@ class PullRequestLoop:
     def follow(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
         """Work for the agent on this PR, if any; merges and CI notices are done here."""
         pid = state.priority
+        self._answer_threads(state, pr)
         feedback, ci_state = self._follow_ci(state, pr) if self.settings.ci == "wait" else (None, None)
         now = self.store.get(pid)
         if feedback is not None or now is None or now.phase is not Phase.PR_OPEN:  # sent to the agent, or blocked
@@ -170,9 +171,19 @@ class PullRequestLoop:
         if not threads:
             return None
         ids = [*seen, *(t.id for t in threads)]
-        self.store.update(state.priority, extra={"threads_seen": ids, "feedback_seen": len(ids),
+        # Answered once a new commit is on the PR — inline or in a lane, and after a restart too.
+        due = {"threads": [asdict(t) for t in threads], "before": state.commit_sha}
+        self.store.update(state.priority, extra={"threads_seen": ids, "feedback_seen": len(ids), "replies_due": due,
                                                  "review_rounds": int(state.extra.get("review_rounds", 0)) + 1})
         return Feedback("review", review_prompt(threads), pr, tuple(threads))
+
+    def _answer_threads(self, state: PriorityState, pr: PullRequest) -> None:
+        """The fix for review threads is pushed (a new commit since they were handed over): answer them."""
+        due = state.extra.get("replies_due")
+        if not due or not state.commit_sha or state.commit_sha == due.get("before") or state.phase is not Phase.PR_OPEN:
+            return
+        self.store.update(state.priority, extra={"replies_due": None})  # at most once, even if a reply fails
+        self.after_fix(state.priority, Feedback("review", "", pr, tuple(ReviewThread(**t) for t in due["threads"])))
 
     def after_fix(self, pid: str, feedback: Feedback) -> None:
         """The fix is pushed: reply in each thread naming the commit, resolve it, ask for a new review."""

@@ -56,13 +56,6 @@ class PullRequestPoller:
         """The [forge]/[daemon] settings of the loop (``wiring`` passes the loaded configuration's)."""
         self.loop.settings = settings
 
-    def after_fix(self, pid: str, feedback: Feedback) -> None:
-        """The agent's fix for ``feedback`` is pushed: reply in the threads it answered."""
-        try:
-            self.loop.after_fix(pid, feedback)
-        except Exception as exc:  # noqa: BLE001 — a reply that fails is logged and waited out like any forge error
-            self._back_off(pid, exc)
-
     def due_in(self) -> float:
         """Seconds until the next poll (fetch and forge), never negative."""
         interval_left = self.last_poll + self.interval_s - time.monotonic()
