@@ -84,7 +84,7 @@ def status_data(loaded: LoadedConfig) -> dict[str, Any]:
     pid = lock_holder(loaded.layout.lock)
     data: dict[str, Any] = {"running": pid is not None, "pid": pid, "repo": str(loaded.repo)}
     if not db.exists():
-        data.update(priorities=[], current=None, phase=None, pending_questions=0, next_up=_next_up(loaded, None),
+        data.update(priorities=[], current=None, phase=None, pending_questions=0, next_up=_next_up(loaded, frozenset()),
                     other_claims=other_claims(loaded))
         return data
     store = StateStore(db)
@@ -109,7 +109,7 @@ def status_data(loaded: LoadedConfig) -> dict[str, Any]:
     data["pending_questions"] = _pending_count(loaded)
     data["lanes"] = _lanes(loaded, info, data["priorities"]) if running else []
     data["other_claims"] = other_claims(loaded)
-    data["next_up"] = _next_up(loaded, store)
+    data["next_up"] = _next_up(loaded, frozenset(lane["priority"] for lane in data["lanes"]))
     store.close()
     return data
 
@@ -172,13 +172,14 @@ def _pending_count(loaded: LoadedConfig) -> int | None:
         return None
 
 
-def _next_up(loaded: LoadedConfig, store: Any) -> str | None:
-    """What the daemon would pick next: the same planning the daemon does (merged counts as complete)."""
+def _next_up(loaded: LoadedConfig, running: frozenset[str]) -> str | None:
+    """What the daemon would pick next: the same planning the daemon does (merged counts as complete),
+    past what its lanes work on now."""
     from coffee_maker.daemon.planning import plan
     from coffee_maker.roadmap import read_roadmap
 
     try:
-        nxt, _ = plan(loaded, read_roadmap(loaded.roadmap_path)[1])
+        nxt, _ = plan(loaded, read_roadmap(loaded.roadmap_path)[1], running=running)
     except CoffeeMakerError:
         return None
     return f"{nxt.id}: {nxt.title}" if nxt else None
@@ -196,7 +197,9 @@ def show_status(loaded: LoadedConfig, *, as_json: bool) -> int:
         waits = f" · waiting for {escape(str(lane['waiting_for']))}" if lane.get("waiting_for") else ""
         console.print(f"  lane {lane['lane']}: [bold]{lane['priority']}[/] · {lane['phase']} · "
                       f"{lane.get('elapsed_s') or 0}s · ${lane.get('cost_usd') or 0:.2f}{waits}")
-    if data.get("current") and len(data.get("lanes") or []) <= 1:
+    # With several lanes the lane rows say it all; the single "now"/"agent" lines (the last action of
+    # whichever lane acted last) would name one lane's action beside another's priority.
+    if data.get("current") and (not data.get("lanes") or loaded.config.daemon.lanes == 1):
         console.print(f"  now: [bold]{data['current']}[/] · {data.get('phase')} · {data.get('elapsed_s') or 0}s"
                       f" · ${data.get('current_cost_usd') or 0:.2f}")
         if data.get("last_action"):

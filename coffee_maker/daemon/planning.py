@@ -162,9 +162,10 @@ def held_by(loaded: LoadedConfig) -> Held:
         store.close()
 
 
-def plan(loaded: LoadedConfig, roadmap: Roadmap) -> tuple[Priority | None, list[Skip]]:
-    """The priority the daemon would pick next in ``roadmap``, and why each earlier one is passed over."""
-    return explain(roadmap, held_by(loaded))
+def plan(loaded: LoadedConfig, roadmap: Roadmap, *, running: frozenset[str] = frozenset()) -> tuple[Priority | None, list[Skip]]:
+    """The priority the daemon would pick next in ``roadmap``, and why each earlier one is passed over;
+    ``running``: the priorities a running daemon's lanes are working on now (not "next")."""
+    return explain(roadmap, dataclasses.replace(held_by(loaded), running=running))
 
 
 def chosen_priority(loaded: LoadedConfig, roadmap: Roadmap, query: str) -> Priority:

@@ -63,12 +63,15 @@ class TestSixPriorities:
         others = [f"PRIORITY {n}" for n in range(2, 7)]
         seen_waiting: list[bool] = []
         lanes_shown: list[list[dict[str, object]]] = []
+        next_shown: list[object] = []
 
         def person() -> None:  # answers only once the other five are in review
             _wait(lambda: all(_phases(project).get(pid) is Phase.PR_OPEN for pid in others), timeout_s=120,
                   what="the other five PRs")
             seen_waiting.append(_phases(project).get("PRIORITY 1") is Phase.AGENT_RUNNING)
-            lanes_shown.append(status_data(load_config(project))["lanes"])
+            shown = status_data(load_config(project))
+            lanes_shown.append(shown["lanes"])
+            next_shown.append(shown["next_up"])
             _wait(lambda: answer_first_question(project), timeout_s=30, what="the question to answer")
 
         threading.Thread(target=person, daemon=True).start()
@@ -77,6 +80,7 @@ class TestSixPriorities:
         waiting = [lane for lane in lanes_shown[0] if lane["priority"] == "PRIORITY 1"]
         assert len(waiting) == 1 and str(waiting[0]["waiting_for"]).startswith("you: question ")
         assert waiting[0]["phase"] == "agent running" and waiting[0]["elapsed_s"] is not None
+        assert next_shown == [None]  # PRIORITY 1 is being worked on in its lane: it is not "next"
         store = _store(project)
         p1_done = _first(store, "PRIORITY 1", Phase.PR_OPEN)
         assert all(_first(store, pid, Phase.PR_OPEN) < p1_done for pid in others)
