@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,3 +30,10 @@ def add_config(project: Path, text: str) -> None:
     """Append TOML to the sandbox's coffee_maker.toml (not committed: the daemon reads the checkout)."""
     path = project / "coffee_maker.toml"
     path.write_text(path.read_text() + "\n" + text)
+
+
+def start_daemon_process(project: Path) -> subprocess.Popen[bytes]:
+    """`coffee-maker run` as a person starts it, polling the forge twice a second (tests of several daemons)."""
+    env = {**os.environ, "COFFEE_MAKER_DAEMON__POLL_INTERVAL_S": "0.5"}
+    return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -7,10 +7,7 @@ from how long something took.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +23,7 @@ from coffee_maker.demo_lanes import (
 from coffee_maker.testing.daemon_run import run_daemon_until
 from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
+from tests.daemon.conftest import start_daemon_process
 
 
 def _store(project: Path) -> StateStore:
@@ -146,12 +144,6 @@ class TestSixPriorities:
         assert p1 is not None and p1.attempt == 1 and "retry" not in [h[1] for h in store.history("PRIORITY 1")]
 
 
-def _start(project: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "COFFEE_MAKER_DAEMON__POLL_INTERVAL_S": "0.5"}
-    return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def _wait(condition: Callable[[], object], *, timeout_s: float, what: str) -> None:
     """``wait_until``, where a look that fails (a state DB being written) counts as not yet."""
 
@@ -168,7 +160,7 @@ class TestProcesses:
     def test_sigterm_stops_every_lane_and_a_restart_resumes_them(self, tmp_path: Path) -> None:
         """Three agents running; SIGTERM ends the daemon cleanly, each attempt left to resume (no retry)."""
         project = build_lanes_sandbox(tmp_path / "s", count=3, lanes=3, work_s=600)
-        daemon = _start(project)
+        daemon = start_daemon_process(project)
         try:
             _wait(lambda: _all_in(project, Phase.AGENT_RUNNING, 3), timeout_s=60, what="three running agents")
             daemon.send_signal(signal.SIGTERM)
@@ -196,7 +188,7 @@ class TestProcesses:
         def prs() -> list[dict[str, object]]:
             return [json.loads(p.read_text()) for c in clones for p in (c / ".coffee_maker" / "reviews").glob("*.json")]
 
-        daemons = [_start(clone) for clone in clones]
+        daemons = [start_daemon_process(clone) for clone in clones]
         try:
             _wait(lambda: len(prs()) >= 6 and all(
                 s.phase is Phase.PR_OPEN for c in clones for s in _store(c).all()), timeout_s=180, what="six PRs")
@@ -270,7 +262,7 @@ def test_an_auth_failure_in_one_lane_ends_the_run_and_stops_the_others_cleanly(t
     project = build_lanes_sandbox(tmp_path / "s", count=2, lanes=2, work_s=600)
     refused = {"steps": [{"sleep": 1.5}, {"fail": "Invalid API key", "kind": "auth_failed"}]}
     (tmp_path / "s" / "agent-scripts" / "priority-2.json").write_text(json.dumps(refused))
-    daemon = _start(project)
+    daemon = start_daemon_process(project)
     try:
         assert daemon.wait(timeout=120) == 6
     finally:

@@ -4,7 +4,6 @@ expires, and finishes it — one PR, one branch, the claim now the survivor's.""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,14 +14,9 @@ from coffee_maker.demo_lanes import build_lanes_sandbox, priority_script
 from coffee_maker.testing.config_edit import set_config
 from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
+from tests.daemon.conftest import start_daemon_process
 
 CLAIM = "refs/coffee-maker/claims/priority-1"
-
-
-def _start(project: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "COFFEE_MAKER_DAEMON__POLL_INTERVAL_S": "0.5"}
-    return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _phase(project: Path) -> Phase | None:
@@ -48,7 +42,7 @@ def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path)
     git(second, "config", "user.email", "second@example.invalid")
     (second / "coffee_maker.toml").write_text((first / "coffee_maker.toml").read_text())
 
-    doomed = _start(first)
+    doomed = start_daemon_process(first)
     survivor: subprocess.Popen[bytes] | None = None
     try:
         wait_until(lambda: _phase(first) is Phase.AGENT_RUNNING, timeout_s=120, what="the first daemon's agent")
@@ -64,7 +58,7 @@ def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path)
         scripts = tmp_path / "s" / "agent-scripts"
         (scripts / "priority-1.json").write_text(json.dumps(priority_script(1, work_s=0, asks=False)))
 
-        survivor = _start(second)
+        survivor = start_daemon_process(second)
         wait_until(lambda: _phase(second) is Phase.PR_OPEN, timeout_s=180, what="the second daemon's PR")
         survivor.send_signal(signal.SIGTERM)
         assert survivor.wait(timeout=60) == 0
