@@ -36,7 +36,8 @@ class AgentBackend(Protocol):
         ...
 
     def stop(self) -> None:
-        """Ask the running session to end now (thread- and signal-safe; idempotent)."""
+        """Ask the running session to end now (thread- and signal-safe; idempotent). A stop that
+        comes before ``run`` (the daemon has the agent, the run has not begun) ends that run at once."""
         ...
 
 

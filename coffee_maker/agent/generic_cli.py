@@ -98,11 +98,17 @@ class GenericCliBackend:
 
     def run(self, prompt: str, cwd: Path | str, *, on_event: EventCallback, decide: DecisionCallback,
             resume_session_id: str | None = None) -> SessionOutcome:
-        self._stop.clear()
+        try:
+            return self._run(prompt, Path(cwd), on_event, decide, resume_session_id)
+        finally:
+            self._stop.clear()  # at the end, not the start: a stop before run() is for this run
+
+    def _run(self, prompt: str, cwd: Path, on_event: EventCallback, decide: DecisionCallback,
+             resume_session_id: str | None) -> SessionOutcome:
         clock = SessionClock(self.limits)
         session_id, total_cost, turns = resume_session_id, 0.0, 0
         for followup in range(self.limits.max_followups + 1):
-            outcome = self._one(prompt, Path(cwd), on_event, clock, session_id)
+            outcome = self._one(prompt, cwd, on_event, clock, session_id)
             session_id = outcome.session_id or session_id
             total_cost += outcome.cost_usd
             turns += outcome.num_turns

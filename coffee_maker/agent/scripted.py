@@ -149,7 +149,6 @@ class ScriptedBackend:
             resume_session_id: str | None = None) -> SessionOutcome:
         script = self._scripts[min(self._index, len(self._scripts) - 1)]
         self._index += 1
-        self._stop.clear()
         record = RunRecord(prompt=prompt, cwd=Path(cwd), resume_session_id=resume_session_id)
         self.runs.append(record)
         steps = script.resume_steps if resume_session_id and script.resume_steps is not None else script.steps
@@ -157,7 +156,10 @@ class ScriptedBackend:
                             stop=self._stop, answers=record.answers, step_delay_s=self.step_delay_s,
                             session_id=resume_session_id or script.session_id, model=script.model,
                             env=build_environment(pass_env=self.settings.pass_env, explicit=self.settings.env).env)
-        record.outcome = runner.run_session(steps)
+        try:
+            record.outcome = runner.run_session(steps)
+        finally:
+            self._stop.clear()  # at the end, not the start: a stop before run() is for this run
         return record.outcome
 
     def stop(self) -> None:

@@ -288,6 +288,14 @@ class TestFailures:
             outcome = agent.run("go", tmp_path, on_event=on_event, decide=Recorder().decide)
         assert outcome.kind is OutcomeKind.INTERRUPTED and outcome.session_id
 
+    def test_a_stop_before_the_run_is_not_lost(self, claude_bin: str, tmp_path: Path) -> None:
+        """stop() after the daemon has the agent but before run(): the run ends at once, not at the idle timeout."""
+        with FakeAnthropic([Turn.stall()]) as api:
+            agent = backend(claude_bin, api)
+            agent.stop()
+            outcome = agent.run("go", tmp_path, on_event=lambda e: None, decide=Recorder().decide)
+        assert outcome.kind is OutcomeKind.INTERRUPTED, outcome.reason
+
     def test_max_turns_stops_the_session(self, claude_bin: str, tmp_path: Path) -> None:
         """More model turns than allowed: the session is stopped with a limit outcome."""
         turns: Iterable[Turn] = [Turn.tool("Bash", {"command": f"echo {i}", "description": "x"}) for i in range(6)]

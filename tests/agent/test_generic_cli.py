@@ -138,6 +138,16 @@ class TestFakeClis:
         assert pgid == leader
         assert_group_gone(pgid)
 
+    def test_a_stop_before_the_run_is_not_lost(self, name: str, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+        """stop() after the daemon has the agent but before run(): the run ends at once, not at the idle timeout."""
+        monkeypatch.setenv("FAKE_CLI_SCENARIO", "hang")
+        rec = Recorder()
+        agent = backend(name, limits=Limits(idle_timeout_s=60, total_timeout_s=120))
+        agent.stop()
+        outcome = agent.run("x", tmp_path, on_event=rec.on_event, decide=rec.decide)
+        assert outcome.kind is OutcomeKind.INTERRUPTED, outcome.reason
+
 
 def assert_group_gone(pgid: int) -> None:
     """No process of the group is left (os.killpg(pgid, 0) finds nothing)."""

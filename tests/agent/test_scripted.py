@@ -107,6 +107,16 @@ class TestLimits:
         outcome = backend.run("p", tmp_path, on_event=lambda e: None, decide=Recorder().decide)
         assert outcome.kind is OutcomeKind.INTERRUPTED
 
+    def test_a_stop_before_the_run_is_not_lost(self, tmp_path: Path) -> None:
+        """stop() between handing the agent over and run() (a daemon's SIGTERM then) ends that run."""
+        backend = ScriptedBackend([{"hang": True}], limits=Limits(idle_timeout_s=0))
+        backend.stop()
+        outcome = backend.run("p", tmp_path, on_event=lambda e: None, decide=Recorder().decide)
+        assert outcome.kind is OutcomeKind.INTERRUPTED
+        threading.Timer(0.2, backend.stop).start()  # and the flag does not outlive the run it stopped
+        assert backend.run("p", tmp_path, on_event=lambda e: None, decide=Recorder().decide).kind \
+            is OutcomeKind.INTERRUPTED
+
     def test_stop_from_a_signal_handler(self, tmp_path: Path) -> None:
         """stop() called from a signal handler in the running thread ends the session."""
         backend = ScriptedBackend([{"hang": True}], limits=Limits(idle_timeout_s=0))

@@ -75,13 +75,13 @@ class ClaudeCodeBackend:
         session = ClaudeSession(launch, prompt, Path(cwd), on_event=on_event, decide=decide,
                                 resume_session_id=resume_session_id)
         with self._lock:
-            self._stop.clear()
             self._current = session
         try:
             return session.run(self._stop)
         finally:
             with self._lock:
                 self._current = None
+                self._stop.clear()  # at the end, not the start: a stop before run() is for this run
 
     def stop(self) -> None:
         """End the running session (interrupt, then SIGTERM/SIGKILL of its group)."""
