@@ -131,7 +131,6 @@ class Escalator:
         self._session: InboxSession | None = None
         self._session_lock = threading.Lock()
         self._failures_seen: set[tuple[str, str]] = set()
-        self._answer_from: dict[str, tuple[str, ...]] = {}
 
     def _claim(self) -> InboxSession:
         """This process's claim on its questions, opened at the first question and held until ``close``."""
@@ -185,10 +184,8 @@ class Escalator:
         elif question is None:
             question = self.inbox.add(text, kind=kind, options=options, safe_default=safe_default,
                                       timeout_s=timeout_s or self.timeout_s, priority=priority, rank=rank,
-                                      context=redact(context), session=session)
+                                      context=redact(context), session=session, answer_from=answer_from or ())
         qid = question.id
-        if answer_from:
-            self._answer_from[qid] = tuple(answer_from)
         took_turn = self._turns.enter(rank, qid, lambda: self._settled(qid))
         try:
             result = self.wait_for(self.inbox.get(qid) or question, started=started)
@@ -213,8 +210,8 @@ class Escalator:
             question = dataclasses.replace(question, status=QuestionStatus.PENDING)
             if answered is None:
                 return self._timeout(question, reached, started)
-            allowed = self._answer_from.get(question.id)
-            if allowed and (answered.channel or "") not in allowed:
+            if not question.answers_here(answered.channel or ""):
+                allowed = question.answer_from
                 log.warning("answer refused: high severity", id=question.id, channel=answered.channel)
                 self.inbox.reopen(question.id)
                 notice = (f"[{question.id}] This request is high severity: answer it from "

@@ -54,7 +54,9 @@ CREATE INDEX IF NOT EXISTS questions_status ON questions(status, rank, created);
 """,
               add_column("questions", "consumed", "INTEGER NOT NULL DEFAULT 0"),  # re-used after a restart
               add_column("questions", "session", "TEXT"),  # questions belong to a live session
-              add_column("questions", "asker_pid", "INTEGER"))
+              add_column("questions", "asker_pid", "INTEGER"),
+              # The only channels whose answer counts (a high-severity request), as a JSON list; NULL: any.
+              add_column("questions", "answer_from", "TEXT"))
 
 
 class QuestionStatus(StrEnum):
@@ -85,6 +87,13 @@ class PendingQuestion:
     rank: int = 0
     session: str | None = None  # the asking session's token (see notify/session.py)
     asker_pid: int | None = None
+    #: A high-severity request: the only channels whose answer counts (empty: any). Stored with the
+    #: question so every channel, the web page and a restarted daemon read the same tier.
+    answer_from: tuple[str, ...] = ()
+
+    def answers_here(self, channel: str) -> bool:
+        """May ``channel`` answer this question (show buttons, accept a click)?"""
+        return not self.answer_from or channel in self.answer_from
 
     def answer_command(self, value: str | None = None) -> str:
         return f"coffee-maker answer {self.id} {value or (self.options[0] if self.options else 'VALUE')}"
@@ -115,17 +124,17 @@ class Inbox:
 
     def add(self, text: str, *, kind: str, options: Sequence[str], safe_default: str, timeout_s: float,
             priority: str | None = None, rank: int = 0, context: dict[str, object] | None = None,
-            session: InboxSession | None = None) -> PendingQuestion:
+            session: InboxSession | None = None, answer_from: Sequence[str] = ()) -> PendingQuestion:
         now = time.time()
         for _ in range(20):
             qid = "".join(secrets.choice(_ALPHABET) for _ in range(4))
             try:
                 self._conn().execute(
                     "INSERT INTO questions (id, created, priority, kind, text, options, safe_default, timeout_at, rank,"
-                    " context, session, asker_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " context, session, asker_pid, answer_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (qid, now, priority, kind, text, json.dumps(list(options)), safe_default, now + timeout_s, rank,
                      json.dumps(context or {}, default=str), session.token if session else None,
-                     session.pid if session else None))
+                     session.pid if session else None, json.dumps(list(answer_from)) if answer_from else None))
                 found = self.get(qid)
                 assert found is not None
                 return found
@@ -222,4 +231,5 @@ def _row(row: sqlite3.Row) -> PendingQuestion:
         id=row["id"], created=row["created"], priority=row["priority"], kind=row["kind"], text=row["text"],
         options=tuple(json.loads(row["options"])), safe_default=row["safe_default"], timeout_at=row["timeout_at"],
         status=QuestionStatus(row["status"]), answer=row["answer"], answered_by=row["answered_by"], channel=row["channel"],
-        answered_at=row["answered_at"], rank=row["rank"], session=row["session"], asker_pid=row["asker_pid"])
+        answered_at=row["answered_at"], rank=row["rank"], session=row["session"], asker_pid=row["asker_pid"],
+        answer_from=tuple(json.loads(row["answer_from"])) if row["answer_from"] else ())

@@ -40,6 +40,7 @@ _THREADS_KEPT = 256
 
 log = structlog.get_logger(__name__)
 SEPARATOR = "|"
+CHANNEL = "slack"  # the channel name answers from here carry (high-severity tiers name it)
 
 
 def retry_handlers() -> list[RetryHandler]:
@@ -61,9 +62,14 @@ def question_blocks(q: PendingQuestion) -> list[dict[str, Any]]:
         elif value in ("no", "deny"):
             button["style"] = "danger"
         buttons.append(button)
+    question = {"type": "section", "text": {"type": "mrkdwn",
+                                            "text": f":coffee: *coffee-maker needs you* — {q.priority or ''}\n>{q.text}"}}
+    if not q.answers_here(CHANNEL):  # a high-severity request: a click would be refused, so offer none
+        return [question, {"type": "context", "elements": [{"type": "mrkdwn", "text":
+            f"`{q.id}` · high severity: answer from {' or '.join(q.answer_from)} (`{q.answer_command()}`), "
+            f"not here · safe default on timeout: *{q.safe_default}*"}]}]
     return [
-        {"type": "section", "text": {"type": "mrkdwn",
-                                     "text": f":coffee: *coffee-maker needs you* — {q.priority or ''}\n>{q.text}"}},
+        question,
         {"type": "actions", "block_id": f"coffee_maker_{q.id}", "elements": buttons},
         {"type": "context", "elements": [{"type": "mrkdwn", "text":
             f"`{q.id}` · safe default on timeout: *{q.safe_default}* · or reply in this thread · "
@@ -84,7 +90,7 @@ def answered_blocks(q: PendingQuestion, answer: str, who: str) -> list[dict[str,
 class SlackChannel(Channel):
     """Posts questions with buttons, listens on Socket Mode, polls thread replies as a fallback."""
 
-    name = "slack"
+    name = CHANNEL
     live_prompts = True
 
     def __init__(self, inbox: Inbox, settings: SlackSettings, *, bot_token: str, app_token: str,

@@ -39,10 +39,9 @@ def answer(src: Sources, qid: str, value: str, *, person: str | None) -> Outcome
     if not src.inbox.is_waited_for(question):
         return Outcome(409, f"Nobody is waiting for question {question.id}: the daemon that asked it has stopped. "
                             f"It {RESUME_NOTE}; answer it then. Nothing was changed.")
-    allowed = src.inbox.context(question.id).get("answer_from")
-    if isinstance(allowed, list) and allowed and WEB_CHANNEL not in allowed:
+    if not question.answers_here(WEB_CHANNEL):
         # A high-severity request the trust tiers reserve for some channels: the page does not answer it.
-        return Outcome(403, f"Question {question.id} may be answered only from {' or '.join(map(str, allowed))}; "
+        return Outcome(403, f"Question {question.id} may be answered only from {' or '.join(question.answer_from)}; "
                             "nothing was changed.")
     value = value.strip()
     if normalise_answer(value, question.options) is None:

@@ -58,15 +58,14 @@ def _today() -> str:
 def question_view(inbox: Inbox, q: PendingQuestion, now: float) -> dict[str, Any]:
     context = inbox.context(q.id)
     severity = str(context.get("severity") or "")
-    answer_from = context.get("answer_from")
     return {
         "id": q.id, "priority": q.priority or "", "kind": q.kind, "text": q.text, "options": list(q.options),
         "free_text": not q.options, "safe_default": q.safe_default, "rank": q.rank,
         "seconds_left": max(0, int(q.timeout_at - now)), "timeout_at": q.timeout_at, "rule": str(context.get("rule") or ""),
         "reason": str(context.get("reason") or ""), "severity": severity,
-        # High-severity requests may be answerable only from some channels (the trust tiers), when the asker says so.
-        "answer_from": [str(c) for c in answer_from] if isinstance(answer_from, list) else [],
-        "context": {k: v for k, v in context.items() if k not in {"rule", "reason", "severity", "answer_from"}},
+        # High-severity requests may be answerable only from some channels (the trust tiers).
+        "answer_from": list(q.answer_from),
+        "context": {k: v for k, v in context.items() if k not in {"rule", "reason", "severity"}},
         "status": q.status, "answer": q.answer, "answered_by": q.answered_by, "channel": q.channel,
         "answered_at": q.answered_at,
     }

@@ -12,6 +12,7 @@ from coffee_maker.config import load_config
 from coffee_maker.interaction.handler import build_message_handler
 from coffee_maker.notify.escalator import Escalator
 from coffee_maker.notify.inbox import Inbox
+from coffee_maker.notify.slack import question_blocks
 from coffee_maker.testing.channels import AnsweringChannel
 from coffee_maker.types import DecisionKind, PermissionRequest
 
@@ -103,6 +104,11 @@ class TestTrustHandler:
         decision = handler.decide(PermissionRequest("Bash", {"command": "kubectl apply -f deploy/prod.yaml"}))
         assert decision.kind is DecisionKind.DENY and decision.source.label() == "person:cli:bob"
         assert "High severity: answer from the terminal or `coffee-maker answer`" in slack.asked[0].text
+        asked = inbox.get(slack.asked[0].id)  # the tier is the question's: the web page and Slack read it there
+        assert asked is not None and asked.answer_from == ("terminal", "cli") and not asked.answers_here("slack")
+        blocks = question_blocks(asked)
+        assert [b["type"] for b in blocks] == ["section", "context"]  # no buttons: a click would be refused
+        assert "answer from terminal or cli" in blocks[1]["elements"][0]["text"]
         assert any("high severity" in n and "slack was not used" in n for n in slack.notices)
 
     def test_config_can_let_slack_answer_high_severity(self, tmp_path: Path) -> None:

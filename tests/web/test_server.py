@@ -22,12 +22,12 @@ _SESSIONS: list[object] = []  # live asking sessions: the test process plays the
 
 
 def _ask(repo: Path, text: str = "Which API key should I use?", options: tuple[str, ...] = ("offline", "KEY"),
-         *, waited: bool = True, **context: object) -> str:
+         *, waited: bool = True, answer_from: tuple[str, ...] = (), **context: object) -> str:
     inbox = Inbox(repo / ".coffee_maker" / "inbox.db")
     session = inbox.open_session() if waited else None
     _SESSIONS.append(session)
     qid = inbox.add(text, kind="question", options=options, safe_default="offline", timeout_s=600,
-                    priority="PRIORITY 2", context=dict(context), session=session).id
+                    priority="PRIORITY 2", context=dict(context), session=session, answer_from=answer_from).id
     inbox.close()
     return qid
 
@@ -137,7 +137,7 @@ class TestInbox:
     def test_high_severity_reserved_for_the_terminal_is_not_answerable_here(self, client: Client, repo: Path) -> None:
         """A request whose tier allows only terminal/CLI shows where to answer, and a forged POST is refused."""
         qid = _ask(repo, "Allow Bash: git push --force origin main", ("yes", "no"), severity="high",
-                   answer_from=["terminal", "cli"])
+                   answer_from=("terminal", "cli"))
         page = client.get("/inbox").text
         assert "Severity: high" in page and "Answer this one from terminal or cli." in page
         assert f'action="/answer/{qid}"' not in page
