@@ -134,9 +134,8 @@ def other_claims(loaded: LoadedConfig) -> list[dict[str, Any]]:
 
 def _lanes(loaded: LoadedConfig, info: dict[str, Any], priorities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each running lane: priority, phase, elapsed, cost, and what it waits for (a person's question first)."""
-    rows = info.get("lanes") or {}
-    if not isinstance(rows, dict):
-        return []
+    from coffee_maker.daemon.status import running_lanes
+
     questions: dict[str, str] = {}
     try:
         from coffee_maker.notify.inbox import Inbox
@@ -148,16 +147,7 @@ def _lanes(loaded: LoadedConfig, info: dict[str, Any], priorities: list[dict[str
             inbox.close()
     except Exception:  # noqa: BLE001, S110 — status must always print something
         pass
-    cost = {p["id"]: p["cost_usd"] for p in priorities}
-    now = time.time()
-    lanes = []
-    for lane, row in sorted(rows.items(), key=lambda item: int(item[0])):
-        pid = row.get("priority")
-        started = row.get("started")
-        lanes.append({"lane": int(lane), "priority": pid, "phase": row.get("step"),
-                      "elapsed_s": round(now - started) if isinstance(started, (int, float)) else None,
-                      "cost_usd": cost.get(pid), "waiting_for": questions.get(pid) or row.get("waiting_for")})
-    return lanes
+    return running_lanes(info, cost={p["id"]: p["cost_usd"] for p in priorities}, questions=questions)
 
 
 def _pending_count(loaded: LoadedConfig) -> int | None:

@@ -125,3 +125,22 @@ class StatusBoard:
 
     def outcome(self, pid: str, text: str) -> None:
         self.store.set_info(last_outcome=f"{pid}: {text}")
+
+
+def running_lanes(info: dict[str, Any], *, cost: dict[str, float], questions: dict[str, str],
+                  now: float | None = None) -> list[dict[str, Any]]:
+    """Each running lane as `status` and the web page show it: priority, phase, elapsed, cost, and
+    what it waits for — a person's question first (``questions``: priority → how the reader says it)."""
+    rows = info.get("lanes") or {}
+    if not isinstance(rows, dict):
+        return []
+    now = time.time() if now is None else now
+    lanes = []
+    for lane, row in sorted(rows.items(), key=lambda item: int(item[0])):
+        pid = row.get("priority")
+        started = row.get("started")
+        timed = isinstance(started, (int, float))
+        lanes.append({"lane": int(lane), "priority": pid, "phase": row.get("step"),
+                      "started": started if timed else None, "elapsed_s": round(now - started) if timed else None,
+                      "cost_usd": cost.get(pid), "waiting_for": questions.get(pid) or row.get("waiting_for")})
+    return lanes

@@ -17,6 +17,7 @@ from typing import Any
 
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.state import IN_REVIEW, Phase, StateStore
+from coffee_maker.daemon.status import running_lanes
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.notify.inbox import Inbox, PendingQuestion
 from coffee_maker.observe.telemetry import TelemetryStore
@@ -55,11 +56,17 @@ def _today() -> str:
     return time.strftime("%Y-%m-%d")
 
 
-def question_view(inbox: Inbox, q: PendingQuestion, now: float) -> dict[str, Any]:
+def _lane_of(info: dict[str, Any]) -> dict[str, int]:
+    """Priority → the (1-based) lane working on it now."""
+    return {str(lane["priority"]): lane["lane"] + 1 for lane in running_lanes(info, cost={}, questions={})
+            if lane["priority"]}
+
+
+def question_view(inbox: Inbox, q: PendingQuestion, now: float, lanes: dict[str, int]) -> dict[str, Any]:
     context = inbox.context(q.id)
     severity = str(context.get("severity") or "")
     return {
-        "id": q.id, "priority": q.priority or "", "kind": q.kind, "text": q.text, "options": list(q.options),
+        "id": q.id, "priority": q.priority or "", "lane": lanes.get(q.priority or ""), "kind": q.kind, "text": q.text, "options": list(q.options),
         "free_text": not q.options, "safe_default": q.safe_default, "rank": q.rank,
         "seconds_left": max(0, int(q.timeout_at - now)), "timeout_at": q.timeout_at, "rule": str(context.get("rule") or ""),
         "reason": str(context.get("reason") or ""), "severity": severity,
@@ -76,9 +83,10 @@ def inbox_page(src: Sources) -> dict[str, Any]:
     pending = sorted(src.inbox.waiting(), key=lambda q: q.created, reverse=True)  # newest first
     # Asked by a daemon that has stopped: shown without buttons, they come back when it resumes.
     stopped = sorted(src.inbox.asker_stopped(), key=lambda q: q.created, reverse=True)
-    return {"pending": [question_view(src.inbox, q, now) for q in pending],
-            "stopped": [question_view(src.inbox, q, now) for q in stopped],
-            "settled": [question_view(src.inbox, q, now) for q in src.inbox.recent(10)]}
+    lanes = _lane_of(src.store.info())
+    return {"pending": [question_view(src.inbox, q, now, lanes) for q in pending],
+            "stopped": [question_view(src.inbox, q, now, lanes) for q in stopped],
+            "settled": [question_view(src.inbox, q, now, lanes) for q in src.inbox.recent(10)]}
 
 
 def _roadmap(src: Sources) -> tuple[list[Any], str | None]:
@@ -92,38 +100,57 @@ def _roadmap(src: Sources) -> tuple[list[Any], str | None]:
 def overview_page(src: Sources) -> dict[str, Any]:
     info = src.store.info()
     settings = src.loaded.config.daemon
-    current = info.get("current")
-    state = src.store.get(current) if current else None
     pending = src.inbox.waiting()
-    waiting = [q for q in pending if q.priority == current] if current else []
-    started = info.get("started")
-    lane = {
-        "number": 1, "priority": current, "phase": info.get("phase") or "not started",
-        "elapsed_s": int(time.time() - started) if current and started else None, "started": started,
-        "cost_usd": state.cost_usd if state else None, "attempt": state.attempt if state else None,
-        "waiting_for": _waiting_for(info, waiting, bool(current)),
-        "last_outcome": info.get("last_outcome"),
-    }
+    lanes = _lane_cards(src, info, pending)
+    taken = frozenset(str(lane["priority"]) for lane in lanes if lane["priority"])
     blocked = src.store.in_phases({Phase.BLOCKED})
     roadmaps, roadmap_error = _roadmap(src)
     next_up: dict[str, Any] | None = None
     skipped: list[dict[str, str]] = []
     if roadmaps:
-        # The lane's own priority is not "next": plan as if it were taken, and leave it out of the reasons.
-        taken = frozenset({current}) if current else frozenset()
+        # The lanes' own priorities are not "next": plan as if they were taken, and leave them out of the reasons.
         chosen, skips = explain(roadmaps[0], in_review=src.store.ids_in(IN_REVIEW) | taken,
                                 blocked=src.store.ids_in({Phase.BLOCKED}))
         next_up = {"id": chosen.id, "title": chosen.title} if chosen else None
         skipped = [{"id": s.priority.id, "title": s.priority.title, "reason": s.reason} for s in skips
                    if s.priority.id not in taken]
     return {
-        "lanes": [lane], "paused_by": info.get("paused_by"), "heartbeat": info.get("heartbeat"),
+        "lanes": lanes, "paused_by": info.get("paused_by"), "heartbeat": info.get("heartbeat"),
         "pending_count": len(pending),
         "spend": {"today": src.store.day_cost(_today()), "soft": settings.daily_soft_cap_usd,
                   "hard": settings.daily_hard_cap_usd},
         "next_up": next_up, "skipped": skipped, "roadmap_error": roadmap_error,
         "blocked": [{"id": b.priority, "reason": b.reason, "attempt": b.attempt, "branch": b.branch} for b in blocked],
     }
+
+
+def _lane_cards(src: Sources, info: dict[str, Any], pending: list[PendingQuestion]) -> list[dict[str, Any]]:
+    """A card per running lane (the rows `status` lists); one card for the daemon when no lane runs."""
+    questions: dict[str, str] = {}
+    for q in pending:
+        questions.setdefault(q.priority or "", f"you: question {q.id} in the inbox")
+    states = {s.priority: s for s in src.store.all()}
+    running = running_lanes(info, cost={pid: s.cost_usd for pid, s in states.items()}, questions=questions)
+    cards = []
+    for lane in running:
+        state = states.get(str(lane["priority"]))
+        cards.append({**lane, "number": lane["lane"] + 1, "phase": lane["phase"] or "working",
+                      "attempt": state.attempt if state else None,
+                      "waiting_for": lane["waiting_for"] or _waiting_for(info, [], working=True),
+                      "last_outcome": None})
+    if cards:
+        return cards
+    current = info.get("current")  # `run --once` works without lane rows
+    state = states.get(current) if current else None
+    started = info.get("started")
+    return [{
+        "number": 1, "priority": current, "phase": info.get("phase") or "not started",
+        "elapsed_s": int(time.time() - started) if current and started else None, "started": started,
+        "cost_usd": state.cost_usd if state else None, "attempt": state.attempt if state else None,
+        "waiting_for": _waiting_for(info, [q for q in pending if q.priority == current] if current else [],
+                                    bool(current)),
+        "last_outcome": info.get("last_outcome"),
+    }]
 
 
 def _waiting_for(info: dict[str, Any], waiting: list[PendingQuestion], working: bool) -> str:

@@ -12,6 +12,7 @@ from structlog.testing import capture_logs
 
 from coffee_maker.config import load_config
 from coffee_maker.daemon.state import Phase, StateStore
+from coffee_maker.daemon.status import StatusBoard
 from coffee_maker.notify.inbox import Inbox
 from coffee_maker.observe.telemetry import TelemetryStore
 from coffee_maker.web._token import read_info
@@ -183,9 +184,27 @@ class TestOverview:
         """While lane 1 works on PRIORITY 2, next up is what comes after it, with the planner's reason."""
         StateStore(repo / ".coffee_maker" / "state.db").set_info(current="PRIORITY 2", phase="agent_running")
         page = client.get("/").text
-        assert '<dd id="lane-priority">PRIORITY 2</dd>' in page
+        assert '<dd class="lane-priority">PRIORITY 2</dd>' in page
         assert "Nothing planned is ready" in page and "PRIORITY 2</strong> skipped" not in page
         assert "PRIORITY 3</strong> skipped: waits for PRIORITY 2" in page
+
+    def test_every_running_lane_has_its_card(self, client: Client, repo: Path) -> None:
+        """Two lanes at work (the rows the daemon's StatusBoard writes): a card each, the question in its lane."""
+        store = StateStore(repo / ".coffee_maker" / "state.db")
+        board = StatusBoard(store)
+        for lane, pid in ((0, "PRIORITY 1"), (1, "PRIORITY 2")):
+            board.bind_lane(lane)
+            board.working(pid)
+        board.step("validating")  # lane 1 (the second) moved on
+        qid = _ask(repo, "Which API key should I use?")  # asked for PRIORITY 2
+        page = client.get("/").text
+        first, second = page.split('id="lane-1"')[1].split('id="lane-2"')
+        assert '<dd class="lane-priority">PRIORITY 1</dd>' in first and "the agent" in first
+        assert '<dd class="lane-priority">PRIORITY 2</dd>' in second and '<dd class="lane-phase">validating' in second
+        assert f"you: question {qid} in the inbox" in second
+        assert "Nothing planned is ready" in page and "PRIORITY 3</strong> skipped: waits for PRIORITY 2" in page
+        assert "PRIORITY 1</strong> skipped" not in page  # working, not "next" with a reason
+        assert "PRIORITY 2</strong> · lane 2" in client.get("/inbox").text
 
     def test_retry_unblocks_a_blocked_priority_and_wakes_the_daemon(self, repo: Path) -> None:
         """Retry moves a blocked priority back to planned (attempts reset) and wakes the idle loop."""
