@@ -143,7 +143,9 @@ def _lanes(loaded: LoadedConfig, info: dict[str, Any], priorities: list[dict[str
         if loaded.layout.inbox_db.exists():
             inbox = Inbox(loaded.layout.inbox_db)
             for question in inbox.waiting():
-                questions.setdefault(question.priority or "", f"you: question {question.id} ({question.text})")
+                # The first line: the question; the lines after it (the rule and reason) are for `pending`.
+                summary = question.text.strip().splitlines()[0] if question.text.strip() else ""
+                questions.setdefault(question.priority or "", f"you: question {question.id} ({summary})")
             inbox.close()
     except Exception:  # noqa: BLE001, S110 — status must always print something
         pass

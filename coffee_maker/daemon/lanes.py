@@ -182,7 +182,7 @@ class LaneScheduler:
 
     def _start(self, priority: Priority, view: RoadmapView, feedback: str | None) -> None:
         with self._lock:
-            index = min(set(range(self.size)) - set(self.lanes))
+            index = min(set(range(1, self.size + 1)) - set(self.lanes))  # lane 1..N, as people count
             lane = self.lanes[index] = Lane(index, priority)
         lane.thread = threading.Thread(target=self._lane_main, args=(lane, view, feedback),
                                        name=f"lane-{index}", daemon=True)

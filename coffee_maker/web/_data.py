@@ -57,8 +57,8 @@ def _today() -> str:
 
 
 def _lane_of(info: dict[str, Any]) -> dict[str, int]:
-    """Priority → the (1-based) lane working on it now."""
-    return {str(lane["priority"]): lane["lane"] + 1 for lane in running_lanes(info, cost={}, questions={})
+    """Priority → the lane working on it now."""
+    return {str(lane["priority"]): lane["lane"] for lane in running_lanes(info, cost={}, questions={})
             if lane["priority"]}
 
 
@@ -134,7 +134,7 @@ def _lane_cards(src: Sources, info: dict[str, Any], pending: list[PendingQuestio
     cards = []
     for lane in running:
         state = states.get(str(lane["priority"]))
-        cards.append({**lane, "number": lane["lane"] + 1, "phase": lane["phase"] or "working",
+        cards.append({**lane, "number": lane["lane"], "phase": lane["phase"] or "working",
                       "attempt": state.attempt if state else None,
                       "waiting_for": lane["waiting_for"] or _waiting_for(info, [], working=True),
                       "last_outcome": None})

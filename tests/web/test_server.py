@@ -192,10 +192,10 @@ class TestOverview:
         """Two lanes at work (the rows the daemon's StatusBoard writes): a card each, the question in its lane."""
         store = StateStore(repo / ".coffee_maker" / "state.db")
         board = StatusBoard(store)
-        for lane, pid in ((0, "PRIORITY 1"), (1, "PRIORITY 2")):
+        for lane, pid in ((1, "PRIORITY 1"), (2, "PRIORITY 2")):
             board.bind_lane(lane)
             board.working(pid)
-        board.step("validating")  # lane 1 (the second) moved on
+        board.step("validating")  # lane 2 moved on
         qid = _ask(repo, "Which API key should I use?")  # asked for PRIORITY 2
         page = client.get("/").text
         first, second = page.split('id="lane-1"')[1].split('id="lane-2"')
