@@ -153,7 +153,7 @@ class AttemptRunner:
 
     def _workspace(self, priority: Priority, state: PriorityState) -> Workspace:
         """The attempt's worktree; recreated from its branch when it is gone (a crash, a cleanup)."""
-        if state.workspace and Path(state.workspace).is_dir() and state.extra.get("base"):
+        if state.workspace and (Path(state.workspace) / ".git").exists() and state.extra.get("base"):
             return Workspace(Path(state.workspace), state.branch or "", state.extra["base"])
         ws = self.s.git.prepare(priority)
         self.store.update(priority.id, workspace=str(ws.path))

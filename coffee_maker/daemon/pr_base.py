@@ -19,6 +19,7 @@ from coffee_maker.daemon.pr_policy import Feedback
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import PriorityState, StateStore
 from coffee_maker.types import PullRequest, Workspace
+from coffee_maker.vcs.confine import confined
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +92,6 @@ class BaseUpdater:
                 return Path(path)
         return None
 
-    @staticmethod
-    def _git(cwd: Path, *args: str) -> proc.Completed:
-        return proc.run(["git", *args], cwd=cwd, timeout=300)
+    def _git(self, cwd: Path, *args: str) -> proc.Completed:
+        env = None if cwd == self.repo else proc.child_env(confined(cwd))  # a worktree: git there or nowhere
+        return proc.run(["git", *args], cwd=cwd, env=env, timeout=300)

@@ -18,6 +18,7 @@ from pathlib import Path
 from coffee_maker.errors import GitError
 from coffee_maker.vcs._remote_refs import RefUpdate, bookkeeping_commit, git, git_ok, remote_refs
 from coffee_maker.vcs.claims import MIRROR, Claim, ClaimStore
+from coffee_maker.vcs.confine import confined
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,11 @@ class Checkpoint:
 
 def snapshot(worktree: Path, message: str) -> Checkpoint:
     """Commit the worktree's current state (through a temporary index) without changing anything in it."""
-    head = git_ok(worktree, "rev-parse", "--verify", "HEAD^{commit}")
-    index = Path(git_ok(worktree, "rev-parse", "--path-format=absolute", "--git-path", "index"))
+    here = confined(worktree)
+    head = git_ok(worktree, "rev-parse", "--verify", "HEAD^{commit}", env=here)
+    index = Path(git_ok(worktree, "rev-parse", "--path-format=absolute", "--git-path", "index", env=here))
     with tempfile.TemporaryDirectory(prefix="coffee-maker-checkpoint-") as tmp:
-        scratch = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        scratch = {**here, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
         if index.exists():
             shutil.copyfile(index, scratch["GIT_INDEX_FILE"])  # keeps the stat cache: no rehash of every file
         else:
@@ -79,20 +81,21 @@ def restore_checkpoint(store: ClaimStore, worktree: Path, slug: str) -> Checkpoi
     not yet through the gate, stay local) and the files become byte for byte the
     checkpoint's, left uncommitted and unstaged as the previous owner had them.
     """
-    if git_ok(worktree, "status", "--porcelain", "--untracked-files=all"):
+    here = confined(worktree)
+    if git_ok(worktree, "status", "--porcelain", "--untracked-files=all", env=here):
         raise GitError(f"The worktree {worktree} has changes; restore a checkpoint only into a clean one.")
     checkpoint = read_checkpoint(store, slug)
     if checkpoint is None:
         return None
-    git_ok(worktree, "reset", "--quiet", "--hard", checkpoint.head)
+    git_ok(worktree, "reset", "--quiet", "--hard", checkpoint.head, env=here)
     with tempfile.TemporaryDirectory(prefix="coffee-maker-restore-") as tmp:
         # Files come out of a scratch index, so the worktree's index stays at HEAD and the
         # restored work shows as uncommitted changes, exactly as the previous owner left it.
-        scratch = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        scratch = {**here, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
         git_ok(worktree, "read-tree", checkpoint.sha, env=scratch)
         git_ok(worktree, "checkout-index", "--all", "--force", env=scratch)
     deleted = git_ok(worktree, "diff", "--name-only", "--no-renames", "--diff-filter=D", "-z",
-                     checkpoint.head, checkpoint.sha)
+                     checkpoint.head, checkpoint.sha, env=here)
     for path in filter(None, deleted.split("\0")):
         (worktree / path).unlink(missing_ok=True)
     return checkpoint

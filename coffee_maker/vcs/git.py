@@ -24,6 +24,7 @@ from coffee_maker.proc import tail
 from coffee_maker.types import BranchStatus, Priority, Workspace
 from coffee_maker.vcs._remote_refs import clone_lock
 from coffee_maker.vcs._worktrees import SPARE, add_args, is_reusable, reuse_worktree
+from coffee_maker.vcs.confine import confined
 
 log = structlog.get_logger(__name__)
 
@@ -91,8 +92,10 @@ class GitManager:
         """Run git (through GitPython's command wrapper) and turn failures into one sentence."""
         # A worktree needs only the command wrapper: a full Repo per call would pile up objects.
         runner = Git(str(cwd)) if cwd is not None else self.repo.git
+        # A worktree runs git there or nowhere (``confined``); the clone itself is found as usual.
+        env = confined(cwd) if cwd is not None and Path(cwd).resolve() != self.root.resolve() else None
         try:
-            return str(runner.execute(["git", *args], with_extended_output=False))
+            return str(runner.execute(["git", *args], with_extended_output=False, env=env))
         except GitCommandError as exc:
             detail = tail(str(exc.stderr or exc.stdout or ""), 6).strip().strip("'").strip()
             raise GitError(f"`git {' '.join(args)}` failed: {detail or exc}") from None

@@ -33,7 +33,12 @@ def add_config(project: Path, text: str) -> None:
 
 
 def start_daemon_process(project: Path) -> subprocess.Popen[bytes]:
-    """`coffee-maker run` as a person starts it, polling the forge twice a second (tests of several daemons)."""
+    """`coffee-maker run` as a person starts it — in their checkout — polling the forge twice a second.
+
+    In the checkout, not wherever pytest runs: a git command that lost its worktree would fall back
+    to the process's directory (GitPython does), and must show up as damage to the sandbox's
+    checkout, never land in the developer's own repository."""
     env = {**os.environ, "COFFEE_MAKER_DAEMON__POLL_INTERVAL_S": "0.5"}
     return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=project, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)

@@ -43,6 +43,26 @@ class TestPrepare:
         assert git(work, "rev-parse", "HEAD") == head
         assert git(work, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
 
+    @pytest.mark.parametrize("how", ["removed", "re-created as a plain folder"])
+    def test_a_vanished_worktree_never_sends_git_to_the_persons_checkout(
+            self, repo: tuple[Path, Path], priority: Priority, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The daemon runs in the person's checkout; its worktree goes: commit refuses, their work stays."""
+        _, work = repo
+        (work / "notes.txt").write_text("scratch")
+        head = git(work, "rev-parse", "HEAD")
+        monkeypatch.chdir(work)  # where `coffee-maker run` was started: GitPython's fallback for a missing folder
+        manager = GitManager(load_config(work))
+        ws = manager.prepare(priority)
+        git(work, "worktree", "remove", "--force", str(ws.path))
+        if how != "removed":
+            ws.path.mkdir(parents=True)
+            (ws.path / "feature.py").write_text("x = 1\n")  # the agent's next write
+        with pytest.raises(GitError, match="git was not run there nor anywhere else"):
+            manager.commit(ws, "feat: x", {"Priority": priority.id})
+        assert git(work, "rev-parse", "HEAD") == head
+        assert git(work, "diff", "--cached", "--name-only") == ""  # nothing of theirs staged either
+        assert "?? notes.txt" in git(work, "status", "--porcelain")
+
     def test_detached_head_in_person_checkout(self, repo: tuple[Path, Path], priority: Priority) -> None:
         """A detached HEAD in the person's checkout does not matter: the worktree bases on origin."""
         _, work = repo

@@ -1,0 +1,30 @@
+"""Git in one of the daemon's worktrees runs there, or nowhere.
+
+Why a module of its own: the worktree (vcs/git.py), the checkpoints (vcs/checkpoints.py) and
+the base-branch merge (daemon/pr_base.py) each run git in a worktree, and all three must refuse
+the same two ways of silently running it in the person's checkout instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coffee_maker.errors import GitError
+
+
+def confined(worktree: Path) -> dict[str, str]:
+    """The environment for git in one of the daemon's worktrees: there, or nowhere.
+
+    A worktree that vanished under an attempt must never send git elsewhere: GitPython runs a
+    command whose directory is missing in the process's own directory (the person's checkout,
+    where `coffee-maker run` was started), and git in a folder without ``.git`` (one the
+    agent's next write re-created) climbs to the enclosing repository — the person's checkout
+    again. Either way `git add -A && git commit` would take the person's uncommitted work.
+    So the folder must exist, and git may not look above it (``GIT_CEILING_DIRECTORIES``).
+    """
+    path = Path(worktree)
+    if not (path / ".git").exists():
+        what = "is gone" if not path.exists() else "is no longer a git worktree (its .git is gone)"
+        raise GitError(f"The worktree {path} {what}: it was removed while the daemon worked in it, so git was not "
+                       "run there nor anywhere else. Nothing was committed.")
+    return {"GIT_CEILING_DIRECTORIES": str(path.resolve().parent)}
