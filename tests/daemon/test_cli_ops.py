@@ -17,7 +17,7 @@ from coffee_maker.testing.daemon_run import run_until_settled
 
 def test_stop_ends_a_running_daemon(sandbox: Path) -> None:
     """`coffee-maker stop` sends SIGTERM to the lock holder and waits until the lock is free."""
-    daemon = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)],
+    daemon = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)], cwd=sandbox,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               env={**__import__("os").environ, "COFFEE_MAKER_NOTIFY__TIMEOUT_S": "0.5"})
     lock = sandbox / ".coffee_maker" / "daemon.lock"

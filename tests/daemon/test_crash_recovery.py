@@ -27,7 +27,7 @@ BRANCHES = ("coffee-maker/priority-1-temperature-conversion-helpers", "coffee-ma
 def _start(project: Path, lanes: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "COFFEE_MAKER_NOTIFY__TIMEOUT_S": "0.5", "COFFEE_MAKER_DAEMON__POLL_INTERVAL_S": "0.5",
            "COFFEE_MAKER_DAEMON__LANES": str(lanes)}
-    return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], env=env,
+    return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], cwd=project, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -141,12 +141,12 @@ class TestFailures:
 class TestOperations:
     def test_second_daemon_is_refused(self, sandbox: Path) -> None:
         """A second `coffee-maker run` names the pid that holds the lock and exits 1."""
-        first = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)],
+        first = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)], cwd=sandbox,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         try:
             lock = sandbox / ".coffee_maker" / "daemon.lock"
             wait_until(lambda: lock.exists() and lock.read_text().strip(), timeout_s=30, what="the first daemon's lock")
-            second = subprocess.run([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)],
+            second = subprocess.run([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)], cwd=sandbox,
                                     capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
             assert second.returncode == 1
             assert f"pid {first.pid}" in second.stderr and "Traceback" not in second.stderr
@@ -158,7 +158,7 @@ class TestOperations:
         """SIGTERM while the agent hangs: the daemon exits cleanly and the priority resumes next time."""
         marker = f"sleep {100 + os.getpid() % 97}.{time.time_ns() % 1000:03d}"  # unique: no other test's process
         set_script(sandbox, "priority-1.json", {"steps": [{"run": marker}, {"result": "Done."}]})
-        daemon = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)],
+        daemon = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)], cwd=sandbox,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
         db = sandbox / ".coffee_maker" / "state.db"
         wait_until(lambda: db.exists() and _states(sandbox).get("PRIORITY 1") is Phase.AGENT_RUNNING, timeout_s=30,

@@ -63,7 +63,7 @@ def test_daemon_with_the_real_claude_cli(sandbox: Path, monkeypatch: pytest.Monk
 
 
 def _daemon(project: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)],
+    return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], cwd=project,
                             env={**os.environ, **env}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 

@@ -96,7 +96,7 @@ def test_retry_wakes_a_running_daemon(blocked: Path) -> None:
     config = blocked / "coffee_maker.toml"
     set_config(config, "daemon", poll_interval_s=3600)
     set_script(blocked, "priority-1.json", GOOD)
-    daemon = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(blocked)],
+    daemon = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(blocked)], cwd=blocked,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     try:
         wait_until(lambda: lock_holder(blocked / ".coffee_maker" / "daemon.lock") == daemon.pid, timeout_s=30,

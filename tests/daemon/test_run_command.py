@@ -33,7 +33,7 @@ def cm(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedP
 
 
 def start_daemon(project: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)],
+    return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], cwd=project,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=env())
 

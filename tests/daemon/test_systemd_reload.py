@@ -20,7 +20,7 @@ def test_notify_reload_and_stop(sandbox: Path, tmp_path: Path) -> None:
     server.bind(address)
     server.settimeout(60)
     env = {**os.environ, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000", "COFFEE_MAKER_NOTIFY__TIMEOUT_S": "1"}
-    daemon = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)], env=env,
+    daemon = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(sandbox)], cwd=sandbox, env=env,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         messages: list[str] = []

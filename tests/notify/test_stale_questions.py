@@ -47,7 +47,7 @@ class Daemon:
         self.log = log
         env = {**os.environ, "COFFEE_MAKER_DAEMON__POLL_INTERVAL_S": "0.5"}
         with log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)],
+            self.proc = subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], cwd=project,
                                          env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
 
     def end(self, sig: signal.Signals) -> int:
