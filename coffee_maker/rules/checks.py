@@ -28,6 +28,10 @@ INTERPRETERS = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|per
 _EVAL_FLAGS = frozenset({"-c", "-e", "-E", "-p", "-r", "--eval", "--print", "-pe", "-ne", "-pi", "-lne", "-ane",
                          "-Command", "-command", "eval"})
 _NETWORK_ALWAYS = frozenset({"nc", "ncat", "netcat", "socat", "telnet", "ftp", "sftp", "tftp", "scp"})
+_HTTP_CLIENTS = frozenset({"curl", "wget", "http", "https", "xh", "httpie"})
+_AWKS = frozenset({"awk", "gawk", "mawk", "nawk"})
+_SOURCE = frozenset({"source", "."})
+_RUNS_A_SHELL = frozenset({"xargs", "find", "watch", "parallel"})  # run a shell when one is named in their words
 _UPLOAD_FLAGS = re.compile(r"^(-d|--data(-\w+)?|-F|--form(-string)?|-T|--upload-file|--post-(file|data)|"
                            r"--body-file|-X|--request|--method)(=|$)|^-d.")
 _SECRET_GLOB = re.compile(r"(?i)(^|/|\*)(\.env(\.|\*|$)|\.ssh|id_rsa|id_ed25519|id_ecdsa|\.pem$|\.key$|\.p12$|"
@@ -52,7 +56,7 @@ def _opaque(cmd: CommandSubject, root: Path | None = None) -> bool:
     program, args = cmd.program, cmd.args
     if cmd.dynamic_program or program in ("eval", "exec"):
         return True
-    if program in ("source", ".") and cmd.source.dynamic:
+    if program in _SOURCE and cmd.source.dynamic:
         return True
     if program in SHELLS:
         if "-c" in args:
@@ -65,9 +69,9 @@ def _opaque(cmd: CommandSubject, root: Path | None = None) -> bool:
         script = next((a for a in args if not a.startswith("-")), None)
         flags_only = script is None and "-m" not in args
         return flags_only and (cmd.source.stdin_text is not None or "-" in args) and not _version_only(args)
-    if program in ("awk", "gawk", "mawk", "nawk"):
+    if program in _AWKS:
         return any(re.search(r"system\s*\(|\|\s*getline|\|&|print[^;}]*\|\s*\"|ENVIRON", a) for a in args)
-    if program in ("xargs", "find", "watch", "parallel") and any(a in SHELLS for a in args):
+    if program in _RUNS_A_SHELL and any(a in SHELLS for a in args):
         return True
     return False
 
@@ -96,7 +100,7 @@ def _shell_from_pipe(cmd: CommandSubject, root: Path | None = None) -> bool:
     if _is_interpreter(program):
         return (not any(not a.startswith("-") for a in args) or "-" in args) and "-m" not in args and not any(
             a in _EVAL_FLAGS for a in _interpreter_flags(args)) and not _version_only(args)
-    return program in ("source", ".") and any(a in ("/dev/stdin", "-") for a in args)
+    return program in _SOURCE and any(a in ("/dev/stdin", "-") for a in args)
 
 
 _ENV_PROGRAMS = frozenset({"env", "printenv", "export", "declare", "typeset", "readonly", "local", "set", "compgen",
@@ -148,7 +152,7 @@ def _upload(cmd: CommandSubject, root: Path | None = None) -> bool:
     program, args = cmd.program, cmd.args
     if program in _NETWORK_ALWAYS:
         return True
-    if program in ("curl", "wget", "http", "https", "xh", "httpie"):
+    if program in _HTTP_CLIENTS:
         if any(_UPLOAD_FLAGS.match(a) for a in args):
             return not (("-X" in args or "--request" in args) and _method(args) in ("GET", "HEAD", "OPTIONS"))
         return program in ("http", "https", "xh") and any(re.match(r"^[\w-]+(:=|=|@)", a) for a in args[1:])
@@ -224,6 +228,31 @@ def _unknown_path(cmd: CommandSubject, root: Path | None = None) -> bool:
         if not p.known:
             return True
     return False
+
+
+#: Every program a check above looks at by name (interpreters aside): for any other program only the
+#: part's variables, its paths and a dynamic program can make a check hold.
+_NAMED_PROGRAMS = frozenset({"eval", "exec", "rsync", "rclone", "ssh", "git", "rm", "rmdir", *SHELLS, *_SOURCE, *_AWKS,
+                             *_RUNS_A_SHELL, *_ENV_PROGRAMS, *_NETWORK_ALWAYS, *_HTTP_CLIENTS})
+
+
+def inert(cmd: CommandSubject) -> bool:
+    """True when no check in ``COMMAND_CHECKS`` can hold for ``cmd``, so none needs to run.
+
+    Why: a 4 KB command has ~200 parts and ~8 checks would run on each, though nearly every part is an
+    ordinary program reading no variable and naming only known paths inside the worktree. This is a
+    conservative summary of the checks' conditions: a program none of them names, not an interpreter,
+    not built from an expansion; no variable read and no `!` (indirect expansion); every path inside,
+    known and not an `environ` file. `tests/interaction/test_check_gate.py` holds it to the checks.
+    """
+    if cmd.dynamic_program or cmd.variables or cmd.program in _NAMED_PROGRAMS or _is_interpreter(cmd.program):
+        return False
+    if "!" in cmd.source.text:
+        return False
+    for p in cmd.paths:
+        if not p.inside or not p.known or "/environ" in p.resolved:
+            return False
+    return True
 
 
 class CommandCheck(Protocol):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from coffee_maker.errors import ConfigError
-from coffee_maker.rules.checks import COMMAND_CHECKS, REQUEST_CHECKS, ROOTED
+from coffee_maker.rules.checks import COMMAND_CHECKS, REQUEST_CHECKS, ROOTED, inert
 from coffee_maker.rules.globs import glob_regex
 from coffee_maker.rules.index import RuleIndex
 from coffee_maker.rules.model import FACTS, PermissionRule, QuestionRisk, QuestionRule
@@ -162,7 +162,8 @@ class RuleEngine:
                 return "other"
             index = RuleIndex.build(rules, [kind(c) for c in rules], [c.rule.command for c in rules],
                                     [c.rule.path for c in rules],
-                                    [c.rule.access for c in rules], [c.rule.inside_repo for c in rules])
+                                    [c.rule.access for c in rules], [c.rule.inside_repo for c in rules],
+                                    [c.rule.check in COMMAND_CHECKS for c in rules])
             self._indexes[classed] = (rules, index, [self._tester(c) for c in rules])
         return self._indexes[classed]
 
@@ -216,7 +217,8 @@ class RuleEngine:
         whole = self._first_request(tool, subject, request.input, classed=True)
         if whole is not None:
             judgement.parts.append(PartVerdict(subject.summary, whole))
-        classed = self._first_commands(subject.commands, classed=True)
+        inert_parts = [inert(cmd) for cmd in subject.commands]  # most parts: no built-in check needs to run
+        classed = self._first_commands(subject.commands, inert_parts, classed=True)
         if whole is None and not any(classed):
             command = subject.summary.strip()
             learned = next((c.rule for c in self.learned if c.applies_to(tool) and c.command is not None
@@ -225,7 +227,8 @@ class RuleEngine:
                 judgement.parts.append(PartVerdict(command, learned))
                 judgement.decision = self._decision(learned, f"`{command}`")
                 return judgement
-        plain = self._first_commands([cmd for cmd, rule in zip(subject.commands, classed, strict=True) if rule is None],
+        undecided = [i for i, rule in enumerate(classed) if rule is None]
+        plain = self._first_commands([subject.commands[i] for i in undecided], [inert_parts[i] for i in undecided],
                                      classed=False)
         unclassed = iter(plain)
         for cmd, rule in zip(subject.commands, classed, strict=True):
@@ -248,11 +251,13 @@ class RuleEngine:
         self._weights[id(rule)] = (rule, weight)
         return weight
 
-    def _first_commands(self, cmds: Sequence[CommandSubject], *, classed: bool) -> list[PermissionRule | None]:
+    def _first_commands(self, cmds: Sequence[CommandSubject], inert_parts: Sequence[bool], *, classed: bool
+                        ) -> list[PermissionRule | None]:
         """The first rule of the classed (or plain) shell rules deciding each part, None where none does."""
         rules, index, testers = self._index(classed)
         first = index.first
-        return [rules[found].rule if (found := first(cmd, testers)) is not None else None for cmd in cmds]
+        return [rules[found].rule if (found := first(cmd, testers, quiet)) is not None else None
+                for cmd, quiet in zip(cmds, inert_parts, strict=True)]
 
     def _first_request(self, tool: str, subject: Subject, tool_input: Mapping[str, Any], *, classed: bool
                        ) -> PermissionRule | None:

@@ -146,6 +146,9 @@ class RuleIndex:
     _by_text: dict[str, int | None] = field(default_factory=dict)  # the anchored rules' verdict on a text
     _floating_by_text: dict[str, bool] = field(default_factory=dict)  # "no floating rule can match this text"
     floating: frozenset[int] = frozenset()  # rules searched one by one, after one search over them all says yes
+    gated: frozenset[int] = frozenset()  # rules with a built-in check: none can match a part the checks call inert
+    #: ``others`` without the floating rules (when no floating rule can match) and/or the gated ones (inert part)
+    _others_for: dict[tuple[bool, bool], list[int]] = field(default_factory=dict)
     any_floating: re.Pattern[str] | None = None  # searched: the floating rules' branches not anchored with `^`
     any_floating_start: re.Pattern[str] | None = None  # matched at 0: their branches anchored with `^`
 
@@ -188,9 +191,10 @@ class RuleIndex:
 
     @classmethod
     def build(cls, rules: Sequence[object], kinds: Sequence[str], command_sources: Sequence[str | None],
-              path_sources: Sequence[str | None], access: Sequence[str | None], inside: Sequence[bool | None]
-              ) -> RuleIndex:
-        """``kinds[i]`` is "command" (text only), "path" (glob only) or "other"."""
+              path_sources: Sequence[str | None], access: Sequence[str | None], inside: Sequence[bool | None],
+              gated: Sequence[bool] = ()) -> RuleIndex:
+        """``kinds[i]`` is "command" (text only), "path" (glob only) or "other"; ``gated[i]``: rule i has a
+        built-in check, so it cannot match an inert part."""
         commands: list[tuple[int, str]] = []
         paths: dict[tuple[str | None, bool | None], list[tuple[int, str]]] = {}
         others: list[int] = []
@@ -209,6 +213,12 @@ class RuleIndex:
         floating = [(i, p) for i, p in commands if not _anchored(p)]
         index = cls(anchored, folded, sorted(others + [i for i, _ in floating]), first_path)
         index.floating = frozenset(i for i, _ in floating)
+        index.gated = frozenset(i for i, g in enumerate(gated) if g)
+        for skip_floating in (False, True):
+            for inert in (False, True):
+                index._others_for[skip_floating, inert] = [
+                    i for i in index.others
+                    if not (skip_floating and i in index.floating) and not (inert and i in index.gated)]
         for ch in sorted({"", *(c for _, _, chars in anchored if chars is not None for c in chars)}):
             index.folded_for(ch)
         # "does any floating rule match?": its branches that start with `^` need one `match`, not a search
@@ -238,8 +248,11 @@ class RuleIndex:
         self._by_path[key] = best
         return best
 
-    def first(self, cmd: CommandSubject, matches: Sequence[Callable[[CommandSubject], bool]]) -> int | None:
-        """Index of the first rule matching ``cmd``; ``matches[i]`` decides rule i when it is in ``others``."""
+    def first(self, cmd: CommandSubject, matches: Sequence[Callable[[CommandSubject], bool]], inert: bool = False
+              ) -> int | None:
+        """Index of the first rule matching ``cmd``; ``matches[i]`` decides rule i when it is in ``others``.
+
+        ``inert``: no built-in check can hold for ``cmd`` (``checks.inert``), so the gated rules are skipped."""
         best = self.first_anchored(cmd, matches)  # only rules that can start with this character
         if cmd.paths and (best is None or best > self.first_path_rule):
             for use in cmd.paths:
@@ -253,11 +266,9 @@ class RuleIndex:
             if len(self._floating_by_text) >= 8192:
                 self._floating_by_text.clear()
             self._floating_by_text[cmd.text] = skip_floating
-        for i in self.others:
+        for i in self._others_for[skip_floating, inert]:
             if best is not None and i > best:
                 break
-            if skip_floating and i in self.floating:
-                continue
             if matches[i](cmd):
                 return i
         return best
