@@ -20,7 +20,8 @@ from typing import Any
 _NEUTRAL = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "-"})
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen (read-only by convention): built per path, like shell.SimpleCommand — see there why.
+@dataclass(slots=True)
 class PathUse:
     """A path a request reads or writes: as written, resolved, and relative to the worktree when inside."""
 

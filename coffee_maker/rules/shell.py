@@ -47,7 +47,8 @@ SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish"})
 _MAX_DEPTH = 4  # bash -c "bash -c '…'" nesting we follow before calling it unjudgeable
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen (read-only by convention): built per redirection, like SimpleCommand — see there why.
+@dataclass(slots=True)
 class Redirect:
     """``>`` / ``>>`` / ``<`` / ``<<<`` … and its target (a file, or the here-string's text)."""
 
@@ -60,7 +61,9 @@ class Redirect:
         return ">" in self.op and not self.op.startswith(">&") and self.target not in ("&1", "&2")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, only by convention read-only: a 4 KB command builds ~200 of these, and a frozen dataclass
+# costs ~5× as much to build (each field set through object.__setattr__: 0.9 µs against 0.16 µs).
+@dataclass(slots=True)
 class SimpleCommand:
     """One command the shell would run: ``FOO=1 timeout 60 pytest -q > out.txt``."""
 

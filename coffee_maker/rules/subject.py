@@ -47,7 +47,8 @@ _RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"),
 _UNWRAP_HEADS = frozenset({"env", "git", "xargs", "npx", *_WRAPPERS, *(head for head, _ in _RUNNERS)})
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen (read-only by convention): built per part, like shell.SimpleCommand — see there why.
+@dataclass(slots=True)
 class CommandSubject:
     """One simple command as rules see it."""
 
