@@ -175,12 +175,10 @@ class _Walker:
 
     def walk(self, node: Node, *, scope: int, inherited: tuple[Redirect, ...], piped: bool = False,
              stdin_text: str | None = None) -> None:
-        kind = node.type
+        # no try/finally: an exception ends the whole parse, and this walker with it
         outer, self._current = self._current, scope
-        try:
-            self._walk(node, kind, scope, inherited, piped, stdin_text)
-        finally:
-            self._current = outer
+        self._walk(node, node.type, scope, inherited, piped, stdin_text)
+        self._current = outer
 
     def _walk(self, node: Node, kind: str, scope: int, inherited: tuple[Redirect, ...], piped: bool,
               stdin_text: str | None) -> None:
@@ -260,9 +258,13 @@ class _Walker:
         plain = node.type == "command"
         if not plain:  # export / declare / local / unset: the keyword is the program
             words.append(self.text(node.children[0], "strict"))
+        ascii_source = self.out.source if self._ascii else None
         for child in node.named_children:
             kind = child.type
-            if kind == "variable_assignment" and plain:
+            if kind == "word" and ascii_source is not None:  # most arguments: a plain word, read in place
+                value = ascii_source[child.start_byte:child.end_byte]
+                words.append(_unescape(value) if "\\" in value else value)
+            elif kind == "variable_assignment" and plain:
                 name_node = child.child_by_field_id(_NAME)
                 value_node = child.child_by_field_id(_VALUE)
                 env.append((self.text(name_node, "strict") if name_node else "",
@@ -274,6 +276,10 @@ class _Walker:
             elif kind == "command_name":
                 first = child.named_child(0)
                 inner = first if first is not None else child
+                if ascii_source is not None and inner.type == "word":
+                    value = ascii_source[inner.start_byte:inner.end_byte]
+                    words.append(_unescape(value) if "\\" in value else value)
+                    continue
                 value, was_dynamic = self.word(inner, variables)
                 if was_dynamic:
                     dynamic.add(len(words))
@@ -286,10 +292,13 @@ class _Walker:
                     dynamic.add(len(words))
                 words.append(value)
         text = self.text(node)
-        command = SimpleCommand(tuple(words), text, tuple(env), tuple(redirects), frozenset(dynamic),
-                                frozenset(variables), piped, here, scope, self.depth > 0)
+        command = SimpleCommand(tuple(words), text, tuple(env), tuple(redirects),
+                                frozenset(dynamic) if dynamic else _NO_WORDS,
+                                frozenset(variables) if variables else _NO_NAMES, piped, here, scope, self.depth > 0)
         self.out.commands.append(command)
-        self._nested(command)
+        head = words[0] if words else ""
+        if head in _NESTED_HEADS or "/" in head or head[:1] in _NESTED_FIRST_CHARS:  # else nothing can be nested
+            self._nested(command)
 
     def _nested(self, command: SimpleCommand) -> None:
         """`bash -c '…'`, `bash <<< '…'`, `watch '…'`: the string is a command line too; judge what it runs."""
@@ -321,6 +330,12 @@ class _Walker:
 
 _WRAPPER_WORDS = frozenset({"env", "timeout", "nice", "nohup", "time", "exec", "command", "builtin", "stdbuf",
                             "sudo", "doas", "xargs", "ionice", "flock", "setsid", "chronic", "unbuffer"})
+#: A command whose first word is none of these, holds no `/` and starts with none of the characters below is
+#: neither a shell, nor `watch`, nor behind a wrapper (see ``_after_wrappers``): no string of it is run again.
+_NESTED_HEADS = frozenset({*_WRAPPER_WORDS, *SHELLS, "watch"})
+_NESTED_FIRST_CHARS = "-0123456789"  # ("" is in it too: an empty first word takes the long way)
+_NO_WORDS: frozenset[int] = frozenset()
+_NO_NAMES: frozenset[str] = frozenset()
 
 
 def _after_wrappers(words: tuple[str, ...]) -> int:
