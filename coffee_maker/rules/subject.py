@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ _RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"),
 
 #: The words the loop in `_command` looks behind; any other word (without a `/`) is the program itself.
 _UNWRAP_HEADS = frozenset({"env", "git", "xargs", "npx", *_WRAPPERS, *(head for head, _ in _RUNNERS)})
+_NONE: frozenset[int] = frozenset()
 
 
 # Not frozen (read-only by convention): built per part, like shell.SimpleCommand — see there why.
@@ -177,6 +178,14 @@ class SubjectBuilder:
         return self.resolve(target, cwd, write=False).resolved  # relative when inside, absolute when not
 
     def _command(self, simple: SimpleCommand, cwd: str | None) -> CommandSubject:
+        head = simple.words[0] if simple.words else ""
+        if "/" in head or head in _UNWRAP_HEADS:
+            return self._unwrapped(simple, cwd)
+        # most parts: the first word is the program itself
+        return self._subject(simple, cwd, head, simple.words[1:], 0, simple.env, (), ())
+
+    def _unwrapped(self, simple: SimpleCommand, cwd: str | None) -> CommandSubject:
+        """The subject of a part led by a wrapper (`timeout 60`, `env X=1`, `uv run`, `git -C d`) or a path."""
         words = list(simple.words)
         dynamic = set(simple.dynamic)
         wrapped: list[str] = []
@@ -189,7 +198,7 @@ class SubjectBuilder:
             del words[:n]
             offset += n
 
-        while words and ("/" in words[0] or words[0] in _UNWRAP_HEADS):  # most parts: straight to the program
+        while words and ("/" in words[0] or words[0] in _UNWRAP_HEADS):
             head = words[0].rsplit("/", 1)[-1] if self._is_program_path(words[0]) else words[0]
             if head == "env" and len(words) > 1:
                 i = 1
@@ -246,16 +255,22 @@ class SubjectBuilder:
         program = words[0] if words else ""
         if self._is_program_path(program):
             program = program.rsplit("/", 1)[-1]
-        args = tuple(words[1:])
-        arg_dynamic = {i - offset - 1 for i in dynamic if i - offset - 1 >= 0} if dynamic else set()
+        return self._subject(simple, cwd, program, tuple(words[1:]), offset, tuple(env), tuple(wrapped), tuple(extra))
+
+    def _subject(self, simple: SimpleCommand, cwd: str | None, program: str, args: tuple[str, ...], offset: int,
+                 env: tuple[tuple[str, str], ...], wrapped: tuple[str, ...], extra: tuple[PathUse, ...]
+                 ) -> CommandSubject:
+        """``program`` and ``args``: the words from ``offset`` on, once the wrappers are gone."""
+        dynamic = simple.dynamic
+        arg_dynamic = {i - offset - 1 for i in dynamic if i - offset - 1 >= 0} if dynamic else _NONE
         paths = self._paths(program, args, arg_dynamic, simple, cwd)
         if extra:
-            paths = tuple(extra) + paths
+            paths = extra + paths
         text = " ".join((program, *args)).strip()
         hosts = tuple(m.group("host") or m.group("scp") for a in args if ":" in a and (m := _URL.match(a))) \
             if ":" in text else ()  # every URL holds a `:`
-        return CommandSubject(program, args, text, cwd, paths, simple.variables, hosts, tuple(env), simple,
-                              (offset in dynamic), tuple(wrapped))
+        return CommandSubject(program, args, text, cwd, paths, simple.variables, hosts, env, simple,
+                              (offset in dynamic), wrapped)
 
     def _is_program_path(self, word: str) -> bool:
         """`.venv/bin/pytest` or `/usr/bin/python3` name the program; `/tmp/x/evil` stays a path."""
@@ -266,7 +281,7 @@ class SubjectBuilder:
         use = self.resolve(word, ".", write=False)
         return use.inside
 
-    def _paths(self, program: str, args: tuple[str, ...], dynamic: set[int], simple: SimpleCommand,
+    def _paths(self, program: str, args: tuple[str, ...], dynamic: Set[int], simple: SimpleCommand,
                cwd: str | None) -> tuple[PathUse, ...]:
         uses: list[PathUse] = []
         text_only = program in _TEXT_ARGS
