@@ -261,7 +261,7 @@ class _Walker:
         ascii_source = self.out.source if self._ascii else None
         for child in node.named_children:
             kind = child.type
-            if kind == "word" and ascii_source is not None:  # most arguments: a plain word, read in place
+            if (kind == "word" or kind == "number") and ascii_source is not None:  # most arguments: read in place
                 value = ascii_source[child.start_byte:child.end_byte]
                 words.append(_unescape(value) if "\\" in value else value)
             elif kind == "variable_assignment" and plain:

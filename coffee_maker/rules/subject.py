@@ -289,6 +289,8 @@ class SubjectBuilder:
         copier = program in ("cp", "rsync", "scp")  # writes its last positional argument
         last = max((i for i, a in enumerate(args) if not a.startswith("-") or a == "-"), default=-1) if copier else -1
         for i, arg in enumerate(args):
+            if arg[:1] == "-" and arg != "-" and not (arg[1:2] == "-" and "=" in arg):
+                continue  # a flag (no `--opt=value`): skipped below too, this is only the short way
             value = arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg
             value = value[1:] if value.startswith("@") and len(value) > 1 else value  # curl -d @file
             if program == "dd" and "=" in arg:
