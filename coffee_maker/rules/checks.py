@@ -274,10 +274,49 @@ COMMAND_CHECKS: dict[str, CommandCheck] = {
     "unknown-path": _unknown_path,
     "build-output": _build_output,
 }
+#: Variables that change what later commands run or how the shell reads them.
+_RUN_SHAPING = re.compile(r"^(PATH|CDPATH|HOME|SHELL|ENV|BASH_ENV|BASH_FUNC_\w+|PROMPT_COMMAND|PS[0-4]|IFS|SHELLOPTS|"
+                          r"BASHOPTS|HISTFILE|LD_\w+|DYLD_\w+|GIT_\w+|PYTHON(PATH|STARTUP|HOME|USERBASE)|NODE_(OPTIONS|PATH)|"
+                          r"PERL5(OPT|LIB)|RUBY(OPT|LIB)|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|(EDITOR|VISUAL|PAGER|GIT_PAGER|"
+                          r"MANPAGER|SUDO_ASKPASS|SSH_ASKPASS))$")
+_EXPANDED = re.compile(r"\$\{?!?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _bare_assignments(subject: Subject) -> list[tuple[str, str]]:
+    """`FOO=1` (`A=1; B=$HOME`) on its own: the line only sets shell variables, nothing else runs or is defined.
+
+    What a `$(…)` in a value runs is a part of its own and judged as one (`X=$(cat ~/.ssh/id_rsa)` is denied)."""
+    parsed = subject.parsed
+    if parsed is None or subject.parse_error is not None or parsed.functions \
+            or len(parsed.commands) != parsed.assignment_parts:
+        return []
+    return parsed.assignments
+
+
+def bare_assignment(subject: Subject, tool_input: Mapping[str, Any]) -> bool:
+    return bool(_bare_assignments(subject))
+
+
+def shaping_assignment(subject: Subject, tool_input: Mapping[str, Any]) -> bool:
+    """A bare assignment that matters to what runs later: `PATH=…`, `LD_PRELOAD=…`, `GIT_SSH_COMMAND=…`."""
+    return any(_RUN_SHAPING.match(name) for name, _ in _bare_assignments(subject))
+
+
+def secret_assignment(subject: Subject, tool_input: Mapping[str, Any]) -> bool:
+    """A bare assignment copying a credential (`X=$GITHUB_TOKEN`, `X=${!name}`) into a name a later command can print."""
+    for _, value in _bare_assignments(subject):
+        if "${!" in value or any(n not in _NOT_SECRET and SECRET_NAME.search(n) for n in _EXPANDED.findall(value)):
+            return True
+    return False
+
+
 RequestCheck = Callable[[Subject, Mapping[str, Any]], bool]
 REQUEST_CHECKS: dict[str, RequestCheck] = {
     "secret-search": secret_search,
     "lifecycle-script": lifecycle_script,
     "unparseable": lambda s, i: s.parse_error is not None,
     "defines-function": lambda s, i: bool(s.parsed is not None and s.parsed.functions),
+    "bare-assignment": bare_assignment,
+    "shaping-assignment": shaping_assignment,
+    "secret-assignment": secret_assignment,
 }

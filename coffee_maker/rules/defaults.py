@@ -55,6 +55,12 @@ def risky_permission_rules() -> list[PermissionRule]:
            "The shell parser could not read this command, so its parts cannot be judged.", check="unparseable"),
         _r("defines-function", "Bash", "ask", C.OPAQUE_CODE,
            "This defines a shell function: a later command may not be what its name says.", check="defines-function"),
+        _r("shaping-assignment", "Bash", "ask", C.PERSISTENCE,
+           "On its own an assignment matters only to later commands, and this variable changes what they run "
+           "(PATH, LD_PRELOAD, GIT_SSH_COMMAND…).", check="shaping-assignment"),
+        _r("secret-assignment", "Bash", "deny", C.SECRET,
+           "This copies a credential into another variable, where a later command could print it unseen.",
+           check="secret-assignment"),
         _r("forge-tool", "mcp__*merge*|mcp__*delete*|mcp__*push*|mcp__*release*|mcp__*secret*|mcp__*deploy*|"
            "mcp__*create_pull*|mcp__*update_ref*|mcp__*fork*|mcp__*workflow*", "ask", C.HISTORY_REMOTE,
            "This tool changes the forge or a deployment (merge, delete, push, release, secrets)."),

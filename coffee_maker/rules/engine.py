@@ -233,8 +233,9 @@ class RuleEngine:
         unclassed = iter(plain)
         for cmd, rule in zip(subject.commands, classed, strict=True):
             judgement.parts.append(PartVerdict(cmd.source.text, rule if rule is not None else next(unclassed)))
-        if not judgement.parts:
-            judgement.parts.append(PartVerdict(subject.summary, None))
+        if not judgement.parts:  # nothing runs: `FOO=1` on its own, an empty line — only the whole can be judged
+            judgement.parts.append(PartVerdict(subject.summary, self._first_request(tool, subject, request.input,
+                                                                                     classed=False)))
         worst = max(reversed(judgement.parts), key=self._weight)  # among equals the last part: `cd x && pytest`
         judgement.decision = self._decision(worst.rule, f"`{worst.part}`")
         return judgement

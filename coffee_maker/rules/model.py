@@ -24,7 +24,8 @@ KNOWN_TOOLS = frozenset({
     "NotebookRead", "*"})
 #: Built-in checks a rule can name in ``check`` (implemented in ``checks.py``).
 CHECKS = ("opaque-code", "shell-from-pipe", "env-dump", "secret-variable", "upload", "writes-outside",
-          "reads-outside", "unknown-path", "build-output", "secret-search", "lifecycle-script", "unparseable", "defines-function")
+          "reads-outside", "unknown-path", "build-output", "secret-search", "lifecycle-script", "unparseable", "defines-function",
+          "bare-assignment", "shaping-assignment", "secret-assignment")
 
 
 def _check_regex(rule: str, field: str, pattern: str) -> None:

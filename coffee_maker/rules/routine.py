@@ -21,6 +21,8 @@ def _r(name: str, tool: str, decision: str, reason: str | None = None, **match: 
 def routine_permission_rules() -> list[PermissionRule]:
     return [
         _r("build-outputs", "Bash", "allow", check="build-output"),
+        # `FOO=1` on its own runs nothing (a `$(…)` in the value is judged as a command of its own)
+        _r("shell-assignment", "Bash", "allow", check="bare-assignment"),
         # ---- declared dependencies into the project's own environment
         _r("declared-deps", "Bash", "allow",
            command=r"^(pip[0-9.]*|" + _PY + r"pip|uv\s+pip)\s+install\s+(-q\s+|--quiet\s+|-U\s+|--upgrade\s+)*"

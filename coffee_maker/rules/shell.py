@@ -94,6 +94,7 @@ class ParsedCommand:
     commands: list[SimpleCommand] = field(default_factory=list)
     error: str | None = None
     assignments: list[tuple[str, str]] = field(default_factory=list)  # `X=1` statements on their own
+    assignment_parts: int = 0  # of ``commands``, those run by a `$(…)` in such a statement's value
     parents: dict[int, int] = field(default_factory=dict)  # scope → the scope it was opened in (for `cd`)
     functions: list[str] = field(default_factory=list)  # shell functions it defines (they can shadow commands)
 
@@ -206,7 +207,9 @@ class _Walker:
             variables: set[str] = set()
             name = node.child_by_field_id(_NAME)
             value = node.child_by_field_id(_VALUE)
+            before = len(self.out.commands)
             literal = self.word(value, variables)[0] if value is not None else ""
+            self.out.assignment_parts += len(self.out.commands) - before
             self.out.assignments.append((self.text(name, "strict") if name else "", literal))
         elif kind == "function_definition":
             name = node.child_by_field_id(_NAME)

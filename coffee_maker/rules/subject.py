@@ -187,7 +187,6 @@ class SubjectBuilder:
     def _unwrapped(self, simple: SimpleCommand, cwd: str | None) -> CommandSubject:
         """The subject of a part led by a wrapper (`timeout 60`, `env X=1`, `uv run`, `git -C d`) or a path."""
         words = list(simple.words)
-        dynamic = set(simple.dynamic)
         wrapped: list[str] = []
         env = list(simple.env)
         extra: list[PathUse] = []
