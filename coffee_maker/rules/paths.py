@@ -93,7 +93,7 @@ class PathResolver:
         return found
 
     def _lookup(self, path: str) -> tuple[str, bool]:
-        if ".." in path.split("/"):
+        if ".." in path and ".." in path.split("/"):  # the substring test first: nearly no path holds `..`
             real = os.path.realpath(path)
             return real, os.path.lexists(real)
         parent, _, name = path.rpartition("/")
@@ -131,6 +131,8 @@ class PathResolver:
 
 
 def expand_home(raw: str) -> str:
+    if raw[:1] not in "$~":  # nearly every path ("" takes the long way)
+        return raw
     for prefix in ("$HOME", "${HOME}"):
         if raw == prefix or raw.startswith(prefix + "/"):
             return os.path.expanduser("~") + raw[len(prefix):]  # read each time: HOME can change
