@@ -32,6 +32,15 @@ def glob_source(glob: str, *, reverse: bool = False) -> str:
     return "".join(_TOKENS[t][reverse] if t in _TOKENS else re.escape(t) for t in tokens)
 
 
+def segment_lead(glob: str) -> str | None:
+    """A character every path ``glob`` matches has at the start of one of its segments, or None when the glob
+    does not say (it starts with a wildcard or a `/`): `**/.ssh/**` → `.`, `dev/sd*` → `d`, `**/*.pem` → None."""
+    tokens = _tokens(glob)
+    at = 1 if tokens[:1] == ["**/"] else 0
+    first = tokens[at] if at < len(tokens) else "/"
+    return None if first in _TOKENS or first == "/" else first
+
+
 def glob_regex(glob: str) -> re.Pattern[str]:
     """``glob`` compiled to match a whole path."""
     return re.compile(f"^{glob_source(glob)}$")

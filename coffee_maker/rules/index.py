@@ -16,12 +16,43 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from coffee_maker.rules.globs import glob_source
+from coffee_maker.rules.globs import glob_source, segment_lead
 from coffee_maker.rules.paths import PathUse
 from coffee_maker.rules.subject import CommandSubject
 
 _UNSAFE = re.compile(r"\\[1-9]|\(\?P[<=]|\(\?[aiLmsux-]+\)")  # backreferences, named groups, global flags
 _MULTILINE = re.compile(r"\(\?[aiLsux]*m")  # `^` could match after a newline: cannot be tried with `match`
+
+
+@dataclass
+class _PathGroup:
+    """The path rules of one (access, inside) pair, as folded regexes over the reversed path.
+
+    Why not one regex: most globs start with `**/` and end in `**` or `*` (`**/.ssh/**`, `**/id_rsa*`), so
+    reversed they start with `.*` and every one of them backtracks over the whole path. But such a glob can
+    only match a path one of whose segments starts with its first literal character (`.` for `**/.ssh/**`),
+    so only the rules whose character starts one of the path's segments are folded into the regex tried.
+    """
+
+    alternatives: list[tuple[int, str, str | None]]  # (rule, reversed regex, segment lead or None: always tried)
+    leads: frozenset[str] = frozenset()
+    _folded: dict[frozenset[str], re.Pattern[str] | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.leads = frozenset(lead for _, _, lead in self.alternatives if lead is not None)
+        for chars in [frozenset(), *(frozenset({c}) for c in self.leads)]:  # the usual cases, compiled at build
+            self.folded(chars)
+
+    def folded(self, starts: frozenset[str]) -> re.Pattern[str] | None:
+        """The rules that can match a path whose segments start with ``starts``, in rule order (None: no rule)."""
+        key = self.leads & starts
+        if key not in self._folded:
+            group = [(i, p) for i, p, lead in self.alternatives if lead is None or lead in key]
+            if len(self._folded) >= 256:  # bounded: each key is a set of the rules' lead characters
+                self._folded.clear()
+            self._folded[key] = _compiled("(?:" + "|".join(f"(?P<r{i}>{p})" for i, p in group) + ")") \
+                if group else None
+        return self._folded[key]
 
 
 class _Rule(Protocol):
@@ -137,7 +168,7 @@ class RuleIndex:
     """The first matching rule for a shell part, in rule order."""
 
     anchored: list[tuple[int, str, frozenset[str] | None]]  # rules whose every branch starts with `^`
-    paths: dict[tuple[str | None, bool | None], re.Pattern[str]]  # matched against the reversed path
+    paths: dict[tuple[str | None, bool | None], _PathGroup]  # matched against the reversed path
     others: list[int]  # rules tried one by one (checks, mixed conditions, patterns that cannot be folded)
     first_path_rule: int
     _by_char: dict[str, list[int]] = field(default_factory=dict)
@@ -196,19 +227,20 @@ class RuleIndex:
         """``kinds[i]`` is "command" (text only), "path" (glob only) or "other"; ``gated[i]``: rule i has a
         built-in check, so it cannot match an inert part."""
         commands: list[tuple[int, str]] = []
-        paths: dict[tuple[str | None, bool | None], list[tuple[int, str]]] = {}
+        paths: dict[tuple[str | None, bool | None], list[tuple[int, str, str | None]]] = {}
         others: list[int] = []
         for i, kind in enumerate(kinds):
             source = command_sources[i]
             if kind == "command" and source is not None and not _UNSAFE.search(_scoped_flags(source)):
                 commands.append((i, _scoped_flags(source)))
             elif kind == "path" and path_sources[i] is not None:
-                paths.setdefault((access[i], inside[i]), []).append((i, glob_source(str(path_sources[i]), reverse=True)))
+                glob = str(path_sources[i])
+                paths.setdefault((access[i], inside[i]), []).append((i, glob_source(glob, reverse=True),
+                                                                      segment_lead(glob)))
             else:
                 others.append(i)
-        folded = {key: _compiled("(?:" + "|".join(f"(?P<r{i}>{p})" for i, p in group) + ")")
-                  for key, group in paths.items()}
-        first_path = min((i for group in paths.values() for i, _ in group), default=len(kinds))
+        folded = {key: _PathGroup(group) for key, group in paths.items()}
+        first_path = min((i for group in paths.values() for i, _, _ in group), default=len(kinds))
         anchored = [(i, p, first_chars(p)) for i, p in commands if _anchored(p)]
         floating = [(i, p) for i, p in commands if not _anchored(p)]
         index = cls(anchored, folded, sorted(others + [i for i, _ in floating]), first_path)
@@ -235,8 +267,15 @@ class RuleIndex:
         if key in self._by_path:
             return self._by_path[key]
         best: int | None = None
-        for (access, inside), pattern in self.paths.items():
+        starts: frozenset[str] | None = None
+        for (access, inside), group in self.paths.items():
             if not _filters(use, access, inside):
+                continue
+            if starts is None:
+                forward = use.resolved.replace("*", "") if "*" in use.raw else use.resolved  # as _path_texts reads it
+                starts = frozenset(segment[0] for segment in forward.split("/") if segment)
+            pattern = group.folded(starts)
+            if pattern is None:
                 continue
             for text in _path_texts(use):
                 found = pattern.fullmatch(text)
