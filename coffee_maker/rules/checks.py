@@ -14,15 +14,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from coffee_maker.rules.assignments import bare_assignment, secret_assignment, shaping_assignment
+from coffee_maker.rules.names import NOT_SECRET, SECRET_NAME
 from coffee_maker.rules.shell import SHELLS
 from coffee_maker.rules.subject import CommandSubject, Subject
 
-#: A variable whose value is probably a credential.
-SECRET_NAME = re.compile(r"(?i)(^|_)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|PWD_?HASH|CREDENTIALS?|PAT|AUTH|"
-                         r"PRIVATE|SESSION|COOKIE|DSN|WEBHOOK)(_|$)|API_?KEY|PASSWORD|SECRET|TOKEN")
-_NOT_SECRET = frozenset({"PWD", "OLDPWD", "PATH", "HOME", "USER", "SHELL", "LANG", "TERM", "TMPDIR", "?", "$", "!",
-                         "#", "@", "*", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "_", "-", "PIPESTATUS",
-                         "KEYMAP", "KEYTIMEOUT", "HISTFILE"})
 INTERPRETERS = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|perl|ruby|php|lua|luajit|Rscript|"
                           r"osascript|pwsh|powershell|tclsh|julia|groovy|jshell|irb)$")
 _EVAL_FLAGS = frozenset({"-c", "-e", "-E", "-p", "-r", "--eval", "--print", "-pe", "-ne", "-pi", "-lne", "-ane",
@@ -144,7 +140,7 @@ def _secret_variable(cmd: CommandSubject, root: Path | None = None) -> bool:
     names = set(cmd.variables)
     if cmd.program == "printenv":
         names.update(a for a in cmd.args if not a.startswith("-"))
-    return any(n not in _NOT_SECRET and SECRET_NAME.search(n) for n in names)
+    return any(n not in NOT_SECRET and SECRET_NAME.search(n) for n in names)
 
 
 def _upload(cmd: CommandSubject, root: Path | None = None) -> bool:
@@ -274,42 +270,6 @@ COMMAND_CHECKS: dict[str, CommandCheck] = {
     "unknown-path": _unknown_path,
     "build-output": _build_output,
 }
-#: Variables that change what later commands run or how the shell reads them.
-_RUN_SHAPING = re.compile(r"^(PATH|CDPATH|HOME|SHELL|ENV|BASH_ENV|BASH_FUNC_\w+|PROMPT_COMMAND|PS[0-4]|IFS|SHELLOPTS|"
-                          r"BASHOPTS|HISTFILE|LD_\w+|DYLD_\w+|GIT_\w+|PYTHON(PATH|STARTUP|HOME|USERBASE)|NODE_(OPTIONS|PATH)|"
-                          r"PERL5(OPT|LIB)|RUBY(OPT|LIB)|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|(EDITOR|VISUAL|PAGER|GIT_PAGER|"
-                          r"MANPAGER|SUDO_ASKPASS|SSH_ASKPASS))$")
-_EXPANDED = re.compile(r"\$\{?!?([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def _bare_assignments(subject: Subject) -> list[tuple[str, str]]:
-    """`FOO=1` (`A=1; B=$HOME`) on its own: the line only sets shell variables, nothing else runs or is defined.
-
-    What a `$(…)` in a value runs is a part of its own and judged as one (`X=$(cat ~/.ssh/id_rsa)` is denied)."""
-    parsed = subject.parsed
-    if parsed is None or subject.parse_error is not None or parsed.functions \
-            or len(parsed.commands) != parsed.assignment_parts:
-        return []
-    return parsed.assignments
-
-
-def bare_assignment(subject: Subject, tool_input: Mapping[str, Any]) -> bool:
-    return bool(_bare_assignments(subject))
-
-
-def shaping_assignment(subject: Subject, tool_input: Mapping[str, Any]) -> bool:
-    """A bare assignment that matters to what runs later: `PATH=…`, `LD_PRELOAD=…`, `GIT_SSH_COMMAND=…`."""
-    return any(_RUN_SHAPING.match(name) for name, _ in _bare_assignments(subject))
-
-
-def secret_assignment(subject: Subject, tool_input: Mapping[str, Any]) -> bool:
-    """A bare assignment copying a credential (`X=$GITHUB_TOKEN`, `X=${!name}`) into a name a later command can print."""
-    for _, value in _bare_assignments(subject):
-        if "${!" in value or any(n not in _NOT_SECRET and SECRET_NAME.search(n) for n in _EXPANDED.findall(value)):
-            return True
-    return False
-
-
 RequestCheck = Callable[[Subject, Mapping[str, Any]], bool]
 REQUEST_CHECKS: dict[str, RequestCheck] = {
     "secret-search": secret_search,

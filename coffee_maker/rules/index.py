@@ -4,20 +4,26 @@ Why: a 4 KB command has ~200 simple commands and the engine ~200 rules; trying e
 every part costs milliseconds. Rules that match only on the command text and are anchored (`^git\\s+push`)
 are bucketed by the characters they can start with, so a part is tried against the handful that
 can match it; path-only rules are folded into one regex per (access, inside) pair, matched against
-the reversed path (globs end in a literal name, so most alternatives fail on the first character). The few rules with checks are tried one by one.
+the reversed path (globs end in a literal name, so most alternatives fail on the first character). The few rules
+with checks are tried one by one. What a regex can start with is read in ``regex_shape.py``.
 """
 
 from __future__ import annotations
 
-import functools
 import re
-import re._parser as sre_parse  # the stdlib's own regex parser: which characters can a pattern start with?
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from coffee_maker.rules.globs import glob_source, segment_lead
 from coffee_maker.rules.paths import PathUse
+from coffee_maker.rules.regex_shape import (
+    compiled,
+    first_chars,
+    is_anchored,
+    scoped_flags,
+    top_branches,
+)
 from coffee_maker.rules.subject import CommandSubject
 
 _UNSAFE = re.compile(r"\\[1-9]|\(\?P[<=]|\(\?[aiLmsux-]+\)")  # backreferences, named groups, global flags
@@ -50,7 +56,7 @@ class _PathGroup:
             group = [(i, p) for i, p, lead in self.alternatives if lead is None or lead in key]
             if len(self._folded) >= 256:  # bounded: each key is a set of the rules' lead characters
                 self._folded.clear()
-            self._folded[key] = _compiled("(?:" + "|".join(f"(?P<r{i}>{p})" for i, p in group) + ")") \
+            self._folded[key] = compiled("(?:" + "|".join(f"(?P<r{i}>{p})" for i, p in group) + ")") \
                 if group else None
         return self._folded[key]
 
@@ -60,107 +66,6 @@ class _Rule(Protocol):
     def command(self) -> re.Pattern[str] | None: ...
     @property
     def path(self) -> re.Pattern[str] | None: ...
-
-
-def _branches(pattern: str) -> list[str]:
-    """The top-level alternatives of a regex (`a|b(c|d)` → `a`, `b(c|d)`)."""
-    out, depth, start, i, in_class = [], 0, 0, 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            if pattern[i + 1:i + 2] == "]":
-                i += 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    return [*out, pattern[start:]]
-
-
-def _anchored(pattern: str) -> bool:
-    return all(b.startswith("^") for b in _branches(pattern))
-
-
-@functools.lru_cache(maxsize=1024)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    """Folded patterns are the same for every engine of a process: compile each once."""
-    return re.compile(pattern)
-
-
-@functools.lru_cache(maxsize=4096)
-def first_chars(pattern: str) -> frozenset[str] | None:
-    """The characters a match of an anchored ``pattern`` can start with; None when any (or unsure)."""
-    try:
-        parsed = sre_parse.parse(pattern)
-    except re.error:
-        return None
-    found = _seq(list(parsed))
-    return None if found is None or found[1] else frozenset(found[0])
-
-
-_Firsts = tuple[set[str], bool] | None  # (first characters, can be empty) or None: any character
-
-
-def _seq(items: list[tuple[Any, Any]]) -> _Firsts:
-    chars: set[str] = set()
-    for item in items:
-        found = _item(*item)
-        if found is None:
-            return None
-        chars |= found[0]
-        if not found[1]:
-            return chars, False
-    return chars, True
-
-
-def _item(op: Any, av: Any) -> _Firsts:
-    name = str(op)
-    if name == "AT":
-        return set(), True
-    if name == "LITERAL":
-        return {chr(av)}, False
-    if name == "IN":
-        chars: set[str] = set()
-        for kind, value in av:
-            if str(kind) == "LITERAL":
-                chars.add(chr(value))
-            elif str(kind) == "RANGE" and value[1] - value[0] < 128:
-                chars.update(chr(c) for c in range(value[0], value[1] + 1))
-            else:
-                return None
-        return chars, False
-    if name == "SUBPATTERN":
-        return None if av[1] & re.IGNORECASE else _seq(list(av[3]))
-    if name == "BRANCH":
-        union: set[str] = set()
-        empty = False
-        for branch in av[1]:
-            found = _seq(list(branch))
-            if found is None:
-                return None
-            union |= found[0]
-            empty = empty or found[1]
-        return union, empty
-    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-        found = _seq(list(av[2]))
-        return None if found is None else (found[0], found[1] or av[0] == 0)
-    return None
-
-
-def _scoped_flags(pattern: str) -> str:
-    """A leading `(?i)` becomes `(?i:…)`, which may sit inside an alternation."""
-    found = re.match(r"^\(\?([aiLmsux]+)\)", pattern)
-    return f"(?{found.group(1)}:{pattern[found.end():]})" if found else pattern
 
 
 @dataclass
@@ -203,7 +108,7 @@ class RuleIndex:
             if not group or any(_MULTILINE.search(p) for _, p in group):
                 self._folded_by_char[ch] = None
             else:
-                self._folded_by_char[ch] = _compiled("|".join(f"(?P<r{i}>{p})" for i, p in group))
+                self._folded_by_char[ch] = compiled("|".join(f"(?P<r{i}>{p})" for i, p in group))
         return self._folded_by_char[ch]
 
     def first_anchored(self, cmd: CommandSubject, matches: Sequence[Callable[[CommandSubject], bool]]) -> int | None:
@@ -231,8 +136,8 @@ class RuleIndex:
         others: list[int] = []
         for i, kind in enumerate(kinds):
             source = command_sources[i]
-            if kind == "command" and source is not None and not _UNSAFE.search(_scoped_flags(source)):
-                commands.append((i, _scoped_flags(source)))
+            if kind == "command" and source is not None and not _UNSAFE.search(scoped_flags(source)):
+                commands.append((i, scoped_flags(source)))
             elif kind == "path" and path_sources[i] is not None:
                 glob = str(path_sources[i])
                 paths.setdefault((access[i], inside[i]), []).append((i, glob_source(glob, reverse=True),
@@ -241,8 +146,8 @@ class RuleIndex:
                 others.append(i)
         folded = {key: _PathGroup(group) for key, group in paths.items()}
         first_path = min((i for group in paths.values() for i, _, _ in group), default=len(kinds))
-        anchored = [(i, p, first_chars(p)) for i, p in commands if _anchored(p)]
-        floating = [(i, p) for i, p in commands if not _anchored(p)]
+        anchored = [(i, p, first_chars(p)) for i, p in commands if is_anchored(p)]
+        floating = [(i, p) for i, p in commands if not is_anchored(p)]
         index = cls(anchored, folded, sorted(others + [i for i, _ in floating]), first_path)
         index.floating = frozenset(i for i, _ in floating)
         index.gated = frozenset(i for i, g in enumerate(gated) if g)
@@ -254,11 +159,11 @@ class RuleIndex:
         for ch in sorted({"", *(c for _, _, chars in anchored if chars is not None for c in chars)}):
             index.folded_for(ch)
         # "does any floating rule match?": its branches that start with `^` need one `match`, not a search
-        branches = [b for _, p in floating for b in _branches(p)]
+        branches = [b for _, p in floating for b in top_branches(p)]
         starts = [b for b in branches if b.startswith("^") and not _MULTILINE.search(b)]
         rest = [b for b in branches if b not in starts]
-        index.any_floating_start = _compiled("|".join(f"(?:{b})" for b in starts)) if starts else None
-        index.any_floating = _compiled("|".join(f"(?:{b})" for b in rest)) if rest else None
+        index.any_floating_start = compiled("|".join(f"(?:{b})" for b in starts)) if starts else None
+        index.any_floating = compiled("|".join(f"(?:{b})" for b in rest)) if rest else None
         return index
 
     def first_path(self, use: PathUse) -> int | None:
