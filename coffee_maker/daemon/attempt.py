@@ -152,7 +152,10 @@ class AttemptRunner:
             priority.id, Phase.BRANCHED, attempt=attempt, branch=ws.branch, workspace=str(ws.path),
             session_id=previous.session_id if previous else None, commit_sha=None, reason="",
             # The section as the daemon worked from it: a later edit by the person retries a block.
-            extra={"base": ws.base, "section_digest": section_digest(priority.text)}, detail=f"attempt {attempt}",
+            extra={"base": ws.base, "section_digest": section_digest(priority.text),
+                   # A retry after a failed fix still works for the open PR (``fixing``); a new start does not.
+                   **({} if previous is not None and previous.phase is Phase.RETRY else {"fixing": None})},
+            detail=f"attempt {attempt}",
         )
 
     def _workspace(self, priority: Priority, state: PriorityState) -> Workspace:
@@ -367,8 +370,10 @@ class AttemptRunner:
         if self.s.git.changed_files(ctx.ws):
             self.s.git.commit(ctx.ws, f"docs(roadmap): mark {ctx.priority.id} complete", {"Priority": ctx.priority.id})
         self.s.git.push(ctx.ws)
+        # ``fix_done``: the poller answers the fix's review threads even when it changed no code.
         state = self.store.transition(ctx.priority.id, Phase.PR_OPEN, pr_number=pr.number, pr_url=pr.url,
-                                      extra={"fixing": None, "receipt_key": shown})
+                                      extra={"fixing": None, "fix_done": bool(ctx.state.extra.get("fixing")),
+                                             "receipt_key": shown})
         if ctx.feedback is None:
             self.s.notifier.inform(f"{ctx.priority.id} done — PR #{pr.number} ready for review: {pr.url}",
                                    priority=ctx.priority.id, kind="pr_ready")

@@ -31,7 +31,6 @@ from coffee_maker.daemon.planning import Picker, RoadmapView, next_work
 from coffee_maker.daemon.policy import Action, Block, Retry, clock
 from coffee_maker.daemon.pr_policy import Feedback
 from coffee_maker.daemon.progress import Progress
-from coffee_maker.daemon.record import AttemptRecord
 from coffee_maker.daemon.reviews import PullRequestPoller
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import FINISHED, IN_REVIEW, Phase, StateStore, attempt_number
@@ -86,7 +85,7 @@ class Daemon:
         self.counter = AttemptCounter(services.telemetry)
         self.reviews = PullRequestPoller(store, services, interval_s=loaded.config.daemon.poll_interval_s,
                                          on_feedback=self._address_feedback, on_gone=self._pr_gone,
-                                         pr_body=self._pr_body)
+                                         priority_of=lambda pid: self.read_roadmap().get(pid))
 
     def request_stop(self) -> None:
         self.stopping.set()
@@ -236,14 +235,14 @@ class Daemon:
 
     def _attempt(self, priority: Priority, view: RoadmapView, *, feedback: str | None = None) -> None:
         """One attempt, its exit, the policy's decision applied, and the numbers."""
-        runner = AttemptRunner(self.loaded, self.services, self.store, guidelines=view.guidelines,
-                               on_progress=self._on_progress, on_agent=self._set_agent,
-                               backend=self.policy.backend(), before_session=self.policy.budget.before_session,
-                               before_pr=self.conflicts.check)
         before = self.store.get(priority.id)
         if feedback is not None and (before is None or before.phase not in IN_REVIEW):
             log.info("the PR left review before its feedback's turn came; nothing to fix", priority=priority.id)
             return
+        runner = AttemptRunner(self.loaded, self.services, self.store, guidelines=view.guidelines,
+                               on_progress=self._on_progress, on_agent=self._set_agent,
+                               backend=self.policy.backend(), before_session=self.policy.budget.before_session,
+                               before_pr=self.conflicts.check)
         attempt, branch = attempt_number(before), before.branch if before else None
         self.last_priority = priority.id
         lane = self.status.lane or 0
@@ -324,15 +323,6 @@ class Daemon:
         for lane, row in list(self.status.table.rows.items()):
             if row.get("priority") == pid and (agent := self.agents.get(lane)) is not None:
                 _stop(agent)
-
-    def _pr_body(self, pid: str) -> str | None:
-        """The PR body as the last push rendered it, with what the state row shows now (``pr_receipt``)."""
-        priority, state = self.read_roadmap().get(pid), self.store.get(pid)
-        if priority is None or state is None or not state.branch:
-            return None
-        record = AttemptRecord(priority, state.attempt, state.branch)
-        record.restore(state.extra.get("record"))
-        return self.services.pr_body(priority, record)
 
     def _address_feedback(self, pid: str, feedback: Feedback) -> None:
         """Resume the agent on the PR's branch with what it has not seen yet (review, CI, conflict); the

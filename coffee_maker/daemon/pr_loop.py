@@ -42,7 +42,7 @@ from coffee_maker.daemon.pr_receipt import ReceiptKeeper
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import FINISHED, Phase, PriorityState, StateStore
 from coffee_maker.errors import CoffeeMakerError
-from coffee_maker.types import CiState, PRState, PullRequest, ReviewThread, Workspace
+from coffee_maker.types import CiState, Priority, PRState, PullRequest, ReviewThread, Workspace
 from coffee_maker.vcs.forge.triage import classify_failure
 
 log = structlog.get_logger(__name__)
@@ -68,12 +68,12 @@ class LoopSettings:
 
 class PullRequestLoop:
     def __init__(self, store: StateStore, services: Services, settings: LoopSettings, *, interval_s: float,
-                 pr_body: Callable[[str], str | None] | None = None) -> None:
+                 priority_of: Callable[[str], Priority | None] | None = None) -> None:
         self.store, self.services = store, services
         self.settings = settings
         self.interval_s = interval_s
         self.not_before: dict[str, float] = {}  # priority → no CI poll before this (pending back-off)
-        self.receipt = ReceiptKeeper(store, services, pr_body or (lambda _pid: None))
+        self.receipt = ReceiptKeeper(store, services, priority_of or (lambda _pid: None))
         self.handed: set[str] = set()  # priorities whose review threads this daemon handed to a fix
 
     def follow(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
@@ -193,7 +193,7 @@ class PullRequestLoop:
             return None
         # Answered once a new commit is on the PR — inline or in a lane, and after a restart too.
         due = {"threads": [asdict(t) for t in threads], "before": state.commit_sha}
-        self.store.update(state.priority, extra={"replies_due": due, "fix_answer": None,
+        self.store.update(state.priority, extra={"replies_due": due, "fix_answer": None, "fix_done": None,
                                                  "feedback_seen": len(seen) + len(threads),  # handed to the agent
                                                  "review_rounds": int(state.extra.get("review_rounds", 0)) + 1})
         self.handed.add(state.priority)
@@ -208,18 +208,20 @@ class PullRequestLoop:
             self.store.update(pid, extra={"replies_due": None})
 
     def _answer_threads(self, state: PriorityState, pr: PullRequest) -> None:
-        """The fix for review threads is pushed (a new commit since they were handed over): answer them."""
+        """The fix for review threads is done (a new commit since they were handed over, or a fix that reached
+        the PR without changing the code — every comment declined): answer them."""
         due = state.extra.get("replies_due")
-        if not due or not state.commit_sha or state.commit_sha == due.get("before") or state.phase is not Phase.PR_OPEN:
+        changed = bool(state.commit_sha) and state.commit_sha != (due or {}).get("before")
+        if not due or state.phase is not Phase.PR_OPEN or not (changed or state.extra.get("fix_done")):
             return
         self.handed.discard(state.priority)
         threads = tuple(ReviewThread(**t) for t in due["threads"])
         seen = [*state.extra.get("threads_seen", []), *(t.id for t in threads)]
         # At most once, even if a reply fails.
-        self.store.update(state.priority, extra={"replies_due": None, "threads_seen": seen})
-        self.after_fix(state.priority, Feedback("review", "", pr, threads))
+        self.store.update(state.priority, extra={"replies_due": None, "threads_seen": seen, "fix_done": None})
+        self.after_fix(state.priority, Feedback("review", "", pr, threads), changed=changed)
 
-    def after_fix(self, pid: str, feedback: Feedback) -> None:
+    def after_fix(self, pid: str, feedback: Feedback, *, changed: bool = True) -> None:
         """The fix is pushed: reply in each thread — the commit, or the agent's reason for not changing it —
         resolve the fixed ones, ask for a new review."""
         state = self.store.get(pid)
@@ -230,7 +232,7 @@ class PullRequestLoop:
             answer = next((s for s in reversed((state.extra.get("record") or {}).get("summaries") or [])
                            if s.strip()), "")
         forge = self.services.forge
-        for reply in thread_replies(feedback.threads, str(answer), state.commit_sha or ""):
+        for reply in thread_replies(feedback.threads, str(answer), (state.commit_sha or "") if changed else ""):
             forge.reply(reply.thread, reply.body)
             if reply.resolve:
                 forge.resolve(reply.thread)

@@ -221,11 +221,13 @@ class Reply:
 
 
 def thread_replies(threads: tuple[ReviewThread, ...], final_text: str, sha: str) -> list[Reply]:
-    """After the fix is pushed: a declined thread gets the reason and stays open; the others the commit."""
+    """After the fix: a declined thread gets the reason and stays open; the others the commit (``sha``) and are
+    resolved — or, when the fix changed nothing (``sha`` empty), what the agent said, left open for the reviewer."""
     reasons = declined(final_text, threads)
     summary = fix_summary(final_text)
+    fixed = f"Fixed in {sha[:7]}: {summary}" if sha else f"No code change: {summary}"
     return [Reply(t, f"Not changed: {reasons[t.id]}", resolve=False) if t.id in reasons
-            else Reply(t, f"Fixed in {sha[:7]}: {summary}", resolve=True) for t in threads]
+            else Reply(t, fixed, resolve=bool(sha)) for t in threads]
 
 
 def threads_to_address(threads: list[ReviewThread], seen: set[str], *, changes_requested: bool) -> list[ReviewThread]:

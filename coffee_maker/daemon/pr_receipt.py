@@ -12,10 +12,11 @@ from typing import Any
 
 import structlog
 
+from coffee_maker.daemon.record import AttemptRecord
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import PriorityState, StateStore
 from coffee_maker.errors import CoffeeMakerError
-from coffee_maker.types import PullRequest
+from coffee_maker.types import Priority, PullRequest
 
 log = structlog.get_logger(__name__)
 
@@ -27,14 +28,14 @@ def receipt_key(extra: dict[str, Any]) -> list[Any]:
 
 
 class ReceiptKeeper:
-    def __init__(self, store: StateStore, services: Services, pr_body: Callable[[str], str | None]) -> None:
+    def __init__(self, store: StateStore, services: Services, priority_of: Callable[[str], Priority | None]) -> None:
         self.store, self.services = store, services
-        self.pr_body = pr_body  # the body as the daemon renders it now (None: the priority left the roadmap)
+        self.priority_of = priority_of  # the roadmap's priority now (None: it left the roadmap)
 
     def refresh(self, state: PriorityState, pr: PullRequest) -> None:
         """Rewrite the body when what it shows changed; a forge failure is logged and tried on the next poll."""
         key = receipt_key(state.extra)
-        if key == state.extra.get("receipt_key") or (body := self.pr_body(state.priority)) is None:
+        if key == state.extra.get("receipt_key") or (body := self.body(state)) is None:
             return
         try:
             self.services.forge.open_or_update(branch=pr.branch, base=pr.base, title=pr.title, body=body)
@@ -43,3 +44,12 @@ class ReceiptKeeper:
             return
         self.store.update(state.priority, extra={"receipt_key": key})
         log.debug("receipt refreshed", priority=state.priority, pr=pr.number)
+
+    def body(self, state: PriorityState) -> str | None:
+        """The body as the last push rendered it (its record is kept in the state row), with the state now."""
+        priority = self.priority_of(state.priority)
+        if priority is None or not state.branch:
+            return None
+        record = AttemptRecord(priority, state.attempt, state.branch)
+        record.restore(state.extra.get("record"))
+        return self.services.pr_body(priority, record)

@@ -22,7 +22,7 @@ from coffee_maker.daemon.pr_policy import Feedback
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import ACTIVE, IN_REVIEW, Phase, StateStore
 from coffee_maker.errors import CoffeeMakerError
-from coffee_maker.types import PRState, PullRequest
+from coffee_maker.types import Priority, PRState, PullRequest
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +47,7 @@ class PullRequestPoller:
     def __init__(self, store: StateStore, services: Services, *, interval_s: float,
                  on_feedback: Callable[[str, Feedback], None], settings: LoopSettings | None = None,
                  on_gone: Callable[[str, PullRequest], None] | None = None,
-                 pr_body: Callable[[str], str | None] | None = None) -> None:
+                 priority_of: Callable[[str], Priority | None] | None = None) -> None:
         self.store = store
         self.services = services
         self.interval_s = interval_s
@@ -57,7 +57,7 @@ class PullRequestPoller:
         self.not_before = 0.0  # wall clock: no forge call before this (a rate limit, a back-off)
         self._failures = 0
         self.loop = PullRequestLoop(store, services, settings or LoopSettings(), interval_s=interval_s,
-                                    pr_body=pr_body)
+                                    priority_of=priority_of)
 
     def configure(self, settings: LoopSettings) -> None:
         """The [forge]/[daemon] settings of the loop (``wiring`` passes the loaded configuration's)."""

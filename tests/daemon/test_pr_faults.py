@@ -127,6 +127,22 @@ def test_a_comment_the_agent_declines_gets_its_reason_in_the_thread(sandbox: Pat
         assert offset in fake.data.resolved and rounding not in fake.data.resolved
 
 
+def test_a_fix_that_declines_every_comment_is_answered_without_a_commit(sandbox: Path, fake: FakeForge) -> None:
+    """The agent changes nothing and declines the only comment: no failed attempt, no push, the reason in the
+    thread — and the next comment is handed over as usual (the round is over)."""
+    script = {**FIX_SCRIPT, "resume_steps": [{"result": "WONTFIX 1: 31 is the offset the spec asks for."}]}
+    set_script(sandbox, "priority-1.json", script)
+    with running(sandbox, fake, ci="ignore") as run:
+        before = origin_head(sandbox)
+        root = fake.review_comment(1, "Use 32", path="weather/convert.py", line=2, user="ann")
+        wait_until(lambda: replies(fake, root), what="the reply in the thread")
+        assert replies(fake, root) == ["Not changed: 31 is the offset the spec asks for."]
+        assert root not in fake.data.resolved and run.phase() is Phase.PR_OPEN
+        assert origin_head(sandbox) == before and "retry" not in [h[1] for h in run.daemon.store.history(P1)]
+        fake.review_comment(1, "Add a docstring", path="weather/convert.py", line=1, user="ann")
+        wait_until(lambda: any("Add a docstring" in p for p in run.prompts), what="the next round")
+
+
 def test_threads_of_a_failed_fix_are_offered_again(sandbox: Path, fake: FakeForge) -> None:
     """The fix's agent fails: nothing answers the thread (the retry's push did not address it); once the PR is
     back in review the comment goes to the agent again, and its fix is what the reply names."""

@@ -157,6 +157,11 @@ class TestDeclined:
         assert (kept.body, kept.resolve) == ("Not changed: exact values are tested", False)
         assert fix_summary("") == "addressed the comment"
 
+    def test_a_fix_that_changed_nothing_says_so_and_resolves_nothing(self) -> None:
+        declined_one, looked_at = thread_replies(THREADS[::-1], "WONTFIX PRRT_b2: exact values\nChecked it.", "")
+        assert (declined_one.body, declined_one.resolve) == ("Not changed: exact values", False)
+        assert (looked_at.body, looked_at.resolve) == ("No code change: Checked it.", False)
+
 
 class TestMerge:
     def test_only_approved_green_mergeable_non_draft(self) -> None:
