@@ -387,7 +387,11 @@ class AttemptRunner:
         ``open_or_update`` would open a second PR for the branch)."""
         if not ctx.state.extra.get("fixing"):
             return
-        pr = self.s.forge.find(ctx.ws.branch)
+        try:
+            pr = self.s.forge.find(ctx.ws.branch)
+        except CoffeeMakerError as exc:  # the forge having a bad minute costs no attempt: the poller watches too
+            log.warning("could not check the PR is still open before pushing the fix", error=exc.message)
+            return
         if pr is not None and pr.state is not PRState.OPEN:
             raise AttemptExit(PrGone(pr))
 
