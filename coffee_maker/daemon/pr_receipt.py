@@ -35,7 +35,10 @@ class ReceiptKeeper:
     def refresh(self, state: PriorityState, pr: PullRequest) -> None:
         """Rewrite the body when what it shows changed; a forge failure is logged and tried on the next poll."""
         key = receipt_key(state.extra)
-        if key == state.extra.get("receipt_key") or (body := self.body(state)) is None:
+        if key == state.extra.get("receipt_key"):
+            return
+        if (body := self.body(state)) is None:  # gone from the roadmap: not rendered again until the next change
+            self.store.update(state.priority, extra={"receipt_key": key})
             return
         try:
             self.services.forge.open_or_update(branch=pr.branch, base=pr.base, title=pr.title, body=body)
