@@ -21,7 +21,8 @@ from coffee_maker.agent.events import InitEvent, TextEvent, ToolUseEvent
 from coffee_maker.agent.outcomes import session_not_found
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.devlog import write_devlog
-from coffee_maker.daemon.exits import AttemptExit, AuthFailed, Failed, Paused, Reached
+from coffee_maker.daemon.exits import AttemptExit, AuthFailed, Failed, Paused, PrGone, Reached
+from coffee_maker.daemon.pr_receipt import receipt_key
 from coffee_maker.daemon.prompt import build_feedback_prompt, build_prompt
 from coffee_maker.daemon.record import AttemptRecord, AttemptResult, describe_tool_input
 from coffee_maker.daemon.services import Services
@@ -34,6 +35,7 @@ from coffee_maker.types import (
     Decision,
     OutcomeKind,
     Priority,
+    PRState,
     Request,
     Status,
     Workspace,
@@ -103,7 +105,9 @@ class AttemptRunner:
         self.last_record = record
         ctx = AttemptContext(priority, state, ws, record, self._facts(priority, ws), trace, feedback)
         if feedback is not None:
-            ctx.state = self.store.transition(priority.id, Phase.AGENT_RUNNING, detail="review feedback")
+            # ``fixing``: the PR is out while the agent works on it — the poller watches it, the push checks it.
+            ctx.state = self.store.transition(priority.id, Phase.AGENT_RUNNING, detail="review feedback",
+                                              extra={"fixing": True})
         steps = {
             Phase.BRANCHED: self._work, Phase.AGENT_RUNNING: self._work, Phase.VALIDATING: self._work,
             Phase.COMMITTED: self._push, Phase.PUSHED: self._open_pr,
@@ -148,7 +152,10 @@ class AttemptRunner:
             priority.id, Phase.BRANCHED, attempt=attempt, branch=ws.branch, workspace=str(ws.path),
             session_id=previous.session_id if previous else None, commit_sha=None, reason="",
             # The section as the daemon worked from it: a later edit by the person retries a block.
-            extra={"base": ws.base, "section_digest": section_digest(priority.text)}, detail=f"attempt {attempt}",
+            extra={"base": ws.base, "section_digest": section_digest(priority.text),
+                   # A retry after a failed fix still works for the open PR (``fixing``); a new start does not.
+                   **({} if previous is not None and previous.phase is Phase.RETRY else {"fixing": None})},
+            detail=f"attempt {attempt}",
         )
 
     def _workspace(self, priority: Priority, state: PriorityState) -> Workspace:
@@ -195,7 +202,9 @@ class AttemptRunner:
             if prompt is not None:
                 if ctx.state.phase is not Phase.AGENT_RUNNING:
                     ctx.state = self.store.transition(ctx.priority.id, Phase.AGENT_RUNNING, detail=f"round {round_no}")
-                self._run_agent(ctx, prompt, resume)
+                final_text = self._run_agent(ctx, prompt, resume)
+                if ctx.feedback is not None and round_no == 0:  # its answer to the feedback (pr_policy.declined)
+                    ctx.state = self.store.update(ctx.priority.id, extra={"fix_answer": final_text})
             found = self._already_committed(ctx)
             if found is not None:
                 return found
@@ -228,7 +237,8 @@ class AttemptRunner:
             resume = ctx.state.session_id
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _run_agent(self, ctx: AttemptContext, prompt: str, resume: str | None) -> None:
+    def _run_agent(self, ctx: AttemptContext, prompt: str, resume: str | None) -> str:
+        """One agent session; its final text (any end but success leaves through AttemptExit)."""
         allowance = self.before_session(ctx.priority.id)
         self.on_progress(phase="agent running")
         decide = self.s.decide_factory(ctx.priority, ctx.facts, ctx.ws.path)
@@ -278,6 +288,7 @@ class AttemptRunner:
         if not outcome.ok:
             raise AttemptExit(Failed(f"the agent session ended with {outcome.kind.value}"
                                      + (f": {outcome.reason}" if outcome.reason else "")))
+        return outcome.final_text
 
     def _on_event(self, ctx: AttemptContext, event: Any) -> None:
         if isinstance(event, InitEvent) and event.session_id and event.session_id != ctx.state.session_id:
@@ -324,6 +335,7 @@ class AttemptRunner:
         return self.store.transition(ctx.priority.id, Phase.COMMITTED, commit_sha=sha)
 
     def _push(self, ctx: AttemptContext) -> PriorityState:
+        self._pr_still_open(ctx)
         self.on_progress(phase="pushing")
         with ctx.trace.span("push", input={"branch": ctx.ws.branch}) as span:
             self.s.git.push(ctx.ws)
@@ -337,8 +349,12 @@ class AttemptRunner:
         the forge finds the PR it opened, the editor finds the roadmap already ticked, and
         the push sends whatever commit did not reach the remote.
         """
+        self._pr_still_open(ctx)
         ctx.record.merge_check = self.before_pr(ctx.priority, ctx.ws)
         self.on_progress(phase="opening PR")
+        self._save_record(ctx)  # with the gate's result: a receipt refreshed later renders the same body
+        current = self.store.get(ctx.priority.id)
+        shown = receipt_key(current.extra if current is not None else {})  # what the body below shows
         body = self.s.pr_body(ctx.priority, ctx.record)
         with ctx.trace.span("pull_request", input={"branch": ctx.ws.branch, "base": ctx.ws.base}) as span:
             pr = self.s.forge.open_or_update(branch=ctx.ws.branch, base=ctx.ws.base,
@@ -354,7 +370,10 @@ class AttemptRunner:
         if self.s.git.changed_files(ctx.ws):
             self.s.git.commit(ctx.ws, f"docs(roadmap): mark {ctx.priority.id} complete", {"Priority": ctx.priority.id})
         self.s.git.push(ctx.ws)
-        state = self.store.transition(ctx.priority.id, Phase.PR_OPEN, pr_number=pr.number, pr_url=pr.url)
+        # ``fix_done``: the poller answers the fix's review threads even when it changed no code.
+        state = self.store.transition(ctx.priority.id, Phase.PR_OPEN, pr_number=pr.number, pr_url=pr.url,
+                                      extra={"fixing": None, "fix_done": bool(ctx.state.extra.get("fixing")),
+                                             "receipt_key": shown})
         if ctx.feedback is None:
             self.s.notifier.inform(f"{ctx.priority.id} done — PR #{pr.number} ready for review: {pr.url}",
                                    priority=ctx.priority.id, kind="pr_ready")
@@ -362,6 +381,19 @@ class AttemptRunner:
             self.s.notifier.inform(f"{ctx.priority.id}: review feedback addressed on PR #{pr.number}",
                                    priority=ctx.priority.id, kind="pr_updated")
         return state
+
+    def _pr_still_open(self, ctx: AttemptContext) -> None:
+        """A fix goes only to an open PR: one a person merged or closed meanwhile gets nothing pushed (and
+        ``open_or_update`` would open a second PR for the branch)."""
+        if not ctx.state.extra.get("fixing"):
+            return
+        try:
+            pr = self.s.forge.find(ctx.ws.branch)
+        except CoffeeMakerError as exc:  # the forge having a bad minute costs no attempt: the poller watches too
+            log.warning("could not check the PR is still open before pushing the fix", error=exc.message)
+            return
+        if pr is not None and pr.state is not PRState.OPEN:
+            raise AttemptExit(PrGone(pr))
 
     # ------------------------------------------------------------------ helpers
 

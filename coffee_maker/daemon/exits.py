@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coffee_maker.daemon.state import Phase
-from coffee_maker.types import SessionOutcome
+from coffee_maker.types import PullRequest, SessionOutcome
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,14 @@ class Interrupted:
     """The daemon is stopping: the attempt ends without counting as a failure."""
 
 
-Exit = Reached | Failed | Paused | AuthFailed | OverBudget | Interrupted
+@dataclass(frozen=True)
+class PrGone:
+    """A person merged or closed the PR while the agent fixed feedback on it: the fix is dropped, not pushed."""
+
+    pr: PullRequest
+
+
+Exit = Reached | Failed | Paused | AuthFailed | OverBudget | Interrupted | PrGone
 
 
 class AttemptExit(Exception):  # noqa: N818 — it is an exit, not an error: the pipeline leaves through it
@@ -75,4 +82,6 @@ def _words(exit: Exit) -> str:
             return outcome.reason or outcome.kind.value
         case Reached(phase=phase):
             return phase.value
+        case PrGone(pr=pr):
+            return f"PR #{pr.number} was {pr.state.value} by a person during the fix"
     return "interrupted by shutdown"

@@ -23,12 +23,12 @@ from coffee_maker.daemon.apply import Applier
 from coffee_maker.daemon.attempt import AttemptRunner
 from coffee_maker.daemon.conflicts import ConflictGuard
 from coffee_maker.daemon.counting import AttemptCounter
-from coffee_maker.daemon.exits import AttemptExit, Exit, Failed, Interrupted
+from coffee_maker.daemon.exits import AttemptExit, Exit, Failed, Interrupted, PrGone
 from coffee_maker.daemon.idle import idle_reason, retry_times
 from coffee_maker.daemon.lanes import LaneScheduler
 from coffee_maker.daemon.leases import ClaimKeeper
 from coffee_maker.daemon.planning import Picker, RoadmapView, next_work
-from coffee_maker.daemon.policy import Action, clock
+from coffee_maker.daemon.policy import Action, Block, Retry, clock
 from coffee_maker.daemon.pr_policy import Feedback
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.reviews import PullRequestPoller
@@ -38,7 +38,7 @@ from coffee_maker.daemon.status import StatusBoard
 from coffee_maker.daemon.waiting import Announcer, NotReady
 from coffee_maker.errors import CoffeeMakerError, ExitCode, UsageError
 from coffee_maker.observe.context import set_phase
-from coffee_maker.types import Priority
+from coffee_maker.types import Priority, PullRequest
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +70,7 @@ class Daemon:
         self.claims = claims or ClaimKeeper(None)
         self.claims.on_lost = self._claim_lost
         self.lost: set[str] = set()  # priorities whose claim another daemon took: their lane leaves them
+        self.gone: dict[str, PullRequest] = {}  # fixes whose PR a person merged or closed: their agent stops
         self.lanes: LaneScheduler | None = None  # the continuous run's lanes (None: `run --once`)
         self.exit_code: int | None = None  # why run() must end (the agent cannot authenticate): its exit code
         self.last_priority: str | None = None
@@ -83,7 +84,8 @@ class Daemon:
         self.policy = Applier(loaded.config, services.notifier, store, self.status, sleep=self.sleep)
         self.counter = AttemptCounter(services.telemetry)
         self.reviews = PullRequestPoller(store, services, interval_s=loaded.config.daemon.poll_interval_s,
-                                         on_feedback=self._address_feedback)
+                                         on_feedback=self._address_feedback, on_gone=self._pr_gone,
+                                         priority_of=lambda pid: self.read_roadmap().get(pid))
 
     def request_stop(self) -> None:
         self.stopping.set()
@@ -233,11 +235,14 @@ class Daemon:
 
     def _attempt(self, priority: Priority, view: RoadmapView, *, feedback: str | None = None) -> None:
         """One attempt, its exit, the policy's decision applied, and the numbers."""
+        before = self.store.get(priority.id)
+        if feedback is not None and (before is None or before.phase not in IN_REVIEW):
+            log.info("the PR left review before its feedback's turn came; nothing to fix", priority=priority.id)
+            return
         runner = AttemptRunner(self.loaded, self.services, self.store, guidelines=view.guidelines,
                                on_progress=self._on_progress, on_agent=self._set_agent,
                                backend=self.policy.backend(), before_session=self.policy.budget.before_session,
                                before_pr=self.conflicts.check)
-        before = self.store.get(priority.id)
         attempt, branch = attempt_number(before), before.branch if before else None
         self.last_priority = priority.id
         lane = self.status.lane or 0
@@ -249,10 +254,15 @@ class Daemon:
         action: Action | None = None
         try:
             exit = self._run(runner, priority, attempt, branch, feedback)
+            if isinstance(exit, PrGone):
+                self.reviews.settle(priority.id, exit.pr, mid_fix=True)
             action = self.policy.decide(priority, exit, attempt)
+            if feedback is not None and isinstance(action, Retry | Block):
+                self.reviews.loop.fix_failed(priority.id)
             self.policy.apply(priority, action, runner)  # raises AgentAuthError when the run must end
         finally:  # whatever the end (a bug too), the attempt is over and counted
             self.lost.discard(priority.id)
+            self.gone.pop(priority.id, None)
             self.progress.finish(lane=lane)
             self.status.finished()
             self.counter.finished(counted, action.outcome if action else "error", runner.last_record,
@@ -264,6 +274,8 @@ class Daemon:
             with self.services.tracer.attempt(priority.id, attempt=attempt, branch=branch) as trace:
                 return runner.run(priority, attempt=attempt, trace=trace, feedback=feedback)
         except AttemptExit as leaving:
+            if priority.id in self.gone and isinstance(leaving.exit, Failed):
+                return PrGone(self.gone[priority.id])  # the poller stopped the fix: its PR was merged or closed
             if (self.stopping.is_set() or priority.id in self.lost) and isinstance(leaving.exit, Failed):
                 return Interrupted()  # the stop killed the agent (or another daemon took it): nothing failed
             return leaving.exit
@@ -291,12 +303,23 @@ class Daemon:
             self.agents.pop(lane, None)
             return
         self.agents[lane] = agent
-        if self.stopping.is_set() or self._lane_priority() in self.lost:
+        if self.stopping.is_set() or (pid := self._lane_priority()) in self.lost or pid in self.gone:
             agent.stop()
 
     def _claim_lost(self, pid: str) -> None:
         """Another daemon holds the priority now: its lane stops the agent and leaves it."""
         self.lost.add(pid)
+        self._stop_agent_of(pid)
+
+    def _pr_gone(self, pid: str, pr: PullRequest) -> None:
+        """A person merged or closed the PR whose feedback a lane's agent works on: that agent stops."""
+        if pid not in self.gone:
+            log.info("the PR was merged or closed during its fix; stopping the agent", priority=pid, pr=pr.number,
+                     state=pr.state.value)
+        self.gone[pid] = pr
+        self._stop_agent_of(pid)
+
+    def _stop_agent_of(self, pid: str) -> None:
         for lane, row in list(self.status.table.rows.items()):
             if row.get("priority") == pid and (agent := self.agents.get(lane)) is not None:
                 _stop(agent)

@@ -19,6 +19,7 @@ from coffee_maker.daemon.exits import (
     Interrupted,
     OverBudget,
     Paused,
+    PrGone,
     Reached,
 )
 from coffee_maker.daemon.limits import SHORT_LIVED, limit_wait
@@ -142,6 +143,8 @@ def decide(state: PriorityState | None, exit: Exit, settings: DaemonSettings, *,
             return Done("pr_open" if phase is Phase.PR_OPEN else phase.value)
         case Interrupted():
             return Leave()
+        case PrGone(pr=pr):  # the poller records the merge or the close (``reviews.settle``): nothing failed
+            return Done(pr.state.value)
         case Failed(reason=reason, secrets=secrets):
             return _failed(priority, attempt, reason, secrets, settings, now)
         case Paused(outcome=outcome):

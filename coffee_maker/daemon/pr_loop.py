@@ -3,11 +3,16 @@
 The decisions are ``daemon/pr_policy.py``'s; this module asks the forge, remembers what it saw in the
 state row's ``extra`` (``ci``, ``threads_seen``) so a restart neither repeats nor forgets a fix round,
 and acts. Forge errors propagate to the poller, which backs off (``daemon/reviews.py``).
+
+Review threads handed to a fix wait in ``replies_due`` (not offered again meanwhile) and become
+``threads_seen`` only once the fix is pushed and they are answered; a fix that fails gives them back
+(``fix_failed``), so the next round offers them again instead of losing them.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,12 +35,14 @@ from coffee_maker.daemon.pr_policy import (
     merge_decision,
     red_check,
     review_prompt,
+    thread_replies,
     threads_to_address,
 )
+from coffee_maker.daemon.pr_receipt import ReceiptKeeper
 from coffee_maker.daemon.services import Services
-from coffee_maker.daemon.state import Phase, PriorityState, StateStore
+from coffee_maker.daemon.state import FINISHED, Phase, PriorityState, StateStore
 from coffee_maker.errors import CoffeeMakerError
-from coffee_maker.types import CiState, PullRequest, ReviewThread, Workspace
+from coffee_maker.types import CiState, Priority, PRState, PullRequest, ReviewThread, Workspace
 from coffee_maker.vcs.forge.triage import classify_failure
 
 log = structlog.get_logger(__name__)
@@ -60,14 +67,24 @@ class LoopSettings:
 
 
 class PullRequestLoop:
-    def __init__(self, store: StateStore, services: Services, settings: LoopSettings, *, interval_s: float) -> None:
+    def __init__(self, store: StateStore, services: Services, settings: LoopSettings, *, interval_s: float,
+                 priority_of: Callable[[str], Priority | None] | None = None) -> None:
         self.store, self.services = store, services
         self.settings = settings
         self.interval_s = interval_s
         self.not_before: dict[str, float] = {}  # priority → no CI poll before this (pending back-off)
+        self.receipt = ReceiptKeeper(store, services, priority_of or (lambda _pid: None))
+        self.handed: set[str] = set()  # priorities whose review threads this daemon handed to a fix
 
     def follow(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
-        """Work for the agent on this PR, if any; merges and CI notices are done here."""
+        """Work for the agent on this PR, if any; merges and CI notices are done here; the receipt follows."""
+        feedback = self._follow(state, pr)
+        if pr.state is PRState.OPEN and (now := self.store.get(state.priority)) is not None \
+                and now.phase not in FINISHED:
+            self.receipt.refresh(now, pr)
+        return feedback
+
+    def _follow(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
         pid = state.priority
         self._answer_threads(state, pr)
         feedback, ci_state = self._follow_ci(state, pr) if self.settings.ci == "wait" else (None, None)
@@ -165,38 +182,60 @@ class PullRequestLoop:
     # ------------------------------------------------------------------ review threads
 
     def _review(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
+        # One round at a time: its push answers exactly the threads it was given. Threads handed over by a
+        # daemon that stopped before their fix ran (a lane's queue is in memory) are offered again.
+        if state.extra.get("replies_due") and state.priority in self.handed:
+            return None
         seen = {str(t) for t in state.extra.get("threads_seen", [])}
         threads = threads_to_address(self.services.forge.review_threads(pr), seen,
                                      changes_requested=pr.review_decision == "changes_requested")
         if not threads:
             return None
-        ids = [*seen, *(t.id for t in threads)]
         # Answered once a new commit is on the PR — inline or in a lane, and after a restart too.
         due = {"threads": [asdict(t) for t in threads], "before": state.commit_sha}
-        self.store.update(state.priority, extra={"threads_seen": ids, "feedback_seen": len(ids), "replies_due": due,
+        self.store.update(state.priority, extra={"replies_due": due, "fix_answer": None, "fix_done": None,
+                                                 "feedback_seen": len(seen) + len(threads),  # handed to the agent
                                                  "review_rounds": int(state.extra.get("review_rounds", 0)) + 1})
+        self.handed.add(state.priority)
         return Feedback("review", review_prompt(threads), pr, tuple(threads))
 
-    def _answer_threads(self, state: PriorityState, pr: PullRequest) -> None:
-        """The fix for review threads is pushed (a new commit since they were handed over): answer them."""
-        due = state.extra.get("replies_due")
-        if not due or not state.commit_sha or state.commit_sha == due.get("before") or state.phase is not Phase.PR_OPEN:
-            return
-        self.store.update(state.priority, extra={"replies_due": None})  # at most once, even if a reply fails
-        self.after_fix(state.priority, Feedback("review", "", pr, tuple(ReviewThread(**t) for t in due["threads"])))
+    def fix_failed(self, pid: str) -> None:
+        """The fix round failed (gate red, agent error): its threads are offered again on the next round."""
+        self.handed.discard(pid)
+        state = self.store.get(pid)
+        if state is not None and state.extra.get("replies_due"):
+            log.info("the fix failed; its review threads are offered again on the next round", priority=pid)
+            self.store.update(pid, extra={"replies_due": None})
 
-    def after_fix(self, pid: str, feedback: Feedback) -> None:
-        """The fix is pushed: reply in each thread naming the commit, resolve it, ask for a new review."""
+    def _answer_threads(self, state: PriorityState, pr: PullRequest) -> None:
+        """The fix for review threads is done (a new commit since they were handed over, or a fix that reached
+        the PR without changing the code — every comment declined): answer them."""
+        due = state.extra.get("replies_due")
+        changed = bool(state.commit_sha) and state.commit_sha != (due or {}).get("before")
+        if not due or state.phase is not Phase.PR_OPEN or not (changed or state.extra.get("fix_done")):
+            return
+        self.handed.discard(state.priority)
+        threads = tuple(ReviewThread(**t) for t in due["threads"])
+        seen = [*state.extra.get("threads_seen", []), *(t.id for t in threads)]
+        # At most once, even if a reply fails.
+        self.store.update(state.priority, extra={"replies_due": None, "threads_seen": seen, "fix_done": None})
+        self.after_fix(state.priority, Feedback("review", "", pr, threads), changed=changed)
+
+    def after_fix(self, pid: str, feedback: Feedback, *, changed: bool = True) -> None:
+        """The fix is pushed: reply in each thread — the commit, or the agent's reason for not changing it —
+        resolve the fixed ones, ask for a new review."""
         state = self.store.get(pid)
         if not feedback.threads or state is None or state.phase is not Phase.PR_OPEN:
             return
-        sha = (state.commit_sha or "")[:7]
-        summaries = (state.extra.get("record") or {}).get("summaries") or []
-        line = next((s.strip().splitlines()[0] for s in reversed(summaries) if s.strip()), "addressed the comment")
+        answer = state.extra.get("fix_answer")
+        if not answer:  # no answer kept (a fix resumed after a restart): the attempt's last words
+            answer = next((s for s in reversed((state.extra.get("record") or {}).get("summaries") or [])
+                           if s.strip()), "")
         forge = self.services.forge
-        for thread in feedback.threads:
-            forge.reply(thread, f"Fixed in {sha}: {line}")
-            forge.resolve(thread)
+        for reply in thread_replies(feedback.threads, str(answer), (state.commit_sha or "") if changed else ""):
+            forge.reply(reply.thread, reply.body)
+            if reply.resolve:
+                forge.resolve(reply.thread)
         people = sorted({t.author for t in feedback.threads})
         try:
             forge.request_review(feedback.pr, people)

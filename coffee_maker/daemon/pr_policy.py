@@ -8,11 +8,15 @@ sentence the person will read, so each rule is tested in milliseconds with plain
   fix round): green then means flaky or a lost runner, nothing to fix; red again and infrastructure is
   told; red again and real goes to the agent — at most ``ci_fix_rounds`` times, then the priority is
   blocked with the log link (branch and PR kept).
+- Review threads: each handed over once, numbered; the agent may decline one with a line
+  ``WONTFIX <number>: <reason>`` in its final message — that thread is answered with the reason and
+  left open, the others are answered as fixed and resolved (``thread_replies``).
 - Merging: only when opted in, approved by a person, every check green, mergeable and not a draft.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -166,13 +170,64 @@ def ci_prompt(check: CheckRun, excerpt: LogExcerpt | None, link: str) -> str:
     return "\n".join(lines)
 
 
-def review_prompt(threads: list[ReviewThread]) -> str:
-    """Review comments for the agent, each with where it points (path:line)."""
+def review_prompt(threads: list[ReviewThread] | tuple[ReviewThread, ...]) -> str:
+    """Review comments for the agent, numbered, each with where it points (path:line), and how to decline one."""
     items = []
-    for t in threads:
+    for number, t in enumerate(threads, 1):
         where = f" on {t.path}:{t.line}" if t.path and t.line else f" on {t.path}" if t.path else ""
-        items.append(f"- {t.author}{where}: {t.body.strip()}")
-    return "Reviewers asked for changes on the pull request:\n\n" + "\n\n".join(items)
+        items.append(f"[{number}] {t.author}{where}: {t.body.strip()}")
+    return ("Reviewers asked for changes on the pull request:\n\n" + "\n\n".join(items) + "\n\n"
+            "Address each comment in the code. If you disagree with a comment and will not change the code for "
+            "it, end your final message with one line per such comment, giving its number and your reason for "
+            "the reviewer:\nWONTFIX <number>: <reason>\nThat reason is posted in the comment's thread; every "
+            "other comment is answered as fixed by your commit.")
+
+
+#: ``WONTFIX 2: reason`` on a line of its own; a list bullet, bold, ``#2``/``[2]`` and a dash instead of the colon
+#: are forgiven — models decorate lines. The reference is the prompt's number or the forge's thread id.
+_WONTFIX = re.compile(r"^[ \t>*_-]*WONTFIX\b[ \t*_]*[\[#]?(?P<ref>[^\s:\]]+?)\]?[ \t*_]*[:\u2014\u2013-][ \t]*"
+                      r"(?P<reason>.*?)[ \t*_]*$", re.IGNORECASE | re.MULTILINE)
+
+
+def declined(text: str, threads: tuple[ReviewThread, ...]) -> dict[str, str]:
+    """Thread id → the agent's reason, for each ``WONTFIX`` line of its final ``text`` naming a handed thread.
+
+    Why a line in the final message, not a tool or JSON: every agent backend has a final text, a keyword at
+    the start of a line survives the prose and Markdown around it, and a short number (not a forge's opaque
+    node id) is what a model copies without a slip. A line naming no handed thread is ignored.
+    """
+    by_ref = {str(n): t.id for n, t in enumerate(threads, 1)} | {t.id.lower(): t.id for t in threads}
+    found: dict[str, str] = {}
+    for match in _WONTFIX.finditer(text):
+        thread_id = by_ref.get(match["ref"].lower())
+        if thread_id is not None and thread_id not in found:
+            found[thread_id] = match["reason"].strip() or "the agent chose not to change this (no reason given)"
+    return found
+
+
+def fix_summary(text: str) -> str:
+    """The first line of the agent's final text that is not a WONTFIX line: what "Fixed in …" says."""
+    for line in text.strip().splitlines():
+        if line.strip() and not _WONTFIX.match(line):
+            return line.strip()
+    return "addressed the comment"
+
+
+@dataclass(frozen=True)
+class Reply:
+    thread: ReviewThread
+    body: str
+    resolve: bool
+
+
+def thread_replies(threads: tuple[ReviewThread, ...], final_text: str, sha: str) -> list[Reply]:
+    """After the fix: a declined thread gets the reason and stays open; the others the commit (``sha``) and are
+    resolved — or, when the fix changed nothing (``sha`` empty), what the agent said, left open for the reviewer."""
+    reasons = declined(final_text, threads)
+    summary = fix_summary(final_text)
+    fixed = f"Fixed in {sha[:7]}: {summary}" if sha else f"No code change: {summary}"
+    return [Reply(t, f"Not changed: {reasons[t.id]}", resolve=False) if t.id in reasons
+            else Reply(t, fixed, resolve=bool(sha)) for t in threads]
 
 
 def threads_to_address(threads: list[ReviewThread], seen: set[str], *, changes_requested: bool) -> list[ReviewThread]:

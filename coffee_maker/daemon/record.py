@@ -116,7 +116,10 @@ class AttemptRecord:
         return {"attempt": self.attempt, "branch": self.branch, "started_at": self.started_at,
                 "decisions": [asdict(d) for d in self.decisions], "summaries": self.summaries[-5:],
                 "texts": self.texts[-5:], "cost_usd": self.cost_usd, "turns": self.turns,
-                "tokens": self.tokens, "gate_rounds": self.gate_rounds}
+                "tokens": self.tokens, "gate_rounds": self.gate_rounds,
+                # What the PR body shows of the gate: a receipt refreshed between pushes renders it again.
+                "gate_summary": self.gate_summary, "test_output": self.test_output[-4000:],
+                "merge_check": self.merge_check}
 
     def restore(self, saved: object) -> bool:
         """Take over the earlier sessions of this same attempt (after a crash or a usage-limit pause).
@@ -133,6 +136,9 @@ class AttemptRecord:
         self.turns += int(saved.get("turns", 0))
         self.tokens += int(saved.get("tokens", 0))
         self.gate_rounds += int(saved.get("gate_rounds", 0))
+        self.gate_summary = self.gate_summary or str(saved.get("gate_summary", ""))
+        self.test_output = self.test_output or str(saved.get("test_output", ""))
+        self.merge_check = self.merge_check or str(saved.get("merge_check", ""))
         return True
 
     @property

@@ -1,5 +1,8 @@
 """Following open pull requests: merged → done, closed → blocked; CI, review threads and merging (``pr_loop``).
 
+A PR whose feedback the agent works on now (``extra["fixing"]``) is watched too: merged or closed by a
+person meanwhile, ``on_gone`` stops that agent, and the attempt ends in ``settle`` — nothing is pushed.
+
 A forge that fails (down, a bad token, a rate limit) never stops the daemon: the
 error is logged, the next poll waits — until the forge's reset time for a rate limit
 (an error carrying ``retry_at``), else a doubling back-off — and the daemon carries on.
@@ -17,9 +20,9 @@ from coffee_maker.daemon.policy import closed_pull_request
 from coffee_maker.daemon.pr_loop import LoopSettings, PullRequestLoop
 from coffee_maker.daemon.pr_policy import Feedback
 from coffee_maker.daemon.services import Services
-from coffee_maker.daemon.state import IN_REVIEW, Phase, StateStore
+from coffee_maker.daemon.state import ACTIVE, IN_REVIEW, Phase, StateStore
 from coffee_maker.errors import CoffeeMakerError
-from coffee_maker.types import PRState, PullRequest
+from coffee_maker.types import Priority, PRState, PullRequest
 
 log = structlog.get_logger(__name__)
 
@@ -42,15 +45,19 @@ class PullRequestPoller:
     """Polls the forge for the priorities in review, at most every ``interval_s``, backing off on errors."""
 
     def __init__(self, store: StateStore, services: Services, *, interval_s: float,
-                 on_feedback: Callable[[str, Feedback], None], settings: LoopSettings | None = None) -> None:
+                 on_feedback: Callable[[str, Feedback], None], settings: LoopSettings | None = None,
+                 on_gone: Callable[[str, PullRequest], None] | None = None,
+                 priority_of: Callable[[str], Priority | None] | None = None) -> None:
         self.store = store
         self.services = services
         self.interval_s = interval_s
         self.on_feedback = on_feedback
+        self.on_gone = on_gone or (lambda _pid, _pr: None)  # the PR of a fix under way was merged or closed
         self.last_poll = 0.0  # monotonic
         self.not_before = 0.0  # wall clock: no forge call before this (a rate limit, a back-off)
         self._failures = 0
-        self.loop = PullRequestLoop(store, services, settings or LoopSettings(), interval_s=interval_s)
+        self.loop = PullRequestLoop(store, services, settings or LoopSettings(), interval_s=interval_s,
+                                    priority_of=priority_of)
 
     def configure(self, settings: LoopSettings) -> None:
         """The [forge]/[daemon] settings of the loop (``wiring`` passes the loaded configuration's)."""
@@ -72,14 +79,19 @@ class PullRequestPoller:
         if time.time() < self.not_before:
             return  # the forge asked us to wait; a forced poll still fetched
         pending: list[tuple[str, Feedback]] = []
-        for state in self.store.in_phases(IN_REVIEW):
+        fixing = [s for s in self.store.in_phases(ACTIVE) if s.extra.get("fixing")]
+        for state in [*self.store.in_phases(IN_REVIEW), *fixing]:
             if not state.branch:
                 continue
             try:
                 pr = self.services.forge.find(state.branch)
                 if pr is None:
                     continue
-                self._apply(state.priority, pr)
+                if state.phase is not Phase.PR_OPEN:  # its fix runs now: only a person's merge or close matters
+                    if pr.state is not PRState.OPEN:
+                        self.on_gone(state.priority, pr)
+                    continue
+                self.settle(state.priority, pr)
                 now = self.store.get(state.priority)
                 fresh = self.loop.follow(now, pr) if now is not None and now.phase in IN_REVIEW else None
             except Exception as exc:  # noqa: BLE001 — every forge failure is logged and waited out, never fatal
@@ -94,16 +106,20 @@ class PullRequestPoller:
         for pid, feedback in pending:  # outside the try: the agent's work is not a forge error
             self.on_feedback(pid, feedback)
 
-    def _apply(self, pid: str, pr: PullRequest) -> None:
-        """Record a merge or a close (by a person)."""
+    def settle(self, pid: str, pr: PullRequest, *, mid_fix: bool = False) -> None:
+        """Record a merge or a close (by a person); ``mid_fix``: it came while the agent fixed feedback."""
+        stopped = " The agent's fix under way was stopped; nothing was pushed." if mid_fix else ""
         if pr.state is PRState.MERGED:
-            self.store.transition(pid, Phase.MERGED)
+            self.store.transition(pid, Phase.MERGED, extra={"fixing": None, "replies_due": None})
             self.store.transition(pid, Phase.DONE)
-            log.info("pull request merged", priority=pid, pr=pr.url)
+            log.info("pull request merged", priority=pid, pr=pr.url, mid_fix=mid_fix)
+            if mid_fix:
+                self.services.notifier.inform(f"{pid}: PR #{pr.number} was merged while the agent worked on its "
+                                              f"feedback.{stopped}", priority=pid, kind="merged")
         elif (block := closed_pull_request(pid, pr)) is not None:
-            self.store.transition(pid, Phase.CLOSED)
+            self.store.transition(pid, Phase.CLOSED, extra={"fixing": None, "replies_due": None})
             self.store.transition(pid, Phase.BLOCKED, reason=block.reason)
-            self.services.notifier.inform(block.notice, priority=pid, kind="blocked")
+            self.services.notifier.inform(block.notice + stopped, priority=pid, kind="blocked")
 
     def _back_off(self, pid: str, exc: BaseException) -> None:
         self._failures += 1

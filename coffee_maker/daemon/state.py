@@ -72,6 +72,9 @@ _ALLOWED: dict[Phase, set[Phase]] = {
 }
 for _phase in ACTIVE | {Phase.PR_OPEN}:
     _ALLOWED[_phase] |= {Phase.RETRY, Phase.BLOCKED}
+# A person merges or closes the PR while the agent fixes feedback on it: the fix ends there.
+for _phase in ACTIVE:
+    _ALLOWED[_phase] |= {Phase.MERGED, Phase.CLOSED}
 #: Start-up reconciliation may also move a priority forward to what the forge shows already happened
 #: (its pull request is open or merged) when the state fell behind (a lost or restored state.db).
 _RECONCILED: dict[Phase, set[Phase]] = {phase: {Phase.PR_OPEN, Phase.MERGED}

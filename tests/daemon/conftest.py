@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from coffee_maker.demo import build_sandbox
+from coffee_maker.testing.fake_forge import FakeForge
 from tests.agent.conftest import claude_bin  # noqa: F401 — shared fixture: skips locally, fails in CI
 
 
@@ -19,6 +21,14 @@ from tests.agent.conftest import claude_bin  # noqa: F401 — shared fixture: sk
 def sandbox(tmp_path: Path) -> Path:
     """The project directory of a fresh sandbox."""
     return build_sandbox(tmp_path / "sandbox")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeForge]:
+    """The shipped fake GitHub (and GitLab) server; ann may write to the repository, nobody else."""
+    with FakeForge(token="t0k", collaborators={"ann": "write"}) as server:
+        yield server
+    assert server.problems == []
 
 
 def set_script(project: Path, name: str, script: dict[str, Any]) -> None:

@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from coffee_maker.agent.scripted import ScriptedBackend
 from coffee_maker.config import load_config
 from coffee_maker.daemon import wiring
@@ -86,13 +84,6 @@ def running(sandbox: Path, fake: FakeForge, *, block_p2: bool = True, **forge: A
         daemon.request_stop()
         thread.join(60)
     assert result == [0]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeForge]:
-    with FakeForge(token="t0k", collaborators={"ann": "write"}) as server:
-        yield server
-    assert server.problems == []
 
 
 def origin_file(sandbox: Path, path: str) -> str:

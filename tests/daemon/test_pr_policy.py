@@ -13,10 +13,13 @@ from coffee_maker.daemon.pr_policy import (
     Tell,
     Wait,
     ci_waiting,
+    declined,
+    fix_summary,
     merge_decision,
     pending_wait,
     red_check,
     review_prompt,
+    thread_replies,
     threads_to_address,
 )
 from coffee_maker.types import (
@@ -118,6 +121,46 @@ class TestReviewThreads:
     def test_prompt_names_the_location(self) -> None:
         text = review_prompt([ReviewThread("t1", "ann", "Rename this", path="a.py", line=3)])
         assert text.startswith("Reviewers asked for changes") and "ann on a.py:3: Rename this" in text
+
+    def test_prompt_numbers_the_threads_and_says_how_to_decline_one(self) -> None:
+        text = review_prompt([ReviewThread("t1", "ann", "Rename this", path="a.py", line=3),
+                              ReviewThread("t2", "bob", "Add docs")])
+        assert "[1] ann on a.py:3: Rename this" in text and "[2] bob: Add docs" in text
+        assert "WONTFIX <number>: <reason>" in text
+
+
+THREADS = (ReviewThread("PRRT_a1", "ann", "Rename this", path="a.py", line=3), ReviewThread("PRRT_b2", "ann", "Round"))
+
+
+class TestDeclined:
+    def test_a_wontfix_line_by_number_or_by_the_forges_id(self) -> None:
+        assert declined("Renamed it.\nWONTFIX 2: exact values are tested", THREADS) == {
+            "PRRT_b2": "exact values are tested"}
+        assert declined("WONTFIX PRRT_a1: the name is the API's", THREADS) == {"PRRT_a1": "the name is the API's"}
+
+    def test_markdown_around_the_line_is_forgiven(self) -> None:
+        for line in ("- **WONTFIX 2**: because", "* WONTFIX #2 — because", "> wontfix [2] - because",
+                     "  WONTFIX 2:   because  "):
+            assert declined(f"Done.\n\n{line}\n", THREADS) == {"PRRT_b2": "because"}, line
+
+    def test_prose_unknown_threads_and_an_empty_reason(self) -> None:
+        assert declined("I did not write WONTFIX 2: it is inside a sentence", THREADS) == {}
+        assert declined("WONTFIX 7: no such thread", THREADS) == {}
+        assert declined("WONTFIX 1:", THREADS) == {"PRRT_a1": "the agent chose not to change this (no reason given)"}
+        assert declined("WONTFIX 1: first\nWONTFIX 1: second", THREADS) == {"PRRT_a1": "first"}
+
+    def test_replies_fixed_ones_resolved_declined_ones_with_the_reason_left_open(self) -> None:
+        text = "WONTFIX 2: exact values are tested\nRenamed the helper."
+        assert fix_summary(text) == "Renamed the helper."
+        fixed, kept = thread_replies(THREADS, text, "abc1234def")
+        assert (fixed.body, fixed.resolve) == ("Fixed in abc1234: Renamed the helper.", True)
+        assert (kept.body, kept.resolve) == ("Not changed: exact values are tested", False)
+        assert fix_summary("") == "addressed the comment"
+
+    def test_a_fix_that_changed_nothing_says_so_and_resolves_nothing(self) -> None:
+        declined_one, looked_at = thread_replies(THREADS[::-1], "WONTFIX PRRT_b2: exact values\nChecked it.", "")
+        assert (declined_one.body, declined_one.resolve) == ("Not changed: exact values", False)
+        assert (looked_at.body, looked_at.resolve) == ("No code change: Checked it.", False)
 
 
 class TestMerge:
