@@ -172,8 +172,20 @@ class Stacking:
         if step == "orphan":
             self._block(state, orphan_reason(state, parent_pr), "orphaned")
         elif step == "land" and (pr := self.services.forge.find(state.branch or "")) is not None:
-            self._land(state, parent_pr, pr, self._worktree_of(state.branch or ""))
+            try:
+                self._land(state, parent_pr, pr, self._worktree_of(state.branch or ""))
+            except GitError as exc:  # not the forge's fault: the other PRs are polled on, this one next time
+                self._problem(state, exc.message)
         return self.store.get(state.priority) or state
+
+    def _problem(self, state: PriorityState, message: str) -> None:
+        """A landing that cannot go on now (a dirty worktree, a refused push): told once, retried each poll."""
+        if state.extra.get("stack_problem") == message:
+            return
+        self.store.update(state.priority, extra={"stack_problem": message})
+        log.warning("the stacked branch could not land yet; trying again on the next poll", priority=state.priority,
+                    error=message)
+        self.services.notifier.inform(f"{state.priority}: {message}", priority=state.priority, kind="conflict")
 
     # ------------------------------------------------------------------ landing
 
@@ -195,7 +207,7 @@ class Stacking:
             self.services.forge.retarget(pr, onto)
             self.services.forge.comment(pr, f"{state.extra['stacked_on']} merged (#{parent_pr.number}): coffee-maker "
                                             f"rebased `{branch}` onto `{onto}` and retargeted this pull request.")
-        self.store.update(state.priority, extra={"stack": "landed", "base": onto})
+        self.store.update(state.priority, extra={"stack": "landed", "base": onto, "stack_problem": None})
         told = f" and retargeted PR #{pr.number} to {onto}" if pr is not None else "; its PR opens against it"
         self.services.notifier.inform(
             f"{state.priority}: {state.extra['stacked_on']} merged (PR #{parent_pr.number}), so {branch} was rebased "

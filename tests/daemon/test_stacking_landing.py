@@ -147,6 +147,24 @@ class TestSettle:
         told = [m for k, m in stack.person.informed if k == "blocked"]
         assert len(told) == 1 and "coffee-maker retry" in told[0]
 
+    def test_a_dirty_worktree_waits_and_is_told_once(self, stack: Stack) -> None:
+        """Uncommitted changes in the branch's worktree: nothing is rebased, the person is told once, and the
+        next poll after the worktree is clean lands it."""
+        path = stack.project.parent / "wt-p2"
+        git(stack.project, "worktree", "add", "-q", str(path), B2)
+        (path / "weather" / "part2.py").write_text("VALUE = 'half done'\n")
+        stack.squash_parent()
+        for _ in range(2):
+            state = stack.stacking.settle(stack.daemon.store.get(P2))  # type: ignore[arg-type]
+            assert state.phase is Phase.PR_OPEN and state.extra["stack"] == "open"
+        told = [m for k, m in stack.person.informed if k == "conflict"]
+        assert len(told) == 1 and "uncommitted changes" in told[0]
+        git(path, "checkout", "--", ".")
+        state = stack.stacking.settle(stack.daemon.store.get(P2))  # type: ignore[arg-type]
+        assert state.extra["stack"] == "landed" and state.extra["stack_problem"] is None
+        assert git(path, "rev-parse", "HEAD").strip() == stack.origin("rev-parse", B2)
+        assert stack.own_commits() == [P2]
+
     def test_parent_still_open_changes_nothing(self, stack: Stack) -> None:
         state = stack.daemon.store.get(P2)
         assert state is not None
