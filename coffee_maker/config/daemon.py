@@ -46,6 +46,11 @@ class DaemonSettings(BaseModel):
         1, ge=1, le=16, description="Priorities worked on at once, each in its own worktree, branch and agent "
                                     "process; more lanes spend faster and open more PRs for a person to review "
                                     "(docs/tech_decisions/lanes.md).")
+    stack_dependents: bool = Field(
+        False, description="Let a priority start on top of its dependency's open PR instead of waiting for the "
+                           "merge: its PR targets that branch and says \"stacked on #N\"; when the parent merges it "
+                           "is rebased onto the default branch and retargeted (docs/tech_decisions/stacking.md). Off: "
+                           "dependents wait for the merge.")
     claims: bool | Literal["auto"] = Field(
         "auto", description="Claim each priority on the remote before working on it, so several daemons share "
                             "one roadmap; \"auto\": when the repository has a remote.")

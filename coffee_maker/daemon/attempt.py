@@ -26,6 +26,7 @@ from coffee_maker.daemon.pr_receipt import receipt_key
 from coffee_maker.daemon.prompt import build_feedback_prompt, build_prompt
 from coffee_maker.daemon.record import AttemptRecord, AttemptResult, describe_tool_input
 from coffee_maker.daemon.services import Services
+from coffee_maker.daemon.stacking import Stacking, body_note, is_stacked
 from coffee_maker.daemon.state import Phase, PriorityState, StateStore, section_digest
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.interaction.facts import Facts
@@ -63,7 +64,7 @@ class AttemptRunner:
         guidelines: list[tuple[str, str]], on_progress: Callable[..., None] | None = None,
         on_agent: Callable[[AgentBackend | None], None] | None = None, backend: str | None = None,
         before_session: Callable[[str], float | None] | None = None,
-        before_pr: Callable[[Priority, Workspace], str] | None = None,
+        before_pr: Callable[[Priority, Workspace], str] | None = None, stacking: Stacking | None = None,
     ) -> None:
         self.loaded = loaded
         self.cfg = loaded.config
@@ -80,6 +81,8 @@ class AttemptRunner:
         self.before_session = before_session or (lambda _pid: None)
         #: Called before the PR opens: may wait for a conflicting open PR; returns the PR body's merge-check line.
         self.before_pr = before_pr or (lambda _priority, _ws: "")
+        #: Stacked dependents (``daemon/stacking.py``): None, no stacking at all.
+        self.stacking = stacking
 
     # ------------------------------------------------------------------ entry points
 
@@ -147,22 +150,25 @@ class AttemptRunner:
 
     def _branch(self, priority: Priority, previous: PriorityState | None, attempt: int) -> PriorityState:
         self.on_progress(phase="branching")
-        ws = self.s.git.prepare(priority)
+        stacking = self.stacking if self.cfg.daemon.stack_dependents else None
+        parent = stacking.parent_for(priority) if stacking is not None else None
+        ws = self.s.git.prepare(priority, base=parent.branch if parent is not None else None)
+        stacked = stacking.facts(parent, ws) if stacking is not None and parent is not None else {}
         return self.store.transition(
             priority.id, Phase.BRANCHED, attempt=attempt, branch=ws.branch, workspace=str(ws.path),
             session_id=previous.session_id if previous else None, commit_sha=None, reason="",
             # The section as the daemon worked from it: a later edit by the person retries a block.
-            extra={"base": ws.base, "section_digest": section_digest(priority.text),
+            extra={"base": ws.base, "section_digest": section_digest(priority.text), **stacked,
                    # A retry after a failed fix still works for the open PR (``fixing``); a new start does not.
                    **({} if previous is not None and previous.phase is Phase.RETRY else {"fixing": None})},
-            detail=f"attempt {attempt}",
+            detail=f"attempt {attempt}" + (f", stacked on {parent.pid}'s PR #{parent.pr_number}" if parent else ""),
         )
 
     def _workspace(self, priority: Priority, state: PriorityState) -> Workspace:
         """The attempt's worktree; recreated from its branch when it is gone (a crash, a cleanup)."""
         if state.workspace and (Path(state.workspace) / ".git").exists() and state.extra.get("base"):
             return Workspace(Path(state.workspace), state.branch or "", state.extra["base"])
-        ws = self.s.git.prepare(priority)
+        ws = self.s.git.prepare(priority, base=state.extra.get("base"))
         self.store.update(priority.id, workspace=str(ws.path))
         return ws
 
@@ -350,12 +356,19 @@ class AttemptRunner:
         the push sends whatever commit did not reach the remote.
         """
         self._pr_still_open(ctx)
+        if self.stacking is not None:  # a stacked branch lands first if its parent merged meanwhile
+            landed = self.stacking.before_pr(ctx.priority.id, ctx.ws)
+            if landed is None:  # its parent's PR was closed: blocked, the branch stays
+                return self.store.get(ctx.priority.id) or ctx.state
+            ctx.ws = landed
         ctx.record.merge_check = self.before_pr(ctx.priority, ctx.ws)
         self.on_progress(phase="opening PR")
         self._save_record(ctx)  # with the gate's result: a receipt refreshed later renders the same body
         current = self.store.get(ctx.priority.id)
         shown = receipt_key(current.extra if current is not None else {})  # what the body below shows
         body = self.s.pr_body(ctx.priority, ctx.record)
+        if is_stacked(now := self.store.get(ctx.priority.id)) and now is not None:
+            body = body_note(now) + body
         with ctx.trace.span("pull_request", input={"branch": ctx.ws.branch, "base": ctx.ws.base}) as span:
             pr = self.s.forge.open_or_update(branch=ctx.ws.branch, base=ctx.ws.base,
                                              title=f"{ctx.priority.id}: {ctx.priority.title}", body=body)

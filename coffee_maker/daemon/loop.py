@@ -242,7 +242,7 @@ class Daemon:
         runner = AttemptRunner(self.loaded, self.services, self.store, guidelines=view.guidelines,
                                on_progress=self._on_progress, on_agent=self._set_agent,
                                backend=self.policy.backend(), before_session=self.policy.budget.before_session,
-                               before_pr=self.conflicts.check)
+                               before_pr=self.conflicts.check, stacking=self.reviews.stacking)
         attempt, branch = attempt_number(before), before.branch if before else None
         self.last_priority = priority.id
         lane = self.status.lane or 0

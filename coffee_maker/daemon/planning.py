@@ -147,6 +147,7 @@ def complete_on_remote(loaded: LoadedConfig, remote: str, base: Callable[[], str
 def held_by(loaded: LoadedConfig) -> Held:
     """The daemon's state for ``loaded``'s repository (nothing when the daemon never ran there), and the
     priorities the remote's roadmap marks complete — the same rule as the daemon's ``effective``."""
+    from coffee_maker.daemon.stacking import stackable
     from coffee_maker.daemon.state import StateStore
     from coffee_maker.vcs.git import GitManager
 
@@ -157,7 +158,8 @@ def held_by(loaded: LoadedConfig) -> Held:
     store = StateStore(db)
     try:
         held = store.held(loaded.config.daemon.retry_delay_s)
-        return dataclasses.replace(held, finished=held.finished | elsewhere)
+        stacks = stackable(store.all()) if loaded.config.daemon.stack_dependents else frozenset()
+        return dataclasses.replace(held, finished=held.finished | elsewhere, stackable=stacks)
     finally:
         store.close()
 

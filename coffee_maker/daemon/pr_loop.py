@@ -40,6 +40,7 @@ from coffee_maker.daemon.pr_policy import (
 )
 from coffee_maker.daemon.pr_receipt import ReceiptKeeper
 from coffee_maker.daemon.services import Services
+from coffee_maker.daemon.stacking import is_stacked
 from coffee_maker.daemon.state import FINISHED, Phase, PriorityState, StateStore
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.types import CiState, Priority, PRState, PullRequest, ReviewThread, Workspace
@@ -245,6 +246,8 @@ class PullRequestLoop:
     # ------------------------------------------------------------------ merging
 
     def _maybe_merge(self, state: PriorityState, pr: PullRequest, ci: CiState | None) -> None:
+        if is_stacked(state):  # merging now would merge it into its parent's branch, not the default one
+            return
         decision = merge_decision(pr, ci, self.settings.merge)
         if not isinstance(decision, MergeNow):
             if self.settings.merge != "off":

@@ -20,6 +20,7 @@ from coffee_maker.daemon.policy import closed_pull_request
 from coffee_maker.daemon.pr_loop import LoopSettings, PullRequestLoop
 from coffee_maker.daemon.pr_policy import Feedback
 from coffee_maker.daemon.services import Services
+from coffee_maker.daemon.stacking import Stacking
 from coffee_maker.daemon.state import ACTIVE, IN_REVIEW, Phase, StateStore
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.types import Priority, PRState, PullRequest
@@ -58,6 +59,7 @@ class PullRequestPoller:
         self._failures = 0
         self.loop = PullRequestLoop(store, services, settings or LoopSettings(), interval_s=interval_s,
                                     priority_of=priority_of)
+        self.stacking = Stacking(store, services, lambda: self.loop.settings)
 
     def configure(self, settings: LoopSettings) -> None:
         """The [forge]/[daemon] settings of the loop (``wiring`` passes the loaded configuration's)."""
@@ -84,7 +86,9 @@ class PullRequestPoller:
             if not state.branch:
                 continue
             try:
-                pr = self.services.forge.find(state.branch)
+                if (state := self.stacking.settle(state)).phase not in IN_REVIEW:
+                    continue  # a stacked PR whose parent's PR was closed: blocked
+                pr = self.services.forge.find(state.branch or "")
                 if pr is None:
                     continue
                 if state.phase is not Phase.PR_OPEN:  # its fix runs now: only a person's merge or close matters

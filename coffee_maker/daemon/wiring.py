@@ -26,6 +26,7 @@ from coffee_maker.daemon.pr_loop import LoopSettings
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.record import AttemptRecord
 from coffee_maker.daemon.services import Services
+from coffee_maker.daemon.stacking import stackable
 from coffee_maker.daemon.state import StateStore
 from coffee_maker.errors import AgentError, CoffeeMakerError
 from coffee_maker.interaction.facts import FactsView
@@ -77,6 +78,7 @@ def pick_next(store: StateStore | None, loaded: LoadedConfig | None = None) -> A
     from coffee_maker.roadmap import Held, Roadmap, errors
 
     retry_delay = loaded.config.daemon.retry_delay_s if loaded is not None else 30.0
+    stacks = loaded is not None and loaded.config.daemon.stack_dependents
     said: dict[str, object] = {}
 
     def say_once(key: str, value: object, emit: Any) -> None:
@@ -91,7 +93,8 @@ def pick_next(store: StateStore | None, loaded: LoadedConfig | None = None) -> A
         if store is not None:
             for pid in store.retry_edited({p.id: p.text for p in view.priorities}):
                 log.info("retrying a blocked priority: its roadmap entry was edited", priority=pid)
-            held = dataclasses.replace(store.held(retry_delay), running=running)
+            held = dataclasses.replace(store.held(retry_delay), running=running,
+                                       stackable=stackable(store.all()) if stacks else frozenset())
         else:
             held = Held(in_review=in_review or frozenset(), blocked=blocked or frozenset(), running=running)
         found = tuple(f"line {w.line}: {w.message}" for w in errors(roadmap))

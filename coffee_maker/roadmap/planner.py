@@ -39,6 +39,9 @@ class Held:
     retry_at: Mapping[str, float] = field(default_factory=dict)  # a failed attempt's retry, not yet due
     #: Being worked on now (a lane of this daemon, or another daemon's claim): not started twice.
     running: frozenset[str] = frozenset()
+    #: Open PRs a dependent may start on top of ([daemon] stack_dependents): such a dependency counts as met
+    #: when it is the only one not complete (a branch is cut from one parent, not two).
+    stackable: frozenset[str] = frozenset()
 
 
 def _status_by_id(roadmap: Roadmap, finished: frozenset[str]) -> dict[str, Status]:
@@ -107,10 +110,12 @@ def explain(
             for dep in p.dependencies:
                 status = statuses.get(dep)
                 if status is None:
-                    unmet.append(f"{dep} (not in the roadmap)")
+                    unmet.append((dep, f"{dep} (not in the roadmap)"))
                 elif status is not Status.COMPLETE:
-                    unmet.append(f"{dep} ({_dependency_label(dep, status, held)})")
-            reason = "waits for " + ", ".join(unmet) if unmet else None
+                    unmet.append((dep, f"{dep} ({_dependency_label(dep, status, held)})"))
+            if len(unmet) == 1 and unmet[0][0] in held.stackable:
+                unmet = []  # starts stacked on that dependency's open PR
+            reason = "waits for " + ", ".join(label for _, label in unmet) if unmet else None
         if reason is not None:
             skipped.append(Skip(p, reason))
             continue

@@ -171,6 +171,8 @@ class GitLabRoutes:
                 pr["labels"] = [{"name": n} for n in dict.fromkeys(old + names)]
         if "description" in request.json:
             pr["body"] = request.json["description"]
+        if "target_branch" in request.json:  # retargeting, as a stacked MR's parent merges
+            pr["base"] = {"ref": request.json["target_branch"]}
         pr["updated_at"] = self.fake.data.now()
         return Reply(200, self.render(pr))
 

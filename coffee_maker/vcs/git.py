@@ -36,7 +36,7 @@ class WorkspaceGit(Protocol):
     """What the daemon does with git: one worktree per priority, from prepare to push (GitManager)."""
 
     def preflight(self) -> None: ...
-    def prepare(self, priority: Priority) -> Workspace: ...
+    def prepare(self, priority: Priority, base: str | None = None) -> Workspace: ...
     def changed_files(self, ws: Workspace) -> list[str]: ...
     def commit(self, ws: Workspace, message: str, trailers: Mapping[str, str]) -> str | None: ...
     def committed_head(self, ws: Workspace) -> str | None: ...
@@ -188,14 +188,15 @@ class GitManager:
     # ------------------------------------------------------------------ workspaces
 
     @_one_at_a_time
-    def prepare(self, priority: Priority) -> Workspace:
+    def prepare(self, priority: Priority, base: str | None = None) -> Workspace:
         """The priority's worktree on its branch — reused as is when it exists (crash, retry).
 
         A new one is made from a parked or finished worktree when one is safe to reuse
-        (clean, and everything on it pushed), else with `git worktree add`.
+        (clean, and everything on it pushed), else with `git worktree add`. A new branch starts
+        from ``base`` on the remote: the default branch, or a parent's PR branch when stacked.
         """
         branch = self.branch_name(priority)
-        base = self.default_branch()
+        base = base or self.default_branch()
         path = self.worktrees / priority.slug
         existing = path.is_dir() and (path / ".git").exists()
         if path.exists() and not existing:

@@ -117,6 +117,13 @@ class GitHubForge(GitHubCi, GitHubReview):
     def get(self, number: int) -> PullRequest:
         return self._pr(self._get(f"/pulls/{number}", f"read pull request #{number}"))
 
+    @forge_errors_only("GitHub")
+    def retarget(self, pr: PullRequest, base: str) -> PullRequest:
+        """Point the PR at ``base`` (a stacked PR whose parent merged): `PATCH /pulls/{n}` with `base`."""
+        _, data = self._call("PATCH", f"/pulls/{pr.number}", f"retarget #{pr.number} onto {base}",
+                             payload={"base": base})
+        return self._pr(data)
+
     def _review_decision(self, number: int) -> tuple[str | None, bool]:
         """(approved | changes_requested | None, whether a trusted person's latest review approves)."""
         latest: dict[str, str] = {}

@@ -144,6 +144,13 @@ class GitLabForge(GitLabLoop):
         return replace(pr, approved=self.approved(pr))
 
     @forge_errors_only("GitLab")
+    def retarget(self, pr: PullRequest, base: str) -> PullRequest:
+        """Point the merge request at ``base``: `PUT /merge_requests/:iid` with `target_branch`."""
+        _, data = self._call("PUT", f"/merge_requests/{pr.number}", f"retarget !{pr.number} onto {base}",
+                             json={"target_branch": base})
+        return self._pr(data)
+
+    @forge_errors_only("GitLab")
     def comments(self, pr: PullRequest) -> list[ReviewComment]:
         _, notes = self._call("GET", f"/merge_requests/{pr.number}/notes", "read comments",
                               params={"sort": "asc", "order_by": "created_at"})

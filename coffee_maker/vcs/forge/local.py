@@ -137,6 +137,15 @@ class LocalForge:
                                                "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         self._save(record)
 
+    def retarget(self, pr: PullRequest, base: str) -> PullRequest:
+        """Point the review record at ``base`` (a stacked PR whose parent merged)."""
+        record = self._load(pr.branch)
+        if record is None:
+            raise ForgeError(f"There is no local pull request for {pr.branch}.")
+        record.update(base=base, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self._save(record)
+        return self._to_pr(record)
+
     def review(self, branch: str, *, author: str, body: str, changes_requested: bool) -> None:
         """A person's review of a local PR (what `changes requested` means without a forge)."""
         record = self._load(branch)

@@ -1,0 +1,148 @@
+"""The stacking decisions (``daemon/stacking.py``'s pure functions) and the planner's ``Held.stackable``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coffee_maker.daemon.stacking import (
+    Parent,
+    body_note,
+    can_carry,
+    is_stacked,
+    next_step,
+    orphan_reason,
+    parent_for,
+    rebase_upstream,
+    stackable,
+)
+from coffee_maker.daemon.state import Phase, PriorityState
+from coffee_maker.roadmap import Held, explain, parse_roadmap
+from coffee_maker.types import PRState, PullRequest
+
+ROADMAP = """# R
+
+## PRIORITY 1: One
+**Status**: 📝 Planned
+
+## PRIORITY 2: Two
+**Status**: 📝 Planned
+**Dependencies**: PRIORITY 1
+
+## PRIORITY 3: Three
+**Status**: 📝 Planned
+**Dependencies**: PRIORITY 1, PRIORITY 2
+"""
+STACK = {"stack": "open", "stacked_on": "PRIORITY 1", "stacked_pr": 7, "stacked_branch": "cm/p1", "stacked_tip": "a" * 40}
+
+
+def state(pid: str, phase: Phase = Phase.PR_OPEN, *, pr: int | None = 7, branch: str | None = "cm/p1",
+          **extra: Any) -> PriorityState:
+    return PriorityState(pid, phase, attempt=1, branch=branch, pr_number=pr, extra=dict(extra))
+
+
+def pull(state_: PRState, number: int = 7) -> PullRequest:
+    return PullRequest(number=number, url="u", branch="cm/p1", base="main", title="t", state=state_)
+
+
+PRIORITIES = {p.id: p for p in parse_roadmap(ROADMAP).priorities}
+
+
+class TestCarriers:
+    def test_an_open_pr_carries(self) -> None:
+        """A priority in review, with its PR number and branch, may carry a dependent."""
+        assert can_carry(state("PRIORITY 1"))
+
+    def test_the_agent_on_review_feedback_still_carries(self) -> None:
+        """Its PR stays open while the agent addresses a review: a dependent may still stack on it."""
+        assert can_carry(state("PRIORITY 1", Phase.AGENT_RUNNING))
+
+    def test_no_pr_or_no_branch_or_finished_does_not(self) -> None:
+        """Before the PR exists, without a branch, or once merged or blocked: nothing to stack on."""
+        assert not can_carry(state("PRIORITY 1", pr=None))
+        assert not can_carry(state("PRIORITY 1", branch=None))
+        for phase in (Phase.DONE, Phase.MERGED, Phase.BLOCKED, Phase.PLANNED, Phase.RETRY):
+            assert not can_carry(state("PRIORITY 1", phase)), phase
+
+    def test_a_stacked_pr_does_not_carry(self) -> None:
+        """One level only: a branch whose own base will be rewritten is no base for another."""
+        assert not can_carry(state("PRIORITY 1", **STACK))
+        assert can_carry(state("PRIORITY 1", **{**STACK, "stack": "landed"}))
+
+    def test_stackable_lists_the_carriers(self) -> None:
+        assert stackable([state("PRIORITY 1"), state("PRIORITY 2", Phase.DONE), state("PRIORITY 4", pr=None)]) == \
+            frozenset({"PRIORITY 1"})
+
+    def test_is_stacked_only_while_open(self) -> None:
+        """Landed, orphaned or never stacked: not stacked."""
+        assert is_stacked(state("PRIORITY 2", **STACK))
+        for after in ("landed", "orphaned", "conflict"):
+            assert not is_stacked(state("PRIORITY 2", **{**STACK, "stack": after}))
+        assert not is_stacked(state("PRIORITY 2")) and not is_stacked(None)
+
+
+class TestParent:
+    def test_the_one_open_dependency_is_the_parent(self) -> None:
+        """PRIORITY 2 depends on PRIORITY 1, whose PR is open: stacked on it, with its PR number and branch."""
+        assert parent_for(PRIORITIES["PRIORITY 2"], [state("PRIORITY 1")]) == Parent("PRIORITY 1", 7, "cm/p1")
+
+    def test_two_open_dependencies_give_no_parent(self) -> None:
+        """A branch is cut from one parent, not two."""
+        states = [state("PRIORITY 1"), state("PRIORITY 2", pr=8, branch="cm/p2")]
+        assert parent_for(PRIORITIES["PRIORITY 3"], states) is None
+
+    def test_a_merged_dependency_is_no_parent(self) -> None:
+        """Dependencies already merged: the branch starts from the default branch, as without stacking."""
+        assert parent_for(PRIORITIES["PRIORITY 2"], [state("PRIORITY 1", Phase.DONE)]) is None
+        assert parent_for(PRIORITIES["PRIORITY 1"], [state("PRIORITY 2")]) is None  # not a dependency
+
+    def test_one_open_beside_a_merged_one_is_the_parent(self) -> None:
+        states = [state("PRIORITY 1", Phase.DONE), state("PRIORITY 2", pr=8, branch="cm/p2")]
+        assert parent_for(PRIORITIES["PRIORITY 3"], states) == Parent("PRIORITY 2", 8, "cm/p2")
+
+
+class TestLanding:
+    def test_what_the_parent_pr_means(self) -> None:
+        """Merged (any method): land; closed unmerged: orphaned; open: wait."""
+        assert next_step(pull(PRState.MERGED)) == "land"
+        assert next_step(pull(PRState.CLOSED)) == "orphan"
+        assert next_step(pull(PRState.OPEN)) == "wait"
+
+    def test_upstream_is_the_cut_unless_later_parent_work_came_in(self) -> None:
+        """The base updater merged newer parent work into the branch: its newest shared commit is the upstream;
+        a parent rewritten by force (the cut is not in its history) or none to compare with: the cut."""
+        assert rebase_upstream("cut", "shared", True) == "shared"
+        assert rebase_upstream("cut", "shared", False) == "cut"
+        assert rebase_upstream("cut", None, False) == "cut"
+
+    def test_the_pr_body_says_stacked_on(self) -> None:
+        note = body_note(state("PRIORITY 2", **STACK))
+        assert note.startswith("This pull request is stacked on #7 (PRIORITY 1, branch `cm/p1`)")
+        assert "Merge #7 first" in note and note.endswith("\n\n")
+
+    def test_the_orphan_reason_names_the_parent_and_keeps_the_work(self) -> None:
+        reason = orphan_reason(state("PRIORITY 2", branch="cm/p2", **STACK), pull(PRState.CLOSED))
+        assert reason == ("it is stacked on PRIORITY 1, whose PR #7 was closed without merge; its branch cm/p2 and "
+                          "its PR stay as they are")
+
+
+class TestPlanner:
+    roadmap = parse_roadmap(ROADMAP)
+
+    def test_without_stacking_the_dependent_waits(self) -> None:
+        chosen, skipped = explain(self.roadmap, Held(in_review=frozenset({"PRIORITY 1"})))
+        assert chosen is None
+        assert [s.reason for s in skipped if s.priority.id == "PRIORITY 2"] == ["waits for PRIORITY 1 (in review)"]
+
+    def test_a_stackable_dependency_counts_as_met(self) -> None:
+        held = Held(in_review=frozenset({"PRIORITY 1"}), stackable=frozenset({"PRIORITY 1"}))
+        chosen, _ = explain(self.roadmap, held)
+        assert chosen is not None and chosen.id == "PRIORITY 2"
+
+    def test_only_when_it_is_the_only_dependency_left(self) -> None:
+        """PRIORITY 3 needs 1 and 2, both open: it cannot stack on both, so it waits for both."""
+        held = Held(in_review=frozenset({"PRIORITY 1", "PRIORITY 2"}),
+                    stackable=frozenset({"PRIORITY 1", "PRIORITY 2"}))
+        chosen, skipped = explain(self.roadmap, held)
+        assert chosen is None
+        assert [s.reason for s in skipped if s.priority.id == "PRIORITY 3"] == \
+            ["waits for PRIORITY 1 (in review), PRIORITY 2 (in review)"]

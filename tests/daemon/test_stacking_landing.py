@@ -1,0 +1,201 @@
+"""Landing a stacked branch (``Stacking`` in ``daemon/stacking.py``) on real git and the local forge, without
+running the daemon: no worktree holding the branch, parent work merged in later, a conflict, and the parent
+merging or closing before the stacked PR opens."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from coffee_maker.config import load_config
+from coffee_maker.daemon import wiring
+from coffee_maker.daemon.loop import Daemon
+from coffee_maker.daemon.stacking import Parent, Stacking
+from coffee_maker.daemon.state import Phase
+from coffee_maker.demo_lanes import build_lanes_sandbox
+from coffee_maker.testing.channels import RecordingChannel
+from coffee_maker.testing.config_edit import set_config
+from coffee_maker.types import Workspace
+from coffee_maker.vcs.forge.local import LocalForge
+from tests.conftest import git
+
+P1, P2 = "PRIORITY 1", "PRIORITY 2"
+B1, B2 = "coffee-maker/priority-1-part-1", "coffee-maker/priority-2-part-2"
+
+
+@dataclass
+class Stack:
+    """P1's PR open on main, P2's branch cut from P1's and stacked on it; the checkout back on main."""
+
+    project: Path
+    daemon: Daemon
+    person: RecordingChannel
+    forge: LocalForge
+
+    @property
+    def stacking(self) -> Stacking:
+        return self.daemon.reviews.stacking
+
+    def commit(self, branch: str, path: str, text: str, pid: str) -> str:
+        git(self.project, "checkout", "-q", branch)
+        (self.project / path).write_text(text)
+        git(self.project, "add", path)  # only it: the state and review records live in the checkout too
+        git(self.project, "commit", "-q", "-m", f"feat: {path}\n\nPriority: {pid}")
+        git(self.project, "push", "-q", "origin", branch)
+        git(self.project, "checkout", "-q", "main")
+        return git(self.project, "rev-parse", branch).strip()
+
+    def origin(self, *args: str) -> str:
+        return git(self.project.parent / "origin.git", *args).strip()
+
+    def squash_parent(self) -> None:
+        self.forge.merge(self.forge.get(1), "squash")
+        git(self.project, "fetch", "-q", "origin")
+
+    def own_commits(self) -> list[str]:
+        """The trailers of the commits P2's branch adds to main."""
+        commits = self.origin("rev-list", "--no-merges", f"main..{B2}").split()
+        return [self.origin("log", "-1", "--format=%(trailers:key=Priority,valueonly)", c) for c in commits]
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    project = build_lanes_sandbox(tmp_path / "s", count=2, lanes=2, depends={2: 1})
+    set_config(project / "coffee_maker.toml", "daemon", stack_dependents=True)
+    git(project, "commit", "-qam", "chore: stack dependents")
+    git(project, "push", "-q", "origin", "main")
+    loaded = load_config(project)
+    daemon = wiring.build_daemon(loaded, threading.Event())
+    person = RecordingChannel()
+    daemon.services.notifier.channels.append(person)  # type: ignore[attr-defined]
+    forge = LocalForge(loaded)
+    daemon.services.forge = forge
+    s = Stack(project, daemon, person, forge)
+    git(project, "branch", "-q", B1, "main")
+    (project / "weather" / "shared.py").write_text("NAME = 'base'\n")
+    s.commit(B1, "weather/shared.py", "NAME = 'base'\n", P1)
+    s.commit(B1, "weather/part1.py", "VALUE = 1\n", P1)
+    forge.open_or_update(branch=B1, base="main", title="P1", body="B")
+    daemon.store.transition(P1, Phase.PR_OPEN, branch=B1, pr_number=1)
+    git(project, "branch", "-q", B2, B1)
+    s.commit(B2, "weather/part2.py", "VALUE = 2\n", P2)
+    forge.open_or_update(branch=B2, base=B1, title="P2", body="stacked on #1")
+    git(project, "fetch", "-q", "origin")
+    facts = s.stacking.facts(Parent(P1, 1, B1), Workspace(project, "main", "main"))
+    assert facts["stacked_tip"] == git(project, "merge-base", "HEAD", f"origin/{B1}").strip()
+    facts["stacked_tip"] = git(project, "rev-parse", B1).strip()  # the checkout is on main: name the cut
+    daemon.store.transition(P2, Phase.PR_OPEN, branch=B2, pr_number=2, extra={**facts, "base": B1})
+    try:
+        yield s
+    finally:
+        daemon.services.close()
+
+
+class TestSettle:
+    def test_no_worktree_holds_the_branch(self, stack: Stack) -> None:
+        """Its worktree went to another priority: the rebase runs in a scratch worktree, the local branch follows,
+        the remote gets only P2's commits on main, the PR is retargeted and commented, the person told."""
+        stack.squash_parent()
+        state = stack.daemon.store.get(P2)
+        assert state is not None
+        after = stack.stacking.settle(state)
+        assert after.phase is Phase.PR_OPEN and after.extra["stack"] == "landed" and after.extra["base"] == "main"
+        assert stack.own_commits() == [P2]
+        assert git(stack.project, "rev-parse", B2).strip() == stack.origin("rev-parse", B2)
+        assert stack.origin("diff", "--name-only", f"main...{B2}").split() == ["weather/part2.py"]
+        pr = stack.forge.get(2)
+        assert pr.base == "main" and "rebased `" in stack.forge._load(B2)["notes"][0]["body"]  # type: ignore[index]
+        assert [k for k, m in stack.person.informed if m.startswith(P2)] == ["pr_updated"]
+        assert "restack" not in git(stack.project, "worktree", "list")
+        again = stack.stacking.settle(after)  # landed: nothing more to do
+        assert again.extra["stack"] == "landed" and len(stack.person.informed) == 1
+
+    def test_parent_work_merged_in_later_is_not_replayed(self, stack: Stack) -> None:
+        """P1 got a review fix after P2 was cut, and P2 took it in by merging P1's branch: after the squash, P2
+        still adds only its own commit."""
+        stack.commit(B1, "weather/part1.py", "VALUE = 11\n", P1)
+        git(stack.project, "checkout", "-q", B2)
+        git(stack.project, "merge", "-q", "--no-edit", B1)
+        git(stack.project, "push", "-q", "origin", B2)
+        git(stack.project, "checkout", "-q", "main")
+        stack.squash_parent()
+        state = stack.daemon.store.get(P2)
+        assert state is not None and stack.stacking.settle(state).extra["stack"] == "landed"
+        assert stack.own_commits() == [P2]
+        assert stack.origin("diff", "--name-only", f"main...{B2}").split() == ["weather/part2.py"]
+        assert stack.origin("show", f"{B2}:weather/part1.py") == "VALUE = 11"
+
+    def test_a_conflict_blocks_and_leaves_everything_as_it_was(self, stack: Stack) -> None:
+        """P1 changed a line after P2 was cut, and P2 changed the same line: the rebase is aborted, P2 blocked
+        naming the file and the command to run by hand; its branch (local and remote) and its PR untouched."""
+        stack.commit(B1, "weather/shared.py", "NAME = 'parent'\n", P1)
+        tip = stack.commit(B2, "weather/shared.py", "NAME = 'child'\n", P2)
+        stack.squash_parent()
+        state = stack.daemon.store.get(P2)
+        assert state is not None
+        after = stack.stacking.settle(state)
+        assert after.phase is Phase.BLOCKED and after.extra["stack"] == "conflict"
+        assert "conflicts in weather/shared.py" in after.reason and "git rebase --onto origin/main" in after.reason
+        assert stack.origin("rev-parse", B2) == tip == git(stack.project, "rev-parse", B2).strip()
+        pr = stack.forge.get(2)
+        assert pr.base == B1 and pr.state.value == "open"
+        assert "restack" not in git(stack.project, "worktree", "list")
+        told = [m for k, m in stack.person.informed if k == "blocked"]
+        assert len(told) == 1 and "coffee-maker retry" in told[0]
+
+    def test_a_dirty_worktree_waits_and_is_told_once(self, stack: Stack) -> None:
+        """Uncommitted changes in the branch's worktree: nothing is rebased, the person is told once, and the
+        next poll after the worktree is clean lands it."""
+        path = stack.project.parent / "wt-p2"
+        git(stack.project, "worktree", "add", "-q", str(path), B2)
+        (path / "weather" / "part2.py").write_text("VALUE = 'half done'\n")
+        stack.squash_parent()
+        for _ in range(2):
+            state = stack.stacking.settle(stack.daemon.store.get(P2))  # type: ignore[arg-type]
+            assert state.phase is Phase.PR_OPEN and state.extra["stack"] == "open"
+        told = [m for k, m in stack.person.informed if k == "conflict"]
+        assert len(told) == 1 and "uncommitted changes" in told[0]
+        git(path, "checkout", "--", ".")
+        state = stack.stacking.settle(stack.daemon.store.get(P2))  # type: ignore[arg-type]
+        assert state.extra["stack"] == "landed" and state.extra["stack_problem"] is None
+        assert git(path, "rev-parse", "HEAD").strip() == stack.origin("rev-parse", B2)
+        assert stack.own_commits() == [P2]
+
+    def test_parent_still_open_changes_nothing(self, stack: Stack) -> None:
+        state = stack.daemon.store.get(P2)
+        assert state is not None
+        assert stack.stacking.settle(state) == stack.daemon.store.get(P2) and state.extra["stack"] == "open"
+        assert stack.person.informed == []
+
+
+class TestBeforeThePrOpens:
+    def worktree(self, stack: Stack) -> Workspace:
+        path = stack.project.parent / "wt-p2"
+        git(stack.project, "worktree", "add", "-q", str(path), B2)
+        stack.daemon.store.transition(P2, Phase.AGENT_RUNNING)  # review feedback: back at work on the branch
+        return Workspace(path, B2, B1)
+
+    def test_parent_merged_meanwhile(self, stack: Stack) -> None:
+        """The PR is about to be updated and P1 merged meanwhile: the branch lands in its own worktree first,
+        and the workspace handed back has main as its base."""
+        ws = self.worktree(stack)
+        stack.squash_parent()
+        landed = stack.stacking.before_pr(P2, ws)
+        assert landed == Workspace(ws.path, B2, "main")
+        assert git(ws.path, "rev-parse", "HEAD").strip() == stack.origin("rev-parse", B2)
+        assert stack.own_commits() == [P2]
+
+    def test_parent_closed_meanwhile(self, stack: Stack) -> None:
+        ws = self.worktree(stack)
+        stack.forge.close(B1)
+        assert stack.stacking.before_pr(P2, ws) is None
+        state = stack.daemon.store.get(P2)
+        assert state is not None and state.phase is Phase.BLOCKED and "closed without merge" in state.reason
+
+    def test_parent_open_keeps_the_workspace(self, stack: Stack) -> None:
+        ws = self.worktree(stack)
+        assert stack.stacking.before_pr(P2, ws) is ws
