@@ -86,8 +86,9 @@ class PullRequestPoller:
             if not state.branch:
                 continue
             try:
-                if (state := self.stacking.settle(state)).phase not in IN_REVIEW:
+                if (settled := self.stacking.settle(state)).phase is Phase.BLOCKED:
                     continue  # a stacked PR whose parent's PR was closed: blocked
+                state = settled  # a fix under way (``fixing``) stays in its phase: a merge or close still stops it
                 pr = self.services.forge.find(state.branch or "")
                 if pr is None:
                     continue
