@@ -65,6 +65,7 @@ class AttemptRunner:
         on_agent: Callable[[AgentBackend | None], None] | None = None, backend: str | None = None,
         before_session: Callable[[str], float | None] | None = None,
         before_pr: Callable[[Priority, Workspace], str] | None = None, stacking: Stacking | None = None,
+        continue_from: Callable[[str, Path], str | None] | None = None,
     ) -> None:
         self.loaded = loaded
         self.cfg = loaded.config
@@ -83,6 +84,9 @@ class AttemptRunner:
         self.before_pr = before_pr or (lambda _priority, _ws: "")
         #: Stacked dependents (``daemon/stacking.py``): None, no stacking at all.
         self.stacking = stacking
+        #: A new branch's worktree gets another daemon's checkpoint when its claim was taken over
+        #: (``ClaimKeeper.continue_from``): returns that daemon's owner id when it restored work.
+        self.continue_from = continue_from or (lambda _pid, _path: None)
 
     # ------------------------------------------------------------------ entry points
 
@@ -154,11 +158,13 @@ class AttemptRunner:
         parent = stacking.parent_for(priority) if stacking is not None else None
         ws = self.s.git.prepare(priority, base=parent.branch if parent is not None else None)
         stacked = stacking.facts(parent, ws) if stacking is not None and parent is not None else {}
+        continued = self.continue_from(priority.id, ws.path)
         return self.store.transition(
             priority.id, Phase.BRANCHED, attempt=attempt, branch=ws.branch, workspace=str(ws.path),
             session_id=previous.session_id if previous else None, commit_sha=None, reason="",
             # The section as the daemon worked from it: a later edit by the person retries a block.
             extra={"base": ws.base, "section_digest": section_digest(priority.text), **stacked,
+                   "continued_from": continued,
                    # A retry after a failed fix still works for the open PR (``fixing``); a new start does not.
                    **({} if previous is not None and previous.phase is Phase.RETRY else {"fixing": None})},
             detail=f"attempt {attempt}" + (f", stacked on {parent.pid}'s PR #{parent.pr_number}" if parent else ""),
@@ -190,10 +196,10 @@ class AttemptRunner:
 
     def _full_prompt(self, ctx: AttemptContext) -> str:
         retry_note = ctx.state.reason if ctx.state.attempt > 1 else None
-        test_command = self.cfg.git.test_command
         return build_prompt(ctx.priority, branch=ctx.ws.branch, guidelines=self.guidelines,
-                            guidance_files=self._guidance_files(ctx.ws.path), test_command=test_command,
-                            feedback=f"The previous attempt failed: {retry_note}" if retry_note else None)
+                            guidance_files=self._guidance_files(ctx.ws.path), test_command=self.cfg.git.test_command,
+                            feedback=f"The previous attempt failed: {retry_note}" if retry_note else None,
+                            continues_other_work=bool(ctx.state.extra.get("continued_from")))
 
     def _work(self, ctx: AttemptContext) -> PriorityState:
         """Agent → gate, with fix rounds; ends committed (or raises)."""

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import structlog
@@ -31,7 +32,7 @@ from coffee_maker.daemon.exits import Failed
 from coffee_maker.daemon.leases import ClaimKeeper
 from coffee_maker.daemon.planning import Picker, RoadmapView, next_ready
 from coffee_maker.daemon.reviews import PullRequestPoller
-from coffee_maker.daemon.state import StateStore, attempt_number
+from coffee_maker.daemon.state import Phase, StateStore, attempt_number
 from coffee_maker.daemon.status import StatusBoard
 from coffee_maker.daemon.waiting import Announcer, NotReady
 from coffee_maker.errors import AgentAuthError, CoffeeMakerError, ExitCode
@@ -70,6 +71,7 @@ class LaneHost(Protocol):
     def remember_view(self, view: RoadmapView) -> None: ...
     def idle_reason(self) -> str: ...
     def until_next_poll(self) -> float: ...
+    def merged_elsewhere(self, priority: Priority) -> bool: ...
     def attempt(self, priority: Priority, view: RoadmapView, *, feedback: str | None = None) -> None: ...
 
 
@@ -107,7 +109,7 @@ class LaneScheduler:
                     raise error
                 try:
                     host.reviews.poll()
-                    host.claims.renew()
+                    host.claims.renew(self._working())
                     host.claims.release_finished(host.store)
                     started = self._fill()
                 except CoffeeMakerError as exc:
@@ -135,6 +137,12 @@ class LaneScheduler:
         """Review feedback is never lost: it waits for a free lane and goes first."""
         self.feedback.append((priority, view, feedback))
         self.host.wake.set()
+
+    def _working(self) -> dict[str, Path]:
+        """The worktrees of the lanes whose agent is at work: their claim's renewal pushes a checkpoint."""
+        states = (self.host.store.get(pid) for pid in self.running())
+        return {s.priority: Path(s.workspace) for s in states
+                if s is not None and s.phase is Phase.AGENT_RUNNING and s.workspace}
 
     def _free(self) -> int:
         with self._lock:
@@ -173,7 +181,12 @@ class LaneScheduler:
                 skipped.add(priority.id)
                 if (problem := host.check_ready(priority)) is not None:
                     raise NotReady(problem)
-                if not host.claims.claim(priority.id) or not host.policy.within_budget(priority):
+                if not host.claims.claim(priority.id):
+                    continue
+                if host.merged_elsewhere(priority):
+                    host.claims.give_back(priority.id)
+                    continue
+                if not host.policy.within_budget(priority):
                     continue
                 host.announce.resolved()
                 self._start(priority, view, None)

@@ -5,6 +5,9 @@ start it, so the claim lives as long as the priority is this daemon's — starte
 retrying — and is released only in a final phase (done, blocked, skipped). The main loop
 renews the claims every third of the lease (``renew``); a claim that another daemon took
 (ours expired: a network cut, a long suspend) is reported through ``on_lost`` so the lane stops.
+A renewal of a priority whose agent is at work pushes its work in progress beside the claim (a
+checkpoint, in the same atomic push), so a machine's death loses at most a third of a lease of
+work; a daemon that takes an expired claim over continues from that checkpoint (``continue_from``).
 The mechanism (refs, compare-and-swap, lease) is ``vcs/claims.py``.
 """
 
@@ -12,14 +15,14 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import structlog
 
 from coffee_maker.daemon.state import FINISHED, Phase, StateStore
 from coffee_maker.errors import CoffeeMakerError, GitError
-from coffee_maker.vcs.checkpoints import push_checkpoint
+from coffee_maker.vcs.checkpoints import push_checkpoint, restore_checkpoint
 from coffee_maker.vcs.claims import (
     Claim,
     ClaimHeldError,
@@ -43,12 +46,18 @@ class ClaimKeeper:
     """This daemon's claims. ``store`` None: claims are off (no remote, or ``[daemon] claims = false``)."""
 
     def __init__(self, store: ClaimStore | None, *, required: bool = False,
-                 on_lost: Callable[[str], None] = lambda _pid: None) -> None:
+                 on_lost: Callable[[str], None] = lambda _pid: None, secret_allowlist: Sequence[str] = ()) -> None:
         self.store = store
         self.required = required  # `claims = true`: a remote refusing the namespace is a problem to fix
         self.on_lost = on_lost
+        self.secret_allowlist = tuple(secret_allowlist)  # the gate's: what it lets through, a checkpoint may hold
         self.held: dict[str, Claim] = {}
+        #: Priorities whose expired claim this daemon took over → the previous owner, until continued from.
+        self.taken: dict[str, str] = {}
         self._lock = threading.Lock()
+        # One change of a claim at a time: the main thread's renewal and a lane's checkpoint must not both
+        # swap from the same value (the loser would think its claim lost and stop its own lane).
+        self._changing = threading.RLock()
         self._refused: dict[str, str] = {}  # priority → holder last logged, so a refusal is said once
 
     @property
@@ -82,8 +91,48 @@ class ClaimKeeper:
         self._refused.pop(pid, None)
         with self._lock:
             self.held[pid] = claim
-        log.info("claimed priority", priority=pid, sequence=claim.sequence)
+            if claim.taken_from:
+                self.taken[pid] = claim.taken_from
+        if claim.taken_from:
+            log.info("took over an expired claim", priority=pid, previous_owner=claim.taken_from,
+                     sequence=claim.sequence)
+        else:
+            log.info("claimed priority", priority=pid, sequence=claim.sequence)
         return True
+
+    def give_back(self, pid: str) -> None:
+        """Release a claim this daemon will not work on after all (the priority was finished elsewhere)."""
+        with self._changing:
+            with self._lock:
+                claim = self.held.pop(pid, None)
+                self.taken.pop(pid, None)
+            if self.store is None or claim is None:
+                return
+            try:
+                self.store.release(claim, drop_checkpoint=False)
+            except CoffeeMakerError as exc:
+                log.warning("could not give a claim back; it expires by itself", priority=pid, error=exc.message)
+
+    def continue_from(self, pid: str, worktree: Path) -> str | None:
+        """A taken-over priority: put the previous owner's last checkpoint into the fresh ``worktree``.
+
+        Returns the previous owner when its work was restored; None when the claim was not taken
+        over or that daemon pushed no checkpoint (the work starts from the branch as it is).
+        """
+        with self._lock:
+            previous = self.taken.pop(pid, None)
+        if self.store is None or previous is None:
+            return None
+        try:
+            restored = restore_checkpoint(self.store, worktree, claim_slug(pid))
+        except CoffeeMakerError as exc:  # the worktree has changes, or the fetch failed: start afresh
+            log.warning("could not restore the previous owner's checkpoint", priority=pid, error=exc.message)
+            return None
+        if restored is None:
+            return None
+        log.info("continuing from the previous owner's checkpoint", priority=pid, previous_owner=previous,
+                 checkpoint=restored.sha[:12])
+        return previous
 
     def adopt(self, store: StateStore) -> None:
         """At start-up: re-claim what this daemon's state says is still its own (in review, left mid-way)."""
@@ -93,44 +142,58 @@ class ClaimKeeper:
             if state.phase not in FINAL and state.priority not in self.held:
                 self.claim(state.priority)
 
-    def renew(self) -> None:
-        """Renew each claim whose third of the lease has passed; a lost one is dropped and reported."""
+    def renew(self, working: Mapping[str, Path] | None = None) -> None:
+        """Renew each claim whose third of the lease has passed; a lost one is dropped and reported.
+
+        ``working``: the worktrees of priorities whose agent is at work — their renewal pushes a checkpoint.
+        """
         if self.store is None:
             return
         with self._lock:
             due = [c for c in self.held.values() if self.store.renew_due(c)]
-        for claim in due:
-            try:
-                renewed = self.store.renew(claim)
-            except ClaimLostError as exc:
-                log.error("lost the claim on a priority; leaving it", priority=claim.priority_id, why=exc.message)
+        for pid in (c.priority_id for c in due):
+            worktree = (working or {}).get(pid)
+            if worktree is not None and (worktree / ".git").exists():
+                self.checkpoint(pid, worktree)
+                continue
+            with self._changing:
+                if (claim := self.held.get(pid)) is None or not self.store.renew_due(claim):
+                    continue  # released, or renewed by a lane's checkpoint meanwhile
+                try:
+                    renewed = self.store.renew(claim)
+                except ClaimLostError as exc:
+                    self._lost(pid, exc)
+                    continue
+                except CoffeeMakerError as exc:  # the network: two more tries before the lease runs out
+                    log.warning("could not renew a claim; trying again", priority=pid, error=exc.message)
+                    continue
                 with self._lock:
-                    self.held.pop(claim.priority_id, None)
-                self.on_lost(claim.priority_id)
-                continue
-            except CoffeeMakerError as exc:  # the network: two more tries before the lease runs out
-                log.warning("could not renew a claim; trying again", priority=claim.priority_id, error=exc.message)
-                continue
-            with self._lock:
-                self.held[claim.priority_id] = renewed
+                    self.held[pid] = renewed
 
     def checkpoint(self, pid: str, worktree: Path) -> None:
         """Push the worktree's work in progress beside the claim (renewing it), so another machine can go on."""
-        if self.store is None or (claim := self.held.get(pid)) is None:
-            return
-        try:
-            renewed, _ = push_checkpoint(self.store, worktree, claim)
-        except ClaimLostError as exc:
-            log.error("lost the claim on a priority; leaving it", priority=pid, why=exc.message)
+        with self._changing:
+            if self.store is None or (claim := self.held.get(pid)) is None:
+                return
+            try:
+                renewed, made = push_checkpoint(self.store, worktree, claim, secret_allowlist=self.secret_allowlist)
+            except ClaimLostError as exc:
+                self._lost(pid, exc)
+                return
+            except CoffeeMakerError as exc:
+                log.warning("could not push a checkpoint", priority=pid, error=exc.message)
+                return
             with self._lock:
-                self.held.pop(pid, None)
-            self.on_lost(pid)
-            return
-        except CoffeeMakerError as exc:
-            log.warning("could not push a checkpoint", priority=pid, error=exc.message)
-            return
+                self.held[pid] = renewed
+        if made is None:
+            log.warning("work in progress looks like it holds a secret: no checkpoint pushed, the claim renewed",
+                        priority=pid)
+
+    def _lost(self, pid: str, exc: CoffeeMakerError) -> None:
+        log.error("lost the claim on a priority; leaving it", priority=pid, why=exc.message)
         with self._lock:
-            self.held[pid] = renewed
+            self.held.pop(pid, None)
+        self.on_lost(pid)
 
     def release_finished(self, store: StateStore) -> None:
         """Release the claims of priorities that reached a final phase."""
@@ -138,18 +201,20 @@ class ClaimKeeper:
             return
         with self._lock:
             claims = list(self.held.values())
-        for claim in claims:
-            state = store.get(claim.priority_id)
+        for pid in (c.priority_id for c in claims):
+            state = store.get(pid)
             if state is None or state.phase not in FINAL:
                 continue
-            try:
-                self.store.release(claim)
-                log.info("released the claim", priority=claim.priority_id, phase=state.phase.value)
-            except CoffeeMakerError as exc:
-                log.warning("could not release a claim; it expires by itself", priority=claim.priority_id,
-                            error=exc.message)
-            with self._lock:
-                self.held.pop(claim.priority_id, None)
+            with self._changing:
+                if (claim := self.held.get(pid)) is None:
+                    continue
+                try:
+                    self.store.release(claim)
+                    log.info("released the claim", priority=pid, phase=state.phase.value)
+                except CoffeeMakerError as exc:
+                    log.warning("could not release a claim; it expires by itself", priority=pid, error=exc.message)
+                with self._lock:
+                    self.held.pop(pid, None)
 
     def next_renewal_in(self, now: float) -> float | None:
         """Seconds until the soonest renewal falls due (None: nothing held)."""

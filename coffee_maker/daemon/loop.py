@@ -222,6 +222,23 @@ class Daemon:
         """One attempt in the calling lane's thread (``daemon/lanes.py``)."""
         self._attempt(priority, view, feedback=feedback)
 
+    def merged_elsewhere(self, priority: Priority) -> bool:
+        """Just claimed, never worked on here: did another daemon finish it since our last fetch?
+
+        The other daemon released its claim once its PR merged; our roadmap view may predate
+        that merge, and starting the priority again would make a second PR.
+        """
+        if not self.claims.enabled or self.store.get(priority.id) is not None:
+            return False
+        try:
+            self.services.git.fetch()
+        except CoffeeMakerError:
+            return False  # the claim is ours; the remote will tell next time
+        done = priority.id in self.read_roadmap().complete_on_remote
+        if done:
+            log.info("another daemon finished this priority; giving its claim back", priority=priority.id)
+        return done
+
     def idle_reason(self) -> str:
         return idle_reason(self.store, self.loaded.config.daemon, self._view, daily_budget_hit=self.policy.daily_budget_hit)
 
@@ -242,7 +259,8 @@ class Daemon:
         runner = AttemptRunner(self.loaded, self.services, self.store, guidelines=view.guidelines,
                                on_progress=self._on_progress, on_agent=self._set_agent,
                                backend=self.policy.backend(), before_session=self.policy.budget.before_session,
-                               before_pr=self.conflicts.check, stacking=self.reviews.stacking)
+                               before_pr=self.conflicts.check, stacking=self.reviews.stacking,
+                               continue_from=self.claims.continue_from)
         attempt, branch = attempt_number(before), before.branch if before else None
         self.last_priority = priority.id
         lane = self.status.lane or 0
@@ -253,7 +271,8 @@ class Daemon:
         counted = self.counter.started(priority.id, attempt, branch)
         action: Action | None = None
         try:
-            exit = self._run(runner, priority, attempt, branch, feedback)
+            with self.services.git.in_use(priority):  # no other lane reuses this worktree meanwhile
+                exit = self._run(runner, priority, attempt, branch, feedback)
             if isinstance(exit, PrGone):
                 self.reviews.settle(priority.id, exit.pr, mid_fix=True)
             action = self.policy.decide(priority, exit, attempt)

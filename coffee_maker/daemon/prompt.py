@@ -18,6 +18,11 @@ Rules for this session (set by the coffee_maker daemon that runs you):
 - Finish with a short summary of what you changed and how you tested it, then one line
   `- [x] <deliverable>` for each deliverable you completed, written as it is listed above."""
 
+#: Said when another daemon's checkpoint was restored into the worktree (``ClaimKeeper.continue_from``).
+CONTINUED_NOTE = ("Another daemon started this priority and stopped before finishing. Its work so far is in "
+                  "the worktree as uncommitted changes. Review it, keep what is right, and finish the "
+                  "priority from there rather than starting over.")
+
 
 def build_prompt(
     priority: Priority,
@@ -27,11 +32,13 @@ def build_prompt(
     guidance_files: Sequence[tuple[str, str]] = (),
     test_command: str | None = None,
     feedback: str | None = None,
+    continues_other_work: bool = False,
     max_section_chars: int = 40_000,
 ) -> str:
     """The priority's section and deliverables, the roadmap's guidelines, the repo's guidance files,
     and the daemon's rules. ``feedback`` (gate failures, review comments) is appended when the agent
-    is asked to fix its work."""
+    is asked to fix its work; ``continues_other_work`` when the worktree holds another daemon's work in
+    progress (its claim expired and this daemon took the priority over)."""
     parts = [f"# Implement {priority.id}: {priority.title}", ""]
     section = priority.text
     if len(section) > max_section_chars:
@@ -48,6 +55,8 @@ def build_prompt(
         parts += [f"## Repository guidance ({name})", "", body.strip(), ""]
     test_hint = f" (`{test_command}`)" if test_command else ""
     parts += [DAEMON_RULES.format(pid=priority.id, branch=branch, test_hint=test_hint), ""]
+    if continues_other_work:
+        parts += ["## Work already in progress", "", CONTINUED_NOTE, ""]
     if feedback:
         parts += ["## Fix this before finishing", "", feedback.strip(), ""]
     return "\n".join(parts)

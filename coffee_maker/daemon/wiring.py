@@ -66,7 +66,8 @@ def claim_keeper(loaded: LoadedConfig) -> Any:
             log.warning("[daemon] claims = true but the repository has no remote; working without claims",
                         remote=remote)
         return ClaimKeeper(None)
-    return ClaimKeeper(ClaimStore.from_config(loaded), required=setting is True)
+    return ClaimKeeper(ClaimStore.from_config(loaded), required=setting is True,
+                       secret_allowlist=loaded.config.git.secret_allowlist)
 
 
 def pick_next(store: StateStore | None, loaded: LoadedConfig | None = None) -> Any:

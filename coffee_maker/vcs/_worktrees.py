@@ -8,6 +8,7 @@ can be lost: it is clean and its branch tip is on the remote, or it was parked b
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Protocol
 
@@ -45,22 +46,28 @@ def is_reusable(git: GitRunner, candidate: Path, remote: str) -> bool:
         return False
 
 
-def reusable_worktree(git: GitRunner, worktrees: Path, remote: str) -> Path | None:
-    """The parked worktree, or a finished one: clean, and its branch's tip on the remote."""
+def reusable_worktree(git: GitRunner, worktrees: Path, remote: str, busy: Collection[str] = ()) -> Path | None:
+    """The parked worktree, or a finished one: clean, and its branch's tip on the remote.
+
+    ``busy``: names of worktrees an attempt is using now (another lane): never taken, however clean —
+    a lane that has just switched onto a branch already pushed looks exactly like a finished one.
+    """
     if not worktrees.is_dir():
         return None
     spare = worktrees / SPARE
     candidates = [spare] if (spare / ".git").exists() else []
-    candidates += sorted(p for p in worktrees.iterdir() if p.name != SPARE and (p / ".git").exists())
+    candidates += sorted(p for p in worktrees.iterdir()
+                         if p.name != SPARE and p.name not in busy and (p / ".git").exists())
     return next((c for c in candidates[:3] if is_reusable(git, c, remote)), None)
 
 
-def reuse_worktree(git: GitRunner, worktrees: Path, remote: str, start: list[str], path: Path) -> bool:
+def reuse_worktree(git: GitRunner, worktrees: Path, remote: str, start: list[str], path: Path,
+                   busy: Collection[str] = ()) -> bool:
     """Move a reusable worktree to ``path`` and switch it with ``git checkout *start``.
 
     False, with nothing left behind, when there is none or it cannot be moved or switched.
     """
-    reusable = reusable_worktree(git, worktrees, remote)
+    reusable = reusable_worktree(git, worktrees, remote, busy)
     if reusable is None:
         return False
     try:

@@ -69,6 +69,9 @@ class Claim:
     # Unique per commit: two lanes of one owner writing in the same second would otherwise make the
     # same commit, and the second push would be "up to date" — a second winner.
     nonce: str = ""
+    #: Set on the claim a take-over returns (never written to the remote): whose expired claim this was,
+    #: so the new owner knows to continue from that daemon's checkpoint.
+    taken_from: str = ""
 
     def expired(self, now: float, margin_s: float) -> bool:
         """Past its expiry by more than ``margin_s`` on the reader's clock (the margin absorbs clock skew)."""
@@ -174,7 +177,7 @@ class ClaimStore:
         mine = self._next(expired.slug, expired.priority_id, sequence=expired.sequence + 1)
         now = self._swap(expired.slug, mine.sha, expected=expired.sha)
         if now is None:
-            return mine
+            return replace(mine, taken_from=expired.owner)
         raise _held(self.read(expired.slug, at=now), self.owner)
 
     def renew(self, claim: Claim, *, also: Sequence[RefUpdate] = ()) -> Claim:

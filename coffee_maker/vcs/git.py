@@ -11,7 +11,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -42,6 +44,7 @@ class WorkspaceGit(Protocol):
     def committed_head(self, ws: Workspace) -> str | None: ...
     def push(self, ws: Workspace) -> None: ...
     def discard(self, ws: Workspace, *, keep_branch: bool) -> None: ...
+    def in_use(self, priority: Priority) -> AbstractContextManager[None]: ...
     def fetch(self) -> None: ...
     def branch_name(self, priority: Priority) -> str: ...
     def branch_status(self, branch: str, base: str | None = None) -> BranchStatus: ...
@@ -76,6 +79,7 @@ class GitManager:
         self._repo: Repo | None = None
         self._default: str | None = None
         self._lock = clone_lock(self.root)  # reentrant: ``prepare`` fetches inside
+        self._busy: Counter[str] = Counter()  # worktree names an attempt is using now (``in_use``)
 
     # ------------------------------------------------------------------ basics
 
@@ -219,13 +223,26 @@ class GitManager:
             # A reuse interrupted between moving a finished worktree here and switching it (a crash).
             self._git("checkout", "--quiet", *start, cwd=path)
             log.info("workspace ready (finished an interrupted switch)", branch=branch, path=str(path), base=base)
-        elif reuse_worktree(self._git, self.worktrees, self.remote, start, path):
+        elif reuse_worktree(self._git, self.worktrees, self.remote, start, path, busy=set(self._busy)):
             log.info("workspace ready (reused worktree)", branch=branch, path=str(path), base=base)
         else:
             self._git("worktree", "prune")
             self._git("worktree", "add", "--quiet", *add_args(start, path))
             log.info("workspace ready", branch=branch, path=str(path), base=base)
         return Workspace(path, branch, base)
+
+    @contextmanager
+    def in_use(self, priority: Priority) -> Iterator[None]:
+        """While an attempt works on ``priority``, no other lane's ``prepare`` reuses its worktree."""
+        with self._lock:
+            self._busy[priority.slug] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy[priority.slug] -= 1
+                if self._busy[priority.slug] <= 0:
+                    del self._busy[priority.slug]
 
     def _checkout_args(self, branch: str, base: str) -> list[str]:
         """How to get onto ``branch``: the local one, a track of the remote one, or new from the base."""

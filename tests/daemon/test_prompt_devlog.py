@@ -42,6 +42,15 @@ class TestPrompt:
         assert "Work only on PRIORITY 2.5" in prompt and "`pytest -q`" in prompt and "git push" in prompt
         assert "`- [x] <deliverable>` for each deliverable you completed" in prompt  # read back as its claims
 
+    def test_a_taken_over_priority_is_continued_not_restarted(self) -> None:
+        """Another daemon's checkpoint is in the worktree: the prompt says so, before any fix request."""
+        priority, _ = _priority()
+        plain = build_prompt(priority, branch="coffee-maker/p")
+        taken = build_prompt(priority, branch="coffee-maker/p", continues_other_work=True, feedback="tests failed")
+        assert "Work already in progress" not in plain
+        assert "## Work already in progress" in taken and "uncommitted changes" in taken
+        assert taken.index("Work already in progress") < taken.index("tests failed")
+
     def test_feedback_prompt(self) -> None:
         """A fix-up turn names the problem and repeats that the daemon commits."""
         priority, _ = _priority()

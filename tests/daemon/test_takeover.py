@@ -10,13 +10,17 @@ import sys
 from pathlib import Path
 
 from coffee_maker.daemon.state import Phase, StateStore
-from coffee_maker.demo_lanes import build_lanes_sandbox, priority_script
+from coffee_maker.demo_lanes import build_lanes_sandbox
 from coffee_maker.testing.config_edit import set_config
 from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
 from tests.daemon.conftest import start_daemon_process
 
 CLAIM = "refs/coffee-maker/claims/priority-1"
+WIP = "refs/coffee-maker/wip/priority-1"
+FIRST_HALF = '"""Part 1, written on the first machine."""\n\nVALUE = 1\n'
+SECOND_HALF = ("import unittest\n\nfrom weather.part1 import VALUE\n\n\nclass Part1Test(unittest.TestCase):\n"
+               "    def test_value(self) -> None:\n        self.assertEqual(VALUE, 1)\n")
 
 
 def _phase(project: Path) -> Phase | None:
@@ -28,12 +32,22 @@ def _phase(project: Path) -> Phase | None:
     return state.phase if state else None
 
 
+def _checkpointed(origin: Path) -> bool:
+    if not git(origin, "for-each-ref", "--format=%(refname)", WIP).strip():
+        return False
+    return "first machine" in git(origin, "show", f"{WIP}:weather/part1.py")
+
+
 def _claim_message(origin: Path) -> str:
     return git(origin, "log", "-1", "--format=%B", CLAIM)
 
 
 def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path) -> None:
-    first = build_lanes_sandbox(tmp_path / "s", count=1, lanes=1, work_s=600)  # the agent works "forever"
+    first = build_lanes_sandbox(tmp_path / "s", count=1, lanes=1)
+    scripts = tmp_path / "s" / "agent-scripts"
+    # The first machine's agent writes half the work, then works "forever": only a checkpoint saves that half.
+    (scripts / "priority-1.json").write_text(json.dumps({"session_id": "first", "model": "scripted", "steps": [
+        {"write": "weather/part1.py", "content": FIRST_HALF}, {"sleep": 600}]}))
     origin = tmp_path / "s" / "origin.git"
     set_config(first / "coffee_maker.toml", "daemon", claims=True, claim_lease_s=3.0, claim_skew_margin_s=0.5)
     second = tmp_path / "second"
@@ -48,6 +62,8 @@ def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path)
         wait_until(lambda: _phase(first) is Phase.AGENT_RUNNING, timeout_s=120, what="the first daemon's agent")
         wait_until(lambda: git(origin, "for-each-ref", "--format=%(refname)", CLAIM).strip() == CLAIM,
                    timeout_s=30, what="the first daemon's claim on the remote")
+        # Renewing the claim while the agent works pushes its work in progress beside the claim.
+        wait_until(lambda: _checkpointed(origin), timeout_s=60, what="a checkpoint of the first half")
         held_by_first = _claim_message(origin)
         status = subprocess.run([sys.executable, "-m", "coffee_maker", "status", "--json", "--repo", str(second)],
                                 capture_output=True, text=True, timeout=60, check=True)
@@ -55,8 +71,11 @@ def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path)
         assert [c["priority"] for c in seen] == ["PRIORITY 1"] and seen[0]["expires_in_s"] <= 3
         doomed.send_signal(signal.SIGKILL)  # no clean stop: the claim stays until its lease runs out
         doomed.wait(timeout=30)
-        scripts = tmp_path / "s" / "agent-scripts"
-        (scripts / "priority-1.json").write_text(json.dumps(priority_script(1, work_s=0, asks=False)))
+        # The survivor's agent writes only the second half and checks the first is there.
+        (scripts / "priority-1.json").write_text(json.dumps({"session_id": "second", "model": "scripted", "steps": [
+            {"run": "grep -q 'first machine' weather/part1.py"},
+            {"write": "tests/test_part1.py", "content": SECOND_HALF},
+            {"result": "Finished part 1.\n\n- [x] `weather/part1.py`\n- [x] Unit test in `tests/test_part1.py`"}]}))
 
         survivor = start_daemon_process(second)
         wait_until(lambda: _phase(second) is Phase.PR_OPEN, timeout_s=180, what="the second daemon's PR")
@@ -70,6 +89,7 @@ def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path)
     assert _claim_message(origin) != held_by_first  # the claim changed hands (compare-and-swap on the expired one)
     branches = [b for b in git(origin, "branch", "--format=%(refname:short)").split() if b.startswith("coffee-maker/")]
     assert branches == ["coffee-maker/priority-1-part-1"]
-    assert git(origin, "show", f"{branches[0]}:weather/part1.py").strip()
+    assert git(origin, "show", f"{branches[0]}:weather/part1.py") == FIRST_HALF  # from the checkpoint
+    assert git(origin, "show", f"{branches[0]}:tests/test_part1.py").strip()
     reviews = list((second / ".coffee_maker" / "reviews").glob("*.json"))
     assert len(reviews) == 1 and not list((first / ".coffee_maker" / "reviews").glob("*.json"))  # one PR, by the survivor

@@ -161,3 +161,42 @@ class TestCheckpoints:
         work = worktree_of(store, "wt")
         made = snapshot(work, "checkpoint\n")
         assert git(work, "rev-parse", f"{made.sha}^{{tree}}") == git(work, "rev-parse", "HEAD^{tree}")
+
+    def test_work_that_looks_like_a_secret_is_never_pushed(
+            self, machine: Callable[..., ClaimStore], shared_origin: Path, pr_branch: str) -> None:
+        """A key in the work in progress: the claim is renewed, no checkpoint leaves the machine."""
+        store = machine()
+        claim = store.acquire("P", "p1")
+        work = worktree_of(store, "wt")
+        (work / "tracked.txt").write_text("clean work\n")
+        claim, first = push_checkpoint(store, work, claim)
+        assert first is not None
+        (work / "settings.py").write_text('GITHUB_TOKEN = "ghp_' + "a1B2" * 9 + '"\n')
+        renewed, second = push_checkpoint(store, work, claim)
+        assert second is None
+        assert renewed.sequence == claim.sequence + 1  # still ours
+        assert remote_sha(shared_origin, WIP) == first.sha  # the last clean checkpoint stays
+        (work / "settings.py").unlink()
+        (work / ".env").write_text("SOMETHING=1\n")  # a .env file is a secret by its name alone
+        _, third = push_checkpoint(store, work, renewed)
+        assert third is None and remote_sha(shared_origin, WIP) == first.sha
+
+    def test_a_restore_never_moves_a_branch_back(
+            self, machine: Callable[..., ClaimStore], shared_origin: Path, pr_branch: str) -> None:
+        """The PR branch went on after the checkpoint (its work was pushed): the newer work is kept."""
+        clock = Clock()
+        dead, heir = machine(clock=clock), machine(clock=clock)
+        claim = dead.acquire("P", "p1")
+        work = worktree_of(dead, "wt-dead")
+        (work / "tracked.txt").write_text("in progress\n")
+        claim, _ = push_checkpoint(dead, work, claim)
+        git(work, "commit", "-qam", "feat: finished")
+        git(work, "push", "-q", "origin", f"HEAD:{BRANCH}")
+        clock.now += LEASE_S + MARGIN_S + 1
+        expired = dead.read("p1")
+        assert expired is not None
+        heir.take_over(expired)
+        fresh = worktree_of(heir, "wt-heir")
+        head = git(fresh, "rev-parse", "HEAD")
+        assert restore_checkpoint(heir, fresh, "p1") is None
+        assert git(fresh, "rev-parse", "HEAD") == head and not git(fresh, "status", "--porcelain")

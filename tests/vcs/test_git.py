@@ -192,6 +192,16 @@ class TestWorktreeReuse:
         assert manager.prepare(priority).path == ws.path  # and comes back from its branch when needed
         assert (ws.path / "a.py").read_text() == "a = 1\n"
 
+    def test_a_worktree_another_lane_is_using_is_never_reused(self, loaded: LoadedConfig, priority: Priority) -> None:
+        """Clean and pushed looks finished, but a lane working there keeps it (``in_use``)."""
+        manager = GitManager(loaded)
+        ws = _committed_worktree(manager, priority, pushed=True)
+        other = replace(priority, id="PRIORITY 3", title="Next")
+        with manager.in_use(priority):
+            ws2 = manager.prepare(other)
+        assert ws.path.is_dir() and git(ws.path, "rev-parse", "--abbrev-ref", "HEAD").strip() == ws.branch
+        assert ws2.path != ws.path and ws2.path.is_dir()
+
     def test_a_switch_interrupted_by_a_crash_is_finished(self, loaded: LoadedConfig, priority: Priority) -> None:
         """Killed between moving a finished worktree and switching it: the next prepare switches it."""
         manager = GitManager(loaded)
