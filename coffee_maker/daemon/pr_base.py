@@ -19,7 +19,7 @@ from coffee_maker.daemon.pr_policy import Feedback
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.state import PriorityState, StateStore
 from coffee_maker.types import PullRequest, Workspace
-from coffee_maker.vcs.confine import confined
+from coffee_maker.vcs.confine import git_in, worktree_of
 
 log = structlog.get_logger(__name__)
 
@@ -84,14 +84,7 @@ class BaseUpdater:
 
     def _worktree_of(self, branch: str) -> Path | None:
         assert self.repo is not None
-        path: str | None = None
-        for line in self._git(self.repo, "worktree", "list", "--porcelain").stdout.splitlines():
-            if line.startswith("worktree "):
-                path = line.removeprefix("worktree ")
-            elif line == f"branch refs/heads/{branch}" and path is not None:
-                return Path(path)
-        return None
+        return worktree_of(self.repo, branch)
 
     def _git(self, cwd: Path, *args: str) -> proc.Completed:
-        env = None if cwd == self.repo else proc.child_env(confined(cwd))  # a worktree: git there or nowhere
-        return proc.run(["git", *args], cwd=cwd, env=env, timeout=300)
+        return git_in(self.repo, cwd, *args)  # a worktree: git there or nowhere

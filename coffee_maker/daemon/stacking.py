@@ -39,6 +39,7 @@ from coffee_maker.daemon.state import (
 )
 from coffee_maker.errors import GitError
 from coffee_maker.types import Priority, PRState, PullRequest, Workspace
+from coffee_maker.vcs.confine import git_in, worktree_of
 
 log = structlog.get_logger(__name__)
 
@@ -219,6 +220,7 @@ class Stacking:
         """No worktree holds the branch (it was reused): rebase in a scratch one, then move the branch there."""
         repo, branch = self._repo(), state.branch or ""
         start = branch if self._sha(repo, f"refs/heads/{branch}") else f"{self.where().remote}/{branch}"
+        self._ok(repo, "worktree", "prune")  # a worktree that lost its .git still holds the branch until pruned
         self._ok(repo, "worktree", "add", "--quiet", "--detach", str(path), start)
         try:
             problem = self._rebase(state, parent_pr, path)
@@ -268,13 +270,7 @@ class Stacking:
         return repo
 
     def _worktree_of(self, branch: str) -> Path | None:
-        path: str | None = None
-        for line in self._git(self._repo(), "worktree", "list", "--porcelain").stdout.splitlines():
-            if line.startswith("worktree "):
-                path = line.removeprefix("worktree ")
-            elif line == f"branch refs/heads/{branch}" and path is not None:
-                return Path(path)
-        return None
+        return worktree_of(self._repo(), branch)
 
     def _sha(self, cwd: Path, ref: str) -> str | None:
         found = self._git(cwd, "rev-parse", "--verify", "--quiet", ref + "^{commit}")
@@ -285,6 +281,5 @@ class Stacking:
         if not result.ok:
             raise GitError(f"`git {' '.join(args)}` failed: {proc.tail(result.stderr or result.stdout, 3)}")
 
-    @staticmethod
-    def _git(cwd: Path, *args: str) -> proc.Completed:
-        return proc.run(["git", *args], cwd=cwd, timeout=300)
+    def _git(self, cwd: Path, *args: str) -> proc.Completed:
+        return git_in(self.where().repo, cwd, *args)  # a worktree: git there or nowhere

@@ -1,14 +1,16 @@
 """Git in one of the daemon's worktrees runs there, or nowhere.
 
-Why a module of its own: the worktree (vcs/git.py), the checkpoints (vcs/checkpoints.py) and
-the base-branch merge (daemon/pr_base.py) each run git in a worktree, and all three must refuse
-the same two ways of silently running it in the person's checkout instead.
+Why a module of its own: the worktree (vcs/git.py), the checkpoints (vcs/checkpoints.py), the
+base-branch merge (daemon/pr_base.py) and the stacked landing (daemon/stacking.py) each run git
+in a worktree, and all must refuse the same two ways of silently running it in the person's
+checkout instead.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from coffee_maker import proc
 from coffee_maker.errors import GitError
 
 
@@ -28,3 +30,20 @@ def confined(worktree: Path) -> dict[str, str]:
         raise GitError(f"The worktree {path} {what}: it was removed while the daemon worked in it, so git was not "
                        "run there nor anywhere else. Nothing was committed.")
     return {"GIT_CEILING_DIRECTORIES": str(path.resolve().parent)}
+
+
+def git_in(repo: Path | None, cwd: Path, *args: str, timeout: float = 300) -> proc.Completed:
+    """Run git in the clone itself (``cwd`` is ``repo``) or, confined, in one of its worktrees."""
+    env = None if cwd == repo else proc.child_env(confined(cwd))
+    return proc.run(["git", *args], cwd=cwd, env=env, timeout=timeout)
+
+
+def worktree_of(repo: Path, branch: str) -> Path | None:
+    """The worktree of ``repo`` that has ``branch`` checked out — only while it still is one (has its ``.git``)."""
+    path: str | None = None
+    for line in git_in(repo, repo, "worktree", "list", "--porcelain").stdout.splitlines():
+        if line.startswith("worktree "):
+            path = line.removeprefix("worktree ")
+        elif line == f"branch refs/heads/{branch}" and path is not None:
+            return Path(path) if (Path(path) / ".git").exists() else None
+    return None

@@ -114,6 +114,20 @@ class TestSettle:
         again = stack.stacking.settle(after)  # landed: nothing more to do
         assert again.extra["stack"] == "landed" and len(stack.person.informed) == 1
 
+    def test_a_worktree_that_lost_its_git_never_sends_the_rebase_to_the_persons_checkout(self, stack: Stack) -> None:
+        """The branch's worktree (inside the checkout, as the daemon's are) lost its .git: git there would climb to
+        the person's checkout and rebase *it*. The landing treats the branch as held by no worktree instead."""
+        path = stack.project / ".coffee_maker" / "worktrees" / "p2"
+        git(stack.project, "worktree", "add", "-q", str(path), B2)
+        (path / ".git").unlink()
+        person_head = git(stack.project, "rev-parse", "HEAD").strip()
+        stack.squash_parent()
+        state = stack.stacking.settle(stack.daemon.store.get(P2))  # type: ignore[arg-type]
+        assert state.extra["stack"] == "landed"
+        assert git(stack.project, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+        assert git(stack.project, "rev-parse", "HEAD").strip() == person_head  # the person's checkout untouched
+        assert stack.own_commits() == [P2]
+
     def test_parent_work_merged_in_later_is_not_replayed(self, stack: Stack) -> None:
         """P1 got a review fix after P2 was cut, and P2 took it in by merging P1's branch: after the squash, P2
         still adds only its own commit."""
