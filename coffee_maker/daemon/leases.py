@@ -109,7 +109,7 @@ class ClaimKeeper:
             if self.store is None or claim is None:
                 return
             try:
-                self.store.release(claim, drop_checkpoint=False)
+                self.store.release(claim)  # a checkpoint beside it is a finished priority's: drop it too
             except CoffeeMakerError as exc:
                 log.warning("could not give a claim back; it expires by itself", priority=pid, error=exc.message)
 

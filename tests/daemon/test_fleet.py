@@ -41,58 +41,91 @@ def _clone(origin: Path, path: Path, name: str, config: str) -> Path:
     return path
 
 
-def test_three_daemons_do_nine_chained_priorities_each_exactly_once(tmp_path: Path) -> None:
-    first = build_lanes_sandbox(tmp_path / "s", count=9, lanes=2, work_s=0.3, depends=CHAINS)
-    set_config(first / "coffee_maker.toml", "daemon", claims=True, claim_lease_s=10.0, claim_skew_margin_s=1.0)
-    origin = tmp_path / "s" / "origin.git"
-    config = (first / "coffee_maker.toml").read_text()
-    clones = [first, _clone(origin, tmp_path / "second", "second", config),
-              _clone(origin, tmp_path / "third", "third", config)]
-    person = _clone(origin, tmp_path / "person", "person", config)
-    merged: list[str] = []
-    stop = threading.Event()
+class Fleet:
+    """Three clones of one origin, a daemon process each, and a person merging every PR as it opens."""
 
-    def merge_open_prs() -> None:
-        """The person: merges every open PR of any daemon into main, once."""
-        while not stop.is_set():
-            for clone in clones:
+    def __init__(self, tmp_path: Path, *, work_s: float) -> None:
+        first = build_lanes_sandbox(tmp_path / "s", count=9, lanes=2, work_s=work_s, depends=CHAINS)
+        set_config(first / "coffee_maker.toml", "daemon", claims=True, claim_lease_s=6.0, claim_skew_margin_s=0.5)
+        self.origin = tmp_path / "s" / "origin.git"
+        config = (first / "coffee_maker.toml").read_text()
+        self.clones = [first, _clone(self.origin, tmp_path / "second", "second", config),
+                       _clone(self.origin, tmp_path / "third", "third", config)]
+        self.person = _clone(self.origin, tmp_path / "person", "person", config)
+        self.merged: list[str] = []
+        self.daemons: list[subprocess.Popen[bytes]] = []
+        self._stop = threading.Event()
+        self._merger = threading.Thread(target=self._merge_open_prs, daemon=True)
+
+    def _merge_open_prs(self) -> None:
+        while not self._stop.is_set():
+            for clone in self.clones:
                 for pid, phase in _states(clone):
-                    if phase is not Phase.PR_OPEN or pid in merged:
+                    if phase is not Phase.PR_OPEN or pid in self.merged:
                         continue
                     branch = f"coffee-maker/{pid.lower().replace(' ', '-')}-part-{pid.split()[-1]}"
-                    git(person, "pull", "-q", "--no-rebase", "origin", "main")
-                    git(person, "fetch", "-q", "origin", branch)
-                    git(person, "merge", "-q", "--no-edit", "FETCH_HEAD")
-                    git(person, "push", "-q", "origin", "HEAD:main")
-                    merged.append(pid)
-            stop.wait(0.3)
+                    git(self.person, "pull", "-q", "--no-rebase", "origin", "main")
+                    git(self.person, "fetch", "-q", "origin", branch)
+                    git(self.person, "merge", "-q", "--no-edit", "FETCH_HEAD")
+                    git(self.person, "push", "-q", "origin", "HEAD:main")
+                    self.merged.append(pid)
+            self._stop.wait(0.3)
 
-    daemons: list[subprocess.Popen[bytes]] = []
-    merger = threading.Thread(target=merge_open_prs, daemon=True)
-    merger.start()
-    try:
-        daemons = [start_daemon_process(clone) for clone in clones]
-        wait_until(lambda: sum(phase is Phase.DONE for c in clones for _, phase in _states(c)) >= 9,
-                   timeout_s=420, what="nine priorities done")
-        for daemon in daemons:
-            daemon.send_signal(signal.SIGTERM)
-        assert [d.wait(timeout=60) for d in daemons] == [0, 0, 0]
-    finally:
-        stop.set()
-        merger.join(10)
-        for daemon in daemons:
+    def __enter__(self) -> Fleet:
+        self._merger.start()
+        self.daemons = [start_daemon_process(clone) for clone in self.clones]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._merger.join(10)
+        for daemon in self.daemons:
             if daemon.poll() is None:
                 daemon.kill()
 
-    worked = [pid for c in clones for pid, _ in _states(c)]
+    def all_merged(self) -> bool:
+        return git(self.origin, "show", "main:docs/ROADMAP.md").count("✅") >= 9
+
+    def stop(self, daemons: list[subprocess.Popen[bytes]]) -> None:
+        for daemon in daemons:
+            daemon.send_signal(signal.SIGTERM)
+        assert [d.wait(timeout=60) for d in daemons] == [0] * len(daemons)
+
+    def assert_each_done_once(self) -> None:
+        """Nine merges, nine branches, nine PRs, every part on main, nothing left claimed."""
+        everything = sorted(f"PRIORITY {n}" for n in range(1, 10))
+        assert sorted(self.merged) == everything
+        reviews = [json.loads(p.read_text()) for c in self.clones for p in (c / ".coffee_maker" / "reviews").glob("*.json")]
+        assert len(reviews) == 9 and len({r["branch"] for r in reviews}) == 9  # one PR each
+        branches = [b for b in git(self.origin, "branch", "--format=%(refname:short)").split()
+                    if b.startswith("coffee-maker/")]
+        assert len(branches) == 9
+        for n in range(1, 10):  # no commit lost
+            assert git(self.origin, "show", f"main:weather/part{n}.py") == f'"""Part {n}."""\n\nVALUE = {n}\n'
+
+
+def test_three_daemons_do_nine_chained_priorities_each_exactly_once(tmp_path: Path) -> None:
+    with Fleet(tmp_path, work_s=0.3) as fleet:
+        wait_until(lambda: sum(phase is Phase.DONE for c in fleet.clones for _, phase in _states(c)) >= 9,
+                   timeout_s=420, what="nine priorities done")
+        fleet.stop(fleet.daemons)
+    worked = [pid for c in fleet.clones for pid, _ in _states(c)]
     assert sorted(worked) == sorted(f"PRIORITY {n}" for n in range(1, 10))  # each by exactly one daemon
-    assert sum(1 for c in clones if _states(c)) >= 2  # the work was shared
-    reviews = [json.loads(p.read_text()) for c in clones for p in (c / ".coffee_maker" / "reviews").glob("*.json")]
-    assert len(reviews) == 9 and len({r["branch"] for r in reviews}) == 9  # one PR each
-    branches = [b for b in git(origin, "branch", "--format=%(refname:short)").split() if b.startswith("coffee-maker/")]
-    assert len(branches) == 9
-    assert sorted(merged) == sorted(f"PRIORITY {n}" for n in range(1, 10))
+    assert sum(1 for c in fleet.clones if _states(c)) >= 2  # the work was shared
+    fleet.assert_each_done_once()
     # Done everywhere: every claim was released, and no checkpoint was left behind.
-    assert git(origin, "for-each-ref", "--format=%(refname)", "refs/coffee-maker/").split() == []
-    roadmap = git(origin, "show", "main:docs/ROADMAP.md")
-    assert roadmap.count("✅") >= 9
+    assert git(fleet.origin, "for-each-ref", "--format=%(refname)", "refs/coffee-maker/").split() == []
+
+
+def test_sigkill_of_one_daemon_among_three_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
+    """One daemon dies mid-agent: its claims expire, the others take its priorities over (continuing from
+    its checkpoints, or giving back what the person already merged) and finish the roadmap."""
+    with Fleet(tmp_path, work_s=2.0) as fleet:
+        doomed = fleet.daemons[0]
+        wait_until(lambda: any(phase is Phase.AGENT_RUNNING for _, phase in _states(fleet.clones[0]))
+                   and len(fleet.merged) >= 2, timeout_s=240, what="the first daemon mid-agent, two PRs merged")
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=30)
+        wait_until(fleet.all_merged, timeout_s=420, what="every priority merged")
+        fleet.stop(fleet.daemons[1:])
+    fleet.assert_each_done_once()
