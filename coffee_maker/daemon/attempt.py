@@ -22,11 +22,11 @@ from coffee_maker.agent.outcomes import session_not_found
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.devlog import write_devlog
 from coffee_maker.daemon.exits import AttemptExit, AuthFailed, Failed, Paused, PrGone, Reached
-from coffee_maker.daemon.pr_receipt import receipt_key
+from coffee_maker.daemon.pr_receipt import receipt_key, render_body
 from coffee_maker.daemon.prompt import build_feedback_prompt, build_prompt
 from coffee_maker.daemon.record import AttemptRecord, AttemptResult, describe_tool_input
 from coffee_maker.daemon.services import Services
-from coffee_maker.daemon.stacking import Stacking, body_note, is_stacked
+from coffee_maker.daemon.stacking import Stacking
 from coffee_maker.daemon.state import Phase, PriorityState, StateStore, section_digest
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.interaction.facts import Facts
@@ -372,9 +372,7 @@ class AttemptRunner:
         self._save_record(ctx)  # with the gate's result: a receipt refreshed later renders the same body
         current = self.store.get(ctx.priority.id)
         shown = receipt_key(current.extra if current is not None else {})  # what the body below shows
-        body = self.s.pr_body(ctx.priority, ctx.record)
-        if is_stacked(now := self.store.get(ctx.priority.id)) and now is not None:
-            body = body_note(now) + body
+        body = render_body(self.s, ctx.priority, ctx.record, current)
         with ctx.trace.span("pull_request", input={"branch": ctx.ws.branch, "base": ctx.ws.base}) as span:
             pr = self.s.forge.open_or_update(branch=ctx.ws.branch, base=ctx.ws.base,
                                              title=f"{ctx.priority.id}: {ctx.priority.title}", body=body)

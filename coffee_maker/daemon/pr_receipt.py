@@ -14,6 +14,7 @@ import structlog
 
 from coffee_maker.daemon.record import AttemptRecord
 from coffee_maker.daemon.services import Services
+from coffee_maker.daemon.stacking import body_note, is_stacked
 from coffee_maker.daemon.state import PriorityState, StateStore
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.types import Priority, PullRequest
@@ -22,9 +23,16 @@ log = structlog.get_logger(__name__)
 
 
 def receipt_key(extra: dict[str, Any]) -> list[Any]:
-    """What of the state row the receipt shows beyond the attempt's record: checks seen and fix rounds."""
+    """What of the state row the body shows beyond the attempt's record: checks seen, fix rounds, and
+    whether it is stacked (a landed branch's body loses its "stacked on #N" note)."""
     return [list(extra.get("checks_seen") or []), int((extra.get("ci") or {}).get("rounds", 0)),
-            int(extra.get("review_rounds", 0))]
+            int(extra.get("review_rounds", 0)), str(extra.get("stack") or "")]
+
+
+def render_body(services: Services, priority: Priority, record: AttemptRecord, state: PriorityState | None) -> str:
+    """The PR body: the receipt, headed by the stacking note while the branch is stacked on an open PR."""
+    body = services.pr_body(priority, record)
+    return body_note(state) + body if state is not None and is_stacked(state) else body
 
 
 class ReceiptKeeper:
@@ -55,4 +63,4 @@ class ReceiptKeeper:
             return None
         record = AttemptRecord(priority, state.attempt, state.branch)
         record.restore(state.extra.get("record"))
-        return self.services.pr_body(priority, record)
+        return render_body(self.services, priority, record, state)

@@ -139,6 +139,9 @@ class TestStackingOn:
             assert phase(daemon, P2) is Phase.PR_OPEN
             wait_until(lambda: told(person, "pr_updated"), timeout_s=30, what="the person told")
             landed = told(person, "pr_updated")
+            # Landed: the body's receipt is rendered again, without the "stacked on #1" note.
+            wait_until(lambda: "stacked on" not in record(project, B2)["body"], timeout_s=30,
+                       what="the stacking note gone from PRIORITY 2's PR body")
         assert len(landed) == 1 and "rebased onto main" in landed[0] and "retargeted PR #2 to main" in landed[0]
         assert record(project, B2)["base"] == "main"
         assert git(project.parent / "origin.git", "merge-base", "--is-ancestor", "main", B2) == ""
