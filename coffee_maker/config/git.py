@@ -35,6 +35,10 @@ class ForgeSettings(BaseModel):
         "auto", description="auto (from the remote URL) | github (REST) | gh (the logged-in gh CLI) | gitlab | "
                             "local (review branches, no forge)")
     api_url: str | None = Field(None, description="API base URL (GitHub Enterprise, self-hosted GitLab, tests).")
+    repository: str | None = Field(
+        None, pattern=r"^[\w.-]+(/[\w.-]+)+$",
+        description="The repository on the forge as owner/name (GitLab: group/…/name), when the remote's URL does "
+                    "not say it: a mirror, a local path, a proxy.")
     token: SecretStr | None = Field(None, description="The API token (prefer token_env or the environment: config "
                                                       "files leak); shown masked by `config show`.")
     token_env: str | None = Field(None, description="Environment variable holding the token (default GITHUB_TOKEN/GH_TOKEN/GITLAB_TOKEN).")

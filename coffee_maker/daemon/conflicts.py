@@ -1,17 +1,22 @@
 """Before a PR opens: does the branch merge into its base and beside the other open PRs' branches?
 
 Why: two lanes whose work overlaps would otherwise open two PRs that cannot both merge. The
-branch is checked (``vcs/merge_check``, no checkout) against the base and against every branch
-of this daemon's priorities whose PR is open. The one whose PR opened first goes first: on a
-conflict with it, a lane waits — sleeping on the stop event, re-checking at each poll — until that
-PR merges or closes; `run --once` does not wait, it says so in the PR body. What was checked,
-and the outcome, goes into the PR body. A conflict only in the roadmap is not one: every
-branch ticks its own section, and two neighbouring sections' edits touch adjacent lines.
+branch is checked (``vcs/merge_check``, no checkout) against the base, against every branch of
+this daemon's priorities whose PR is open, and against the pushed branches of priorities other
+daemons hold claims on (``elsewhere``: read from the shared remote). The one whose PR opened first
+goes first: on a conflict with it, a lane waits — sleeping on the stop event, re-checking at each
+poll — until that PR merges or closes (another daemon's branch only counts while the forge shows
+its PR open, so two daemons never wait for each other); `run --once` does not wait, it says so in
+the PR body. What was checked, and the outcome, goes into the PR body. A conflict only in the
+roadmap is not one: every branch ticks its own section, and two neighbouring sections' edits
+touch adjacent lines. A conflict with the base opens the PR saying so; the PR loop then merges the
+base in and has the agent resolve it (``daemon/pr_base.py``).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import structlog
 
@@ -26,20 +31,23 @@ log = structlog.get_logger(__name__)
 
 class ConflictGuard:
     def __init__(self, store: StateStore, status: StatusBoard, stopping: threading.Event, *, remote: str,
-                 recheck_s: float, roadmap: str) -> None:
+                 recheck_s: float, roadmap: str, elsewhere: Callable[[], dict[str, str]] | None = None) -> None:
         self.store = store
         self.status = status
         self.stopping = stopping
         self.remote = remote
         self.recheck_s = recheck_s
         self.roadmap = roadmap  # relative to the repository, as git names paths
+        #: Other daemons' priorities whose PR is open → their branch, fetched (``Daemon.open_elsewhere``).
+        self.elsewhere = elsewhere or dict
 
     def _merges(self, ws: Workspace, ref: str) -> bool | None:
         paths = conflicting_paths(ws.path, "HEAD", ref)
         return None if paths is None else not [p for p in paths if p != self.roadmap]
 
     def _open_branches(self, pid: str) -> dict[str, str]:
-        return {s.priority: s.branch for s in self.store.in_phases(IN_REVIEW) if s.branch and s.priority != pid}
+        ours = {s.priority: s.branch for s in self.store.in_phases(IN_REVIEW) if s.branch and s.priority != pid}
+        return {**{p: b for p, b in self.elsewhere().items() if p != pid}, **ours}
 
     def _conflicts(self, ws: Workspace, others: dict[str, str]) -> list[str]:
         return [pid for pid, branch in sorted(others.items())

@@ -216,6 +216,16 @@ class ClaimKeeper:
                 with self._lock:
                     self.held.pop(pid, None)
 
+    def held_elsewhere(self) -> list[str]:
+        """The priorities other daemons hold claims on now (one fetch); nothing when claims are off or unreadable."""
+        if self.store is None:
+            return []
+        try:
+            return [c.priority_id for c in self.store.list() if c.owner != self.store.owner]
+        except CoffeeMakerError as exc:
+            log.debug("could not read the other daemons' claims", error=exc.message)
+            return []
+
     def next_renewal_in(self, now: float) -> float | None:
         """Seconds until the soonest renewal falls due (None: nothing held)."""
         if self.store is None or not self.held:

@@ -24,6 +24,7 @@ from coffee_maker.daemon.attempt import AttemptRunner
 from coffee_maker.daemon.conflicts import ConflictGuard
 from coffee_maker.daemon.counting import AttemptCounter
 from coffee_maker.daemon.exits import AttemptExit, Exit, Failed, Interrupted, PrGone
+from coffee_maker.daemon.fleet import OtherDaemons
 from coffee_maker.daemon.idle import idle_reason, retry_times
 from coffee_maker.daemon.lanes import LaneScheduler
 from coffee_maker.daemon.leases import ClaimKeeper
@@ -78,9 +79,10 @@ class Daemon:
         self.check_ready = check_ready or (lambda _priority: None)
         self.status = StatusBoard(store)
         self.announce = Announcer(self.status)
+        self.fleet = OtherDaemons(self.claims, store, services, lambda: self._view or self.read_roadmap())
         self.conflicts = ConflictGuard(store, self.status, self.stopping, remote=loaded.config.git.remote,
                                        recheck_s=loaded.config.daemon.poll_interval_s,
-                                       roadmap=services.roadmap_relpath.as_posix())
+                                       roadmap=services.roadmap_relpath.as_posix(), elsewhere=self.fleet.open_prs)
         self.policy = Applier(loaded.config, services.notifier, store, self.status, sleep=self.sleep)
         self.counter = AttemptCounter(services.telemetry)
         self.reviews = PullRequestPoller(store, services, interval_s=loaded.config.daemon.poll_interval_s,
@@ -223,21 +225,7 @@ class Daemon:
         self._attempt(priority, view, feedback=feedback)
 
     def merged_elsewhere(self, priority: Priority) -> bool:
-        """Just claimed, never worked on here: did another daemon finish it since our last fetch?
-
-        The other daemon released its claim once its PR merged; our roadmap view may predate
-        that merge, and starting the priority again would make a second PR.
-        """
-        if not self.claims.enabled or self.store.get(priority.id) is not None:
-            return False
-        try:
-            self.services.git.fetch()
-        except CoffeeMakerError:
-            return False  # the claim is ours; the remote will tell next time
-        done = priority.id in self.read_roadmap().complete_on_remote
-        if done:
-            log.info("another daemon finished this priority; giving its claim back", priority=priority.id)
-        return done
+        return self.fleet.merged_elsewhere(priority)
 
     def idle_reason(self) -> str:
         return idle_reason(self.store, self.loaded.config.daemon, self._view, daily_budget_hit=self.policy.daily_budget_hit)

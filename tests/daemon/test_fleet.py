@@ -15,9 +15,12 @@ import subprocess
 import threading
 from pathlib import Path
 
+from coffee_maker.commands.daemon_cmd import status_data
+from coffee_maker.config import load_config
 from coffee_maker.daemon.state import Phase, StateStore
-from coffee_maker.demo_lanes import build_lanes_sandbox
+from coffee_maker.demo_lanes import build_lanes_sandbox, priority_script
 from coffee_maker.testing.config_edit import set_config
+from coffee_maker.testing.fake_forge import FakeForge
 from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
 from tests.daemon.conftest import start_daemon_process
@@ -129,3 +132,52 @@ def test_sigkill_of_one_daemon_among_three_loses_nothing_and_duplicates_nothing(
         wait_until(fleet.all_merged, timeout_s=420, what="every priority merged")
         fleet.stop(fleet.daemons[1:])
     fleet.assert_each_done_once()
+
+
+def test_a_branch_that_conflicts_with_another_daemons_open_pr_waits_for_it(tmp_path: Path, fake: FakeForge) -> None:
+    """Two daemons, one lane each, one forge (the fake GitHub): PRIORITY 1 and 2 write the same file
+    differently. Whichever daemon gets 2 checks its branch before the PR against 1's — pushed by the
+    other daemon, its PR open on the forge — waits for the person to merge 1, and says so in its PR body."""
+    first = build_lanes_sandbox(tmp_path / "s", count=2, lanes=1)
+    set_config(first / "coffee_maker.toml", "daemon", claims=True, claim_lease_s=30.0)
+    # The remote is a bare repository on disk; its pull requests live on the fake GitHub as o/r.
+    set_config(first / "coffee_maker.toml", "forge", provider="github", api_url=fake.url, token="t0k", repository="o/r")
+    clash = priority_script(2, work_s=2.0, asks=False)
+    clash["steps"] = [{"sleep": 2.0}, {"write": "weather/part1.py", "content": '"""Part 1, rewritten."""\n\nVALUE = 2\n'},
+                      {"write": "tests/test_part2.py", "content": (
+                          "import unittest\n\nfrom weather.part1 import VALUE\n\n\nclass Part2Test(unittest.TestCase):\n"
+                          "    def test_value(self) -> None:\n        self.assertEqual(VALUE, 2)\n")},
+                      {"result": "Rewrote part 1.\n\n- [x] `weather/part2.py`"}]
+    (tmp_path / "s" / "agent-scripts" / "priority-2.json").write_text(json.dumps(clash))
+    origin = tmp_path / "s" / "origin.git"
+    clones = [first, _clone(origin, tmp_path / "second", "second", (first / "coffee_maker.toml").read_text())]
+    person = _clone(origin, tmp_path / "person", "person", "")
+
+    def holder(pid: str) -> Path | None:
+        return next((c for c in clones if any(p == pid for p, _ in _states(c))), None)
+
+    def waiting_for_p1() -> bool:
+        where = holder("PRIORITY 2")
+        return where is not None and "PRIORITY 1 to merge" in str(
+            (status_data(load_config(where)).get("lanes") or [{}])[0].get("waiting_for"))
+
+    daemons = [start_daemon_process(clone) for clone in clones]
+    try:
+        wait_until(waiting_for_p1, timeout_s=120, what="PRIORITY 2 waiting for the other daemon's PR")
+        git(person, "fetch", "-q", "origin", "coffee-maker/priority-1-part-1")
+        git(person, "merge", "-q", "--no-edit", "FETCH_HEAD")
+        git(person, "push", "-q", "origin", "HEAD:main")
+        fake.set_merged(next(n for n, pr in fake.data.pulls.items() if pr["head"]["ref"] == "coffee-maker/priority-1-part-1"))
+        wait_until(lambda: (where := holder("PRIORITY 2")) is not None
+                   and dict(_states(where)).get("PRIORITY 2") is Phase.PR_OPEN, timeout_s=120, what="PRIORITY 2's PR")
+        for daemon in daemons:
+            daemon.send_signal(signal.SIGTERM)
+        assert [d.wait(timeout=60) for d in daemons] == [0, 0]
+    finally:
+        for daemon in daemons:
+            if daemon.poll() is None:
+                daemon.kill()
+    p1_home, p2_home = holder("PRIORITY 1"), holder("PRIORITY 2")
+    assert p1_home is not None and p2_home is not None and p1_home != p2_home  # one each
+    body = next(pr["body"] for pr in fake.data.pulls.values() if pr["head"]["ref"] == "coffee-maker/priority-2-part-2")
+    assert "waited for PRIORITY 1 to merge first" in body and "**conflicts**" in body  # 1 merged: 2 needs a rebase

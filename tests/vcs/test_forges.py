@@ -326,6 +326,18 @@ class TestLocalExtras:
         assert isinstance(gh, GhCliForge) and gh.hostname == "github.com"
         assert make_forge(loaded, "/srv/git/origin.git").name == "local"
 
+    def test_a_remote_that_does_not_name_the_repository(self, loaded: LoadedConfig,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+        """A path or a mirror as the remote: [forge] repository names the forge's repository; without it, a sentence."""
+        monkeypatch.setenv("GITHUB_TOKEN", "t")
+        (loaded.repo / "coffee_maker.toml").write_text("[forge]\nprovider = \"github\"\n")
+        with pytest.raises(ForgeError, match='repository = \\"owner/name\\"'):
+            make_forge(load_config(loaded.repo), "/srv/git/origin.git")
+        (loaded.repo / "coffee_maker.toml").write_text(
+            "[forge]\nprovider = \"github\"\napi_url = \"https://ghe.example/api/v3\"\nrepository = \"o/r\"\n")
+        forge = make_forge(load_config(loaded.repo), "/srv/git/origin.git")
+        assert isinstance(forge, GitHubForge) and (forge.owner, forge.repo) == ("o", "r")
+
 
 class TestEndToEnd:
     def test_branch_push_and_pr_through_make_forge(self, loaded: LoadedConfig, priority: Priority,

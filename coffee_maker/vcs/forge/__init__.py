@@ -131,12 +131,14 @@ def make_forge(loaded: LoadedConfig, url: str | None = None) -> Forge:
         provider = "github" if "github" in host else "gitlab" if "gitlab" in host else "local"
     if provider == "local":
         return LocalForge(loaded)
-    parsed = owner_and_repo(url)
+    named = settings.repository.rpartition("/") if settings.repository else None
+    parsed = (named[0], named[2]) if named else owner_and_repo(url)
     if parsed is None:
         remote = loaded.config.git.remote
         where = f"the remote {remote!r} is {url!r}" if url else f"there is no remote {remote!r}"
         raise ForgeError(f"[forge] provider = \"{provider}\" needs a remote on a {_LABELS[provider]} server, but "
-                         f"{where}; set [forge] provider = \"local\" (review branches) or point {remote} at the forge.")
+                         f"{where}; set [forge] provider = \"local\" (review branches), point {remote} at the forge, "
+                         "or name the forge's repository with [forge] repository = \"owner/name\".")
     if provider == "gh":
         return GhCliForge(parsed[0], parsed[1], settings, hostname=host or "github.com")
     if provider == "github":

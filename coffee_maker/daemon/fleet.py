@@ -1,0 +1,65 @@
+"""What this daemon learns about the other daemons sharing its remote: their merges and their open PRs.
+
+Why a module: several daemons coordinate only through the remote (claims in ``daemon/leases.py``,
+the roadmap on the default branch in ``planning.complete_on_remote``), and two questions need a
+fresh look there rather than the view of the last fetch — is a priority just claimed already
+finished elsewhere (so it is not done twice), and which of the others' PRs are open now (so the
+merge check before our PR covers their branches too, ``daemon/conflicts.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+
+from coffee_maker.daemon.leases import ClaimKeeper
+from coffee_maker.daemon.planning import RoadmapView
+from coffee_maker.daemon.services import Services
+from coffee_maker.daemon.state import StateStore
+from coffee_maker.errors import CoffeeMakerError
+from coffee_maker.types import Priority, PRState
+
+log = structlog.get_logger(__name__)
+
+
+class OtherDaemons:
+    def __init__(self, claims: ClaimKeeper, store: StateStore, services: Services,
+                 view: Callable[[], RoadmapView]) -> None:
+        self.claims, self.store, self.services, self.view = claims, store, services, view
+
+    def merged_elsewhere(self, priority: Priority) -> bool:
+        """Just claimed, never worked on here: did another daemon finish it since our last fetch?
+
+        The other daemon released its claim once its PR merged; our roadmap view may predate
+        that merge, and starting the priority again would make a second PR.
+        """
+        if not self.claims.enabled or self.store.get(priority.id) is not None:
+            return False
+        try:
+            self.services.git.fetch()
+        except CoffeeMakerError:
+            return False  # the claim is ours; the remote will tell next time
+        done = priority.id in self.view().complete_on_remote
+        if done:
+            log.info("another daemon finished this priority; giving its claim back", priority=priority.id)
+        return done
+
+    def open_prs(self) -> dict[str, str]:
+        """Other daemons' priorities (claimed on the remote) whose PR is open → their branch, freshly fetched."""
+        pids = self.claims.held_elsewhere()
+        if not pids:
+            return {}
+        view, found = self.view(), {}
+        try:
+            self.services.git.fetch()
+            for pid in pids:
+                if (priority := view.get(pid)) is None:
+                    continue
+                branch = self.services.git.branch_name(priority)
+                pr = self.services.forge.find(branch)
+                if pr is not None and pr.state is PRState.OPEN:
+                    found[pid] = branch
+        except CoffeeMakerError as exc:  # the check is advice: a remote or forge hiccup must not stop the PR
+            log.debug("could not read the other daemons' open PRs", error=exc.message)
+        return found
