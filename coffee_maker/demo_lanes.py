@@ -43,6 +43,18 @@ def priority_script(n: int, *, work_s: float, asks: bool, extra: Mapping[str, ob
     return {"session_id": f"lanes-{n}", "model": "scripted-lanes", "steps": steps, **(extra or {})}
 
 
+def clashing_script(n: int, *, work_s: float) -> dict[str, object]:
+    """PRIORITY ``n``'s agent rewrites part 1's module instead of adding its own: its branch conflicts with
+    PRIORITY 1's (the conflict tests and the merge check)."""
+    script = priority_script(n, work_s=work_s, asks=False)
+    script["steps"] = [{"sleep": work_s}, {"write": "weather/part1.py", "content": f'"""Part 1, rewritten."""\n\nVALUE = {n}\n'},
+                       {"write": f"tests/test_part{n}.py", "content": (
+                           f"import unittest\n\nfrom weather.part1 import VALUE\n\n\nclass Part{n}Test(unittest.TestCase):\n"
+                           f"    def test_value(self) -> None:\n        self.assertEqual(VALUE, {n})\n")},
+                       {"result": f"Rewrote part 1.\n\n- [x] `weather/part{n}.py`"}]
+    return script
+
+
 def build_lanes_sandbox(root: Path, *, count: int, lanes: int, work_s: float = 0.0,
                         asking: Collection[int] = (), depends: Mapping[int, int] | None = None) -> Path:
     """A sandbox with PRIORITY 1..``count``; ``depends`` maps n → the priority n depends on. Returns the project."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from coffee_maker.commands.daemon_cmd import status_data
 from coffee_maker.config import load_config
 from coffee_maker.daemon.state import Phase, StateStore
-from coffee_maker.demo_lanes import build_lanes_sandbox, priority_script
+from coffee_maker.demo_lanes import build_lanes_sandbox, clashing_script
 from coffee_maker.testing.config_edit import set_config
 from coffee_maker.testing.fake_forge import FakeForge
 from coffee_maker.testing.waiting import wait_until
@@ -142,12 +142,7 @@ def test_a_branch_that_conflicts_with_another_daemons_open_pr_waits_for_it(tmp_p
     set_config(first / "coffee_maker.toml", "daemon", claims=True, claim_lease_s=30.0)
     # The remote is a bare repository on disk; its pull requests live on the fake GitHub as o/r.
     set_config(first / "coffee_maker.toml", "forge", provider="github", api_url=fake.url, token="t0k", repository="o/r")
-    clash = priority_script(2, work_s=2.0, asks=False)
-    clash["steps"] = [{"sleep": 2.0}, {"write": "weather/part1.py", "content": '"""Part 1, rewritten."""\n\nVALUE = 2\n'},
-                      {"write": "tests/test_part2.py", "content": (
-                          "import unittest\n\nfrom weather.part1 import VALUE\n\n\nclass Part2Test(unittest.TestCase):\n"
-                          "    def test_value(self) -> None:\n        self.assertEqual(VALUE, 2)\n")},
-                      {"result": "Rewrote part 1.\n\n- [x] `weather/part2.py`"}]
+    clash = clashing_script(2, work_s=2.0)
     (tmp_path / "s" / "agent-scripts" / "priority-2.json").write_text(json.dumps(clash))
     origin = tmp_path / "s" / "origin.git"
     clones = [first, _clone(origin, tmp_path / "second", "second", (first / "coffee_maker.toml").read_text())]

@@ -18,6 +18,7 @@ from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.demo_lanes import (
     answer_first_question,
     build_lanes_sandbox,
+    clashing_script,
     priority_script,
 )
 from coffee_maker.testing.daemon_run import run_daemon_until
@@ -217,12 +218,7 @@ def test_a_branch_that_conflicts_with_an_open_pr_waits_for_it_to_merge(tmp_path:
     """PRIORITY 1 and 2 write the same file differently. 1's PR opens first; 2 is checked with
     `git merge-tree` before its PR, waits until a person merged 1, and says so in its PR body."""
     project = build_lanes_sandbox(tmp_path / "s", count=2, lanes=2)
-    clash = priority_script(2, work_s=1.0, asks=False)
-    clash["steps"] = [{"sleep": 1.0}, {"write": "weather/part1.py", "content": '"""Part 1, rewritten."""\n\nVALUE = 2\n'},
-                      {"write": "tests/test_part2.py", "content": (
-                          "import unittest\n\nfrom weather.part1 import VALUE\n\n\nclass Part2Test(unittest.TestCase):\n"
-                          "    def test_value(self) -> None:\n        self.assertEqual(VALUE, 2)\n")},
-                      {"result": "Rewrote part 1.\n\n- [x] `weather/part2.py`"}]
+    clash = clashing_script(2, work_s=1.0)
     (tmp_path / "s" / "agent-scripts" / "priority-2.json").write_text(json.dumps(clash))
     merger = tmp_path / "person"
     git(tmp_path, "clone", "-q", str(tmp_path / "s" / "origin.git"), str(merger))
