@@ -56,8 +56,9 @@ class Run:
 
 
 @contextmanager
-def running(sandbox: Path, fake: FakeForge, *, block_p2: bool = True, **forge: Any) -> Iterator[Run]:
-    set_config(sandbox / "coffee_maker.toml", "daemon", poll_interval_s=0.2)
+def running(sandbox: Path, fake: FakeForge, *, block_p2: bool = True, interval_s: float = 0.2,
+            **forge: Any) -> Iterator[Run]:
+    set_config(sandbox / "coffee_maker.toml", "daemon", poll_interval_s=interval_s)
     if forge:
         set_config(sandbox / "coffee_maker.toml", "forge", **forge)
     loaded = load_config(sandbox)
