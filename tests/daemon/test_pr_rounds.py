@@ -11,7 +11,8 @@ from coffee_maker.testing.fake_forge import FakeForge
 from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
 from tests.daemon.conftest import set_script
-from tests.daemon.test_pr_loop import BRANCH, FAILING_LOG, running
+from tests.daemon.pr_harness import BRANCH, running
+from tests.daemon.test_pr_loop import FAILING_LOG
 
 #: Every resumed session (a CI or review round) adds a line: each round is its own commit.
 ROUND_SCRIPT = {"session_id": "s-rounds", "steps": [
