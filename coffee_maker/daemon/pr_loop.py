@@ -4,9 +4,8 @@ The decisions are ``daemon/pr_policy.py``'s; this module asks the forge, remembe
 state row's ``extra`` (``ci``, ``threads_seen``) so a restart neither repeats nor forgets a fix round,
 and acts. Forge errors propagate to the poller, which backs off (``daemon/reviews.py``).
 
-One fix round at a time per PR (``daemon/pr_rounds.py``). Review threads handed to a fix wait in
-``replies_due`` and become ``threads_seen`` only once the fix is pushed and they are answered; a fix that
-fails gives them back (``fix_failed``), so the next round offers them again instead of losing them.
+One fix round at a time per PR, a failed one retried as itself (``daemon/pr_rounds.py``). Review threads
+handed to a fix wait in ``replies_due`` and become ``threads_seen`` only once answered after its push.
 """
 
 from __future__ import annotations
@@ -76,7 +75,7 @@ class PullRequestLoop:
         self.interval_s = interval_s
         self.not_before: dict[str, float] = {}  # priority → no CI poll before this (pending back-off)
         self.receipt = ReceiptKeeper(store, services, priority_of or (lambda _pid: None))
-        self.rounds = FixRounds(store)  # the fix round handed per PR, one at a time (daemon/pr_rounds.py)
+        self.rounds = FixRounds(store, services)  # the fix round handed per PR, one at a time (daemon/pr_rounds.py)
 
     def follow(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
         """Work for the agent on this PR, if any; merges and CI notices are done here; the receipt follows."""
@@ -98,7 +97,7 @@ class PullRequestLoop:
         state = now
         base = BaseUpdater(self.store, self.services, repo=self.settings.repo, remote=self.settings.remote)
         if (feedback := base.update(state, pr)) is not None:
-            self.rounds.hand(state)
+            self.rounds.hand(state, feedback, f"the merge of {pr.base} into the branch")
             return feedback
         if (feedback := self._review(state, pr)) is not None:
             return feedback
@@ -172,8 +171,9 @@ class PullRequestLoop:
         assert isinstance(action, FixCi)
         memory.rounds += 1  # counted before the agent runs: a restart mid-fix does not give a round back
         self._save(pid, memory)
-        self.rounds.hand(state)
-        return Feedback("ci", action.prompt, pr), report.state
+        feedback = Feedback("ci", action.prompt, pr)
+        self.rounds.hand(state, feedback, f"the CI check {check.name!r} ({check.url or pr.url})")
+        return feedback, report.state
 
     def _save(self, pid: str, memory: CiMemory) -> None:
         """Written only when it changed: an idle PR costs no database write per poll."""
@@ -203,16 +203,22 @@ class PullRequestLoop:
         self.store.update(state.priority, extra={"replies_due": due, "fix_answer": None, "fix_done": None,
                                                  "feedback_seen": len(seen) + len(threads),  # handed to the agent
                                                  "review_rounds": int(state.extra.get("review_rounds", 0)) + 1})
-        self.rounds.hand(state)
-        return Feedback("review", review_prompt(threads), pr, tuple(threads))
+        self.rounds.hand(state, feedback := Feedback("review", review_prompt(threads), pr, tuple(threads)),
+                         "the review comments")
+        return feedback
 
     def fix_failed(self, pid: str) -> None:
-        """The fix round failed (gate red, agent error): its threads are offered again on the next round."""
+        """The fix round failed (gate red, agent error): its threads are given back — to its retry (``retry_round``),
+        or to the next round after a block."""
         self.rounds.drop(pid)
         state = self.store.get(pid)
         if state is not None and state.extra.get("replies_due"):
             log.info("the fix failed; its review threads are offered again on the next round", priority=pid)
             self.store.update(pid, extra={"replies_due": None})
+
+    def retry_round(self, state: PriorityState) -> str | None:
+        """The feedback of a fix round that failed, for the retry to run as that round; None: blocked instead."""
+        return self.rounds.retry(state, ci_fix_rounds=self.settings.ci_fix_rounds)
 
     def _answer_threads(self, state: PriorityState, pr: PullRequest) -> None:
         """The fix for review threads is done (a new commit since they were handed over, or a fix that reached
@@ -286,13 +292,10 @@ class PullRequestLoop:
             if line.startswith("worktree "):
                 path = line.removeprefix("worktree ")
             elif line == f"branch refs/heads/{pr.branch}" and path is not None:
-                self._discard(Workspace(Path(path), pr.branch, pr.base))
+                try:
+                    self.services.git.discard(Workspace(Path(path), pr.branch, pr.base), keep_branch=False)
+                except CoffeeMakerError as exc:
+                    log.warning("could not free the merged branch's worktree", path=path, error=exc.message)
                 return
-
-    def _discard(self, ws: Workspace) -> None:
-        try:
-            self.services.git.discard(ws, keep_branch=False)
-        except CoffeeMakerError as exc:
-            log.warning("could not free the merged branch's worktree", path=str(ws.path), error=exc.message)
 
 
