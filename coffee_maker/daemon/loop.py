@@ -244,6 +244,10 @@ class Daemon:
         if feedback is not None and (before is None or before.phase not in IN_REVIEW):
             log.info("the PR left review before its feedback's turn came; nothing to fix", priority=priority.id)
             return
+        if feedback is None and before is not None and before.phase is Phase.RETRY and before.extra.get("fix_round"):
+            # A fix round on an open PR that failed is tried again as that round, not as a fresh start (pr_rounds).
+            if (feedback := self.reviews.loop.retry_round(before)) is None:
+                return  # no round left: blocked, the branch and PR kept
         runner = AttemptRunner(self.loaded, self.services, self.store, guidelines=view.guidelines,
                                on_progress=self._on_progress, on_agent=self._set_agent,
                                backend=self.policy.backend(), before_session=self.policy.budget.before_session,

@@ -4,9 +4,8 @@ The decisions are ``daemon/pr_policy.py``'s; this module asks the forge, remembe
 state row's ``extra`` (``ci``, ``threads_seen``) so a restart neither repeats nor forgets a fix round,
 and acts. Forge errors propagate to the poller, which backs off (``daemon/reviews.py``).
 
-Review threads handed to a fix wait in ``replies_due`` (not offered again meanwhile) and become
-``threads_seen`` only once the fix is pushed and they are answered; a fix that fails gives them back
-(``fix_failed``), so the next round offers them again instead of losing them.
+One fix round at a time per PR, a failed one retried as itself (``daemon/pr_rounds.py``). Review threads
+handed to a fix wait in ``replies_due`` and become ``threads_seen`` only once answered after its push.
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ from coffee_maker.daemon.pr_policy import (
     threads_to_address,
 )
 from coffee_maker.daemon.pr_receipt import ReceiptKeeper
+from coffee_maker.daemon.pr_rounds import FixRounds
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.stacking import is_stacked
 from coffee_maker.daemon.state import FINISHED, Phase, PriorityState, StateStore
@@ -75,7 +75,7 @@ class PullRequestLoop:
         self.interval_s = interval_s
         self.not_before: dict[str, float] = {}  # priority → no CI poll before this (pending back-off)
         self.receipt = ReceiptKeeper(store, services, priority_of or (lambda _pid: None))
-        self.handed: set[str] = set()  # priorities whose review threads this daemon handed to a fix
+        self.rounds = FixRounds(store, services)  # the fix round handed per PR, one at a time (daemon/pr_rounds.py)
 
     def follow(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
         """Work for the agent on this PR, if any; merges and CI notices are done here; the receipt follows."""
@@ -88,13 +88,16 @@ class PullRequestLoop:
     def _follow(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
         pid = state.priority
         self._answer_threads(state, pr)
-        feedback, ci_state = self._follow_ci(state, pr) if self.settings.ci == "wait" else (None, None)
+        state = self.store.get(pid) or state
+        busy = self.rounds.busy(state)  # a round handed and not landed: nothing else is handed meanwhile
+        feedback, ci_state = self._follow_ci(state, pr, busy=busy) if self.settings.ci == "wait" else (None, None)
         now = self.store.get(pid)
-        if feedback is not None or now is None or now.phase is not Phase.PR_OPEN:  # sent to the agent, or blocked
+        if feedback is not None or now is None or now.phase is not Phase.PR_OPEN or busy:  # sent, blocked, waiting
             return feedback
         state = now
         base = BaseUpdater(self.store, self.services, repo=self.settings.repo, remote=self.settings.remote)
         if (feedback := base.update(state, pr)) is not None:
+            self.rounds.hand(state, feedback, f"the merge of {pr.base} into the branch")
             return feedback
         if (feedback := self._review(state, pr)) is not None:
             return feedback
@@ -106,7 +109,8 @@ class PullRequestLoop:
 
     # ------------------------------------------------------------------ CI
 
-    def _follow_ci(self, state: PriorityState, pr: PullRequest) -> tuple[Feedback | None, CiState | None]:
+    def _follow_ci(self, state: PriorityState, pr: PullRequest, *,
+                   busy: bool) -> tuple[Feedback | None, CiState | None]:
         pid, now = state.priority, time.time()
         if not pr.head_sha or now < self.not_before.get(pid, 0.0):
             return None, None
@@ -139,6 +143,9 @@ class PullRequestLoop:
                     f"commit (flaky or the runner); nothing to fix on PR #{pr.number}.", priority=pid, kind="ci")
             self._save(pid, memory)
             return None, report.state
+        if busy:  # looked at once the round under way lands (its push may well replace this head)
+            self._save(pid, memory)
+            return None, report.state
         check = report.failed[0]
         excerpt = self.services.forge.failure_log(check) if check.job_id is not None else None
         kind = classify_failure(check, excerpt, self._changed_files(pr),
@@ -164,7 +171,9 @@ class PullRequestLoop:
         assert isinstance(action, FixCi)
         memory.rounds += 1  # counted before the agent runs: a restart mid-fix does not give a round back
         self._save(pid, memory)
-        return Feedback("ci", action.prompt, pr), report.state
+        feedback = Feedback("ci", action.prompt, pr)
+        self.rounds.hand(state, feedback, f"the CI check {check.name!r} ({check.url or pr.url})")
+        return feedback, report.state
 
     def _save(self, pid: str, memory: CiMemory) -> None:
         """Written only when it changed: an idle PR costs no database write per poll."""
@@ -183,10 +192,7 @@ class PullRequestLoop:
     # ------------------------------------------------------------------ review threads
 
     def _review(self, state: PriorityState, pr: PullRequest) -> Feedback | None:
-        # One round at a time: its push answers exactly the threads it was given. Threads handed over by a
-        # daemon that stopped before their fix ran (a lane's queue is in memory) are offered again.
-        if state.extra.get("replies_due") and state.priority in self.handed:
-            return None
+        # Called only with no round under way (pr_rounds): its push answers exactly the threads it was given.
         seen = {str(t) for t in state.extra.get("threads_seen", [])}
         threads = threads_to_address(self.services.forge.review_threads(pr), seen,
                                      changes_requested=pr.review_decision == "changes_requested")
@@ -197,16 +203,22 @@ class PullRequestLoop:
         self.store.update(state.priority, extra={"replies_due": due, "fix_answer": None, "fix_done": None,
                                                  "feedback_seen": len(seen) + len(threads),  # handed to the agent
                                                  "review_rounds": int(state.extra.get("review_rounds", 0)) + 1})
-        self.handed.add(state.priority)
-        return Feedback("review", review_prompt(threads), pr, tuple(threads))
+        self.rounds.hand(state, feedback := Feedback("review", review_prompt(threads), pr, tuple(threads)),
+                         "the review comments")
+        return feedback
 
     def fix_failed(self, pid: str) -> None:
-        """The fix round failed (gate red, agent error): its threads are offered again on the next round."""
-        self.handed.discard(pid)
+        """The fix round failed (gate red, agent error): its threads are given back — to its retry (``retry_round``),
+        or to the next round after a block."""
+        self.rounds.drop(pid)
         state = self.store.get(pid)
         if state is not None and state.extra.get("replies_due"):
             log.info("the fix failed; its review threads are offered again on the next round", priority=pid)
             self.store.update(pid, extra={"replies_due": None})
+
+    def retry_round(self, state: PriorityState) -> str | None:
+        """The feedback of a fix round that failed, for the retry to run as that round; None: blocked instead."""
+        return self.rounds.retry(state, ci_fix_rounds=self.settings.ci_fix_rounds)
 
     def _answer_threads(self, state: PriorityState, pr: PullRequest) -> None:
         """The fix for review threads is done (a new commit since they were handed over, or a fix that reached
@@ -215,7 +227,7 @@ class PullRequestLoop:
         changed = bool(state.commit_sha) and state.commit_sha != (due or {}).get("before")
         if not due or state.phase is not Phase.PR_OPEN or not (changed or state.extra.get("fix_done")):
             return
-        self.handed.discard(state.priority)
+        self.rounds.drop(state.priority)
         threads = tuple(ReviewThread(**t) for t in due["threads"])
         seen = [*state.extra.get("threads_seen", []), *(t.id for t in threads)]
         # At most once, even if a reply fails.
@@ -280,13 +292,10 @@ class PullRequestLoop:
             if line.startswith("worktree "):
                 path = line.removeprefix("worktree ")
             elif line == f"branch refs/heads/{pr.branch}" and path is not None:
-                self._discard(Workspace(Path(path), pr.branch, pr.base))
+                try:
+                    self.services.git.discard(Workspace(Path(path), pr.branch, pr.base), keep_branch=False)
+                except CoffeeMakerError as exc:
+                    log.warning("could not free the merged branch's worktree", path=path, error=exc.message)
                 return
-
-    def _discard(self, ws: Workspace) -> None:
-        try:
-            self.services.git.discard(ws, keep_branch=False)
-        except CoffeeMakerError as exc:
-            log.warning("could not free the merged branch's worktree", path=str(ws.path), error=exc.message)
 
 

@@ -159,6 +159,18 @@ def red_check(check: CheckRun, kind: FailureKind, excerpt: LogExcerpt | None, me
     return FixCi(check, ci_prompt(check, excerpt, link))
 
 
+def ci_retry(rounds: int, rounds_allowed: int, *, pid: str, pr_number: int, what: str,
+             failure: str) -> BlockCi | None:
+    """A CI fix round that failed (its gate, the agent) is tried again as another round — unless none is left."""
+    if rounds < rounds_allowed:
+        return None
+    why = " ".join(failure.split())[:200] or "it failed"
+    reason = (f"the fix for {what} failed after {count(rounds, 'CI fix round')} (ci_fix_rounds = {rounds_allowed}); "
+              f"the last one: {why}")
+    return BlockCi(reason, f"{pid} is blocked: {reason}. The branch and PR #{pr_number} are kept; fix it there or "
+                           f"raise [daemon] ci_fix_rounds, then `coffee-maker retry {pid}`.")
+
+
 def ci_prompt(check: CheckRun, excerpt: LogExcerpt | None, link: str) -> str:
     """What the agent is told about a red check: which, the step, the log excerpt and the run's URL."""
     lines = [f"The CI check {check.name!r} failed on the pull request.", f"Run: {link}"]

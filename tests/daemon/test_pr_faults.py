@@ -24,7 +24,8 @@ from coffee_maker.types import OutcomeKind
 from coffee_maker.vcs.forge.github import GitHubForge
 from tests.conftest import git
 from tests.daemon.conftest import set_script
-from tests.daemon.test_pr_loop import BRANCH, FAILING_LOG, FIX_SCRIPT, P1, Run, running
+from tests.daemon.pr_harness import BRANCH, P1, Run, running
+from tests.daemon.test_pr_loop import FAILING_LOG, FIX_SCRIPT
 
 FIXED = "def c2f(c):\n    return c * 9 / 5 + 32\n"
 HANGING_FIX = {**FIX_SCRIPT, "resume_steps": [{"write": "weather/convert.py", "content": FIXED}, {"hang": True}]}

@@ -8,12 +8,11 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from coffee_maker.agent.scripted import ScriptedBackend
 from coffee_maker.config import load_config
 from coffee_maker.daemon import wiring
 from coffee_maker.daemon.loop import Daemon
@@ -25,8 +24,8 @@ from coffee_maker.testing.waiting import wait_until
 from coffee_maker.vcs.forge.github import GitHubForge
 from tests.conftest import git
 from tests.daemon.conftest import set_script
+from tests.daemon.pr_harness import BRANCH, P1, origin_file, running
 
-P1, BRANCH = "PRIORITY 1", "coffee-maker/priority-1-temperature-conversion-helpers"
 FAILING_LOG = ("2026-01-01T10:00:00.0000000Z ##[group]Run pytest\n"
                "2026-01-01T10:00:01.0000000Z FAILED weather/convert.py::test_c2f - assert 211 == 212\n"
                "2026-01-01T10:00:02.0000000Z ##[error]Process completed with exit code 1.\n")
@@ -35,59 +34,6 @@ FIX_SCRIPT = {"session_id": "s-ci", "steps": [
     {"write": "weather/convert.py", "content": "def c2f(c):\n    return c * 9 / 5 + 31\n"}, {"result": "Done."}],
     "resume_steps": [{"write": "weather/convert.py", "content": "def c2f(c):\n    return c * 9 / 5 + 32\n"},
                      {"result": "Fixed the offset in c2f."}]}
-
-
-class Run:
-    """A daemon running in a thread against the fake forge, with every agent it made."""
-
-    def __init__(self, daemon: Daemon, fake: FakeForge) -> None:
-        self.daemon, self.fake = daemon, fake
-        self.agents: list[ScriptedBackend] = []
-
-    @property
-    def prompts(self) -> list[str]:
-        return [run.prompt for agent in self.agents for run in agent.runs]
-
-    def state(self) -> Any:
-        return self.daemon.store.get(P1)
-
-    def phase(self) -> Phase | None:
-        return state.phase if (state := self.state()) is not None else None
-
-
-@contextmanager
-def running(sandbox: Path, fake: FakeForge, *, block_p2: bool = True, **forge: Any) -> Iterator[Run]:
-    set_config(sandbox / "coffee_maker.toml", "daemon", poll_interval_s=0.2)
-    if forge:
-        set_config(sandbox / "coffee_maker.toml", "forge", **forge)
-    loaded = load_config(sandbox)
-    daemon = wiring.build_daemon(loaded, threading.Event())
-    daemon.services.forge = GitHubForge(fake.url, "o", "r", "t0k", loaded.config.forge)
-    run = Run(daemon, fake)
-    make_agent: Callable[..., Any] = daemon.services.agent_for
-
-    def agent_for(*args: Any, **kwargs: Any) -> Any:
-        agent = make_agent(*args, **kwargs)
-        run.agents.append(agent)
-        return agent
-
-    daemon.services.agent_for = agent_for
-    if block_p2:
-        daemon.store.transition("PRIORITY 2", Phase.BLOCKED, reason="not part of this test")
-    result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(daemon.run()), daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: run.phase() is Phase.PR_OPEN and fake.data.pulls, what="the PR on the fake forge")
-        yield run
-    finally:
-        daemon.request_stop()
-        thread.join(60)
-    assert result == [0]
-
-
-def origin_file(sandbox: Path, path: str) -> str:
-    return git(sandbox.parent / "origin.git", "show", f"{BRANCH}:{path}")
 
 
 def test_red_check_log_reaches_the_agent_and_the_fix_is_pushed(sandbox: Path, fake: FakeForge) -> None:

@@ -12,6 +12,7 @@ from coffee_maker.daemon.pr_policy import (
     Rerun,
     Tell,
     Wait,
+    ci_retry,
     ci_waiting,
     declined,
     fix_summary,
@@ -107,6 +108,18 @@ class TestRedCheck:
         status = CheckRun("ci/ext", CheckStatus.COMPLETED, CheckConclusion.FAILURE, url="https://ci.test/x")
         action = red_check(status, FailureKind.REAL, None, memory(), pid="P", pr=PR, rounds_allowed=1)
         assert isinstance(action, FixCi) and "https://ci.test/x" in action.prompt
+
+
+class TestCiRetry:
+    def test_a_failed_round_is_retried_while_rounds_are_left_then_blocks_with_a_sentence(self) -> None:
+        """A CI fix round that failed is tried again within ci_fix_rounds; past it the block names the check, the
+        last failure (one line) and what to do, and keeps the PR."""
+        assert ci_retry(1, 2, pid="P1", pr_number=7, what="the CI check 'tests'", failure="gate red") is None
+        block = ci_retry(2, 2, pid="P1", pr_number=7, what="the CI check 'tests' (https://ci/1)",
+                         failure="the safety gate failed:\n  tests\tfailed")
+        assert block is not None and "after 2 CI fix rounds (ci_fix_rounds = 2)" in block.reason
+        assert "https://ci/1" in block.reason and "failed: tests failed" in block.reason
+        assert "PR #7 are kept" in block.notice and "coffee-maker retry P1" in block.notice
 
 
 class TestReviewThreads:

@@ -15,7 +15,8 @@ from coffee_maker.testing.fake_anthropic import FakeAnthropic, Turn
 from coffee_maker.testing.fake_forge import FakeForge
 from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
-from tests.daemon.test_pr_loop import BRANCH, FAILING_LOG, running
+from tests.daemon.pr_harness import BRANCH, running
+from tests.daemon.test_pr_loop import FAILING_LOG
 
 BUGGY = "def c2f(c):\n    return c * 9 / 5 + 31\n"
 FIXED = "def c2f(c):\n    return c * 9 / 5 + 32\n"
