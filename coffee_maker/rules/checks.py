@@ -14,7 +14,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from coffee_maker.rules.assignments import bare_assignment, secret_assignment, shaping_assignment
+from coffee_maker.rules.assignments import (
+    bare_assignment,
+    secret_assignment,
+    shaping_assignment,
+    shaping_prefix,
+)
 from coffee_maker.rules.names import NOT_SECRET, SECRET_NAME
 from coffee_maker.rules.shell import SHELLS
 from coffee_maker.rules.subject import CommandSubject, Subject
@@ -238,10 +243,12 @@ def inert(cmd: CommandSubject) -> bool:
     Why: a 4 KB command has ~200 parts and ~8 checks would run on each, though nearly every part is an
     ordinary program reading no variable and naming only known paths inside the worktree. This is a
     conservative summary of the checks' conditions: a program none of them names, not an interpreter,
-    not built from an expansion; no variable read and no `!` (indirect expansion); every path inside,
+    not built from an expansion; no variable read, no prefix that changes what runs and no `!` (indirect
+    expansion); every path inside,
     known and not an `environ` file. `tests/interaction/test_check_gate.py` holds it to the checks.
     """
-    if cmd.dynamic_program or cmd.variables or cmd.program in _NAMED_PROGRAMS or _is_interpreter(cmd.program):
+    if cmd.dynamic_program or cmd.variables or cmd.shaping or cmd.program in _NAMED_PROGRAMS \
+            or _is_interpreter(cmd.program):
         return False
     if "!" in cmd.source.text:
         return False
@@ -269,6 +276,7 @@ COMMAND_CHECKS: dict[str, CommandCheck] = {
     "reads-outside": _reads_outside,
     "unknown-path": _unknown_path,
     "build-output": _build_output,
+    "shaping-prefix": shaping_prefix,
 }
 RequestCheck = Callable[[Subject, Mapping[str, Any]], bool]
 REQUEST_CHECKS: dict[str, RequestCheck] = {

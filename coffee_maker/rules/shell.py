@@ -93,7 +93,8 @@ class ParsedCommand:
     source: str
     commands: list[SimpleCommand] = field(default_factory=list)
     error: str | None = None
-    assignments: list[tuple[str, str]] = field(default_factory=list)  # `X=1` statements on their own
+    #: `X=1` and `export X=1` statements (those of `bash -c` strings too): each holds for the commands after it
+    assignments: list[tuple[str, str]] = field(default_factory=list)
     assignment_parts: int = 0  # of ``commands``, those run by a `$(…)` in such a statement's value
     parents: dict[int, int] = field(default_factory=dict)  # scope → the scope it was opened in (for `cd`)
     functions: list[str] = field(default_factory=list)  # shell functions it defines (they can shadow commands)
@@ -195,10 +196,7 @@ class _Walker:
             if body is not None:
                 self.walk(body, scope=scope, inherited=tuple(redirects), piped=piped, stdin_text=here)
         elif kind == "pipeline":
-            stages = [c for c in node.named_children]
-            for i, stage in enumerate(stages):
-                self.walk(stage, scope=self.new_scope(), inherited=inherited, piped=piped or i > 0,
-                          stdin_text=stdin_text if i == 0 else None)
+            self.pipeline(node, scope, inherited, piped, stdin_text)
         elif kind in ("subshell", "command_substitution", "process_substitution"):
             inner = self.new_scope()
             for child in node.named_children:
@@ -229,6 +227,29 @@ class _Walker:
         else:
             for child in node.named_children:
                 self.walk(child, scope=scope, inherited=inherited, piped=piped, stdin_text=stdin_text)
+
+    def pipeline(self, node: Node, scope: int, inherited: tuple[Redirect, ...], piped: bool,
+                 stdin_text: str | None) -> None:
+        stages = node.named_children
+        first, here = stages[0], stdin_text
+        redirects = inherited
+        body = first.child_by_field_id(_BODY) if first.type == "redirected_statement" else first
+        if body is not None and body.type == "list":
+            # tree-sitter reads `cd x && b 2>&1 | c` as `(cd x && b) 2>&1 | c`; bash runs `cd x && (b 2>&1 | c)`:
+            # what comes before the list's last command runs here (its `cd` holds for every stage), unredirected
+            *before, first = body.named_children
+            for child in before:
+                self.walk(child, scope=scope, inherited=inherited, piped=piped, stdin_text=stdin_text)
+            here = None
+            if body is not stages[0]:
+                found = [self.redirect(c) for c in stages[0].children_by_field_id(_REDIRECT)]
+                redirects = (*inherited, *(r for rs, _ in found for r in rs))
+                here = next((text for _, text in reversed(found) if text is not None), None)
+        for i, stage in enumerate(stages):
+            if i == 0:
+                self.walk(first, scope=self.new_scope(), inherited=redirects, piped=piped, stdin_text=here)
+            else:
+                self.walk(stage, scope=self.new_scope(), inherited=inherited, piped=True)
 
     def redirect(self, node: Node) -> tuple[list[Redirect], str | None]:
         """The file redirections of one redirect node, and the text it feeds to stdin (here-string/document)."""
@@ -272,6 +293,10 @@ class _Walker:
                 value_node = child.child_by_field_id(_VALUE)
                 env.append((self.text(name_node, "strict") if name_node else "",
                             self.word(value_node, variables)[0] if value_node is not None else ""))
+            elif kind == "variable_assignment":  # `export PATH=…`: the word as written, and an assignment too
+                self._declared(child, variables)
+                dynamic.add(len(words))
+                words.append(self.text(child))
             elif kind in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
                 found, text = self.redirect(child)
                 redirects.extend(found)
@@ -303,6 +328,16 @@ class _Walker:
         if head in _NESTED_HEADS or "/" in head or head[:1] in _NESTED_FIRST_CHARS:  # else nothing can be nested
             self._nested(command)
 
+    def _declared(self, node: Node, variables: set[str]) -> None:
+        """`export X=…`, `local X=…`: like `X=…` on its own, it holds for the commands after it."""
+        name = node.child_by_field_id(_NAME)
+        value = node.child_by_field_id(_VALUE)
+        for child in node.named_children:  # walked as any other word is: a `$(…)` in it runs
+            if child != value:
+                self.word(child, variables)
+        literal = self.word(value, variables)[0] if value is not None else ""
+        self.out.assignments.append((self.text(name, "strict") if name is not None else "", literal))
+
     def _nested(self, command: SimpleCommand) -> None:
         """`bash -c '…'`, `bash <<< '…'`, `watch '…'`: the string is a command line too; judge what it runs."""
         start = _after_wrappers(command.words)
@@ -329,6 +364,7 @@ class _Walker:
         if inner.error:
             self.out.error = inner.error
         self.out.commands.extend(inner.commands)
+        self.out.assignments.extend(inner.assignments)  # `bash -c 'PATH=/tmp/x:$PATH; pytest'`
 
 
 _WRAPPER_WORDS = frozenset({"env", "timeout", "nice", "nohup", "time", "exec", "command", "builtin", "stdbuf",

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from coffee_maker.rules.paths import PathResolver, PathUse, expand_home
+from coffee_maker.rules.shaping import changes_what_runs
 from coffee_maker.rules.shell import ParsedCommand, SimpleCommand, parse
 
 #: Input keys that name a file or directory, in the order a tool's main path is looked up.
@@ -64,6 +65,7 @@ class CommandSubject:
     source: SimpleCommand
     dynamic_program: bool = False
     wrapped: tuple[str, ...] = ()  # wrappers removed (timeout, uv run, …)
+    shaping: tuple[str, ...] = ()  # variables its prefix sets that change what it runs (`LD_PRELOAD=…`)
 
     @property
     def subcommand(self) -> str | None:
@@ -80,6 +82,7 @@ class Subject:
     parse_error: str | None = None
     summary: str = ""
     parsed: ParsedCommand | None = None
+    shaping: tuple[str, ...] = ()  # variables a statement sets that change what later commands run (`PATH=…;`)
 
 
 def relative_to(text: str, root: Path | str | None) -> str:
@@ -155,7 +158,16 @@ class SubjectBuilder:
             if subject.program in ("cd", "pushd"):
                 cwds[scope] = self._cd(subject, cwd)
         paths = tuple(p for s in subjects for p in s.paths)
-        return Subject("Bash", tuple(subjects), paths, parsed.error, command, parsed)
+        # a statement's directory is not followed: "." is stricter than any `cd` inside the worktree (`..` from a
+        # subdirectory reads as outside), and a `cd` out of it is asked about on its own
+        shaping = tuple(name for name, value in parsed.assignments if changes_what_runs(name, value, self._inside(".")))
+        return Subject("Bash", tuple(subjects), paths, parsed.error, command, parsed, shaping)
+
+    def _inside(self, cwd: str | None) -> Callable[[str], bool]:
+        def inside(path: str) -> bool:
+            use = self.resolve(path, cwd, write=False)
+            return use.inside and use.known
+        return inside
 
     def _find_exec(self, find: CommandSubject, simple: SimpleCommand, cwd: str | None) -> list[CommandSubject]:
         """`find … -exec cmd {} ;` runs cmd: judge it as a command of its own."""
@@ -268,8 +280,9 @@ class SubjectBuilder:
         text = " ".join((program, *args)).strip()
         hosts = tuple(m.group("host") or m.group("scp") for a in args if ":" in a and (m := _URL.match(a))) \
             if ":" in text else ()  # every URL holds a `:`
+        shaping = tuple(n for n, v in env if changes_what_runs(n, v, self._inside(cwd))) if env else ()
         return CommandSubject(program, args, text, cwd, paths, simple.variables, hosts, env, simple,
-                              (offset in dynamic), wrapped)
+                              (offset in dynamic), wrapped, shaping)
 
     def _is_program_path(self, word: str) -> bool:
         """`.venv/bin/pytest` or `/usr/bin/python3` name the program; `/tmp/x/evil` stays a path."""

@@ -1,0 +1,60 @@
+"""Whether setting a variable changes what a command runs or loads: `LD_PRELOAD=/tmp/x.so`, `PATH=/tmp/x:$PATH`.
+
+One judgement for both ways a variable is set: as a prefix (`LD_PRELOAD=/tmp/x.so pytest`, `env X=… cmd`:
+it holds for that command) and as a statement (`PATH=/tmp/x:$PATH; pytest`, `export …`: it holds for every
+command after it). The name decides first (``names.RUN_SHAPING``); then the value, so ordinary work stays
+allowed: a search path whose entries all lie inside the worktree (`PYTHONPATH=src`, `PATH=.venv/bin:$PATH`)
+only points at the agent's own code, which it may run anyway, and `GIT_TRACE=1` or `GIT_PAGER=cat` load nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+
+from coffee_maker.rules.names import RUN_SHAPING
+
+#: Search paths: every `:`-separated entry is a directory code is loaded from.
+_SEARCH_PATHS = frozenset({"PATH", "PYTHONPATH", "NODE_PATH", "PERL5LIB", "RUBYLIB", "LD_LIBRARY_PATH",
+                           "DYLD_LIBRARY_PATH"})
+#: Switches that only make a program say more (a number or a boolean; a path would be a file they write).
+_SWITCHES = re.compile(r"^GIT_(TRACE\w*|CURL_VERBOSE|TERMINAL_PROMPT|OPTIONAL_LOCKS|FLUSH|MERGE_AUTOEDIT|"
+                       r"ADVICE|PROGRESS_DELAY)$")
+_SWITCH_VALUE = re.compile(r"(?i)^(|[0-9]+|true|false|yes|no|on|off)$")
+#: Who git says made a commit: text, not code.
+_IDENTITY = re.compile(r"^GIT_(AUTHOR|COMMITTER)_(NAME|EMAIL|DATE)$")
+_PAGERS = frozenset({"GIT_PAGER", "PAGER", "MANPAGER"})
+
+
+@functools.lru_cache(maxsize=512)
+def _shapes(name: str) -> bool:
+    """Names repeat (`FOO=1` on every part of a 4 KB command): match each once."""
+    return RUN_SHAPING.match(name) is not None
+
+
+def changes_what_runs(name: str, value: str, inside: Callable[[str], bool]) -> bool:
+    """Whether ``name=value`` changes what a command run under it loads or runs.
+
+    ``inside(path)`` says whether a literal path lies inside the worktree (known, not through a symlink out).
+    """
+    if not _shapes(name):
+        return False
+    if _IDENTITY.match(name) or (_SWITCHES.match(name) and _SWITCH_VALUE.match(value)):
+        return False
+    if name in _PAGERS:
+        return value not in ("", "cat")
+    if name in _SEARCH_PATHS:
+        if not value:  # `PYTHONPATH= pytest`: the search path emptied, nothing added
+            return False
+        return not all(_harmless_entry(name, entry, inside) for entry in value.split(":"))
+    return True
+
+
+def _harmless_entry(name: str, entry: str, inside: Callable[[str], bool]) -> bool:
+    """`$PATH` (the variable's own old value), or a literal directory inside the worktree."""
+    if entry in (f"${name}", f"${{{name}}}"):
+        return True
+    if not entry or "$" in entry or "`" in entry or entry.startswith("~") or "*" in entry:
+        return False  # an empty entry is the current directory, wherever a later `cd` goes; the rest is unknown
+    return inside(entry)
