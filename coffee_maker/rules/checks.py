@@ -21,7 +21,7 @@ from coffee_maker.rules.assignments import (
     shaping_prefix,
 )
 from coffee_maker.rules.names import NOT_SECRET, SECRET_NAME
-from coffee_maker.rules.shell import SHELLS
+from coffee_maker.rules.nested import DEFERRED, SHELLS
 from coffee_maker.rules.subject import CommandSubject, Subject
 
 INTERPRETERS = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|perl|ruby|php|lua|luajit|Rscript|"
@@ -59,6 +59,9 @@ def _opaque(cmd: CommandSubject, root: Path | None = None) -> bool:
         return True
     if program in _SOURCE and cmd.source.dynamic:
         return True
+    if program in DEFERRED and cmd.source.dynamic:  # `trap "$X" EXIT`, `alias ll="$X"`: code from a variable
+        first = len(cmd.source.words) - len(args)
+        return any(cmd.source.is_dynamic(first + i) for i, a in enumerate(args) if program == "trap" or "=" in a)
     if program in SHELLS:
         if "-c" in args:
             at = args.index("-c")
@@ -234,6 +237,7 @@ def _unknown_path(cmd: CommandSubject, root: Path | None = None) -> bool:
 #: Every program a check above looks at by name (interpreters aside): for any other program only the
 #: part's variables, its paths and a dynamic program can make a check hold.
 _NAMED_PROGRAMS = frozenset({"eval", "exec", "rsync", "rclone", "ssh", "git", "rm", "rmdir", *SHELLS, *_SOURCE, *_AWKS,
+                             *DEFERRED,
                              *_RUNS_A_SHELL, *_ENV_PROGRAMS, *_NETWORK_ALWAYS, *_HTTP_CLIENTS})
 
 
@@ -284,6 +288,8 @@ REQUEST_CHECKS: dict[str, RequestCheck] = {
     "lifecycle-script": lifecycle_script,
     "unparseable": lambda s, i: s.parse_error is not None,
     "defines-function": lambda s, i: bool(s.parsed is not None and s.parsed.functions),
+    "secret-test": lambda s, i: s.parsed is not None and any(
+        n not in NOT_SECRET and SECRET_NAME.search(n) for n in s.parsed.loose_variables),
     "bare-assignment": bare_assignment,
     "shaping-assignment": shaping_assignment,
     "secret-assignment": secret_assignment,

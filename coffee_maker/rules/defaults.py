@@ -64,6 +64,9 @@ def risky_permission_rules() -> list[PermissionRule]:
         _r("secret-assignment", "Bash", "deny", C.SECRET,
            "This copies a credential into another variable, where a later command could print it unseen.",
            check="secret-assignment"),
+        _r("secret-test", "Bash", "deny", C.SECRET,
+           "This tests a variable whose name looks like a credential (`[[ $TOKEN == … ]]`, `case $TOKEN in`): "
+           "each answer gives part of it away.", check="secret-test"),
         _r("forge-tool", "mcp__*merge*|mcp__*delete*|mcp__*push*|mcp__*release*|mcp__*secret*|mcp__*deploy*|"
            "mcp__*create_pull*|mcp__*update_ref*|mcp__*fork*|mcp__*workflow*", "ask", C.HISTORY_REMOTE,
            "This tool changes the forge or a deployment (merge, delete, push, release, secrets)."),

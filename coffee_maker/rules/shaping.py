@@ -58,3 +58,37 @@ def _harmless_entry(name: str, entry: str, inside: Callable[[str], bool]) -> boo
     if not entry or "$" in entry or "`" in entry or entry.startswith("~") or "*" in entry:
         return False  # an empty entry is the current directory, wherever a later `cd` goes; the rest is unknown
     return inside(entry)
+
+
+#: Builtins that set variables from what they read: `read X`, `printf -v X`, `mapfile X`, `getopts o X`.
+_SETTERS = frozenset({"read", "printf", "mapfile", "readarray", "getopts"})
+#: Their options that take a value (the value of `read -a` is the name set).
+_SETTER_VALUES = {"read": frozenset({"-d", "-i", "-n", "-N", "-p", "-t", "-u"}),
+                  "mapfile": frozenset({"-d", "-n", "-O", "-s", "-u", "-C", "-c"})}
+#: What such a variable holds: nothing the rules can know.
+UNKNOWN_VALUE = "$(…)"
+
+
+def variables_set_by(program: str, args: tuple[str, ...]) -> list[str]:
+    """The variables a builtin sets (`read -r A B` → A, B), whose values come from its input."""
+    if program not in _SETTERS:
+        return []
+    if program == "printf":
+        return [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-v"]
+    if program == "getopts":
+        return list(args[1:2])
+    takes = _SETTER_VALUES["mapfile" if program == "readarray" else program] if program != "getopts" else frozenset()
+    names, i = [], 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "-a" and i + 1 < len(args):
+            names.append(args[i + 1])
+            i += 2
+        elif arg in takes:
+            i += 2
+        elif arg.startswith("-"):
+            i += 1
+        else:
+            names.append(arg)
+            i += 1
+    return names or (["REPLY"] if program == "read" else ["MAPFILE"])

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass, field
 
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
+
+from coffee_maker.rules.nested import NESTED_FIRST_CHARS, NESTED_HEADS, scripts_of
+from coffee_maker.rules.parsed import ParsedCommand, Redirect, SimpleCommand
 
 _LANGUAGE = Language(tree_sitter_bash.language())
 #: One parser per thread: a tree-sitter Parser must not parse in two threads at once, and decisions
@@ -41,63 +43,9 @@ def _field(name: str) -> int:
 
 
 #: Field ids looked up once: `child_by_field_name` looks the name up again on every call.
-_NAME, _VALUE, _BODY, _REDIRECT, _DESCRIPTOR, _DESTINATION = (
-    _field(n) for n in ("name", "value", "body", "redirect", "descriptor", "destination"))
-SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish"})
+_NAME, _VALUE, _BODY, _REDIRECT, _DESCRIPTOR, _DESTINATION, _VARIABLE = (
+    _field(n) for n in ("name", "value", "body", "redirect", "descriptor", "destination", "variable"))
 _MAX_DEPTH = 4  # bash -c "bash -c '…'" nesting we follow before calling it unjudgeable
-
-
-# Not frozen (read-only by convention): built per redirection, like SimpleCommand — see there why.
-@dataclass(slots=True)
-class Redirect:
-    """``>`` / ``>>`` / ``<`` / ``<<<`` … and its target (a file, or the here-string's text)."""
-
-    op: str
-    target: str
-    fd: str | None = None
-
-    @property
-    def writes(self) -> bool:
-        return ">" in self.op and not self.op.startswith(">&") and self.target not in ("&1", "&2")
-
-
-# Not frozen, only by convention read-only: a 4 KB command builds ~200 of these, and a frozen dataclass
-# costs ~5× as much to build (each field set through object.__setattr__: 0.9 µs against 0.16 µs).
-@dataclass(slots=True)
-class SimpleCommand:
-    """One command the shell would run: ``FOO=1 timeout 60 pytest -q > out.txt``."""
-
-    words: tuple[str, ...]
-    text: str
-    env: tuple[tuple[str, str], ...] = ()
-    redirects: tuple[Redirect, ...] = ()
-    dynamic: frozenset[int] = frozenset()  # indexes of words built from an expansion or substitution
-    variables: frozenset[str] = frozenset()  # variables this command reads ($X, ${X}, "$X")
-    piped_stdin: bool = False  # a later stage of a pipeline: its stdin is the previous stage's output
-    stdin_text: str | None = None  # a here-string's or here-document's body
-    scope: int = 0  # commands in the same scope share `cd`; a subshell or pipeline stage opens a new one
-    nested: bool = False  # found inside a `bash -c` string or a here-string fed to a shell
-
-    @property
-    def program(self) -> str:
-        return self.words[0] if self.words else ""
-
-    def is_dynamic(self, index: int) -> bool:
-        return index in self.dynamic
-
-
-@dataclass
-class ParsedCommand:
-    """A command line's simple commands in execution order, or why it could not be parsed."""
-
-    source: str
-    commands: list[SimpleCommand] = field(default_factory=list)
-    error: str | None = None
-    #: `X=1` and `export X=1` statements (those of `bash -c` strings too): each holds for the commands after it
-    assignments: list[tuple[str, str]] = field(default_factory=list)
-    assignment_parts: int = 0  # of ``commands``, those run by a `$(…)` in such a statement's value
-    parents: dict[int, int] = field(default_factory=dict)  # scope → the scope it was opened in (for `cd`)
-    functions: list[str] = field(default_factory=list)  # shell functions it defines (they can shadow commands)
 
 
 class _Walker:
@@ -209,6 +157,23 @@ class _Walker:
             literal = self.word(value, variables)[0] if value is not None else ""
             self.out.assignment_parts += len(self.out.commands) - before
             self.out.assignments.append((self.text(name, "strict") if name else "", literal))
+        elif kind == "for_statement":  # `for X in …` sets X, once per value
+            variables = set()
+            name = node.child_by_field_id(_VARIABLE)
+            values = [self.word(v, variables)[0] for v in node.children_by_field_id(_VALUE)]
+            self.out.loose_variables |= variables
+            self.out.assignments.append((self.text(name, "strict") if name is not None else "", " ".join(values)))
+            body = node.child_by_field_id(_BODY)
+            if body is not None:
+                self.walk(body, scope=scope, inherited=inherited)
+        elif kind in ("test_command", "case_statement"):  # `[[ $T == ghp_* ]]`, `case $T in`: a comparison reads
+            variables = set()
+            for child in node.named_children:
+                if child.type == "case_item":
+                    self.walk(child, scope=scope, inherited=inherited)
+                else:
+                    self.word(child, variables)
+            self.out.loose_variables |= variables
         elif kind == "function_definition":
             name = node.child_by_field_id(_NAME)
             self.out.functions.append(self.text(name, "strict") if name is not None else "")
@@ -294,7 +259,8 @@ class _Walker:
                 env.append((self.text(name_node, "strict") if name_node else "",
                             self.word(value_node, variables)[0] if value_node is not None else ""))
             elif kind == "variable_assignment":  # `export PATH=…`: the word as written, and an assignment too
-                self._declared(child, variables)
+                self._declared(child, variables, nameref=words[0] != "export" and any(
+                    w.startswith("-") and "n" in w for w in words[1:]))
                 dynamic.add(len(words))
                 words.append(self.text(child))
             elif kind in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
@@ -325,10 +291,10 @@ class _Walker:
                                 frozenset(variables) if variables else _NO_NAMES, piped, here, scope, self.depth > 0)
         self.out.commands.append(command)
         head = words[0] if words else ""
-        if head in _NESTED_HEADS or "/" in head or head[:1] in _NESTED_FIRST_CHARS:  # else nothing can be nested
+        if head in NESTED_HEADS or "/" in head or head[:1] in NESTED_FIRST_CHARS:  # else nothing can be nested
             self._nested(command)
 
-    def _declared(self, node: Node, variables: set[str]) -> None:
+    def _declared(self, node: Node, variables: set[str], *, nameref: bool) -> None:
         """`export X=…`, `local X=…`: like `X=…` on its own, it holds for the commands after it."""
         name = node.child_by_field_id(_NAME)
         value = node.child_by_field_id(_VALUE)
@@ -336,55 +302,27 @@ class _Walker:
             if child != value:
                 self.word(child, variables)
         literal = self.word(value, variables)[0] if value is not None else ""
+        if nameref:  # `declare -n r=GITHUB_TOKEN`: every `$r` reads GITHUB_TOKEN
+            literal = "${" + literal + "}"
         self.out.assignments.append((self.text(name, "strict") if name is not None else "", literal))
 
     def _nested(self, command: SimpleCommand) -> None:
-        """`bash -c '…'`, `bash <<< '…'`, `watch '…'`: the string is a command line too; judge what it runs."""
-        start = _after_wrappers(command.words)
-        words, first = command.words[start:], start
-        script: str | None = None
-        if words and words[0] == "watch":
-            rest = [i for i in range(1, len(words)) if not words[i].startswith("-") and words[i - 1] not in ("-n", "-d")]
-            if rest and not any(command.is_dynamic(first + i) for i in rest):
-                script = " ".join(words[i] for i in rest)
-        elif not words or words[0].rsplit("/", 1)[-1] not in SHELLS:
-            return
-        elif "-c" in words[1:]:
-            at = words.index("-c", 1)
-            if at + 1 < len(words) and not command.is_dynamic(first + at + 1):
-                script = words[at + 1]
-        elif len(words) == 1 and command.stdin_text is not None:
-            script = command.stdin_text
-        if script is None:
-            return
-        if self.depth >= _MAX_DEPTH:
-            self.out.error = "shell strings are nested too deeply to judge"
-            return
-        inner = parse(script, depth=self.depth + 1)
-        if inner.error:
-            self.out.error = inner.error
-        self.out.commands.extend(inner.commands)
-        self.out.assignments.extend(inner.assignments)  # `bash -c 'PATH=/tmp/x:$PATH; pytest'`
+        """`bash -c '…'`, `watch '…'`, `trap '…' EXIT`, `alias x='…'`: the string is a command line too."""
+        for script in scripts_of(command):
+            if self.depth >= _MAX_DEPTH:
+                self.out.error = "shell strings are nested too deeply to judge"
+                return
+            inner = parse(script, depth=self.depth + 1)
+            if inner.error:
+                self.out.error = inner.error
+            self.out.commands.extend(inner.commands)
+            self.out.assignments.extend(inner.assignments)  # `bash -c 'PATH=/tmp/x:$PATH; pytest'`
+            self.out.loose_variables |= inner.loose_variables
+            self.out.functions.extend(inner.functions)
 
 
-_WRAPPER_WORDS = frozenset({"env", "timeout", "nice", "nohup", "time", "exec", "command", "builtin", "stdbuf",
-                            "sudo", "doas", "xargs", "ionice", "flock", "setsid", "chronic", "unbuffer"})
-#: A command whose first word is none of these, holds no `/` and starts with none of the characters below is
-#: neither a shell, nor `watch`, nor behind a wrapper (see ``_after_wrappers``): no string of it is run again.
-_NESTED_HEADS = frozenset({*_WRAPPER_WORDS, *SHELLS, "watch"})
-_NESTED_FIRST_CHARS = "-0123456789"  # ("" is in it too: an empty first word takes the long way)
 _NO_WORDS: frozenset[int] = frozenset()
 _NO_NAMES: frozenset[str] = frozenset()
-
-
-def _after_wrappers(words: tuple[str, ...]) -> int:
-    """Index of the first word that is the real program behind `env X=1 timeout 5 nice …`."""
-    for i, word in enumerate(words):
-        bare = word.rsplit("/", 1)[-1]
-        if bare in _WRAPPER_WORDS or word.startswith("-") or ("=" in word and i > 0) or word[:1].isdigit():
-            continue
-        return i
-    return len(words)
 
 
 def _unescape(text: str) -> str:

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coffee_maker.rules.parsed import ParsedCommand, SimpleCommand
 from coffee_maker.rules.paths import PathResolver, PathUse, expand_home
-from coffee_maker.rules.shaping import changes_what_runs
-from coffee_maker.rules.shell import ParsedCommand, SimpleCommand, parse
+from coffee_maker.rules.shaping import UNKNOWN_VALUE, changes_what_runs, variables_set_by
+from coffee_maker.rules.shell import parse
 
 #: Input keys that name a file or directory, in the order a tool's main path is looked up.
 PATH_KEYS = ("file_path", "notebook_path", "path")
@@ -160,7 +161,10 @@ class SubjectBuilder:
         paths = tuple(p for s in subjects for p in s.paths)
         # a statement's directory is not followed: "." is stricter than any `cd` inside the worktree (`..` from a
         # subdirectory reads as outside), and a `cd` out of it is asked about on its own
-        shaping = tuple(name for name, value in parsed.assignments if changes_what_runs(name, value, self._inside(".")))
+        inside = self._inside(".")
+        shaping = tuple(name for name, value in parsed.assignments if changes_what_runs(name, value, inside))
+        shaping += tuple(name for s in subjects for name in variables_set_by(s.program, s.args)
+                         if changes_what_runs(name, UNKNOWN_VALUE, inside))
         return Subject("Bash", tuple(subjects), paths, parsed.error, command, parsed, shaping)
 
     def _inside(self, cwd: str | None) -> Callable[[str], bool]:
