@@ -7,8 +7,11 @@ and interrupts the person for ordinary shell (see docs/tech_decisions/shell-pars
 Every simple command anywhere in the tree is returned — in pipelines, lists, subshells,
 `$(…)`, `<(…)`, loops and conditionals — with its environment prefix, its words (quotes
 removed; a word built from an expansion keeps the `$NAME` text and is marked dynamic), its
-redirections and the variables it reads. `bash -c '…'` strings and here-strings fed to a
-shell are parsed again and their commands returned too, marked ``nested``.
+redirections and the variables it reads. `bash -c '…'` strings, here-strings fed to a
+shell, trap actions and alias texts are parsed again and their commands returned too, marked
+``nested`` (``nested.py``). What a statement sets (`X=…`, `export`, `for X in`) and the
+variables read outside any command (`[[ $T == … ]]`) are recorded for the request as a whole.
+How one word is read lives in ``shell_words.py``; the records in ``parsed.py``.
 """
 
 from __future__ import annotations
@@ -16,13 +19,21 @@ from __future__ import annotations
 import functools
 import threading
 
-import tree_sitter_bash
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Node, Parser
 
 from coffee_maker.rules.nested import NESTED_FIRST_CHARS, NESTED_HEADS, scripts_of
 from coffee_maker.rules.parsed import ParsedCommand, Redirect, SimpleCommand
+from coffee_maker.rules.shell_words import (
+    BODY,
+    LANGUAGE,
+    NAME,
+    REDIRECT,
+    VALUE,
+    VARIABLE,
+    WordReader,
+    unescape,
+)
 
-_LANGUAGE = Language(tree_sitter_bash.language())
 #: One parser per thread: a tree-sitter Parser must not parse in two threads at once, and decisions
 #: run in their own worker threads (a stuck one is left behind while the next request is judged).
 _PARSERS = threading.local()
@@ -31,97 +42,15 @@ _PARSERS = threading.local()
 def _parser() -> Parser:
     parser: Parser | None = getattr(_PARSERS, "parser", None)
     if parser is None:
-        parser = _PARSERS.parser = Parser(_LANGUAGE)
+        parser = _PARSERS.parser = Parser(LANGUAGE)
     return parser
 
 
-def _field(name: str) -> int:
-    found = _LANGUAGE.field_id_for_name(name)
-    if found is None:  # the grammar changed under us: fail at import, not on the first command
-        raise RuntimeError(f"tree-sitter-bash has no field {name!r}")
-    return found
-
-
-#: Field ids looked up once: `child_by_field_name` looks the name up again on every call.
-_NAME, _VALUE, _BODY, _REDIRECT, _DESCRIPTOR, _DESTINATION, _VARIABLE = (
-    _field(n) for n in ("name", "value", "body", "redirect", "descriptor", "destination", "variable"))
 _MAX_DEPTH = 4  # bash -c "bash -c '…'" nesting we follow before calling it unjudgeable
 
 
-class _Walker:
-    def __init__(self, source: bytes, depth: int) -> None:
-        self.source = source
-        self.depth = depth
-        self.out = ParsedCommand(source.decode("utf-8", "replace"))
-        # ASCII (nearly every command): byte offsets are character offsets, and slicing the decoded text
-        # costs a third of building and decoding each node's bytes
-        self._ascii = source.isascii()
-        self._scopes = 0
-        self._current = 0
-
-    def new_scope(self) -> int:
-        """A scope opened here (subshell, pipeline stage, substitution) starts from the current `cd`."""
-        self._scopes += 1
-        self.out.parents[self._scopes] = self._current
-        return self._scopes
-
-    def text(self, node: Node, errors: str = "replace") -> str:
-        """The source text of ``node``."""
-        if self._ascii:
-            return self.out.source[node.start_byte:node.end_byte]
-        return (node.text or b"").decode("utf-8", errors)
-
-    # ---------------------------------------------------------------- words
-
-    def word(self, node: Node, variables: set[str]) -> tuple[str, bool]:
-        """A word's value with quotes removed, and whether an expansion made it (then it is not literal)."""
-        kind = node.type
-        if kind == "word":  # most words: a plain word, often without a backslash
-            text = self.text(node)
-            return (_unescape(text) if "\\" in text else text), False
-        if kind in ("string", "concatenation", "translated_string"):
-            return self._joined(node, kind, variables)
-        text = self.text(node)
-        if kind in ("word", "number", "extglob_pattern", "test_operator"):
-            return _unescape(text), False
-        if kind == "raw_string":
-            return text[1:-1], False
-        if kind == "ansi_c_string":
-            return text[2:-1], False
-        if kind in ("simple_expansion", "expansion"):
-            name = next((c for c in node.named_children if c.type in ("variable_name", "special_variable_name")), None)
-            if name is not None:
-                variables.add(self.text(name, "strict"))
-            for child in node.named_children:  # ${X:-$(cmd)}
-                if child.type not in ("variable_name", "special_variable_name"):
-                    self.walk(child, scope=self.new_scope(), inherited=())
-            return text, True
-        if kind in ("command_substitution", "process_substitution", "arithmetic_expansion"):
-            scope = self.new_scope()
-            for child in node.named_children:
-                self.walk(child, scope=scope, inherited=())
-            return text, True
-        for child in node.named_children:  # anything else: look inside for substitutions
-            self.word(child, variables)
-        return text, True
-
-    def _joined(self, node: Node, kind: str, variables: set[str]) -> tuple[str, bool]:
-        """A quoted string or a concatenation: its parts' values joined."""
-        parts, dynamic = [], False
-        for child in node.children:
-            if not child.is_named:
-                if kind == "concatenation":
-                    parts.append(self.text(child, "strict"))
-                continue
-            if child.type == "string_content":
-                parts.append(self.text(child, "strict").replace('\\"', '"').replace("\\$", "$"))
-                continue
-            value, was_dynamic = self.word(child, variables)
-            parts.append(value)
-            dynamic = dynamic or was_dynamic
-        return "".join(parts), dynamic
-
-    # ---------------------------------------------------------------- statements
+class _Walker(WordReader):
+    """Walks the tree's statements into simple commands (words are read by ``WordReader``)."""
 
     def walk(self, node: Node, *, scope: int, inherited: tuple[Redirect, ...], piped: bool = False,
              stdin_text: str | None = None) -> None:
@@ -136,8 +65,8 @@ class _Walker:
             self.command(node, scope, inherited, piped, stdin_text)
         elif kind == "redirected_statement":
             redirects, here = list(inherited), stdin_text
-            body = node.child_by_field_id(_BODY)
-            for child in node.children_by_field_id(_REDIRECT):
+            body = node.child_by_field_id(BODY)
+            for child in node.children_by_field_id(REDIRECT):
                 found, text = self.redirect(child)
                 redirects.extend(found)
                 here = text if text is not None else here
@@ -151,19 +80,19 @@ class _Walker:
                 self.walk(child, scope=inner, inherited=inherited)
         elif kind == "variable_assignment":
             variables: set[str] = set()
-            name = node.child_by_field_id(_NAME)
-            value = node.child_by_field_id(_VALUE)
+            name = node.child_by_field_id(NAME)
+            value = node.child_by_field_id(VALUE)
             before = len(self.out.commands)
             literal = self.word(value, variables)[0] if value is not None else ""
             self.out.assignment_parts += len(self.out.commands) - before
             self.out.assignments.append((self.text(name, "strict") if name else "", literal))
         elif kind == "for_statement":  # `for X in …` sets X, once per value
             variables = set()
-            name = node.child_by_field_id(_VARIABLE)
-            values = [self.word(v, variables)[0] for v in node.children_by_field_id(_VALUE)]
+            name = node.child_by_field_id(VARIABLE)
+            values = [self.word(v, variables)[0] for v in node.children_by_field_id(VALUE)]
             self.out.loose_variables |= variables
             self.out.assignments.append((self.text(name, "strict") if name is not None else "", " ".join(values)))
-            body = node.child_by_field_id(_BODY)
+            body = node.child_by_field_id(BODY)
             if body is not None:
                 self.walk(body, scope=scope, inherited=inherited)
         elif kind in ("test_command", "case_statement"):  # `[[ $T == ghp_* ]]`, `case $T in`: a comparison reads
@@ -175,7 +104,7 @@ class _Walker:
                     self.word(child, variables)
             self.out.loose_variables |= variables
         elif kind == "function_definition":
-            name = node.child_by_field_id(_NAME)
+            name = node.child_by_field_id(NAME)
             self.out.functions.append(self.text(name, "strict") if name is not None else "")
             for child in node.named_children:
                 self.walk(child, scope=self.new_scope(), inherited=inherited)
@@ -198,7 +127,7 @@ class _Walker:
         stages = node.named_children
         first, here = stages[0], stdin_text
         redirects = inherited
-        body = first.child_by_field_id(_BODY) if first.type == "redirected_statement" else first
+        body = first.child_by_field_id(BODY) if first.type == "redirected_statement" else first
         if body is not None and body.type == "list":
             # tree-sitter reads `cd x && b 2>&1 | c` as `(cd x && b) 2>&1 | c`; bash runs `cd x && (b 2>&1 | c)`:
             # what comes before the list's last command runs here (its `cd` holds for every stage), unredirected
@@ -207,7 +136,7 @@ class _Walker:
                 self.walk(child, scope=scope, inherited=inherited, piped=piped, stdin_text=stdin_text)
             here = None
             if body is not stages[0]:
-                found = [self.redirect(c) for c in stages[0].children_by_field_id(_REDIRECT)]
+                found = [self.redirect(c) for c in stages[0].children_by_field_id(REDIRECT)]
                 redirects = (*inherited, *(r for rs, _ in found for r in rs))
                 here = next((text for _, text in reversed(found) if text is not None), None)
         for i, stage in enumerate(stages):
@@ -215,26 +144,6 @@ class _Walker:
                 self.walk(first, scope=self.new_scope(), inherited=redirects, piped=piped, stdin_text=here)
             else:
                 self.walk(stage, scope=self.new_scope(), inherited=inherited, piped=True)
-
-    def redirect(self, node: Node) -> tuple[list[Redirect], str | None]:
-        """The file redirections of one redirect node, and the text it feeds to stdin (here-string/document)."""
-        variables: set[str] = set()
-        if node.type == "herestring_redirect":
-            fed = node.named_children[-1] if node.named_children else None
-            return [], self.word(fed, variables)[0] if fed is not None else ""
-        if node.type == "heredoc_redirect":
-            body = next((c for c in node.named_children if c.type == "heredoc_body"), None)
-            inner = [r for c in node.named_children if c.type == "file_redirect" for r in self.redirect(c)[0]]
-            if body is not None:
-                self.word(body, variables)  # `$(…)` inside an unquoted here-document runs
-            return inner, self.text(body) if body is not None else ""
-        op = "".join(self.text(c, "strict") for c in node.children if not c.is_named)
-        fd = node.child_by_field_id(_DESCRIPTOR)
-        dest = node.child_by_field_id(_DESTINATION)
-        target = self.word(dest, variables)[0] if dest is not None else ""
-        if op.endswith("&") and target.isdigit():
-            target = "&" + target
-        return [Redirect(op or ">", target, self.text(fd, "strict") if fd is not None else None)], None
 
     def command(self, node: Node, scope: int, inherited: tuple[Redirect, ...], piped: bool,
                 stdin_text: str | None) -> None:
@@ -252,10 +161,10 @@ class _Walker:
             kind = child.type
             if (kind == "word" or kind == "number") and ascii_source is not None:  # most arguments: read in place
                 value = ascii_source[child.start_byte:child.end_byte]
-                words.append(_unescape(value) if "\\" in value else value)
+                words.append(unescape(value) if "\\" in value else value)
             elif kind == "variable_assignment" and plain:
-                name_node = child.child_by_field_id(_NAME)
-                value_node = child.child_by_field_id(_VALUE)
+                name_node = child.child_by_field_id(NAME)
+                value_node = child.child_by_field_id(VALUE)
                 env.append((self.text(name_node, "strict") if name_node else "",
                             self.word(value_node, variables)[0] if value_node is not None else ""))
             elif kind == "variable_assignment":  # `export PATH=…`: the word as written, and an assignment too
@@ -272,7 +181,7 @@ class _Walker:
                 inner = first if first is not None else child
                 if ascii_source is not None and inner.type == "word":
                     value = ascii_source[inner.start_byte:inner.end_byte]
-                    words.append(_unescape(value) if "\\" in value else value)
+                    words.append(unescape(value) if "\\" in value else value)
                     continue
                 value, was_dynamic = self.word(inner, variables)
                 if was_dynamic:
@@ -296,8 +205,8 @@ class _Walker:
 
     def _declared(self, node: Node, variables: set[str], *, nameref: bool) -> None:
         """`export X=…`, `local X=…`: like `X=…` on its own, it holds for the commands after it."""
-        name = node.child_by_field_id(_NAME)
-        value = node.child_by_field_id(_VALUE)
+        name = node.child_by_field_id(NAME)
+        value = node.child_by_field_id(VALUE)
         for child in node.named_children:  # walked as any other word is: a `$(…)` in it runs
             if child != value:
                 self.word(child, variables)
@@ -323,20 +232,6 @@ class _Walker:
 
 _NO_WORDS: frozenset[int] = frozenset()
 _NO_NAMES: frozenset[str] = frozenset()
-
-
-def _unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == "\\" and i + 1 < len(text):
-            out.append(text[i + 1])
-            i += 2
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
 
 
 def _first_error(node: Node) -> Node | None:
