@@ -28,7 +28,7 @@ _PAGERS = frozenset({"GIT_PAGER", "PAGER", "MANPAGER"})
 
 
 @functools.lru_cache(maxsize=512)
-def _shapes(name: str) -> bool:
+def shapes(name: str) -> bool:
     """Names repeat (`FOO=1` on every part of a 4 KB command): match each once."""
     return RUN_SHAPING.match(name) is not None
 
@@ -38,7 +38,7 @@ def changes_what_runs(name: str, value: str, inside: Callable[[str], bool]) -> b
 
     ``inside(path)`` says whether a literal path lies inside the worktree (known, not through a symlink out).
     """
-    if not _shapes(name):
+    if not shapes(name):
         return False
     if _IDENTITY.match(name) or (_SWITCHES.match(name) and _SWITCH_VALUE.match(value)):
         return False
@@ -61,7 +61,7 @@ def _harmless_entry(name: str, entry: str, inside: Callable[[str], bool]) -> boo
 
 
 #: Builtins that set variables from what they read: `read X`, `printf -v X`, `mapfile X`, `getopts o X`.
-_SETTERS = frozenset({"read", "printf", "mapfile", "readarray", "getopts"})
+SETTERS = frozenset({"read", "printf", "mapfile", "readarray", "getopts"})
 #: Their options that take a value (the value of `read -a` is the name set).
 _SETTER_VALUES = {"read": frozenset({"-d", "-i", "-n", "-N", "-p", "-t", "-u"}),
                   "mapfile": frozenset({"-d", "-n", "-O", "-s", "-u", "-C", "-c"})}
@@ -71,7 +71,7 @@ UNKNOWN_VALUE = "$(…)"
 
 def variables_set_by(program: str, args: tuple[str, ...]) -> list[str]:
     """The variables a builtin sets (`read -r A B` → A, B), whose values come from its input."""
-    if program not in _SETTERS:
+    if program not in SETTERS:
         return []
     if program == "printf":
         return [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-v"]

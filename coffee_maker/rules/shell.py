@@ -86,6 +86,21 @@ class _Walker(WordReader):
             literal = self.word(value, variables)[0] if value is not None else ""
             self.out.assignment_parts += len(self.out.commands) - before
             self.out.assignments.append((self.text(name, "strict") if name else "", literal))
+        elif kind == "function_definition":
+            name = node.child_by_field_id(NAME)
+            self.out.functions.append(self.text(name, "strict") if name is not None else "")
+            for child in node.named_children:
+                self.walk(child, scope=self.new_scope(), inherited=inherited)
+        elif kind == "variable_assignments":
+            for child in node.named_children:
+                self.walk(child, scope=scope, inherited=inherited)
+        elif kind == "file_redirect":  # `$(< file)`: bash reads the file with no command at all
+            found, _ = self.redirect(node)
+            self.out.commands.append(SimpleCommand(("cat",), self.text(node),
+                                                   redirects=tuple(found), scope=scope, nested=self.depth > 0))
+        elif kind in ("heredoc_body", "heredoc_start", "heredoc_end", "comment", "heredoc_redirect",
+                      "herestring_redirect"):
+            return
         elif kind == "for_statement":  # `for X in …` sets X, once per value
             variables = set()
             name = node.child_by_field_id(VARIABLE)
@@ -103,21 +118,6 @@ class _Walker(WordReader):
                 else:
                     self.word(child, variables)
             self.out.loose_variables |= variables
-        elif kind == "function_definition":
-            name = node.child_by_field_id(NAME)
-            self.out.functions.append(self.text(name, "strict") if name is not None else "")
-            for child in node.named_children:
-                self.walk(child, scope=self.new_scope(), inherited=inherited)
-        elif kind == "variable_assignments":
-            for child in node.named_children:
-                self.walk(child, scope=scope, inherited=inherited)
-        elif kind == "file_redirect":  # `$(< file)`: bash reads the file with no command at all
-            found, _ = self.redirect(node)
-            self.out.commands.append(SimpleCommand(("cat",), self.text(node),
-                                                   redirects=tuple(found), scope=scope, nested=self.depth > 0))
-        elif kind in ("heredoc_body", "heredoc_start", "heredoc_end", "comment", "heredoc_redirect",
-                      "herestring_redirect"):
-            return
         else:
             for child in node.named_children:
                 self.walk(child, scope=scope, inherited=inherited, piped=piped, stdin_text=stdin_text)

@@ -19,7 +19,13 @@ from typing import Any
 
 from coffee_maker.rules.parsed import ParsedCommand, SimpleCommand
 from coffee_maker.rules.paths import PathResolver, PathUse, expand_home
-from coffee_maker.rules.shaping import UNKNOWN_VALUE, changes_what_runs, variables_set_by
+from coffee_maker.rules.shaping import (
+    SETTERS,
+    UNKNOWN_VALUE,
+    changes_what_runs,
+    shapes,
+    variables_set_by,
+)
 from coffee_maker.rules.shell import parse
 from coffee_maker.rules.wrappers import UNWRAP_HEADS, unwrap
 
@@ -153,7 +159,7 @@ class SubjectBuilder:
         # subdirectory reads as outside), and a `cd` out of it is asked about on its own
         inside = self._inside(".")
         shaping = tuple(name for name, value in parsed.assignments if changes_what_runs(name, value, inside))
-        shaping += tuple(name for s in subjects for name in variables_set_by(s.program, s.args)
+        shaping += tuple(name for s in subjects if s.program in SETTERS for name in variables_set_by(s.program, s.args)
                          if changes_what_runs(name, UNKNOWN_VALUE, inside))
         return Subject("Bash", tuple(subjects), paths, parsed.error, command, parsed, shaping)
 
@@ -208,7 +214,10 @@ class SubjectBuilder:
         text = " ".join((program, *args)).strip()
         hosts = tuple(m.group("host") or m.group("scp") for a in args if ":" in a and (m := _URL.match(a))) \
             if ":" in text else ()  # every URL holds a `:`
-        shaping = tuple(n for n, v in env if changes_what_runs(n, v, self._inside(cwd))) if env else ()
+        shaping: tuple[str, ...] = ()
+        if env and any(shapes(n) for n, _ in env):  # most prefixes (`FOO=1`, `CI=true`) shape nothing
+            inside = self._inside(cwd)
+            shaping = tuple(n for n, v in env if changes_what_runs(n, v, inside))
         return CommandSubject(program, args, text, cwd, paths, simple.variables, hosts, env, simple,
                               (offset in dynamic), wrapped, shaping)
 
