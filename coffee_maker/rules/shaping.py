@@ -25,6 +25,17 @@ _SWITCH_VALUE = re.compile(r"(?i)^(|[0-9]+|true|false|yes|no|on|off)$")
 #: Who git says made a commit: text, not code.
 _IDENTITY = re.compile(r"^GIT_(AUTHOR|COMMITTER)_(NAME|EMAIL|DATE)$")
 _PAGERS = frozenset({"GIT_PAGER", "PAGER", "MANPAGER"})
+#: Node options that only tune the runtime (`NODE_OPTIONS=--max-old-space-size=4096 npm run build`);
+#: any other (`--require`, `--import`, `--loader`, `--inspect`…) loads or exposes code.
+_NODE_TUNING = frozenset({
+    "--max-old-space-size", "--max-semi-space-size", "--stack-size", "--enable-source-maps", "--no-warnings",
+    "--no-deprecation", "--trace-warnings", "--trace-deprecation", "--trace-uncaught", "--throw-deprecation",
+    "--pending-deprecation", "--unhandled-rejections", "--experimental-vm-modules", "--experimental-json-modules",
+    "--experimental-specifier-resolution", "--es-module-specifier-resolution", "--openssl-legacy-provider",
+    "--use-openssl-ca", "--dns-result-order", "--max-http-header-size", "--expose-gc", "--preserve-symlinks",
+    "--no-experimental-fetch", "--experimental-global-webcrypto", "--conditions", "--title"})
+#: Variables that matter to later commands but not as a prefix: `IFS= read -r line` splits only that read.
+_STATEMENT_ONLY = frozenset({"IFS"})
 
 
 @functools.lru_cache(maxsize=512)
@@ -33,13 +44,15 @@ def shapes(name: str) -> bool:
     return RUN_SHAPING.match(name) is not None
 
 
-def changes_what_runs(name: str, value: str, inside: Callable[[str], bool]) -> bool:
-    """Whether ``name=value`` changes what a command run under it loads or runs.
+def changes_what_runs(name: str, value: str, inside: Callable[[str], bool], *, prefix: bool = False) -> bool:
+    """Whether ``name=value`` changes what a command run under it loads or runs (``prefix``: only that command).
 
     ``inside(path)`` says whether a literal path lies inside the worktree (known, not through a symlink out).
     """
-    if not shapes(name):
+    if not shapes(name) or (prefix and name in _STATEMENT_ONLY):
         return False
+    if name == "NODE_OPTIONS":
+        return not all(option.split("=", 1)[0] in _NODE_TUNING for option in value.split())
     if _IDENTITY.match(name) or (_SWITCHES.match(name) and _SWITCH_VALUE.match(value)):
         return False
     if name in _PAGERS:
@@ -55,6 +68,9 @@ def _harmless_entry(name: str, entry: str, inside: Callable[[str], bool]) -> boo
     """`$PATH` (the variable's own old value), or a literal directory inside the worktree."""
     if entry in (f"${name}", f"${{{name}}}"):
         return True
+    for pwd in ("$PWD", "${PWD}"):  # the directory it runs in (a `$(pwd)` runs a command: not read)
+        if entry == pwd or entry.startswith(pwd + "/"):
+            entry = "." + entry[len(pwd):]
     if not entry or "$" in entry or "`" in entry or entry.startswith("~") or "*" in entry:
         return False  # an empty entry is the current directory, wherever a later `cd` goes; the rest is unknown
     return inside(entry)

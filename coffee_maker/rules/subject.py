@@ -217,7 +217,7 @@ class SubjectBuilder:
         shaping: tuple[str, ...] = ()
         if env and any(shapes(n) for n, _ in env):  # most prefixes (`FOO=1`, `CI=true`) shape nothing
             inside = self._inside(cwd)
-            shaping = tuple(n for n, v in env if changes_what_runs(n, v, inside))
+            shaping = tuple(n for n, v in env if changes_what_runs(n, v, inside, prefix=True))
         return CommandSubject(program, args, text, cwd, paths, simple.variables, hosts, env, simple,
                               (offset in dynamic), wrapped, shaping)
 

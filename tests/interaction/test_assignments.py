@@ -48,6 +48,12 @@ CASES = [
     ("NODE_ENV=test npm test", ALLOW, "tests", None),
     ("GIT_TRACE=1 git status", ALLOW, "git-read", None),
     ("GIT_PAGER=cat git log -5", ALLOW, "git-read", None),
+    ("while IFS= read -r line; do echo $line; done <<< x", ALLOW, "read-only-shell", None),  # IFS: that read only
+    ("NODE_OPTIONS=--max-old-space-size=4096 npm run build", ALLOW, "tests", None),
+    ('NODE_OPTIONS="--experimental-vm-modules --no-warnings" npx jest', ALLOW, "tests", None),
+    ("NODE_OPTIONS=--inspect=0.0.0.0:9229 npm test", ASK, "shaping-prefix", OPAQUE),
+    ('export PATH="$PWD/node_modules/.bin:$PATH" && npm test', ALLOW, "tests", None),
+    ("PATH=$PWD/../x:$PATH pytest", ASK, "shaping-prefix", OPAQUE),
     # a credential copied into a variable a later command reads
     ("X=$GITHUB_TOKEN; echo $X", DENY, "secret-assignment", SECRET),
     ("export X=$GITHUB_TOKEN && echo $X", DENY, "secret-variable", SECRET),
@@ -102,6 +108,19 @@ class TestChangesWhatRuns:
         assert changes_what_runs("PATH", "/tmp/x:$PATH", self._inside)
         assert changes_what_runs("PATH", ":$PATH", self._inside)  # an empty entry: wherever `cd` goes later
         assert changes_what_runs("PYTHONPATH", "$HOME/lib", self._inside)
+        assert not changes_what_runs("PATH", "$PWD/node_modules/.bin:$PATH", self._inside)
+        assert changes_what_runs("PATH", "$(pwd)/bin:$PATH", self._inside)  # a substitution: not read
+
+    def test_node_options_that_only_tune_the_runtime(self) -> None:
+        """Heap size or source maps change nothing that runs; `--require` and `--import` load code."""
+        assert not changes_what_runs("NODE_OPTIONS", "--max-old-space-size=4096 --enable-source-maps", self._inside)
+        assert changes_what_runs("NODE_OPTIONS", "--max-old-space-size=4096 --require ./x.js", self._inside)
+        assert changes_what_runs("NODE_OPTIONS", "--import=/tmp/x.mjs", self._inside)
+
+    def test_ifs_matters_only_to_later_commands(self) -> None:
+        """`IFS= read -r line` splits only that read; `IFS=,` on its own changes how later words split."""
+        assert not changes_what_runs("IFS", "", self._inside, prefix=True)
+        assert changes_what_runs("IFS", ",", self._inside)
 
     def test_switches_are_harmless_with_a_switch_value(self) -> None:
         """`GIT_TRACE=1` only talks more; `GIT_TRACE=/tmp/log` writes a file, and a pager other than cat runs."""
