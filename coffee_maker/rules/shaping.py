@@ -20,7 +20,7 @@ _SEARCH_PATHS = frozenset({"PATH", "PYTHONPATH", "NODE_PATH", "PERL5LIB", "RUBYL
                            "DYLD_LIBRARY_PATH"})
 #: Switches that only make a program say more (a number or a boolean; a path would be a file they write).
 _SWITCHES = re.compile(r"^GIT_(TRACE\w*|CURL_VERBOSE|TERMINAL_PROMPT|OPTIONAL_LOCKS|FLUSH|MERGE_AUTOEDIT|"
-                       r"ADVICE|PROGRESS_DELAY)$")
+                       r"ADVICE|PROGRESS_DELAY|LFS_SKIP_SMUDGE|CONFIG_NOSYSTEM)$")
 _SWITCH_VALUE = re.compile(r"(?i)^(|[0-9]+|true|false|yes|no|on|off)$")
 #: Who git says made a commit: text, not code.
 _IDENTITY = re.compile(r"^GIT_(AUTHOR|COMMITTER)_(NAME|EMAIL|DATE)$")
