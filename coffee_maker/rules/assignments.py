@@ -18,6 +18,8 @@ from coffee_maker.rules.names import NOT_SECRET, SECRET_NAME
 from coffee_maker.rules.subject import CommandSubject, Subject
 
 _EXPANDED = re.compile(r"\$\{?!?([A-Za-z_][A-Za-z0-9_]*)")
+#: `${!name}`, `${!prefix@}`: the value of a variable named by another — but `${!arr[@]}` is an array's keys
+_INDIRECT = re.compile(r"\$\{!(?![A-Za-z_][A-Za-z0-9_]*\[[@*]\]\})")
 
 
 def _bare_assignments(subject: Subject) -> list[tuple[str, str]]:
@@ -45,7 +47,7 @@ def secret_assignment(subject: Subject, tool_input: Mapping[str, Any]) -> bool:
     if subject.parsed is None:
         return False
     for _, value in subject.parsed.assignments:
-        if "${!" in value or any(n not in NOT_SECRET and SECRET_NAME.search(n) for n in _EXPANDED.findall(value)):
+        if ("${!" in value and _INDIRECT.search(value)) or any(n not in NOT_SECRET and SECRET_NAME.search(n) for n in _EXPANDED.findall(value)):
             return True
     return False
 

@@ -67,6 +67,8 @@ CASES = [
     ("read -r PATH <<< /tmp/x; pytest", ASK, "shaping-assignment", PERSISTENCE),
     ("printf -v LD_PRELOAD %s x.so; pytest", ASK, "shaping-assignment", PERSISTENCE),
     ("for f in a b; do echo $f; done", ALLOW, "read-only-shell", None),
+    ('for i in "${!files[@]}"; do echo $i; done', ALLOW, "read-only-shell", None),  # an array's keys
+    ('for v in "${!name}"; do echo $v; done', DENY, "secret-assignment", SECRET),  # a variable named by another
     ("while read -r line; do echo $line; done <<< x", ALLOW, "read-only-shell", None),
     # a credential compared piece by piece
     ("[[ $GITHUB_TOKEN == ghp_* ]] && echo yes", DENY, "secret-test", SECRET),
