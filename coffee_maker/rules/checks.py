@@ -14,9 +14,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from coffee_maker.rules.assignments import bare_assignment, secret_assignment, shaping_assignment
+from coffee_maker.rules.assignments import (
+    bare_assignment,
+    secret_assignment,
+    shaping_assignment,
+    shaping_prefix,
+)
 from coffee_maker.rules.names import NOT_SECRET, SECRET_NAME
-from coffee_maker.rules.shell import SHELLS
+from coffee_maker.rules.nested import DEFERRED, SHELLS
 from coffee_maker.rules.subject import CommandSubject, Subject
 
 INTERPRETERS = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|perl|ruby|php|lua|luajit|Rscript|"
@@ -54,6 +59,9 @@ def _opaque(cmd: CommandSubject, root: Path | None = None) -> bool:
         return True
     if program in _SOURCE and cmd.source.dynamic:
         return True
+    if program in DEFERRED and cmd.source.dynamic:  # `trap "$X" EXIT`, `alias ll="$X"`: code from a variable
+        first = len(cmd.source.words) - len(args)
+        return any(cmd.source.is_dynamic(first + i) for i, a in enumerate(args) if program == "trap" or "=" in a)
     if program in SHELLS:
         if "-c" in args:
             at = args.index("-c")
@@ -229,6 +237,7 @@ def _unknown_path(cmd: CommandSubject, root: Path | None = None) -> bool:
 #: Every program a check above looks at by name (interpreters aside): for any other program only the
 #: part's variables, its paths and a dynamic program can make a check hold.
 _NAMED_PROGRAMS = frozenset({"eval", "exec", "rsync", "rclone", "ssh", "git", "rm", "rmdir", *SHELLS, *_SOURCE, *_AWKS,
+                             *DEFERRED,
                              *_RUNS_A_SHELL, *_ENV_PROGRAMS, *_NETWORK_ALWAYS, *_HTTP_CLIENTS})
 
 
@@ -238,10 +247,12 @@ def inert(cmd: CommandSubject) -> bool:
     Why: a 4 KB command has ~200 parts and ~8 checks would run on each, though nearly every part is an
     ordinary program reading no variable and naming only known paths inside the worktree. This is a
     conservative summary of the checks' conditions: a program none of them names, not an interpreter,
-    not built from an expansion; no variable read and no `!` (indirect expansion); every path inside,
+    not built from an expansion; no variable read, no prefix that changes what runs and no `!` (indirect
+    expansion); every path inside,
     known and not an `environ` file. `tests/interaction/test_check_gate.py` holds it to the checks.
     """
-    if cmd.dynamic_program or cmd.variables or cmd.program in _NAMED_PROGRAMS or _is_interpreter(cmd.program):
+    if cmd.dynamic_program or cmd.variables or cmd.shaping or cmd.program in _NAMED_PROGRAMS \
+            or _is_interpreter(cmd.program):
         return False
     if "!" in cmd.source.text:
         return False
@@ -269,6 +280,7 @@ COMMAND_CHECKS: dict[str, CommandCheck] = {
     "reads-outside": _reads_outside,
     "unknown-path": _unknown_path,
     "build-output": _build_output,
+    "shaping-prefix": shaping_prefix,
 }
 RequestCheck = Callable[[Subject, Mapping[str, Any]], bool]
 REQUEST_CHECKS: dict[str, RequestCheck] = {
@@ -276,6 +288,8 @@ REQUEST_CHECKS: dict[str, RequestCheck] = {
     "lifecycle-script": lifecycle_script,
     "unparseable": lambda s, i: s.parse_error is not None,
     "defines-function": lambda s, i: bool(s.parsed is not None and s.parsed.functions),
+    "secret-test": lambda s, i: s.parsed is not None and any(
+        n not in NOT_SECRET and SECRET_NAME.search(n) for n in s.parsed.loose_variables),
     "bare-assignment": bare_assignment,
     "shaping-assignment": shaping_assignment,
     "secret-assignment": secret_assignment,

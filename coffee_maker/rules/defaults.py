@@ -56,11 +56,17 @@ def risky_permission_rules() -> list[PermissionRule]:
         _r("defines-function", "Bash", "ask", C.OPAQUE_CODE,
            "This defines a shell function: a later command may not be what its name says.", check="defines-function"),
         _r("shaping-assignment", "Bash", "ask", C.PERSISTENCE,
-           "On its own an assignment matters only to later commands, and this variable changes what they run "
+           "An assignment holds for the commands after it, and this variable changes what they run "
            "(PATH, LD_PRELOAD, GIT_SSH_COMMAND…).", check="shaping-assignment"),
+        _r("shaping-prefix", "Bash", "ask", C.OPAQUE_CODE,
+           "This command runs with a variable that changes what it loads or runs (LD_PRELOAD, GIT_SSH_COMMAND, "
+           "a PATH or PYTHONPATH outside the worktree…): code the rules have not seen.", check="shaping-prefix"),
         _r("secret-assignment", "Bash", "deny", C.SECRET,
            "This copies a credential into another variable, where a later command could print it unseen.",
            check="secret-assignment"),
+        _r("secret-test", "Bash", "deny", C.SECRET,
+           "This tests a variable whose name looks like a credential (`[[ $TOKEN == … ]]`, `case $TOKEN in`): "
+           "each answer gives part of it away.", check="secret-test"),
         _r("forge-tool", "mcp__*merge*|mcp__*delete*|mcp__*push*|mcp__*release*|mcp__*secret*|mcp__*deploy*|"
            "mcp__*create_pull*|mcp__*update_ref*|mcp__*fork*|mcp__*workflow*", "ask", C.HISTORY_REMOTE,
            "This tool changes the forge or a deployment (merge, delete, push, release, secrets)."),

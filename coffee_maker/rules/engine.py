@@ -3,7 +3,8 @@
 Pure and compiled once. A shell command is parsed (``shell.py``) and each simple command
 judged on its subject (``subject.py``); the riskiest verdict wins, so `pytest && git push`
 is not allowed because pytest is. Rules with a risk class are checked first over every
-part; a learned "always allow" applies only when none of them matched.
+part; a learned "always allow" applies only when none of them matched. Questions from the
+agent are judged by ``questions.QuestionJudge``.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coffee_maker.errors import ConfigError
 from coffee_maker.rules.checks import COMMAND_CHECKS, REQUEST_CHECKS, ROOTED, inert
 from coffee_maker.rules.globs import glob_regex
 from coffee_maker.rules.index import RuleIndex
-from coffee_maker.rules.model import FACTS, PermissionRule, QuestionRisk, QuestionRule
+from coffee_maker.rules.model import PermissionRule, QuestionRule
 from coffee_maker.rules.paths import PathUse
+from coffee_maker.rules.questions import QuestionJudge
 from coffee_maker.rules.subject import CommandSubject, Subject, SubjectBuilder, command_of
 from coffee_maker.types import (
     Decision,
@@ -100,21 +101,7 @@ class RuleEngine:
         self._request_by_tool: dict[tuple[str, bool], list[Compiled]] = {}
         self._weights: dict[int, tuple[PermissionRule, tuple[int, int, int]]] = {}
         self._indexes: dict[bool, tuple[list[Compiled], RuleIndex, list[Callable[[CommandSubject], bool]]]] = {}
-        self.questions = [(q, self._regex(q.name, q.pattern)) for q in [*settings.extra_questions, *settings.questions]]
-        for q, _ in self.questions:
-            unknown = set(q.when) - set(FACTS)
-            if unknown:
-                raise ConfigError(f"Question rule {q.name!r} uses unknown facts {sorted(unknown)}; known: {', '.join(FACTS)}.")
-        self.escalations = [self._regex(f"escalate[{i}]", p) for i, p in enumerate(settings.escalate)]
-        risks: list[QuestionRisk] = list(getattr(settings, "question_risks", []))
-        self.question_risks = [(r, self._regex(r.name, r.pattern)) for r in risks]
-
-    @staticmethod
-    def _regex(name: str, pattern: str) -> re.Pattern[str]:
-        try:
-            return re.compile(pattern, re.IGNORECASE)
-        except re.error as exc:
-            raise ConfigError(f"Rule {name!r} has a bad regular expression {pattern!r}: {exc}.") from None
+        self.questions = QuestionJudge(settings)
 
     def _compile(self, rule: PermissionRule, *, learned: bool = False) -> Compiled:
         tools = frozenset(t.strip() for t in rule.tool.split("|"))
@@ -283,32 +270,10 @@ class RuleEngine:
                         reason=f"{why} ({what})" if why and what.startswith("`") else why,
                         severity=rule.effective_severity().value)
 
-    # ------------------------------------------------------------------ questions
-
-    def question(self, question: Question, facts: Mapping[str, Any]) -> Decision:
-        text = question.text
-        for risk, pattern in self.question_risks:
-            if pattern.search(text):
-                return Decision(DecisionKind.ASK, source=DecisionSource.rule(risk.name), risk=risk.risk.value,
-                                reason=risk.reason, severity=risk.effective_severity().value)
-        for i, pattern in enumerate(self.escalations):
-            if pattern.search(text):
-                return Decision(DecisionKind.ASK, source=DecisionSource.escalate(self.settings.escalate[i]),
-                                reason="The question matches an escalation pattern.")
-        for rule, pattern in self.questions:
-            if pattern.search(text) and all(facts.get(k) == v for k, v in rule.when.items()):
-                return Decision(DecisionKind.ANSWER, answer=rule.answer,
-                                source=DecisionSource.rule(rule.name))
-        if self.settings.default_question != "ask":
-            return Decision(DecisionKind.ANSWER, answer=self.settings.default_question,
-                            source=DecisionSource(SourceKind.DEFAULT))
-        return Decision(DecisionKind.ASK, source=DecisionSource(SourceKind.DEFAULT), reason="No rule answers this question.",
-                        severity=Severity.NORMAL.value)
-
     def evaluate(self, request: PermissionRequest | Question, facts: Mapping[str, Any] | None = None) -> Decision:
         if isinstance(request, PermissionRequest):
             return self.permission(request)
-        return self.question(request, facts or {})
+        return self.questions.decide(request, facts or {})
 
 
 __all__ = ["Compiled", "Judgement", "PartVerdict", "QuestionRule", "RuleEngine"]

@@ -43,9 +43,13 @@ def explanation(engine: RuleEngine, text: str, *, tool: str = "Bash", question: 
             "judged_as": cmd.text, "wrappers": list(cmd.wrapped), "env": [f"{k}={v}" for k, v in cmd.env],
             "cwd": cmd.cwd, "paths": [_path(p) for p in cmd.paths], "variables": sorted(cmd.variables),
             "hosts": list(cmd.hosts), "nested": cmd.source.nested, "piped_stdin": cmd.source.piped_stdin,
+            "shaping": list(cmd.shaping),
         })
+    parsed = subject.parsed
     return {
         "tool": tool, "input": text, "parse_error": subject.parse_error, "commands": commands,
+        "sets": [f"{k}={v}" for k, v in parsed.assignments] if parsed is not None else [],
+        "shaping": list(subject.shaping),
         "paths": [_path(p) for p in subject.paths] if tool != "Bash" else [],
         "parts": [{"part": p.part, "rule": _rule(p.rule)} for p in judgement.parts],
         "verdict": verdict(judgement.decision),
@@ -75,6 +79,11 @@ def render(data: dict[str, Any]) -> str:
                 lines.append(f"     reads variables: {', '.join(cmd['variables'])}")
             if cmd["hosts"]:
                 lines.append(f"     network: {', '.join(cmd['hosts'])}")
+            if cmd["shaping"]:
+                lines.append(f"     its prefix changes what it runs: {', '.join(cmd['shaping'])}")
+        if data["sets"]:
+            lines.append(f"  sets: {', '.join(data['sets'])}" + (
+                f"   (changes what later commands run: {', '.join(data['shaping'])})" if data["shaping"] else ""))
         for use in data["paths"]:
             lines.append(f"  path: {use['path']} → {use['resolved']} ({'inside' if use['inside'] else 'OUTSIDE'})")
         lines.append("  verdicts:")

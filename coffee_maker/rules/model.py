@@ -25,7 +25,7 @@ KNOWN_TOOLS = frozenset({
 #: Built-in checks a rule can name in ``check`` (implemented in ``checks.py``).
 CHECKS = ("opaque-code", "shell-from-pipe", "env-dump", "secret-variable", "upload", "writes-outside",
           "reads-outside", "unknown-path", "build-output", "secret-search", "lifecycle-script", "unparseable", "defines-function",
-          "bare-assignment", "shaping-assignment", "secret-assignment")
+          "bare-assignment", "shaping-assignment", "secret-assignment", "shaping-prefix", "secret-test")
 
 
 def _check_regex(rule: str, field: str, pattern: str) -> None:

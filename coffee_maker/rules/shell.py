@@ -7,20 +7,33 @@ and interrupts the person for ordinary shell (see docs/tech_decisions/shell-pars
 Every simple command anywhere in the tree is returned — in pipelines, lists, subshells,
 `$(…)`, `<(…)`, loops and conditionals — with its environment prefix, its words (quotes
 removed; a word built from an expansion keeps the `$NAME` text and is marked dynamic), its
-redirections and the variables it reads. `bash -c '…'` strings and here-strings fed to a
-shell are parsed again and their commands returned too, marked ``nested``.
+redirections and the variables it reads. `bash -c '…'` strings, here-strings fed to a
+shell, trap actions and alias texts are parsed again and their commands returned too, marked
+``nested`` (``nested.py``). What a statement sets (`X=…`, `export`, `for X in`) and the
+variables read outside any command (`[[ $T == … ]]`) are recorded for the request as a whole.
+How one word is read lives in ``shell_words.py``; the records in ``parsed.py``.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass, field
 
-import tree_sitter_bash
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Node, Parser
 
-_LANGUAGE = Language(tree_sitter_bash.language())
+from coffee_maker.rules.nested import NESTED_FIRST_CHARS, NESTED_HEADS, scripts_of
+from coffee_maker.rules.parsed import ParsedCommand, Redirect, SimpleCommand
+from coffee_maker.rules.shell_words import (
+    BODY,
+    LANGUAGE,
+    NAME,
+    REDIRECT,
+    VALUE,
+    VARIABLE,
+    WordReader,
+    unescape,
+)
+
 #: One parser per thread: a tree-sitter Parser must not parse in two threads at once, and decisions
 #: run in their own worker threads (a stuck one is left behind while the next request is judged).
 _PARSERS = threading.local()
@@ -29,150 +42,15 @@ _PARSERS = threading.local()
 def _parser() -> Parser:
     parser: Parser | None = getattr(_PARSERS, "parser", None)
     if parser is None:
-        parser = _PARSERS.parser = Parser(_LANGUAGE)
+        parser = _PARSERS.parser = Parser(LANGUAGE)
     return parser
 
 
-def _field(name: str) -> int:
-    found = _LANGUAGE.field_id_for_name(name)
-    if found is None:  # the grammar changed under us: fail at import, not on the first command
-        raise RuntimeError(f"tree-sitter-bash has no field {name!r}")
-    return found
-
-
-#: Field ids looked up once: `child_by_field_name` looks the name up again on every call.
-_NAME, _VALUE, _BODY, _REDIRECT, _DESCRIPTOR, _DESTINATION = (
-    _field(n) for n in ("name", "value", "body", "redirect", "descriptor", "destination"))
-SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish"})
 _MAX_DEPTH = 4  # bash -c "bash -c '…'" nesting we follow before calling it unjudgeable
 
 
-# Not frozen (read-only by convention): built per redirection, like SimpleCommand — see there why.
-@dataclass(slots=True)
-class Redirect:
-    """``>`` / ``>>`` / ``<`` / ``<<<`` … and its target (a file, or the here-string's text)."""
-
-    op: str
-    target: str
-    fd: str | None = None
-
-    @property
-    def writes(self) -> bool:
-        return ">" in self.op and not self.op.startswith(">&") and self.target not in ("&1", "&2")
-
-
-# Not frozen, only by convention read-only: a 4 KB command builds ~200 of these, and a frozen dataclass
-# costs ~5× as much to build (each field set through object.__setattr__: 0.9 µs against 0.16 µs).
-@dataclass(slots=True)
-class SimpleCommand:
-    """One command the shell would run: ``FOO=1 timeout 60 pytest -q > out.txt``."""
-
-    words: tuple[str, ...]
-    text: str
-    env: tuple[tuple[str, str], ...] = ()
-    redirects: tuple[Redirect, ...] = ()
-    dynamic: frozenset[int] = frozenset()  # indexes of words built from an expansion or substitution
-    variables: frozenset[str] = frozenset()  # variables this command reads ($X, ${X}, "$X")
-    piped_stdin: bool = False  # a later stage of a pipeline: its stdin is the previous stage's output
-    stdin_text: str | None = None  # a here-string's or here-document's body
-    scope: int = 0  # commands in the same scope share `cd`; a subshell or pipeline stage opens a new one
-    nested: bool = False  # found inside a `bash -c` string or a here-string fed to a shell
-
-    @property
-    def program(self) -> str:
-        return self.words[0] if self.words else ""
-
-    def is_dynamic(self, index: int) -> bool:
-        return index in self.dynamic
-
-
-@dataclass
-class ParsedCommand:
-    """A command line's simple commands in execution order, or why it could not be parsed."""
-
-    source: str
-    commands: list[SimpleCommand] = field(default_factory=list)
-    error: str | None = None
-    assignments: list[tuple[str, str]] = field(default_factory=list)  # `X=1` statements on their own
-    assignment_parts: int = 0  # of ``commands``, those run by a `$(…)` in such a statement's value
-    parents: dict[int, int] = field(default_factory=dict)  # scope → the scope it was opened in (for `cd`)
-    functions: list[str] = field(default_factory=list)  # shell functions it defines (they can shadow commands)
-
-
-class _Walker:
-    def __init__(self, source: bytes, depth: int) -> None:
-        self.source = source
-        self.depth = depth
-        self.out = ParsedCommand(source.decode("utf-8", "replace"))
-        # ASCII (nearly every command): byte offsets are character offsets, and slicing the decoded text
-        # costs a third of building and decoding each node's bytes
-        self._ascii = source.isascii()
-        self._scopes = 0
-        self._current = 0
-
-    def new_scope(self) -> int:
-        """A scope opened here (subshell, pipeline stage, substitution) starts from the current `cd`."""
-        self._scopes += 1
-        self.out.parents[self._scopes] = self._current
-        return self._scopes
-
-    def text(self, node: Node, errors: str = "replace") -> str:
-        """The source text of ``node``."""
-        if self._ascii:
-            return self.out.source[node.start_byte:node.end_byte]
-        return (node.text or b"").decode("utf-8", errors)
-
-    # ---------------------------------------------------------------- words
-
-    def word(self, node: Node, variables: set[str]) -> tuple[str, bool]:
-        """A word's value with quotes removed, and whether an expansion made it (then it is not literal)."""
-        kind = node.type
-        if kind == "word":  # most words: a plain word, often without a backslash
-            text = self.text(node)
-            return (_unescape(text) if "\\" in text else text), False
-        if kind in ("string", "concatenation", "translated_string"):
-            return self._joined(node, kind, variables)
-        text = self.text(node)
-        if kind in ("word", "number", "extglob_pattern", "test_operator"):
-            return _unescape(text), False
-        if kind == "raw_string":
-            return text[1:-1], False
-        if kind == "ansi_c_string":
-            return text[2:-1], False
-        if kind in ("simple_expansion", "expansion"):
-            name = next((c for c in node.named_children if c.type in ("variable_name", "special_variable_name")), None)
-            if name is not None:
-                variables.add(self.text(name, "strict"))
-            for child in node.named_children:  # ${X:-$(cmd)}
-                if child.type not in ("variable_name", "special_variable_name"):
-                    self.walk(child, scope=self.new_scope(), inherited=())
-            return text, True
-        if kind in ("command_substitution", "process_substitution", "arithmetic_expansion"):
-            scope = self.new_scope()
-            for child in node.named_children:
-                self.walk(child, scope=scope, inherited=())
-            return text, True
-        for child in node.named_children:  # anything else: look inside for substitutions
-            self.word(child, variables)
-        return text, True
-
-    def _joined(self, node: Node, kind: str, variables: set[str]) -> tuple[str, bool]:
-        """A quoted string or a concatenation: its parts' values joined."""
-        parts, dynamic = [], False
-        for child in node.children:
-            if not child.is_named:
-                if kind == "concatenation":
-                    parts.append(self.text(child, "strict"))
-                continue
-            if child.type == "string_content":
-                parts.append(self.text(child, "strict").replace('\\"', '"').replace("\\$", "$"))
-                continue
-            value, was_dynamic = self.word(child, variables)
-            parts.append(value)
-            dynamic = dynamic or was_dynamic
-        return "".join(parts), dynamic
-
-    # ---------------------------------------------------------------- statements
+class _Walker(WordReader):
+    """Walks the tree's statements into simple commands (words are read by ``WordReader``)."""
 
     def walk(self, node: Node, *, scope: int, inherited: tuple[Redirect, ...], piped: bool = False,
              stdin_text: str | None = None) -> None:
@@ -187,32 +65,29 @@ class _Walker:
             self.command(node, scope, inherited, piped, stdin_text)
         elif kind == "redirected_statement":
             redirects, here = list(inherited), stdin_text
-            body = node.child_by_field_id(_BODY)
-            for child in node.children_by_field_id(_REDIRECT):
+            body = node.child_by_field_id(BODY)
+            for child in node.children_by_field_id(REDIRECT):
                 found, text = self.redirect(child)
                 redirects.extend(found)
                 here = text if text is not None else here
             if body is not None:
                 self.walk(body, scope=scope, inherited=tuple(redirects), piped=piped, stdin_text=here)
         elif kind == "pipeline":
-            stages = [c for c in node.named_children]
-            for i, stage in enumerate(stages):
-                self.walk(stage, scope=self.new_scope(), inherited=inherited, piped=piped or i > 0,
-                          stdin_text=stdin_text if i == 0 else None)
+            self.pipeline(node, scope, inherited, piped, stdin_text)
         elif kind in ("subshell", "command_substitution", "process_substitution"):
             inner = self.new_scope()
             for child in node.named_children:
                 self.walk(child, scope=inner, inherited=inherited)
         elif kind == "variable_assignment":
             variables: set[str] = set()
-            name = node.child_by_field_id(_NAME)
-            value = node.child_by_field_id(_VALUE)
+            name = node.child_by_field_id(NAME)
+            value = node.child_by_field_id(VALUE)
             before = len(self.out.commands)
             literal = self.word(value, variables)[0] if value is not None else ""
             self.out.assignment_parts += len(self.out.commands) - before
             self.out.assignments.append((self.text(name, "strict") if name else "", literal))
         elif kind == "function_definition":
-            name = node.child_by_field_id(_NAME)
+            name = node.child_by_field_id(NAME)
             self.out.functions.append(self.text(name, "strict") if name is not None else "")
             for child in node.named_children:
                 self.walk(child, scope=self.new_scope(), inherited=inherited)
@@ -226,29 +101,49 @@ class _Walker:
         elif kind in ("heredoc_body", "heredoc_start", "heredoc_end", "comment", "heredoc_redirect",
                       "herestring_redirect"):
             return
+        elif kind == "for_statement":  # `for X in …` sets X, once per value
+            variables = set()
+            name = node.child_by_field_id(VARIABLE)
+            values = [self.word(v, variables)[0] for v in node.children_by_field_id(VALUE)]
+            self.out.loose_variables |= variables
+            self.out.assignments.append((self.text(name, "strict") if name is not None else "", " ".join(values)))
+            body = node.child_by_field_id(BODY)
+            if body is not None:
+                self.walk(body, scope=scope, inherited=inherited)
+        elif kind in ("test_command", "case_statement"):  # `[[ $T == ghp_* ]]`, `case $T in`: a comparison reads
+            variables = set()
+            for child in node.named_children:
+                if child.type == "case_item":
+                    self.walk(child, scope=scope, inherited=inherited)
+                else:
+                    self.word(child, variables)
+            self.out.loose_variables |= variables
         else:
             for child in node.named_children:
                 self.walk(child, scope=scope, inherited=inherited, piped=piped, stdin_text=stdin_text)
 
-    def redirect(self, node: Node) -> tuple[list[Redirect], str | None]:
-        """The file redirections of one redirect node, and the text it feeds to stdin (here-string/document)."""
-        variables: set[str] = set()
-        if node.type == "herestring_redirect":
-            fed = node.named_children[-1] if node.named_children else None
-            return [], self.word(fed, variables)[0] if fed is not None else ""
-        if node.type == "heredoc_redirect":
-            body = next((c for c in node.named_children if c.type == "heredoc_body"), None)
-            inner = [r for c in node.named_children if c.type == "file_redirect" for r in self.redirect(c)[0]]
-            if body is not None:
-                self.word(body, variables)  # `$(…)` inside an unquoted here-document runs
-            return inner, self.text(body) if body is not None else ""
-        op = "".join(self.text(c, "strict") for c in node.children if not c.is_named)
-        fd = node.child_by_field_id(_DESCRIPTOR)
-        dest = node.child_by_field_id(_DESTINATION)
-        target = self.word(dest, variables)[0] if dest is not None else ""
-        if op.endswith("&") and target.isdigit():
-            target = "&" + target
-        return [Redirect(op or ">", target, self.text(fd, "strict") if fd is not None else None)], None
+    def pipeline(self, node: Node, scope: int, inherited: tuple[Redirect, ...], piped: bool,
+                 stdin_text: str | None) -> None:
+        stages = node.named_children
+        first, here = stages[0], stdin_text
+        redirects = inherited
+        body = first.child_by_field_id(BODY) if first.type == "redirected_statement" else first
+        if body is not None and body.type == "list":
+            # tree-sitter reads `cd x && b 2>&1 | c` as `(cd x && b) 2>&1 | c`; bash runs `cd x && (b 2>&1 | c)`:
+            # what comes before the list's last command runs here (its `cd` holds for every stage), unredirected
+            *before, first = body.named_children
+            for child in before:
+                self.walk(child, scope=scope, inherited=inherited, piped=piped, stdin_text=stdin_text)
+            here = None
+            if body is not stages[0]:
+                found = [self.redirect(c) for c in stages[0].children_by_field_id(REDIRECT)]
+                redirects = (*inherited, *(r for rs, _ in found for r in rs))
+                here = next((text for _, text in reversed(found) if text is not None), None)
+        for i, stage in enumerate(stages):
+            if i == 0:
+                self.walk(first, scope=self.new_scope(), inherited=redirects, piped=piped, stdin_text=here)
+            else:
+                self.walk(stage, scope=self.new_scope(), inherited=inherited, piped=True)
 
     def command(self, node: Node, scope: int, inherited: tuple[Redirect, ...], piped: bool,
                 stdin_text: str | None) -> None:
@@ -266,12 +161,17 @@ class _Walker:
             kind = child.type
             if (kind == "word" or kind == "number") and ascii_source is not None:  # most arguments: read in place
                 value = ascii_source[child.start_byte:child.end_byte]
-                words.append(_unescape(value) if "\\" in value else value)
+                words.append(unescape(value) if "\\" in value else value)
             elif kind == "variable_assignment" and plain:
-                name_node = child.child_by_field_id(_NAME)
-                value_node = child.child_by_field_id(_VALUE)
+                name_node = child.child_by_field_id(NAME)
+                value_node = child.child_by_field_id(VALUE)
                 env.append((self.text(name_node, "strict") if name_node else "",
                             self.word(value_node, variables)[0] if value_node is not None else ""))
+            elif kind == "variable_assignment":  # `export PATH=…`: the word as written, and an assignment too
+                self._declared(child, variables, nameref=words[0] != "export" and any(
+                    w.startswith("-") and "n" in w for w in words[1:]))
+                dynamic.add(len(words))
+                words.append(self.text(child))
             elif kind in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
                 found, text = self.redirect(child)
                 redirects.extend(found)
@@ -281,7 +181,7 @@ class _Walker:
                 inner = first if first is not None else child
                 if ascii_source is not None and inner.type == "word":
                     value = ascii_source[inner.start_byte:inner.end_byte]
-                    words.append(_unescape(value) if "\\" in value else value)
+                    words.append(unescape(value) if "\\" in value else value)
                     continue
                 value, was_dynamic = self.word(inner, variables)
                 if was_dynamic:
@@ -300,69 +200,38 @@ class _Walker:
                                 frozenset(variables) if variables else _NO_NAMES, piped, here, scope, self.depth > 0)
         self.out.commands.append(command)
         head = words[0] if words else ""
-        if head in _NESTED_HEADS or "/" in head or head[:1] in _NESTED_FIRST_CHARS:  # else nothing can be nested
+        if head in NESTED_HEADS or "/" in head or head[:1] in NESTED_FIRST_CHARS:  # else nothing can be nested
             self._nested(command)
 
+    def _declared(self, node: Node, variables: set[str], *, nameref: bool) -> None:
+        """`export X=…`, `local X=…`: like `X=…` on its own, it holds for the commands after it."""
+        name = node.child_by_field_id(NAME)
+        value = node.child_by_field_id(VALUE)
+        for child in node.named_children:  # walked as any other word is: a `$(…)` in it runs
+            if child != value:
+                self.word(child, variables)
+        literal = self.word(value, variables)[0] if value is not None else ""
+        if nameref:  # `declare -n r=GITHUB_TOKEN`: every `$r` reads GITHUB_TOKEN
+            literal = "${" + literal + "}"
+        self.out.assignments.append((self.text(name, "strict") if name is not None else "", literal))
+
     def _nested(self, command: SimpleCommand) -> None:
-        """`bash -c '…'`, `bash <<< '…'`, `watch '…'`: the string is a command line too; judge what it runs."""
-        start = _after_wrappers(command.words)
-        words, first = command.words[start:], start
-        script: str | None = None
-        if words and words[0] == "watch":
-            rest = [i for i in range(1, len(words)) if not words[i].startswith("-") and words[i - 1] not in ("-n", "-d")]
-            if rest and not any(command.is_dynamic(first + i) for i in rest):
-                script = " ".join(words[i] for i in rest)
-        elif not words or words[0].rsplit("/", 1)[-1] not in SHELLS:
-            return
-        elif "-c" in words[1:]:
-            at = words.index("-c", 1)
-            if at + 1 < len(words) and not command.is_dynamic(first + at + 1):
-                script = words[at + 1]
-        elif len(words) == 1 and command.stdin_text is not None:
-            script = command.stdin_text
-        if script is None:
-            return
-        if self.depth >= _MAX_DEPTH:
-            self.out.error = "shell strings are nested too deeply to judge"
-            return
-        inner = parse(script, depth=self.depth + 1)
-        if inner.error:
-            self.out.error = inner.error
-        self.out.commands.extend(inner.commands)
+        """`bash -c '…'`, `watch '…'`, `trap '…' EXIT`, `alias x='…'`: the string is a command line too."""
+        for script in scripts_of(command):
+            if self.depth >= _MAX_DEPTH:
+                self.out.error = "shell strings are nested too deeply to judge"
+                return
+            inner = parse(script, depth=self.depth + 1)
+            if inner.error:
+                self.out.error = inner.error
+            self.out.commands.extend(inner.commands)
+            self.out.assignments.extend(inner.assignments)  # `bash -c 'PATH=/tmp/x:$PATH; pytest'`
+            self.out.loose_variables |= inner.loose_variables
+            self.out.functions.extend(inner.functions)
 
 
-_WRAPPER_WORDS = frozenset({"env", "timeout", "nice", "nohup", "time", "exec", "command", "builtin", "stdbuf",
-                            "sudo", "doas", "xargs", "ionice", "flock", "setsid", "chronic", "unbuffer"})
-#: A command whose first word is none of these, holds no `/` and starts with none of the characters below is
-#: neither a shell, nor `watch`, nor behind a wrapper (see ``_after_wrappers``): no string of it is run again.
-_NESTED_HEADS = frozenset({*_WRAPPER_WORDS, *SHELLS, "watch"})
-_NESTED_FIRST_CHARS = "-0123456789"  # ("" is in it too: an empty first word takes the long way)
 _NO_WORDS: frozenset[int] = frozenset()
 _NO_NAMES: frozenset[str] = frozenset()
-
-
-def _after_wrappers(words: tuple[str, ...]) -> int:
-    """Index of the first word that is the real program behind `env X=1 timeout 5 nice …`."""
-    for i, word in enumerate(words):
-        bare = word.rsplit("/", 1)[-1]
-        if bare in _WRAPPER_WORDS or word.startswith("-") or ("=" in word and i > 0) or word[:1].isdigit():
-            continue
-        return i
-    return len(words)
-
-
-def _unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == "\\" and i + 1 < len(text):
-            out.append(text[i + 1])
-            i += 2
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
 
 
 def _first_error(node: Node) -> Node | None:

@@ -12,20 +12,28 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coffee_maker.rules.parsed import ParsedCommand, SimpleCommand
 from coffee_maker.rules.paths import PathResolver, PathUse, expand_home
-from coffee_maker.rules.shell import ParsedCommand, SimpleCommand, parse
+from coffee_maker.rules.shaping import (
+    SETTERS,
+    UNKNOWN_VALUE,
+    changes_what_runs,
+    shapes,
+    variables_set_by,
+)
+from coffee_maker.rules.shell import parse
+from coffee_maker.rules.wrappers import UNWRAP_HEADS, unwrap
 
 #: Input keys that name a file or directory, in the order a tool's main path is looked up.
 PATH_KEYS = ("file_path", "notebook_path", "path")
 #: Input keys that summarise a request in one line (logs, notices, learned rules).
 SUMMARY_KEYS = ("command", *PATH_KEYS, "pattern", "url", "query")
 
-_SYSTEM_BIN = ("/usr/bin/", "/bin/", "/usr/local/bin/", "/usr/sbin/", "/sbin/")
 #: Every match holds a `:` (`scheme://` or `user@host:`), so a word without one is not tried.
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://([^/\s:@]*@)?(?P<host>[^/\s:?#]+)|(?:[\w.-]+@)(?P<scp>[\w.-]+\.[a-z]{2,}):)",
                   re.IGNORECASE)
@@ -35,16 +43,6 @@ _WRITERS = frozenset({"rm", "rmdir", "mv", "touch", "mkdir", "tee", "ln", "chmod
 #: Programs whose words are text, not paths.
 _TEXT_ARGS = frozenset({"echo", "printf", "true", "false", "exit", "return", "test", "[", "expr", "seq", "sleep",
                         "date", "basename", "dirname"})
-_WRAPPERS: dict[str, int] = {"time": 0, "nohup": 0, "command": 0, "builtin": 0, "exec": 0, "stdbuf": -1,
-                             "nice": -1, "ionice": -1, "timeout": 1, "caffeinate": -1}
-_GIT_GLOBAL = frozenset({"-C", "--no-pager", "-P", "--no-optional-locks", "--literal-pathspecs", "--paginate",
-                         "--no-replace-objects"})
-_XARGS_VALUE = frozenset({"-n", "-I", "-P", "-L", "-d", "-a", "-s", "-E", "-e"})
-_RUNNERS = {("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"), ("hatch", "run"),
-            ("pnpm", "exec"), ("yarn", "exec"), ("bundle", "exec"), ("conda", "run"), ("rye", "run")}
-
-#: The words the loop in `_command` looks behind; any other word (without a `/`) is the program itself.
-_UNWRAP_HEADS = frozenset({"env", "git", "xargs", "npx", *_WRAPPERS, *(head for head, _ in _RUNNERS)})
 _NONE: frozenset[int] = frozenset()
 
 
@@ -64,6 +62,7 @@ class CommandSubject:
     source: SimpleCommand
     dynamic_program: bool = False
     wrapped: tuple[str, ...] = ()  # wrappers removed (timeout, uv run, …)
+    shaping: tuple[str, ...] = ()  # variables its prefix sets that change what it runs (`LD_PRELOAD=…`)
 
     @property
     def subcommand(self) -> str | None:
@@ -80,6 +79,7 @@ class Subject:
     parse_error: str | None = None
     summary: str = ""
     parsed: ParsedCommand | None = None
+    shaping: tuple[str, ...] = ()  # variables a statement sets that change what later commands run (`PATH=…;`)
 
 
 def relative_to(text: str, root: Path | str | None) -> str:
@@ -155,7 +155,19 @@ class SubjectBuilder:
             if subject.program in ("cd", "pushd"):
                 cwds[scope] = self._cd(subject, cwd)
         paths = tuple(p for s in subjects for p in s.paths)
-        return Subject("Bash", tuple(subjects), paths, parsed.error, command, parsed)
+        # a statement's directory is not followed: "." is stricter than any `cd` inside the worktree (`..` from a
+        # subdirectory reads as outside), and a `cd` out of it is asked about on its own
+        inside = self._inside(".")
+        shaping = tuple(name for name, value in parsed.assignments if changes_what_runs(name, value, inside))
+        shaping += tuple(name for s in subjects if s.program in SETTERS for name in variables_set_by(s.program, s.args)
+                         if changes_what_runs(name, UNKNOWN_VALUE, inside))
+        return Subject("Bash", tuple(subjects), paths, parsed.error, command, parsed, shaping)
+
+    def _inside(self, cwd: str | None) -> Callable[[str], bool]:
+        def inside(path: str) -> bool:
+            use = self.resolve(path, cwd, write=False)
+            return use.inside and use.known
+        return inside
 
     def _find_exec(self, find: CommandSubject, simple: SimpleCommand, cwd: str | None) -> list[CommandSubject]:
         """`find … -exec cmd {} ;` runs cmd: judge it as a command of its own."""
@@ -179,82 +191,16 @@ class SubjectBuilder:
 
     def _command(self, simple: SimpleCommand, cwd: str | None) -> CommandSubject:
         head = simple.words[0] if simple.words else ""
-        if "/" in head or head in _UNWRAP_HEADS:
+        if "/" in head or head in UNWRAP_HEADS:
             return self._unwrapped(simple, cwd)
         # most parts: the first word is the program itself
         return self._subject(simple, cwd, head, simple.words[1:], 0, simple.env, (), ())
 
     def _unwrapped(self, simple: SimpleCommand, cwd: str | None) -> CommandSubject:
         """The subject of a part led by a wrapper (`timeout 60`, `env X=1`, `uv run`, `git -C d`) or a path."""
-        words = list(simple.words)
-        wrapped: list[str] = []
-        env = list(simple.env)
-        extra: list[PathUse] = []
-        offset = 0
-
-        def drop(n: int) -> None:
-            nonlocal words, offset
-            del words[:n]
-            offset += n
-
-        while words and ("/" in words[0] or words[0] in _UNWRAP_HEADS):
-            head = words[0].rsplit("/", 1)[-1] if self._is_program_path(words[0]) else words[0]
-            if head == "env" and len(words) > 1:
-                i = 1
-                while i < len(words) and ("=" in words[i] or words[i] in ("-i", "-u", "--")):
-                    if "=" in words[i]:
-                        env.append(tuple(words[i].split("=", 1)))  # type: ignore[arg-type]
-                    i += 2 if words[i] == "-u" else 1
-                if i >= len(words):
-                    break
-                wrapped.append("env")
-                drop(i)
-            elif head in _WRAPPERS and len(words) > 1:
-                i = 1
-                while i < len(words) and words[i].startswith("-"):
-                    i += 2 if words[i] in ("-n", "-s", "-k", "--signal", "--kill-after", "-c") else 1
-                i += max(_WRAPPERS[head], 0)
-                if i >= len(words):
-                    break
-                wrapped.append(head)
-                drop(i)
-            elif len(words) > 2 and (head, words[1]) in _RUNNERS:
-                i = 2
-                while i < len(words) and words[i].startswith("-"):
-                    i += 2 if words[i] in ("--with", "--python", "-p", "--env-file", "--package", "-C") else 1
-                if i >= len(words):
-                    break
-                wrapped.append(f"{head} {words[1]}")
-                drop(i)
-            elif head == "git" and len(words) > 2 and words[1] in _GIT_GLOBAL:
-                if words[1] == "-C":
-                    extra.append(self.resolve(words[2], cwd, write=False))
-                    cwd = extra[-1].resolved if extra[-1].known else None
-                del words[1:3 if words[1] == "-C" else 2]
-            elif head == "xargs":
-                i = 1
-                while i < len(words) and words[i].startswith("-"):
-                    flag = words[i]
-                    i += 2 if flag in _XARGS_VALUE or (flag.startswith("--") and "=" not in flag and flag in (
-                        "--max-args", "--max-procs", "--delimiter", "--arg-file", "--replace")) else 1
-                wrapped.append("xargs")
-                drop(i)
-                if not words:
-                    words = ["echo"]
-            elif head == "npx" and len(words) > 1:
-                i = 1
-                while i < len(words) and words[i].startswith("-"):
-                    i += 2 if words[i] in ("-p", "--package") else 1
-                if i >= len(words):
-                    break
-                wrapped.append("npx")
-                drop(i)
-            else:
-                break
-        program = words[0] if words else ""
-        if self._is_program_path(program):
-            program = program.rsplit("/", 1)[-1]
-        return self._subject(simple, cwd, program, tuple(words[1:]), offset, tuple(env), tuple(wrapped), tuple(extra))
+        found = unwrap(simple, cwd, self.resolve)
+        return self._subject(simple, found.cwd, found.program, found.args, found.offset, found.env, found.wrapped,
+                             found.extra)
 
     def _subject(self, simple: SimpleCommand, cwd: str | None, program: str, args: tuple[str, ...], offset: int,
                  env: tuple[tuple[str, str], ...], wrapped: tuple[str, ...], extra: tuple[PathUse, ...]
@@ -268,17 +214,12 @@ class SubjectBuilder:
         text = " ".join((program, *args)).strip()
         hosts = tuple(m.group("host") or m.group("scp") for a in args if ":" in a and (m := _URL.match(a))) \
             if ":" in text else ()  # every URL holds a `:`
+        shaping: tuple[str, ...] = ()
+        if env and any(shapes(n) for n, _ in env):  # most prefixes (`FOO=1`, `CI=true`) shape nothing
+            inside = self._inside(cwd)
+            shaping = tuple(n for n, v in env if changes_what_runs(n, v, inside, prefix=True))
         return CommandSubject(program, args, text, cwd, paths, simple.variables, hosts, env, simple,
-                              (offset in dynamic), wrapped)
-
-    def _is_program_path(self, word: str) -> bool:
-        """`.venv/bin/pytest` or `/usr/bin/python3` name the program; `/tmp/x/evil` stays a path."""
-        if "/" not in word:
-            return False
-        if word.startswith(_SYSTEM_BIN):
-            return True
-        use = self.resolve(word, ".", write=False)
-        return use.inside
+                              (offset in dynamic), wrapped, shaping)
 
     def _paths(self, program: str, args: tuple[str, ...], dynamic: Set[int], simple: SimpleCommand,
                cwd: str | None) -> tuple[PathUse, ...]:

@@ -28,6 +28,9 @@ EDGES = [
     "rsync -a . h:/x", "rclone copy . r:", "git send-email x", "rm -rf build", "rmdir dist", "cat ../outside",
     "cp a /tmp/b", "cat $DIR/x", "cd $X && cat y", "ls ~/.ssh", "tee /etc/x", "cat ~/.aws/credentials",
     "echo done", "sort", "tail -5", "grep -rn x src", "pytest -q tests/test_a.py",
+    "LD_PRELOAD=/tmp/x.so pytest", "PYTHONPATH=/tmp/x pytest", "env GIT_SSH_COMMAND=x git fetch", "FOO=1 pytest",
+    "PYTHONPATH=src pytest", 'trap "$X" EXIT', 'alias ll="$Y"', "trap 'git push' EXIT", "IFS= read -r x",
+    "NODE_OPTIONS=--require=x npm test",
 ]
 
 

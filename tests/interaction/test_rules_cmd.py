@@ -48,6 +48,15 @@ class TestRulesCommand:
         assert "reads  ~/.ssh/id_rsa" in text and "(OUTSIDE)" in text
         assert "decision: deny — rule secret-file-" in text and "class secret" in text
 
+    def test_explain_shows_what_a_line_sets(self, tmp_path: Path) -> None:
+        """What a statement sets and which variables change what runs (a statement's or a prefix's) are shown."""
+        result = _cm(tmp_path, "rules", "explain", "export PATH=/tmp/x:$PATH && LD_PRELOAD=/tmp/y.so pytest")
+        assert result.returncode == 0, result.stderr
+        text = result.stdout
+        assert "sets: PATH=/tmp/x:$PATH   (changes what later commands run: PATH)" in text
+        assert "its prefix changes what it runs: LD_PRELOAD" in text
+        assert "decision: ask — rule shaping-" in text
+
     def test_explain_json_and_unparseable(self, tmp_path: Path) -> None:
         """An unparseable command is asked about with the parser's reason."""
         result = _cm(tmp_path, "rules", "explain", "--json", 'echo "unterminated')
