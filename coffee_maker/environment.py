@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 from coffee_maker.proc import NESTING_VARIABLES
 
@@ -116,3 +117,14 @@ def describe_withheld(withheld: Iterable[str], *, shown: int = 6) -> str:
 
 def _is_pattern(name: str) -> bool:
     return any(c in name for c in "*?[")
+
+
+def git_stays_in(cwd: Path | str, env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` for a process working in one of the daemon's worktrees: git there may not climb above it.
+
+    The worktrees live inside the person's checkout: a worktree that lost its ``.git`` would
+    otherwise make the agent's `git add`/`git stash`, or a test command's git, act on the
+    person's own checkout (the daemon's own git is held the same way, ``vcs/confine``).
+    """
+    return {**env, "GIT_CEILING_DIRECTORIES": str(Path(cwd).resolve().parent)}
+

@@ -21,6 +21,7 @@ from coffee_maker.agent.events import (
     ToolUseEvent,
 )
 from coffee_maker.agent.outcomes import final_question, parse_reset
+from coffee_maker.environment import git_stays_in
 from coffee_maker.errors import AgentError, ProcessError
 from coffee_maker.types import (
     DecisionCallback,
@@ -96,7 +97,7 @@ class StepRunner:
                  stop: StopFlag, answers: dict[str, str], step_delay_s: float, session_id: str,
                  model: str, env: Mapping[str, str]) -> None:
         self.cwd, self.on_event, self.decide, self.limits = cwd, on_event, decide, limits
-        self.env = env  # built like a real agent's: commands never see the daemon's credentials
+        self.env = git_stays_in(cwd, env)  # built like a real agent's: commands never see the daemon's credentials
         self.stop, self.answers, self.step_delay_s = stop, answers, step_delay_s
         self.session_id, self.model = session_id, model
         self.clock = SessionClock(limits)

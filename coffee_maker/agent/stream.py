@@ -25,6 +25,7 @@ from typing import IO, Any
 import structlog
 
 from coffee_maker import proc
+from coffee_maker.environment import git_stays_in
 from coffee_maker.errors import AgentError, ProcessError
 
 log = structlog.get_logger(__name__)
@@ -44,7 +45,7 @@ class AgentProcess:
         self._write_lock = threading.Lock()
         self.stdin_open = True
         try:
-            self.popen = proc.spawn(self.argv, cwd=cwd, env=env)
+            self.popen = proc.spawn(self.argv, cwd=cwd, env=git_stays_in(cwd, env))
         except ProcessError as exc:
             raise AgentError(
                 f"Cannot start {what}: {exc.message} Set its path in the [agent] configuration "

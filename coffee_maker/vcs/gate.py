@@ -13,7 +13,7 @@ from typing import Protocol
 
 from coffee_maker import proc
 from coffee_maker.config import LoadedConfig
-from coffee_maker.environment import build_environment
+from coffee_maker.environment import build_environment, git_stays_in
 from coffee_maker.secrets import added_lines, scan
 from coffee_maker.types import GateCheck, GateFailure, GateReport, Workspace
 from coffee_maker.vcs.git import GitManager
@@ -79,7 +79,7 @@ class SafetyGate:
             # The tests are code the agent wrote, and their output goes back to it: they run with the
             # agent's environment, never the daemon's credentials.
             agent = self.loaded.config.agent
-            env = build_environment(pass_env=agent.pass_env, explicit=agent.env).env
+            env = git_stays_in(ws.path, build_environment(pass_env=agent.pass_env, explicit=agent.env).env)
             result = proc.run(command, cwd=ws.path, shell=True, timeout=timeout, env=env)
             output = (result.stdout + ("\n" if result.stdout and result.stderr else "") + result.stderr).strip()
             if result.timed_out:

@@ -119,6 +119,25 @@ class TestBackends:
         assert _leaks(results) == []
 
 
+    def test_git_in_a_worktree_that_lost_its_git_never_reaches_the_persons_checkout(self, tmp_path: Path) -> None:
+        """The worktrees live inside the person's checkout: without a .git, the agent's `git add -A` must fail
+        there instead of staging the person's own files one directory up."""
+        import subprocess
+
+        person = tmp_path / "checkout"
+        subprocess.run(["git", "init", "-q", str(person)], check=True)
+        (person / "notes.txt").write_text("the person's uncommitted work\n")
+        worktree = person / ".coffee_maker" / "worktrees" / "p1"
+        worktree.mkdir(parents=True)  # re-created by the agent's next write after the worktree was removed
+        agent = ScriptedBackend([{"run": "git add -A; git status --porcelain"}, {"say": "done"}])
+        rec = Recorder(allow=("Bash",))
+        agent.run("x", worktree, on_event=rec.on_event, decide=rec.decide)
+        results = " ".join(str(getattr(e, "content", "")) for e in rec.of("tool_result"))
+        assert "not a git repository" in results
+        staged = subprocess.run(["git", "diff", "--cached", "--name-only"], cwd=person, capture_output=True, text=True)
+        assert staged.stdout == ""  # nothing of the person's was staged
+
+
 @pytest.mark.claude_cli
 def test_real_cli_env_dump_reaches_neither_the_model_nor_the_transcript(
         claude_bin: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _isolated_home: Path) -> None:
