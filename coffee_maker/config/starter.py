@@ -30,6 +30,7 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
     ("agent", "model"): "sonnet", ("agent", "script"): "agent-script.json",
     ("git", "default_branch"): "main", ("git", "test_command"): "pytest -q",
     ("git", "worktree_dir"): ".coffee_maker/worktrees", ("forge", "api_url"): "https://api.github.com",
+    ("forge", "repository"): "your-org/your-repo",
     ("forge", "token"): "paste-a-token-here", ("forge", "token_env"): "GITHUB_TOKEN",
     ("daemon", "priority_soft_cap_usd"): 2.0, ("daemon", "priority_hard_cap_usd"): 5.0,
     ("daemon", "daily_soft_cap_usd"): 10.0, ("daemon", "daily_hard_cap_usd"): 20.0,

@@ -25,8 +25,10 @@ log = structlog.get_logger(__name__)
 
 class OtherDaemons:
     def __init__(self, claims: ClaimKeeper, store: StateStore, services: Services,
-                 view: Callable[[], RoadmapView]) -> None:
-        self.claims, self.store, self.services, self.view = claims, store, services, view
+                 read_roadmap: Callable[[], RoadmapView], view: Callable[[], RoadmapView]) -> None:
+        self.claims, self.store, self.services = claims, store, services
+        self.read_roadmap = read_roadmap  # parsed afresh: what the last fetch says is complete
+        self.view = view  # the roadmap as last read: enough to name a priority's branch
 
     def merged_elsewhere(self, priority: Priority) -> bool:
         """Just claimed, never worked on here: did another daemon finish it since our last fetch?
@@ -40,7 +42,7 @@ class OtherDaemons:
             self.services.git.fetch()
         except CoffeeMakerError:
             return False  # the claim is ours; the remote will tell next time
-        done = priority.id in self.view().complete_on_remote
+        done = priority.id in self.read_roadmap().complete_on_remote  # not the cached view: it predates the fetch
         if done:
             log.info("another daemon finished this priority; giving its claim back", priority=priority.id)
         return done

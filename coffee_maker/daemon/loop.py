@@ -79,7 +79,8 @@ class Daemon:
         self.check_ready = check_ready or (lambda _priority: None)
         self.status = StatusBoard(store)
         self.announce = Announcer(self.status)
-        self.fleet = OtherDaemons(self.claims, store, services, lambda: self._view or self.read_roadmap())
+        self.fleet = OtherDaemons(self.claims, store, services, read_roadmap,
+                                  lambda: self._view or self.read_roadmap())
         self.conflicts = ConflictGuard(store, self.status, self.stopping, remote=loaded.config.git.remote,
                                        recheck_s=loaded.config.daemon.poll_interval_s,
                                        roadmap=services.roadmap_relpath.as_posix(), elsewhere=self.fleet.open_prs)
