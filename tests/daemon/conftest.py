@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,25 @@ def start_daemon_process(project: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], env=env,
                             cwd=project, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+
+
+@contextmanager
+def daemon_processes(projects: Iterable[Path]) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """A `coffee-maker run` process per project (as ``start_daemon_process``); any still running at the end is killed."""
+    daemons: list[subprocess.Popen[bytes]] = []
+    try:
+        daemons.extend(start_daemon_process(project) for project in projects)
+        yield daemons
+    finally:
+        for daemon in daemons:
+            if daemon.poll() is None:
+                daemon.kill()
+
+
+def stop_daemons(daemons: Iterable[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each daemon, as a person's Ctrl-C would; each must end cleanly (exit 0)."""
+    daemons = list(daemons)
+    for daemon in daemons:
+        daemon.send_signal(signal.SIGTERM)
+    assert [d.wait(timeout=60) for d in daemons] == [0] * len(daemons)
+

@@ -23,7 +23,7 @@ from coffee_maker.testing.config_edit import set_config
 from coffee_maker.testing.fake_forge import FakeForge
 from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
-from tests.daemon.conftest import start_daemon_process
+from tests.daemon.conftest import daemon_processes, start_daemon_process, stop_daemons
 
 CHAINS = {2: 1, 3: 2, 5: 4, 6: 5, 8: 7, 9: 8}  # three chains: 1→2→3, 4→5→6, 7→8→9
 
@@ -89,11 +89,6 @@ class Fleet:
     def all_merged(self) -> bool:
         return git(self.origin, "show", "main:docs/ROADMAP.md").count("✅") >= 9
 
-    def stop(self, daemons: list[subprocess.Popen[bytes]]) -> None:
-        for daemon in daemons:
-            daemon.send_signal(signal.SIGTERM)
-        assert [d.wait(timeout=60) for d in daemons] == [0] * len(daemons)
-
     def assert_each_done_once(self) -> None:
         """Nine merges, nine branches, nine PRs, every part on main, nothing left claimed."""
         everything = sorted(f"PRIORITY {n}" for n in range(1, 10))
@@ -111,7 +106,7 @@ def test_three_daemons_do_nine_chained_priorities_each_exactly_once(tmp_path: Pa
     with Fleet(tmp_path, work_s=0.3) as fleet:
         wait_until(lambda: sum(phase is Phase.DONE for c in fleet.clones for _, phase in _states(c)) >= 9,
                    timeout_s=420, what="nine priorities done")
-        fleet.stop(fleet.daemons)
+        stop_daemons(fleet.daemons)
     worked = [pid for c in fleet.clones for pid, _ in _states(c)]
     assert sorted(worked) == sorted(f"PRIORITY {n}" for n in range(1, 10))  # each by exactly one daemon
     assert sum(1 for c in fleet.clones if _states(c)) >= 2  # the work was shared
@@ -130,7 +125,7 @@ def test_sigkill_of_one_daemon_among_three_loses_nothing_and_duplicates_nothing(
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(timeout=30)
         wait_until(fleet.all_merged, timeout_s=420, what="every priority merged")
-        fleet.stop(fleet.daemons[1:])
+        stop_daemons(fleet.daemons[1:])
     fleet.assert_each_done_once()
 
 
@@ -156,8 +151,7 @@ def test_a_branch_that_conflicts_with_another_daemons_open_pr_waits_for_it(tmp_p
         return where is not None and "PRIORITY 1 to merge" in str(
             (status_data(load_config(where)).get("lanes") or [{}])[0].get("waiting_for"))
 
-    daemons = [start_daemon_process(clone) for clone in clones]
-    try:
+    with daemon_processes(clones) as daemons:
         wait_until(waiting_for_p1, timeout_s=120, what="PRIORITY 2 waiting for the other daemon's PR")
         git(person, "fetch", "-q", "origin", "coffee-maker/priority-1-part-1")
         git(person, "merge", "-q", "--no-edit", "FETCH_HEAD")
@@ -165,13 +159,7 @@ def test_a_branch_that_conflicts_with_another_daemons_open_pr_waits_for_it(tmp_p
         fake.set_merged(next(n for n, pr in fake.data.pulls.items() if pr["head"]["ref"] == "coffee-maker/priority-1-part-1"))
         wait_until(lambda: (where := holder("PRIORITY 2")) is not None
                    and dict(_states(where)).get("PRIORITY 2") is Phase.PR_OPEN, timeout_s=120, what="PRIORITY 2's PR")
-        for daemon in daemons:
-            daemon.send_signal(signal.SIGTERM)
-        assert [d.wait(timeout=60) for d in daemons] == [0, 0]
-    finally:
-        for daemon in daemons:
-            if daemon.poll() is None:
-                daemon.kill()
+        stop_daemons(daemons)
     p1_home, p2_home = holder("PRIORITY 1"), holder("PRIORITY 2")
     assert p1_home is not None and p2_home is not None and p1_home != p2_home  # one each
     body = next(pr["body"] for pr in fake.data.pulls.values() if pr["head"]["ref"] == "coffee-maker/priority-2-part-2")

@@ -24,7 +24,7 @@ from coffee_maker.demo_lanes import (
 from coffee_maker.testing.daemon_run import run_daemon_until
 from coffee_maker.testing.waiting import wait_until
 from tests.conftest import git
-from tests.daemon.conftest import start_daemon_process
+from tests.daemon.conftest import daemon_processes, start_daemon_process, stop_daemons
 
 
 def _store(project: Path) -> StateStore:
@@ -189,17 +189,10 @@ class TestProcesses:
         def prs() -> list[dict[str, object]]:
             return [json.loads(p.read_text()) for c in clones for p in (c / ".coffee_maker" / "reviews").glob("*.json")]
 
-        daemons = [start_daemon_process(clone) for clone in clones]
-        try:
+        with daemon_processes(clones) as daemons:
             _wait(lambda: len(prs()) >= 6 and all(
                 s.phase is Phase.PR_OPEN for c in clones for s in _store(c).all()), timeout_s=180, what="six PRs")
-            for daemon in daemons:
-                daemon.send_signal(signal.SIGTERM)
-            assert [d.wait(timeout=60) for d in daemons] == [0, 0]
-        finally:
-            for daemon in daemons:
-                if daemon.poll() is None:
-                    daemon.kill()
+            stop_daemons(daemons)
         records = prs()
         assert len(records) == 6 and len({r["branch"] for r in records}) == 6  # one PR each
         done = [s.priority for c in clones for s in _store(c).all()]
