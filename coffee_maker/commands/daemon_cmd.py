@@ -84,8 +84,9 @@ def status_data(loaded: LoadedConfig) -> dict[str, Any]:
     pid = lock_holder(loaded.layout.lock)
     data: dict[str, Any] = {"running": pid is not None, "pid": pid, "repo": str(loaded.repo)}
     if not db.exists():
-        data.update(priorities=[], current=None, phase=None, pending_questions=0, next_up=_next_up(loaded, frozenset()),
-                    other_claims=other_claims(loaded))
+        claims = other_claims(loaded)
+        data.update(priorities=[], current=None, phase=None, pending_questions=0, other_claims=claims,
+                    next_up=_next_up(loaded, frozenset(c["priority"] for c in claims)))
         return data
     store = StateStore(db)
     info = store.info()
@@ -109,7 +110,9 @@ def status_data(loaded: LoadedConfig) -> dict[str, Any]:
     data["pending_questions"] = _pending_count(loaded)
     data["lanes"] = _lanes(loaded, info, data["priorities"]) if running else []
     data["other_claims"] = other_claims(loaded)
-    data["next_up"] = _next_up(loaded, frozenset(lane["priority"] for lane in data["lanes"]))
+    # Past what its lanes work on now, and what other daemons hold: the daemon would not pick those either.
+    data["next_up"] = _next_up(loaded, frozenset(lane["priority"] for lane in data["lanes"])
+                               | frozenset(c["priority"] for c in data["other_claims"]))
     store.close()
     return data
 
@@ -166,7 +169,7 @@ def _pending_count(loaded: LoadedConfig) -> int | None:
 
 def _next_up(loaded: LoadedConfig, running: frozenset[str]) -> str | None:
     """What the daemon would pick next: the same planning the daemon does (merged counts as complete),
-    past what its lanes work on now."""
+    past ``running`` (what its lanes work on now, and what other daemons hold claims on)."""
     from coffee_maker.daemon.planning import plan
     from coffee_maker.roadmap import read_roadmap
 

@@ -16,7 +16,7 @@ import structlog
 from coffee_maker.daemon.leases import ClaimKeeper
 from coffee_maker.daemon.planning import RoadmapView
 from coffee_maker.daemon.services import Services
-from coffee_maker.daemon.state import StateStore
+from coffee_maker.daemon.state import ACTIVE, Phase, StateStore
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.types import Priority, PRState
 
@@ -65,3 +65,15 @@ class OtherDaemons:
         except CoffeeMakerError as exc:  # the check is advice: a remote or forge hiccup must not stop the PR
             log.debug("could not read the other daemons' open PRs", error=exc.message)
         return found
+
+    def note_taken_over(self, pid: str) -> None:
+        """Our row says we work on ``pid``, but another daemon holds its claim (ours expired while this daemon
+        was stopped or cut off, and that daemon continues from our checkpoint): record that, once."""
+        holder = self.claims.elsewhere.get(pid)
+        state = self.store.get(pid)
+        if holder is None or state is None or state.phase not in ACTIVE | {Phase.RETRY}:
+            return  # nothing of ours under way (or already in review: its PR loop goes on here)
+        self.store.transition(pid, Phase.SKIPPED, reason=f"taken over by {holder}, which continues the work",
+                              detail="claim taken over by another daemon")
+        log.warning("another daemon took this priority over; leaving it to that daemon", priority=pid, holder=holder)
+

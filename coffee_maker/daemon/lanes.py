@@ -29,6 +29,7 @@ from coffee_maker.agent.base import AgentBackend
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.apply import Applier
 from coffee_maker.daemon.exits import Failed
+from coffee_maker.daemon.fleet import OtherDaemons
 from coffee_maker.daemon.leases import ClaimKeeper
 from coffee_maker.daemon.planning import Picker, RoadmapView, next_ready
 from coffee_maker.daemon.reviews import PullRequestPoller
@@ -60,6 +61,7 @@ class LaneHost(Protocol):
     policy: Applier
     reviews: PullRequestPoller
     claims: ClaimKeeper
+    fleet: OtherDaemons
     agents: dict[int, AgentBackend]
     pick: Picker
     read_roadmap: Callable[[], RoadmapView]
@@ -182,6 +184,7 @@ class LaneScheduler:
                 if (problem := host.check_ready(priority)) is not None:
                     raise NotReady(problem)
                 if not host.claims.claim(priority.id):
+                    host.fleet.note_taken_over(priority.id)
                     continue
                 if host.merged_elsewhere(priority):
                     host.claims.give_back(priority.id)

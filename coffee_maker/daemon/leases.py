@@ -54,6 +54,8 @@ class ClaimKeeper:
         self.held: dict[str, Claim] = {}
         #: Priorities whose expired claim this daemon took over → the previous owner, until continued from.
         self.taken: dict[str, str] = {}
+        #: Priorities another daemon's claim held when this one last tried → that daemon's owner id.
+        self.elsewhere: dict[str, str] = {}
         self._lock = threading.Lock()
         # One change of a claim at a time: the main thread's renewal and a lane's checkpoint must not both
         # swap from the same value (the loser would think its claim lost and stop its own lane).
@@ -75,6 +77,8 @@ class ClaimKeeper:
             claim = self.store.acquire(pid, claim_slug(pid), resume=True)
         except ClaimHeldError as exc:
             holder = exc.holder.owner if exc.holder else "?"
+            if exc.holder is not None and holder != self.store.owner:
+                self.elsewhere[pid] = holder
             if self._refused.get(pid) != holder:
                 self._refused[pid] = holder
                 log.info("priority claimed by another daemon; skipping it", priority=pid, why=exc.message)
@@ -89,6 +93,7 @@ class ClaimKeeper:
             log.warning("could not claim the priority; trying again later", priority=pid, error=exc.message)
             return False
         self._refused.pop(pid, None)
+        self.elsewhere.pop(pid, None)
         with self._lock:
             self.held[pid] = claim
             if claim.taken_from:

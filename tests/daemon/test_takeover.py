@@ -58,6 +58,7 @@ def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path)
 
     doomed = start_daemon_process(first)
     survivor: subprocess.Popen[bytes] | None = None
+    back: subprocess.Popen[bytes] | None = None
     try:
         wait_until(lambda: _phase(first) is Phase.AGENT_RUNNING, timeout_s=120, what="the first daemon's agent")
         wait_until(lambda: git(origin, "for-each-ref", "--format=%(refname)", CLAIM).strip() == CLAIM,
@@ -69,6 +70,7 @@ def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path)
                                 capture_output=True, text=True, timeout=60, check=True)
         seen = json.loads(status.stdout)["other_claims"]  # the other machine's claim, read from the remote
         assert [c["priority"] for c in seen] == ["PRIORITY 1"] and seen[0]["expires_in_s"] <= 3
+        assert json.loads(status.stdout)["next_up"] is None  # held elsewhere: not what this daemon would pick
         doomed.send_signal(signal.SIGKILL)  # no clean stop: the claim stays until its lease runs out
         doomed.wait(timeout=30)
         # The survivor's agent writes only the second half and checks the first is there.
@@ -79,10 +81,15 @@ def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path)
 
         survivor = start_daemon_process(second)
         wait_until(lambda: _phase(second) is Phase.PR_OPEN, timeout_s=180, what="the second daemon's PR")
+        # The first machine comes back while the survivor holds the claim: it leaves the priority, saying why.
+        back = start_daemon_process(first)
+        wait_until(lambda: _phase(first) is Phase.SKIPPED, timeout_s=60, what="the first daemon to leave PRIORITY 1")
+        back.send_signal(signal.SIGTERM)
+        assert back.wait(timeout=60) == 0
         survivor.send_signal(signal.SIGTERM)
         assert survivor.wait(timeout=60) == 0
     finally:
-        for process in (doomed, survivor):
+        for process in (doomed, survivor, back):
             if process is not None and process.poll() is None:
                 process.kill()
 
@@ -91,5 +98,7 @@ def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path)
     assert branches == ["coffee-maker/priority-1-part-1"]
     assert git(origin, "show", f"{branches[0]}:weather/part1.py") == FIRST_HALF  # from the checkpoint
     assert git(origin, "show", f"{branches[0]}:tests/test_part1.py").strip()
+    left = StateStore(first / ".coffee_maker" / "state.db").get("PRIORITY 1")
+    assert left is not None and "taken over by" in left.reason and "which continues the work" in left.reason
     reviews = list((second / ".coffee_maker" / "reviews").glob("*.json"))
     assert len(reviews) == 1 and not list((first / ".coffee_maker" / "reviews").glob("*.json"))  # one PR, by the survivor
