@@ -206,6 +206,9 @@ def explain_validation_error(exc: ValidationError, label: str, env_keys: dict[st
         if bound is not None:
             sentences.append(f"`{dotted}` in {where} must be {bound}, got {got!r}.")
             continue
+        if err["type"] == "value_error":  # a validator's own sentence says what is wrong better than a type
+            sentences.append(f"`{dotted}` in {where} {str(err['msg']).removeprefix('Value error, ')}.")
+            continue
         expected = _expected_type(loc)
         detail = "" if expected.startswith("one of") else f" ({err['msg']})"
         sentences.append(f"`{dotted}` in {where} must be {expected}, got {got!r}{detail}.")

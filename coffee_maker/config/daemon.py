@@ -66,5 +66,5 @@ class DaemonSettings(BaseModel):
         parts = value.split("/")
         if len(parts) < 2 or parts[0] != "refs" or any(not p or p.startswith(".") or ".." in p for p in parts) \
                 or any(c in value for c in " ~^:?*[\\"):
-            raise ValueError(f"{value!r} is not a ref prefix; use something like \"refs/coffee-maker\"")
+            raise ValueError(f"should be a ref prefix such as \"refs/coffee-maker\", not {value!r}")
         return value

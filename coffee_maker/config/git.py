@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
 class GitSettings(BaseModel):
@@ -36,7 +37,7 @@ class ForgeSettings(BaseModel):
                             "local (review branches, no forge)")
     api_url: str | None = Field(None, description="API base URL (GitHub Enterprise, self-hosted GitLab, tests).")
     repository: str | None = Field(
-        None, pattern=r"^[\w.-]+(/[\w.-]+)+$",
+        None,
         description="The repository on the forge as owner/name (GitLab: group/…/name), when the remote's URL does "
                     "not say it: a mirror, a local path, a proxy.")
     token: SecretStr | None = Field(None, description="The API token (prefer token_env or the environment: config "
@@ -53,3 +54,10 @@ class ForgeSettings(BaseModel):
                            "auto-merge). Never without a person's approval.")
     ci: Literal["wait", "ignore"] = Field("wait", description="Follow the PR's CI checks (wait) or not (ignore).")
     ci_timeout_s: float = Field(3600.0, gt=0, description="Give up waiting for CI checks after this long.")
+
+    @field_validator("repository")
+    @classmethod
+    def _owner_and_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.-]+(/[\w.-]+)+", value):
+            raise ValueError(f"should be owner/name as on the forge (GitLab: group/…/name), not {value!r}")
+        return value

@@ -123,6 +123,10 @@ class TestValidation:
         ("[daemon]\nmax_atempts = 2\n", "Unknown key `daemon.max_atempts` in coffee_maker.toml. Did you mean "
                                          "`max_attempts`?"),
         ("[notfy]\n", "Unknown key `notfy` in coffee_maker.toml. Did you mean `notify`?"),
+        ("[forge]\nrepository = \"justaname\"\n", "`forge.repository` in coffee_maker.toml should be owner/name as on "
+                                                   "the forge (GitLab: group/…/name), not 'justaname'."),
+        ("[daemon]\nclaim_namespace = \"claims\"\n", "`daemon.claim_namespace` in coffee_maker.toml should be a ref "
+                                                     "prefix such as \"refs/coffee-maker\", not 'claims'."),
     ])
     def test_bad_values_are_refused_with_a_sentence(self, tmp_path: Path, toml: str, sentence: str) -> None:
         """Out-of-range numbers, unknown choices and typos are refused by `config check` (exit 2), readably."""

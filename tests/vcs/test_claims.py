@@ -239,7 +239,7 @@ class TestSettings:
         settings = DaemonSettings()
         assert (settings.claim_lease_s, settings.claim_skew_margin_s, settings.claim_namespace) == (
             300.0, 30.0, "refs/coffee-maker")
-        with pytest.raises(ValidationError, match="is not a ref prefix"):
+        with pytest.raises(ValidationError, match="should be a ref prefix"):
             DaemonSettings(claim_namespace="coffee maker")
         assert DaemonSettings(claim_namespace="refs/heads/x/").claim_namespace == "refs/heads/x"
 
