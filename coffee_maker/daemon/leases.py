@@ -155,44 +155,47 @@ class ClaimKeeper:
         if self.store is None:
             return
         with self._lock:
-            due = [c for c in self.held.values() if self.store.renew_due(c)]
-        for pid in (c.priority_id for c in due):
+            due = [c.priority_id for c in self.held.values() if self.store.renew_due(c)]
+        for pid in due:
             worktree = (working or {}).get(pid)
-            if worktree is not None and (worktree / ".git").exists():
-                self.checkpoint(pid, worktree)
-                continue
-            with self._changing:
-                if (claim := self.held.get(pid)) is None or not self.store.renew_due(claim):
-                    continue  # released, or renewed by a lane's checkpoint meanwhile
-                try:
-                    renewed = self.store.renew(claim)
-                except ClaimLostError as exc:
-                    self._lost(pid, exc)
-                    continue
-                except CoffeeMakerError as exc:  # the network: two more tries before the lease runs out
-                    log.warning("could not renew a claim; trying again", priority=pid, error=exc.message)
-                    continue
-                with self._lock:
-                    self.held[pid] = renewed
+            self._renew(pid, worktree if worktree is not None and (worktree / ".git").exists() else None, due=True)
 
     def checkpoint(self, pid: str, worktree: Path) -> None:
         """Push the worktree's work in progress beside the claim (renewing it), so another machine can go on."""
+        self._renew(pid, worktree, due=False)
+
+    def _renew(self, pid: str, worktree: Path | None, *, due: bool) -> None:
+        """One change of ``pid``'s claim: a checkpoint push from ``worktree`` (which renews it), else a plain renewal."""
         with self._changing:
-            if self.store is None or (claim := self.held.get(pid)) is None:
-                return
+            if self.store is None or (claim := self.held.get(pid)) is None or (due and not self.store.renew_due(claim)):
+                return  # released, or renewed by a lane's checkpoint meanwhile
             try:
-                renewed, made = push_checkpoint(self.store, worktree, claim, secret_allowlist=self.secret_allowlist)
+                renewed = self._push_or_renew(self.store, claim, worktree)
             except ClaimLostError as exc:
                 self._lost(pid, exc)
                 return
-            except CoffeeMakerError as exc:
-                log.warning("could not push a checkpoint", priority=pid, error=exc.message)
+            except CoffeeMakerError as exc:  # the network: two more tries before the lease runs out
+                log.warning("could not renew a claim; trying again", priority=pid, error=exc.message)
                 return
             with self._lock:
                 self.held[pid] = renewed
-        if made is None:
-            log.warning("work in progress looks like it holds a secret: no checkpoint pushed, the claim renewed",
-                        priority=pid)
+
+    def _push_or_renew(self, store: ClaimStore, claim: Claim, worktree: Path | None) -> Claim:
+        """The renewed claim; a checkpoint that cannot be made still renews it (the lease must not run out over it)."""
+        if worktree is not None:
+            try:
+                renewed, made = push_checkpoint(store, worktree, claim, secret_allowlist=self.secret_allowlist)
+            except ClaimLostError:
+                raise
+            except CoffeeMakerError as exc:
+                log.warning("could not push a checkpoint; renewing the claim alone", priority=claim.priority_id,
+                            error=exc.message)
+            else:
+                if made is None:
+                    log.warning("work in progress looks like it holds a secret: no checkpoint pushed, the claim "
+                                "renewed", priority=claim.priority_id)
+                return renewed
+        return store.renew(claim)
 
     def _lost(self, pid: str, exc: CoffeeMakerError) -> None:
         log.error("lost the claim on a priority; leaving it", priority=pid, why=exc.message)

@@ -114,6 +114,23 @@ class TestClaimKeeper:
         mine.renew()
         assert lost == ["PRIORITY 1"] and not mine.held
 
+    def test_a_checkpoint_that_cannot_be_made_still_renews_the_claim(self, origin_and_clone: tuple[Path, Path],
+                                                                       tmp_path: Path) -> None:
+        """The worktree's git is broken: no checkpoint, but the lease must not run out over it."""
+        _, clone = origin_and_clone
+        now = [1000.0]
+        mine = ClaimKeeper(ClaimStore(clone, remote="origin", owner="me", lease_s=30, margin_s=0,
+                                      clock=lambda: now[0]))
+        assert mine.claim("PRIORITY 1")
+        before = mine.held["PRIORITY 1"]
+        broken = tmp_path / "broken-worktree"
+        broken.mkdir()
+        (broken / ".git").write_text("gitdir: /nowhere/at/all\n")
+        now[0] += 15  # past a third of the lease: due
+        mine.renew({"PRIORITY 1": broken})
+        after = mine.held["PRIORITY 1"]
+        assert after.sequence == before.sequence + 1 and after.expires_at > before.expires_at
+
     def test_off_without_a_store(self) -> None:
         keeper = ClaimKeeper(None)
         assert keeper.claim("PRIORITY 1") and not keeper.enabled and keeper.next_renewal_in(0) is None
