@@ -73,7 +73,6 @@ class LaneHost(Protocol):
     def remember_view(self, view: RoadmapView) -> None: ...
     def idle_reason(self) -> str: ...
     def until_next_poll(self) -> float: ...
-    def merged_elsewhere(self, priority: Priority) -> bool: ...
     def attempt(self, priority: Priority, view: RoadmapView, *, feedback: str | None = None) -> None: ...
 
 
@@ -186,7 +185,7 @@ class LaneScheduler:
                 if not host.claims.claim(priority.id):
                     host.fleet.note_taken_over(priority.id)
                     continue
-                if host.merged_elsewhere(priority):
+                if host.fleet.merged_elsewhere(priority):
                     host.claims.give_back(priority.id)
                     continue
                 if not host.policy.within_budget(priority):

@@ -225,9 +225,6 @@ class Daemon:
         """One attempt in the calling lane's thread (``daemon/lanes.py``)."""
         self._attempt(priority, view, feedback=feedback)
 
-    def merged_elsewhere(self, priority: Priority) -> bool:
-        return self.fleet.merged_elsewhere(priority)
-
     def idle_reason(self) -> str:
         return idle_reason(self.store, self.loaded.config.daemon, self._view, daily_budget_hit=self.policy.daily_budget_hit)
 
