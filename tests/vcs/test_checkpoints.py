@@ -64,6 +64,15 @@ def dirty(worktree: Path) -> None:
     (worktree / "noise.log").write_text("ignored\n")
 
 
+def heir_worktree(dead: ClaimStore, heir: ClaimStore, clock: Clock) -> Path:
+    """The dead machine's lease runs out; the heir takes its claim over and makes its own fresh worktree."""
+    clock.now += LEASE_S + MARGIN_S + 1
+    expired = dead.read("p1")
+    assert expired is not None
+    heir.take_over(expired)
+    return worktree_of(heir, "wt-heir")
+
+
 class TestCheckpoints:
     def test_a_checkpoint_from_one_machine_is_restored_byte_for_byte_on_another(
             self, machine: Callable[..., ClaimStore], shared_origin: Path, pr_branch: str) -> None:
@@ -79,11 +88,7 @@ class TestCheckpoints:
         claim, checkpoint = push_checkpoint(dead, work, claim)
         expected = {k: v for k, v in files_of(work).items() if k != "noise.log"}
 
-        clock.now += LEASE_S + MARGIN_S + 1
-        dead_for_good = dead.read("p1")
-        assert dead_for_good is not None
-        heir.take_over(dead_for_good)
-        fresh = worktree_of(heir, "wt-heir")
+        fresh = heir_worktree(dead, heir, clock)
         restored = restore_checkpoint(heir, fresh, "p1")
 
         assert restored == checkpoint
@@ -192,11 +197,7 @@ class TestCheckpoints:
         claim, _ = push_checkpoint(dead, work, claim)
         git(work, "commit", "-qam", "feat: finished")
         git(work, "push", "-q", "origin", f"HEAD:{BRANCH}")
-        clock.now += LEASE_S + MARGIN_S + 1
-        expired = dead.read("p1")
-        assert expired is not None
-        heir.take_over(expired)
-        fresh = worktree_of(heir, "wt-heir")
+        fresh = heir_worktree(dead, heir, clock)
         head = git(fresh, "rev-parse", "HEAD")
         assert restore_checkpoint(heir, fresh, "p1") is None
         assert git(fresh, "rev-parse", "HEAD") == head and not git(fresh, "status", "--porcelain")
