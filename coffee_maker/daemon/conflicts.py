@@ -23,6 +23,7 @@ import structlog
 from coffee_maker.daemon.exits import AttemptExit, Failed
 from coffee_maker.daemon.state import IN_REVIEW, StateStore
 from coffee_maker.daemon.status import StatusBoard
+from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.types import Priority, Workspace
 from coffee_maker.vcs.merge_check import conflicting_paths
 
@@ -31,7 +32,8 @@ log = structlog.get_logger(__name__)
 
 class ConflictGuard:
     def __init__(self, store: StateStore, status: StatusBoard, stopping: threading.Event, *, remote: str,
-                 recheck_s: float, roadmap: str, elsewhere: Callable[[], dict[str, str]] | None = None) -> None:
+                 recheck_s: float, roadmap: str, elsewhere: Callable[[], dict[str, str]] | None = None,
+                 fetch: Callable[[], None] | None = None) -> None:
         self.store = store
         self.status = status
         self.stopping = stopping
@@ -40,6 +42,7 @@ class ConflictGuard:
         self.roadmap = roadmap  # relative to the repository, as git names paths
         #: Other daemons' priorities whose PR is open → their branch, fetched (``Daemon.open_elsewhere``).
         self.elsewhere = elsewhere or dict
+        self.fetch = fetch or (lambda: None)  # the remote's branches as they are now (the base moved while we waited)
 
     def _merges(self, ws: Workspace, ref: str) -> bool | None:
         paths = conflicting_paths(ws.path, "HEAD", ref)
@@ -66,6 +69,10 @@ class ConflictGuard:
                 raise AttemptExit(Failed("stopped while waiting for a conflicting PR to merge"))
         if waited:
             self.status.waiting(None)
+            try:
+                self.fetch()  # what we waited for merged: the base has moved since the last fetch
+            except CoffeeMakerError as exc:
+                log.warning("could not fetch before the merge check; checking against the last fetch", error=exc.message)
         others = self._open_branches(priority.id)
         base = self._merges(ws, f"refs/remotes/{self.remote}/{ws.base}")
         checked = ", ".join([f"`{ws.base}`", *(f"`{others[p]}` ({p})" for p in sorted(others))])

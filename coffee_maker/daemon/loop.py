@@ -83,7 +83,8 @@ class Daemon:
                                   lambda: self._view or self.read_roadmap())
         self.conflicts = ConflictGuard(store, self.status, self.stopping, remote=loaded.config.git.remote,
                                        recheck_s=loaded.config.daemon.poll_interval_s,
-                                       roadmap=services.roadmap_relpath.as_posix(), elsewhere=self.fleet.open_prs)
+                                       roadmap=services.roadmap_relpath.as_posix(), elsewhere=self.fleet.open_prs,
+                                       fetch=services.git.fetch)
         self.policy = Applier(loaded.config, services.notifier, store, self.status, sleep=self.sleep)
         self.counter = AttemptCounter(services.telemetry)
         self.reviews = PullRequestPoller(store, services, interval_s=loaded.config.daemon.poll_interval_s,
