@@ -124,7 +124,7 @@ def git_stays_in(cwd: Path | str, env: Mapping[str, str]) -> dict[str, str]:
 
     The worktrees live inside the person's checkout: a worktree that lost its ``.git`` would
     otherwise make the agent's `git add`/`git stash`, or a test command's git, act on the
-    person's own checkout (the daemon's own git is held the same way, ``vcs/confine``).
+    person's own checkout. The daemon's own git in a worktree gets the same (``vcs/confine.confined``).
     """
     return {**env, "GIT_CEILING_DIRECTORIES": str(Path(cwd).resolve().parent)}
 

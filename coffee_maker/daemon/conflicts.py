@@ -40,7 +40,7 @@ class ConflictGuard:
         self.remote = remote
         self.recheck_s = recheck_s
         self.roadmap = roadmap  # relative to the repository, as git names paths
-        #: Other daemons' priorities whose PR is open → their branch, fetched (``Daemon.open_elsewhere``).
+        #: Other daemons' priorities whose PR is open → their branch, fetched (``OtherDaemons.open_prs``).
         self.elsewhere = elsewhere or dict
         self.fetch = fetch or (lambda: None)  # the remote's branches as they are now (the base moved while we waited)
 
@@ -59,7 +59,11 @@ class ConflictGuard:
     def check(self, priority: Priority, ws: Workspace) -> str:
         """The PR body's line on mergeability; in a lane, first wait while an earlier open PR conflicts."""
         waited: list[str] = []
-        while (conflicts := self._conflicts(ws, self._open_branches(priority.id))) and self.status.lane is not None:
+        while True:  # the open branches are read once a turn: other daemons' cost a fetch and forge calls
+            others = self._open_branches(priority.id)
+            conflicts = self._conflicts(ws, others)
+            if not conflicts or self.status.lane is None:
+                break
             if conflicts[0] not in waited:
                 waited.append(conflicts[0])
                 log.info("the branch conflicts with an open PR; waiting for it to merge", priority=priority.id,
@@ -73,7 +77,6 @@ class ConflictGuard:
                 self.fetch()  # what we waited for merged: the base has moved since the last fetch
             except CoffeeMakerError as exc:
                 log.warning("could not fetch before the merge check; checking against the last fetch", error=exc.message)
-        others = self._open_branches(priority.id)
         base = self._merges(ws, f"refs/remotes/{self.remote}/{ws.base}")
         checked = ", ".join([f"`{ws.base}`", *(f"`{others[p]}` ({p})" for p in sorted(others))])
         verdict = {True: "merges cleanly", False: "**conflicts** — a rebase is needed before merging",

@@ -69,7 +69,7 @@ class OtherDaemons:
     def note_taken_over(self, pid: str) -> None:
         """Our row says we work on ``pid``, but another daemon holds its claim (ours expired while this daemon
         was stopped or cut off, and that daemon continues from our checkpoint): record that, once."""
-        holder = self.claims.elsewhere.get(pid)
+        holder = self.claims.holder_elsewhere(pid)
         state = self.store.get(pid)
         if holder is None or state is None or state.phase not in ACTIVE | {Phase.RETRY}:
             return  # nothing of ours under way (or already in review: its PR loop goes on here)

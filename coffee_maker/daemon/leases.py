@@ -54,8 +54,6 @@ class ClaimKeeper:
         self.held: dict[str, Claim] = {}
         #: Priorities whose expired claim this daemon took over → the previous owner, until continued from.
         self.taken: dict[str, str] = {}
-        #: Priorities another daemon's claim held when this one last tried → that daemon's owner id.
-        self.elsewhere: dict[str, str] = {}
         self._lock = threading.Lock()
         # One change of a claim at a time: the main thread's renewal and a lane's checkpoint must not both
         # swap from the same value (the loser would think its claim lost and stop its own lane).
@@ -77,8 +75,6 @@ class ClaimKeeper:
             claim = self.store.acquire(pid, claim_slug(pid), resume=True)
         except ClaimHeldError as exc:
             holder = exc.holder.owner if exc.holder else "?"
-            if exc.holder is not None and holder != self.store.owner:
-                self.elsewhere[pid] = holder
             if self._refused.get(pid) != holder:
                 self._refused[pid] = holder
                 log.info("priority claimed by another daemon; skipping it", priority=pid, why=exc.message)
@@ -93,7 +89,6 @@ class ClaimKeeper:
             log.warning("could not claim the priority; trying again later", priority=pid, error=exc.message)
             return False
         self._refused.pop(pid, None)
-        self.elsewhere.pop(pid, None)
         with self._lock:
             self.held[pid] = claim
             if claim.taken_from:
@@ -223,6 +218,11 @@ class ClaimKeeper:
                     log.warning("could not release a claim; it expires by itself", priority=pid, error=exc.message)
                 with self._lock:
                     self.held.pop(pid, None)
+
+    def holder_elsewhere(self, pid: str) -> str | None:
+        """Which other daemon held ``pid``'s claim when this one last tried to take it (None: none did)."""
+        holder = self._refused.get(pid)
+        return holder if holder not in (None, "?") and (self.store is None or holder != self.store.owner) else None
 
     def held_elsewhere(self) -> list[str]:
         """The priorities other daemons hold claims on now (one fetch); nothing when claims are off or unreadable."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from coffee_maker import proc
+from coffee_maker.environment import git_stays_in
 from coffee_maker.errors import GitError
 
 
@@ -29,7 +30,7 @@ def confined(worktree: Path) -> dict[str, str]:
         what = "is gone" if not path.exists() else "is no longer a git worktree (its .git is gone)"
         raise GitError(f"The worktree {path} {what}: it was removed while the daemon worked in it, so git was not "
                        "run there nor anywhere else. Nothing was committed.")
-    return {"GIT_CEILING_DIRECTORIES": str(path.resolve().parent)}
+    return git_stays_in(path, {})
 
 
 def git_in(repo: Path | None, cwd: Path, *args: str, timeout: float = 300) -> proc.Completed:
