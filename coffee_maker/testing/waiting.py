@@ -14,7 +14,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], *, timeout_s: float = 60.0, what: str = "the condition",
+def wait_until(condition: Callable[[], T | None], *, timeout_s: float = 60.0, what: str = "the condition",
                interval_s: float = 0.05) -> T:
     """Call ``condition`` until it returns something true, and return that; AssertionError after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
