@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,9 +85,28 @@ def connect(path: Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                            check_same_thread=False)  # one thread uses it; close() may run elsewhere
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode=WAL")
+    _into_wal(conn)
     conn.execute(f"PRAGMA synchronous={synchronous}")
     return conn
+
+
+def _into_wal(conn: sqlite3.Connection) -> None:
+    """WAL mode, waiting (up to the busy timeout) for another connection's write to end.
+
+    Why a loop: the switch needs the file to itself, and SQLite answers "database is locked" at once,
+    without its busy handler, while another process holds a write lock — which is what a second process
+    opening a file the first has just created and is migrating meets. WAL, once set, is kept in the file,
+    and a later connection's switch is a no-op.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 class ThreadConnections:

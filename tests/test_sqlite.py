@@ -165,3 +165,18 @@ class TestMigrate:
         conn = connect(path)
         assert conn.execute("SELECT n FROM t ORDER BY n").fetchall() == [(1,), (2,)]
         conn.close()
+
+
+
+def test_connecting_while_another_process_writes_a_new_file_waits_for_it(tmp_path: Path) -> None:
+    """A daemon creating its state file while `status` (or the test's reader) has just created it and is
+    migrating: switching a file to WAL under another's write lock fails at once — no busy timeout waits for
+    it — and the daemon crashed at start with "database is locked"."""
+    other = sqlite3.connect(tmp_path / "state.db", isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE t (x)")  # still in rollback-journal mode, as a file is when it is made
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    conn = connect(tmp_path / "state.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]

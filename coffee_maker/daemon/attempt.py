@@ -21,7 +21,15 @@ from coffee_maker.agent.events import InitEvent, TextEvent, ToolUseEvent
 from coffee_maker.agent.outcomes import session_not_found
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.devlog import write_devlog
-from coffee_maker.daemon.exits import AttemptExit, AuthFailed, Failed, Paused, PrGone, Reached
+from coffee_maker.daemon.exits import (
+    AttemptExit,
+    AuthFailed,
+    Failed,
+    Interrupted,
+    Paused,
+    PrGone,
+    Reached,
+)
 from coffee_maker.daemon.pr_receipt import receipt_key, render_body
 from coffee_maker.daemon.prompt import build_feedback_prompt, build_prompt
 from coffee_maker.daemon.record import AttemptRecord, AttemptResult, describe_tool_input
@@ -66,6 +74,7 @@ class AttemptRunner:
         before_session: Callable[[str], float | None] | None = None,
         before_pr: Callable[[Priority, Workspace], str] | None = None, stacking: Stacking | None = None,
         continue_from: Callable[[str, Path], str | None] | None = None,
+        claim_still_ours: Callable[[str], bool] | None = None,
     ) -> None:
         self.loaded = loaded
         self.cfg = loaded.config
@@ -87,6 +96,9 @@ class AttemptRunner:
         #: A new branch's worktree gets another daemon's checkpoint when its claim was taken over
         #: (``ClaimKeeper.continue_from``): returns that daemon's owner id when it restored work.
         self.continue_from = continue_from or (lambda _pid, _path: None)
+        #: Asked before every push of the branch (``ClaimKeeper.confirm``): False, another daemon took the
+        #: priority over meanwhile and continues it — this attempt leaves without pushing anything.
+        self.claim_still_ours = claim_still_ours or (lambda _pid: True)
 
     # ------------------------------------------------------------------ entry points
 
@@ -347,6 +359,7 @@ class AttemptRunner:
         return self.store.transition(ctx.priority.id, Phase.COMMITTED, commit_sha=sha)
 
     def _push(self, ctx: AttemptContext) -> PriorityState:
+        self._still_ours(ctx)
         self._pr_still_open(ctx)
         self.on_progress(phase="pushing")
         with ctx.trace.span("push", input={"branch": ctx.ws.branch}) as span:
@@ -361,6 +374,7 @@ class AttemptRunner:
         the forge finds the PR it opened, the editor finds the roadmap already ticked, and
         the push sends whatever commit did not reach the remote.
         """
+        self._still_ours(ctx)
         self._pr_still_open(ctx)
         if self.stacking is not None:  # a stacked branch lands first if its parent merged meanwhile
             landed = self.stacking.before_pr(ctx.priority.id, ctx.ws)
@@ -398,6 +412,13 @@ class AttemptRunner:
             self.s.notifier.inform(f"{ctx.priority.id}: review feedback addressed on PR #{pr.number}",
                                    priority=ctx.priority.id, kind="pr_updated")
         return state
+
+    def _still_ours(self, ctx: AttemptContext) -> None:
+        """Nothing is pushed for a priority another daemon took over: two daemons would push one branch."""
+        if not self.claim_still_ours(ctx.priority.id):
+            log.warning("another daemon took this priority over before the push; leaving it",
+                        priority=ctx.priority.id)
+            raise AttemptExit(Interrupted())
 
     def _pr_still_open(self, ctx: AttemptContext) -> None:
         """A fix goes only to an open PR: one a person merged or closed meanwhile gets nothing pushed (and

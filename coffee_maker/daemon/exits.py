@@ -52,7 +52,8 @@ class OverBudget:
 
 @dataclass(frozen=True)
 class Interrupted:
-    """The daemon is stopping: the attempt ends without counting as a failure."""
+    """The daemon is stopping, or another daemon took the priority over: the attempt ends without counting
+    as a failure (a stopping daemon resumes it at its next start; a taken-over one is left to its heir)."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from typing import Protocol
 
 import structlog
 
-from coffee_maker.agent.base import AgentBackend
 from coffee_maker.config import LoadedConfig
 from coffee_maker.daemon.apply import Applier
 from coffee_maker.daemon.exits import Failed
@@ -62,7 +61,6 @@ class LaneHost(Protocol):
     reviews: PullRequestPoller
     claims: ClaimKeeper
     fleet: OtherDaemons
-    agents: dict[int, AgentBackend]
     pick: Picker
     read_roadmap: Callable[[], RoadmapView]
     check_ready: Callable[[Priority], str | None]
@@ -185,7 +183,7 @@ class LaneScheduler:
                 if not host.claims.claim(priority.id):
                     host.fleet.note_taken_over(priority.id)
                     continue
-                if host.fleet.merged_elsewhere(priority):
+                if host.fleet.finished_elsewhere(priority):
                     host.claims.give_back(priority.id)
                     continue
                 if not host.policy.within_budget(priority):

@@ -155,6 +155,30 @@ class ClaimKeeper:
             worktree = (working or {}).get(pid)
             self._renew(pid, worktree if worktree is not None and (worktree / ".git").exists() else None, due=True)
 
+    def confirm(self, pid: str) -> bool:
+        """Still ours? Renewed now, before a step another daemon must never repeat (pushing the PR branch).
+
+        False when another daemon took the claim over (reported through ``on_lost``, as a renewal would):
+        on a loaded machine a renewal can come too late, and the heir is already at work on it.
+        A remote that cannot be reached says nothing: the push that follows will find out.
+        """
+        if self.store is None:
+            return True
+        with self._changing:
+            if (claim := self.held.get(pid)) is None:
+                return False  # lost before this look (``on_lost`` said so then)
+            try:
+                renewed = self.store.renew(claim)
+            except ClaimLostError as exc:
+                self._lost(pid, exc)
+                return False
+            except CoffeeMakerError as exc:
+                log.warning("could not confirm a claim before pushing", priority=pid, error=exc.message)
+                return True
+            with self._lock:
+                self.held[pid] = renewed
+            return True
+
     def checkpoint(self, pid: str, worktree: Path) -> None:
         """Push the worktree's work in progress beside the claim (renewing it), so another machine can go on."""
         self._renew(pid, worktree, due=False)

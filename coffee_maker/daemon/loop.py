@@ -19,17 +19,19 @@ import structlog
 
 from coffee_maker.agent.base import AgentBackend
 from coffee_maker.config import LoadedConfig
+from coffee_maker.daemon.agents import RunningAgents
 from coffee_maker.daemon.apply import Applier
 from coffee_maker.daemon.attempt import AttemptRunner
 from coffee_maker.daemon.conflicts import ConflictGuard
 from coffee_maker.daemon.counting import AttemptCounter
-from coffee_maker.daemon.exits import AttemptExit, Exit, Failed, Interrupted, PrGone
+from coffee_maker.daemon.exits import AttemptExit, Exit, PrGone
 from coffee_maker.daemon.fleet import OtherDaemons
 from coffee_maker.daemon.idle import idle_reason, retry_times
 from coffee_maker.daemon.lanes import LaneScheduler
 from coffee_maker.daemon.leases import ClaimKeeper
+from coffee_maker.daemon.once import OnceEnd
 from coffee_maker.daemon.planning import Picker, RoadmapView, next_work
-from coffee_maker.daemon.policy import Action, Block, Retry, clock
+from coffee_maker.daemon.policy import Action, Block, Retry
 from coffee_maker.daemon.pr_policy import Feedback
 from coffee_maker.daemon.progress import Progress
 from coffee_maker.daemon.reviews import PullRequestPoller
@@ -39,14 +41,11 @@ from coffee_maker.daemon.status import StatusBoard
 from coffee_maker.daemon.waiting import Announcer, NotReady
 from coffee_maker.errors import CoffeeMakerError, ExitCode, UsageError
 from coffee_maker.observe.context import set_phase
-from coffee_maker.types import Priority, PullRequest
+from coffee_maker.types import Priority
 
 log = structlog.get_logger(__name__)
 
 __all__ = ["Daemon", "NotReady", "RoadmapView"]
-
-#: The longest `run --once` waits for a retry of its priority before it ends, saying when the retry is due.
-ONCE_MAX_WAIT_S = 600.0
 
 #: How soon a daemon waiting for a fix looks again, when no roadmap change wakes it first.
 PROBLEM_RECHECK_S = 15.0
@@ -66,20 +65,17 @@ class Daemon:
         self.leave = threading.Event()  # leave run() between steps without stopping the agent (SIGHUP reload)
         self.wake = wake or threading.Event()
         self._sleep_override = sleep
-        #: The running agents by lane (0 for `run --once`): a stop stops them all.
-        self.agents: dict[int, AgentBackend] = {}
         self.claims = claims or ClaimKeeper(None)
-        self.claims.on_lost = self._claim_lost
-        self.lost: set[str] = set()  # priorities whose claim another daemon took: their lane leaves them
-        self.gone: dict[str, PullRequest] = {}  # fixes whose PR a person merged or closed: their agent stops
         self.lanes: LaneScheduler | None = None  # the continuous run's lanes (None: `run --once`)
         self.exit_code: int | None = None  # why run() must end (the agent cannot authenticate): its exit code
         self.last_priority: str | None = None
         self._view: RoadmapView | None = None  # the roadmap as last read, to say why the daemon is idle
         self.check_ready = check_ready or (lambda _priority: None)
         self.status = StatusBoard(store)
+        self.agents = RunningAgents(self.status, self.stopping)
+        self.claims.on_lost = self.agents.claim_lost
         self.announce = Announcer(self.status)
-        self.fleet = OtherDaemons(self.claims, store, services, read_roadmap,
+        self.fleet = OtherDaemons(loaded, self.claims, store, services, read_roadmap,
                                   lambda: self._view or self.read_roadmap())
         self.conflicts = ConflictGuard(store, self.status, self.stopping, remote=loaded.config.git.remote,
                                        recheck_s=loaded.config.daemon.poll_interval_s,
@@ -87,21 +83,22 @@ class Daemon:
                                        fetch=services.git.fetch)
         self.policy = Applier(loaded.config, services.notifier, store, self.status, sleep=self.sleep)
         self.counter = AttemptCounter(services.telemetry)
+        self.once = OnceEnd(store, loaded.config.daemon, self.status, stopping=self.stopping,
+                            daily_budget_hit=lambda: self.policy.daily_budget_hit, sleep=self.sleep)
         self.reviews = PullRequestPoller(store, services, interval_s=loaded.config.daemon.poll_interval_s,
-                                         on_feedback=self._address_feedback, on_gone=self._pr_gone,
+                                         on_feedback=self._address_feedback, on_gone=self.agents.pr_gone,
                                          priority_of=lambda pid: self.read_roadmap().get(pid))
 
     def request_stop(self) -> None:
         self.stopping.set()
         self.wake.set()
         self.services.notifier.stop.set()  # a question waiting for a person stays pending for the next run
-        for agent in list(self.agents.values()):
-            _stop(agent)
+        self.agents.stop_all()
 
     @property
     def current_agent(self) -> AgentBackend | None:
         """The agent running now (with lanes: one of them)."""
-        return next(iter(self.agents.values()), None)
+        return self.agents.current
 
     def sleep(self, seconds: float) -> None:
         """Sleep, but wake at once for a stop or a roadmap change."""
@@ -152,7 +149,7 @@ class Daemon:
                 return self.exit_code
             if once:
                 target = target or self.last_priority
-                if (code := self._once_result(target)) is not None:
+                if (code := self.once.result(target)) is not None:
                     return code
             elif not did_work:
                 self.announce.idle(self.idle_reason())
@@ -182,42 +179,6 @@ class Daemon:
             return False
         self._attempt(priority, view)
         return True
-
-    def _once_result(self, pid: str | None) -> int | None:
-        """`run --once`: the exit code once its priority reached an end, else None (after waiting for a retry)."""
-        if self.policy.daily_budget_hit:
-            return ExitCode.BUDGET
-        state = self.store.get(pid) if pid else None
-        if state is None:
-            upcoming = [due for due in retry_times(self.store, self.loaded.config.daemon) if due > time.time()]
-            if pid is None and not upcoming:
-                log.info("nothing to do")
-                return ExitCode.OK
-            if pid is None:
-                return self._wait_for_retry(None, min(upcoming))
-            return ExitCode.OK if self.stopping.is_set() else None
-        if state.phase in IN_REVIEW | FINISHED:
-            return ExitCode.OK
-        if state.phase is Phase.BLOCKED:
-            log.error("the priority is blocked", priority=state.priority, reason=state.reason)
-            return ExitCode.BUDGET if state.extra.get("budget") else ExitCode.BLOCKED
-        if state.phase is Phase.RETRY:
-            return self._wait_for_retry(state.priority, state.retry_due(self.loaded.config.daemon.retry_delay_s))
-        return None  # left mid-way (a usage limit slept out, an interruption): the next step resumes it
-
-    def _wait_for_retry(self, pid: str | None, due: float) -> int | None:
-        """`run --once` waits for a retry due within ONCE_MAX_WAIT_S; a later one is named, and the run ends."""
-        wait, what = due - time.time(), pid or "a priority"
-        if wait > ONCE_MAX_WAIT_S:
-            log.error(f"{what} failed; its next attempt is due at {clock(due)}: run again then, "
-                      "or leave `coffee-maker run` running", priority=pid)
-            return ExitCode.FAILED
-        if wait > 0:
-            log.info(f"waiting for the next attempt of {what} at {clock(due)} (Ctrl-C to stop)",
-                     max_attempts=self.loaded.config.daemon.max_attempts)
-            self.status.waiting_for_retry(f"a retry of {what} at {clock(due)}")
-            self.sleep(wait)
-        return None
 
     def remember_view(self, view: RoadmapView) -> None:
         self._view = view
@@ -251,7 +212,7 @@ class Daemon:
                                on_progress=self._on_progress, on_agent=self._set_agent,
                                backend=self.policy.backend(), before_session=self.policy.budget.before_session,
                                before_pr=self.conflicts.check, stacking=self.reviews.stacking,
-                               continue_from=self.claims.continue_from)
+                               continue_from=self.claims.continue_from, claim_still_ours=self.claims.confirm)
         attempt, branch = attempt_number(before), before.branch if before else None
         self.last_priority = priority.id
         lane = self.status.lane or 0
@@ -271,8 +232,7 @@ class Daemon:
                 self.reviews.loop.fix_failed(priority.id)
             self.policy.apply(priority, action, runner)  # raises AgentAuthError when the run must end
         finally:  # whatever the end (a bug too), the attempt is over and counted
-            self.lost.discard(priority.id)
-            self.gone.pop(priority.id, None)
+            self.agents.done_with(priority.id)
             self.progress.finish(lane=lane)
             self.status.finished()
             self.counter.finished(counted, action.outcome if action else "error", runner.last_record,
@@ -284,11 +244,7 @@ class Daemon:
             with self.services.tracer.attempt(priority.id, attempt=attempt, branch=branch) as trace:
                 return runner.run(priority, attempt=attempt, trace=trace, feedback=feedback)
         except AttemptExit as leaving:
-            if priority.id in self.gone and isinstance(leaving.exit, Failed):
-                return PrGone(self.gone[priority.id])  # the poller stopped the fix: its PR was merged or closed
-            if (self.stopping.is_set() or priority.id in self.lost) and isinstance(leaving.exit, Failed):
-                return Interrupted()  # the stop killed the agent (or another daemon took it): nothing failed
-            return leaving.exit
+            return self.agents.exit_of(priority.id, leaving.exit)
 
     def _on_progress(self, *, phase: str | None = None, turns: int | None = None, cost: float | None = None) -> None:
         """The terminal status line, the log context (every line says its step) and `status`."""
@@ -308,31 +264,7 @@ class Daemon:
         return str(row["priority"]) if row and row.get("priority") else self.last_priority
 
     def _set_agent(self, agent: AgentBackend | None) -> None:
-        lane = self.status.lane or 0
-        if agent is None:
-            self.agents.pop(lane, None)
-            return
-        self.agents[lane] = agent
-        if self.stopping.is_set() or (pid := self._lane_priority()) in self.lost or pid in self.gone:
-            agent.stop()
-
-    def _claim_lost(self, pid: str) -> None:
-        """Another daemon holds the priority now: its lane stops the agent and leaves it."""
-        self.lost.add(pid)
-        self._stop_agent_of(pid)
-
-    def _pr_gone(self, pid: str, pr: PullRequest) -> None:
-        """A person merged or closed the PR whose feedback a lane's agent works on: that agent stops."""
-        if pid not in self.gone:
-            log.info("the PR was merged or closed during its fix; stopping the agent", priority=pid, pr=pr.number,
-                     state=pr.state.value)
-        self.gone[pid] = pr
-        self._stop_agent_of(pid)
-
-    def _stop_agent_of(self, pid: str) -> None:
-        for lane, row in list(self.status.table.rows.items()):
-            if row.get("priority") == pid and (agent := self.agents.get(lane)) is not None:
-                _stop(agent)
+        self.agents.register(agent, self._lane_priority())
 
     def _address_feedback(self, pid: str, feedback: Feedback) -> None:
         """Resume the agent on the PR's branch with what it has not seen yet (review, CI, conflict); the
@@ -345,11 +277,4 @@ class Daemon:
             self.lanes.queue_feedback(priority, view, feedback.prompt)
             return
         self._attempt(priority, view, feedback=feedback.prompt)
-
-
-def _stop(agent: AgentBackend) -> None:
-    try:
-        agent.stop()
-    except Exception:  # noqa: BLE001 — stopping must not fail on a half-started agent
-        log.warning("agent stop failed", exc_info=True)
 

@@ -123,7 +123,8 @@ class StopForAuth:
 
 @dataclass(frozen=True)
 class Leave:
-    """Interrupted by a shutdown: nothing is counted, the next start resumes the priority."""
+    """Interrupted by a shutdown or a take-over: nothing is counted; the next start resumes the priority (a
+    taken-over one goes to skipped when the lane next meets its claim held elsewhere, ``fleet.note_taken_over``)."""
 
     outcome: str = "interrupted"
 

@@ -51,9 +51,14 @@ def start_daemon_process(project: Path) -> subprocess.Popen[bytes]:
     to the process's directory (GitPython does), and must show up as damage to the sandbox's
     checkout, never land in the developer's own repository."""
     env = {**os.environ, "COFFEE_MAKER_DAEMON__POLL_INTERVAL_S": "0.5"}
-    return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], env=env,
-                            cwd=project, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    # What it prints goes beside the checkout (never into it), for the failure message of ``stop_daemons``.
+    with _stderr_file(project).open("ab") as stderr:
+        return subprocess.Popen([sys.executable, "-m", "coffee_maker", "run", "--repo", str(project)], env=env,
+                                cwd=project, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+
+
+def _stderr_file(project: Path) -> Path:
+    return project.parent / f"{project.name}.daemon-stderr.txt"
 
 
 @contextmanager
@@ -74,5 +79,8 @@ def stop_daemons(daemons: Iterable[subprocess.Popen[bytes]]) -> None:
     daemons = list(daemons)
     for daemon in daemons:
         daemon.send_signal(signal.SIGTERM)
-    assert [d.wait(timeout=60) for d in daemons] == [0] * len(daemons)
+    codes = [d.wait(timeout=60) for d in daemons]
+    printed = {str(d.args[-1]): _stderr_file(Path(str(d.args[-1]))).read_text(errors="replace")[-3000:]
+               for d, code in zip(daemons, codes, strict=True) if code != 0}
+    assert codes == [0] * len(daemons), f"exit codes {codes}; what the failed ones printed: {printed}"
 

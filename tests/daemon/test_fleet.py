@@ -129,8 +129,11 @@ def test_three_daemons_do_nine_chained_priorities_each_exactly_once(tmp_path: Pa
         fleet.wait(lambda: sum(phase is Phase.DONE for c in fleet.clones for _, phase in _states(c)) >= 9,
                    timeout_s=420, what="nine priorities done")
         stop_daemons(fleet.daemons)
-    worked = [pid for c in fleet.clones for pid, _ in _states(c)]
-    assert sorted(worked) == sorted(f"PRIORITY {n}" for n in range(1, 10))  # each by exactly one daemon
+    rows = [(pid, phase) for c in fleet.clones for pid, phase in _states(c)]
+    done = [pid for pid, phase in rows if phase is Phase.DONE]
+    assert sorted(done) == sorted(f"PRIORITY {n}" for n in range(1, 10))  # each by exactly one daemon
+    # A daemon whose claim expired under load left its start to the daemon that took the claim over.
+    assert all(phase is Phase.SKIPPED for pid, phase in rows if phase is not Phase.DONE), rows
     assert sum(1 for c in fleet.clones if _states(c)) >= 2  # the work was shared
     fleet.assert_each_done_once()
     # Done everywhere: every claim was released, and no checkpoint was left behind.

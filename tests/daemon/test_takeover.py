@@ -7,14 +7,16 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.demo_lanes import build_lanes_sandbox
 from coffee_maker.testing.config_edit import set_config
 from coffee_maker.testing.waiting import wait_until
+from coffee_maker.vcs.claims import ClaimHeldError, ClaimStore
 from tests.conftest import git
-from tests.daemon.conftest import start_daemon_process
+from tests.daemon.conftest import daemon_processes, start_daemon_process, stop_daemons
 
 CLAIM = "refs/coffee-maker/claims/priority-1"
 WIP = "refs/coffee-maker/wip/priority-1"
@@ -102,3 +104,63 @@ def test_a_killed_daemons_priority_is_taken_over_after_its_lease(tmp_path: Path)
     assert left is not None and "taken over by" in left.reason and "which continues the work" in left.reason
     reviews = list((second / ".coffee_maker" / "reviews").glob("*.json"))
     assert len(reviews) == 1 and not list((first / ".coffee_maker" / "reviews").glob("*.json"))  # one PR, by the survivor
+
+
+def test_a_daemon_whose_claim_is_taken_over_during_the_gate_pushes_nothing(tmp_path: Path) -> None:
+    """On a loaded machine a renewal can come too late: another daemon takes the claim over while this
+    one's gate still runs. This one must then push nothing — no branch, no PR — and leave the priority
+    to its heir, rather than race it to the same branch (seen as a priority done twice under load)."""
+    project = build_lanes_sandbox(tmp_path / "s", count=1, lanes=1)
+    origin, go = tmp_path / "s" / "origin.git", tmp_path / "go"
+    set_config(project / "coffee_maker.toml", "daemon", claims=True, claim_lease_s=30.0)
+    # The gate's tests wait until the claim has changed hands (no clock in the test).
+    set_config(project / "coffee_maker.toml", "git",
+               test_command=f"while [ ! -e {go} ]; do sleep 0.05; done; python -m unittest discover -s tests -q")
+    heir_clone = tmp_path / "heir"
+    git(tmp_path, "clone", "-q", str(origin), str(heir_clone))
+    with daemon_processes([project]) as daemons:
+        wait_until(lambda: _phase(project) is Phase.VALIDATING, timeout_s=120, what="the gate under way")
+        # The heir's clock is an hour ahead: to it, the lease has run out (the real compare-and-swap decides).
+        heir = ClaimStore(heir_clone, remote="origin", owner="vm/heir", lease_s=30.0, margin_s=0.5,
+                          clock=lambda: time.time() + 3600)
+
+        def take_over() -> bool:
+            try:
+                return heir.acquire("PRIORITY 1", "priority-1").taken_from is not None
+            except ClaimHeldError:  # the daemon renewed it in the same moment (its checkpoint as the gate began)
+                return False
+
+        wait_until(take_over, timeout_s=60, what="the heir's take-over")
+        go.touch()
+        wait_until(lambda: _phase(project) is Phase.SKIPPED, timeout_s=120, what="the priority left to its heir")
+        stop_daemons(daemons)
+    assert git(origin, "for-each-ref", "--format=%(refname)", "refs/heads/coffee-maker/").split() == []
+    assert not list((project / ".coffee_maker" / "reviews").glob("*.json"))  # no PR
+    assert "vm/heir" in str(StateStore(project / ".coffee_maker" / "state.db").get("PRIORITY 1").reason)
+
+
+def test_a_priority_in_review_on_another_daemons_branch_is_not_started_again(tmp_path: Path) -> None:
+    """Another daemon's PR for PRIORITY 1 is open (its branch on the remote has the roadmap ticked, the last
+    thing an attempt pushes) but its claim is gone — it expired while that daemon was busy. This daemon
+    may claim it, and must give it back rather than do the work a second time."""
+    project = build_lanes_sandbox(tmp_path / "s", count=1, lanes=1)
+    origin = tmp_path / "s" / "origin.git"
+    set_config(project / "coffee_maker.toml", "daemon", claims=True)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(origin), str(other))
+    git(other, "checkout", "-q", "-b", "coffee-maker/priority-1-part-1")
+    roadmap = other / "docs" / "ROADMAP.md"
+    roadmap.write_text(roadmap.read_text().replace("**Status**: 📝 Planned", "**Status**: ✅ Complete", 1))
+    (other / "weather" / "part1.py").write_text('"""Part 1, by the other daemon."""\n')
+    git(other, "add", "-A")
+    git(other, "-c", "user.name=other", "-c", "user.email=o@example.invalid", "commit", "-qm", "feat: part 1")
+    git(other, "push", "-q", "origin", "HEAD")
+    tip = git(origin, "rev-parse", "coffee-maker/priority-1-part-1")
+    log_file = project / ".coffee_maker" / "coffee-maker.log"
+    with daemon_processes([project]) as daemons:
+        wait_until(lambda: log_file.exists() and "PR for this priority is in review" in log_file.read_text(),
+                   timeout_s=120, what="the claim given back")
+        stop_daemons(daemons)
+    assert _phase(project) is None  # never started here
+    assert git(origin, "rev-parse", "coffee-maker/priority-1-part-1") == tip
+    assert git(origin, "for-each-ref", "--format=%(refname)", "refs/coffee-maker/").split() == []  # given back
