@@ -74,7 +74,10 @@ class Restacker:
     def _move_detached(self, move: Move, path: Path) -> Moved | str:
         """No worktree holds the branch (it was reused): rebase in a scratch one, then move the branch there."""
         repo, branch = self.repo(), move.branch
-        start = branch if self.sha(repo, f"refs/heads/{branch}") else f"{self._remote_of()}/{branch}"
+        remote = f"{self._remote_of()}/{branch}"
+        moved_there = self.sha(repo, remote) is not None and self._moved(repo, move, remote)
+        # The remote already moved (a crash between the push and the local branch's update): start from it.
+        start = branch if self.sha(repo, f"refs/heads/{branch}") and not moved_there else remote
         self._ok(repo, "worktree", "prune")  # a worktree that lost its .git still holds the branch until pruned
         self._ok(repo, "worktree", "add", "--quiet", "--detach", str(path), start)
         try:
@@ -88,8 +91,7 @@ class Restacker:
     def _move_in(self, move: Move, path: Path) -> Moved | str:
         remote, branch = self._remote_of(), move.branch
         lease = self.sha(path, f"refs/remotes/{remote}/{branch}")
-        already = self._contains(path, move.onto, "HEAD") and not self._contains(path, move.cut, "HEAD")
-        if not already:  # not yet moved (a crash after the rebase, before the push, lands here moved)
+        if not self._moved(path, move, "HEAD"):  # not yet moved (a crash after the rebase, before the push, lands here moved)
             if lease and not self._contains(path, lease, "HEAD"):
                 self._catch_up(path, branch, lease)
             upstream = self.upstream(path, move.cut, move.heads)
@@ -105,6 +107,10 @@ class Restacker:
         if not pushed.ok:
             raise GitError(f"Pushing the rebased {branch} to {remote} was rejected: {proc.tail(pushed.stderr, 3)}")
         return Moved(lease, self.git(path, "rev-parse", "HEAD").stdout.strip())
+
+    def _moved(self, path: Path, move: Move, rev: str) -> bool:
+        """``rev`` already stands on ``move.onto`` without the old generation (``move.cut``)."""
+        return self._contains(path, move.onto, rev) and not self._contains(path, move.cut, rev)
 
     def _catch_up(self, path: Path, branch: str, lease: str) -> None:
         """The remote has commits the worktree lacks (a person's push): take them in, so the rebase replays them."""

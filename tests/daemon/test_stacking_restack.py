@@ -131,6 +131,21 @@ class TestRestack:
         assert again.extra["stacked_tip"] == new2 and chain.origin("rev-parse", B3) == moved
         assert len(chain.person.informed) == told
 
+    def test_a_crash_between_the_push_and_the_local_branch(self, chain: Chain) -> None:
+        """The restack reached the remote but the daemon stopped before the local branch and the state row followed:
+        the next poll starts from the remote copy, pushes nothing new and records the move."""
+        old3, before = chain.tip(B3), chain.daemon.store.get(P3)
+        chain.merge(1)
+        chain.settle(P2)
+        chain.settle(P3)
+        moved = chain.origin("rev-parse", B3)
+        git(chain.project, "branch", "-f", B3, old3)
+        assert before is not None
+        chain.daemon.store.update(P3, extra={"stacked_tip": before.extra["stacked_tip"], "stack_heads": None})
+        after = chain.settle(P3)
+        assert after.extra["stacked_tip"] == chain.origin("rev-parse", B2) and not after.extra.get("stack_problem")
+        assert chain.origin("rev-parse", B3) == moved == chain.tip(B3) and chain.own(B2, B3) == [P3]
+
     def test_repeated_rewrites_replay_only_its_own_work(self, chain: Chain) -> None:
         """After the restack, P2 gets a review fix and P3 takes it in by merging P2's branch (the base updater);
         then P2 is squash-merged: P3 lands on main with only its own commits, the fix not replayed twice."""
