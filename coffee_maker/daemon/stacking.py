@@ -169,8 +169,7 @@ class Stacking:
         parent_pr = self.services.forge.get(int(state.extra["stacked_pr"]))
         step = next_step(parent_pr)
         if step == "orphan":
-            self._block(state, orphan_reason(state, parent_pr), "orphaned",
-                        f"{state.extra['stacked_on']}'s PR #{parent_pr.number} was closed without merge")
+            self._orphan(state, parent_pr)
             return None
         self.services.git.fetch()
         if step == "wait":
@@ -189,8 +188,7 @@ class Stacking:
         step = next_step(parent_pr)
         try:
             if step == "orphan":
-                self._block(state, orphan_reason(state, parent_pr), "orphaned",
-                            f"{state.extra['stacked_on']}'s PR #{parent_pr.number} was closed without merge")
+                self._orphan(state, parent_pr)
             elif step == "wait":
                 self._follow_parent(state, None, in_review=True)
             elif (pr := self.services.forge.find(state.branch or "")) is not None:
@@ -281,7 +279,12 @@ class Stacking:
         """``stack_heads`` once ``moved``: the tip just replaced joins them (a dependent may be cut from it)."""
         return [*self._former_heads(state), *([moved.old] if moved.old else [])][-_HEADS_KEPT:]
 
+    def _orphan(self, state: PriorityState, parent_pr: PullRequest) -> None:
+        self._block(state, orphan_reason(state, parent_pr), "orphaned",
+                    f"{state.extra['stacked_on']}'s PR #{parent_pr.number} was closed without merge")
+
     def _block(self, state: PriorityState, reason: str, stack: str, cause: str) -> None:
+        """Blocked, with the ``cause`` its own dependents repeat when they wait for it (``waits_reason``)."""
         self.store.transition(state.priority, Phase.BLOCKED, reason=reason,
                               extra={"stack": stack, "stack_cause": cause})
         self.services.notifier.inform(f"{state.priority} is blocked: {reason}. {unblock_hint(state.priority)}",

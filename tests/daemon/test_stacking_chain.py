@@ -6,12 +6,15 @@ Orders are read from the state store and the remote, never from how long somethi
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+from coffee_maker.commands.roadmap_cmd import show_next
 from coffee_maker.config import load_config
+from coffee_maker.daemon import wiring
 from coffee_maker.daemon.loop import Daemon
 from coffee_maker.daemon.state import Phase, StateStore
 from coffee_maker.demo_lanes import build_lanes_sandbox
@@ -131,3 +134,29 @@ class TestClosedUnmerged:
 def phase_of(store: StateStore, pid: str) -> Phase | None:
     state = store.get(pid)
     return state.phase if state is not None else None
+
+
+class TestPlanningAgrees:
+    @pytest.mark.parametrize("stack", [True, False])
+    def test_roadmap_next_and_the_daemon_name_the_same_priority(self, tmp_path: Path, stack: bool,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+        """1's PR open, 2's open and stacked on it: with stacking on, `roadmap next` and the daemon's planner both
+        name PRIORITY 3 (it may stack on 2); off, both name nothing and say 3 waits for 2 in review."""
+        project = build_lanes_sandbox(tmp_path / "s", count=3, lanes=2, depends={2: 1, 3: 2})
+        set_config(project / "coffee_maker.toml", "daemon", stack_dependents=stack)
+        loaded = load_config(project)
+        store = StateStore(loaded.layout.state_db)
+        try:
+            store.transition(P1, Phase.PR_OPEN, branch=B1, pr_number=1)
+            store.transition(P2, Phase.PR_OPEN, branch=B2, pr_number=2, extra={
+                "stack": "open", "stacked_on": P1, "stacked_pr": 1, "stacked_branch": B1, "stacked_tip": "0" * 40})
+            picked = wiring.pick_next(store, loaded)(wiring.roadmap_reader(loaded)())
+        finally:
+            store.close()
+        capsys.readouterr()  # the planner's log line when nothing is ready
+        assert show_next(loaded, as_json=True) == 0
+        shown = json.loads(capsys.readouterr().out)
+        assert (shown["next"] or {}).get("id") == (picked.id if picked else None) == (P3 if stack else None)
+        if not stack:
+            assert {"id": P3, "reason": f"waits for {P2} (in review)"} in [
+                {"id": s["id"], "reason": s["reason"]} for s in shown["skipped"]]
