@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -24,6 +25,7 @@ from tests.conftest import git
 
 P1, P2, P3 = "PRIORITY 1", "PRIORITY 2", "PRIORITY 3"
 B1, B2, B3 = "coffee-maker/priority-1-part-1", "coffee-maker/priority-2-part-2", "coffee-maker/priority-3-part-3"
+Method = Literal["merge", "squash", "rebase"]
 
 
 @dataclass
@@ -60,8 +62,8 @@ class Chain:
         self.daemon.store.transition(pid, Phase.PR_OPEN, branch=branch, pr_number=number,
                                      extra={**facts, "base": parent.branch})
 
-    def merge(self, number: int) -> None:
-        self.forge.merge(self.forge.get(number), "squash")
+    def merge(self, number: int, method: Method = "squash") -> None:
+        self.forge.merge(self.forge.get(number), method)
         git(self.project, "fetch", "-q", "origin")
 
     def settle(self, pid: str) -> PriorityState:
@@ -110,11 +112,14 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
 
 
 class TestRestack:
-    def test_the_grandchild_follows_its_rewritten_parent(self, chain: Chain) -> None:
-        """P1 squash-merged: P2 lands on main; P3 is moved onto P2's new tip, only its own commit replayed, its PR
-        still on P2's branch (commented), its new base recorded; the next poll has nothing more to do."""
+    @pytest.mark.parametrize("method", ["squash", "merge", "rebase"])
+    def test_the_grandchild_follows_its_rewritten_parent(self, chain: Chain, method: Method) -> None:
+        """P1 merged (any method): P2 lands on main; P3 is moved onto P2's new tip, only its own commit replayed, its
+        PR still on P2's branch (commented), its new base recorded; the next poll has nothing more to do. (main
+        moved on meanwhile, so even a rebase merge rewrites P1's commits.)"""
+        chain.commit("main", "weather/other.py", "OTHER = 0\n", "none")
         old2 = chain.origin("rev-parse", B2)
-        chain.merge(1)
+        chain.merge(1, method)
         assert chain.settle(P2).extra["stack"] == "landed"
         after = chain.settle(P3)
         new2 = chain.origin("rev-parse", B2)
