@@ -49,7 +49,8 @@ class DaemonSettings(BaseModel):
     stack_dependents: bool = Field(
         False, description="Let a priority start on top of its dependency's open PR instead of waiting for the "
                            "merge: its PR targets that branch and says \"stacked on #N\"; when the parent merges it "
-                           "is rebased onto the default branch and retargeted (docs/tech_decisions/stacking.md). Off: "
+                           "is rebased onto the default branch and retargeted, and its own dependents, stacked on it, follow "
+                           "(docs/tech_decisions/stacking.md). Off: "
                            "dependents wait for the merge.")
     claims: bool | Literal["auto"] = Field(
         "auto", description="Claim each priority on the remote before working on it, so several daemons share "

@@ -10,10 +10,12 @@ from coffee_maker.daemon.stacking import (
     can_carry,
     is_stacked,
     next_step,
+    open_parent_step,
     orphan_reason,
     parent_for,
     rebase_upstream,
     stackable,
+    waits_reason,
 )
 from coffee_maker.daemon.state import Phase, PriorityState
 from coffee_maker.roadmap import Held, explain, parse_roadmap
@@ -63,10 +65,12 @@ class TestCarriers:
         for phase in (Phase.DONE, Phase.MERGED, Phase.BLOCKED, Phase.PLANNED, Phase.RETRY):
             assert not can_carry(state("PRIORITY 1", phase)), phase
 
-    def test_a_stacked_pr_does_not_carry(self) -> None:
-        """One level only: a branch whose own base will be rewritten is no base for another."""
-        assert not can_carry(state("PRIORITY 1", **STACK))
-        assert can_carry(state("PRIORITY 1", **{**STACK, "stack": "landed"}))
+    def test_a_stacked_pr_carries_too(self) -> None:
+        """Chains of any depth: a stacked PR (its own parent open, or landed) carries a dependent of its own; one
+        blocked by stacking is not in review, so it does not."""
+        assert can_carry(state("PRIORITY 2", **STACK))
+        assert can_carry(state("PRIORITY 2", **{**STACK, "stack": "landed"}))
+        assert not can_carry(state("PRIORITY 2", Phase.BLOCKED, **{**STACK, "stack": "conflict"}))
 
     def test_stackable_lists_the_carriers(self) -> None:
         assert stackable([state("PRIORITY 1"), state("PRIORITY 2", Phase.DONE), state("PRIORITY 4", pr=None)]) == \
@@ -113,6 +117,27 @@ class TestLanding:
         assert rebase_upstream("cut", "shared", True) == "shared"
         assert rebase_upstream("cut", "shared", False) == "cut"
         assert rebase_upstream("cut", None, False) == "cut"
+
+    def test_what_an_open_parent_means(self) -> None:
+        """The parent's PR is open: its branch rewritten (landed or restacked) → restack onto its new tip; blocked
+        by stacking (closed parent, a conflict, or waiting itself) → its dependent waits; else nothing."""
+        assert open_parent_step(state("PRIORITY 2", **STACK), rewritten=False) == "wait"
+        assert open_parent_step(state("PRIORITY 2", **STACK), rewritten=True) == "restack"
+        assert open_parent_step(None, rewritten=True) == "restack"  # another daemon's row: git alone tells
+        for stuck in ("orphaned", "conflict", "waits"):
+            blocked = state("PRIORITY 2", Phase.BLOCKED, **{**STACK, "stack": stuck})
+            assert open_parent_step(blocked, rewritten=True) == "hold", stuck
+        ci_blocked = state("PRIORITY 2", Phase.BLOCKED, **STACK)  # blocked for CI: its PR may still merge
+        assert open_parent_step(ci_blocked, rewritten=False) == "wait"
+
+    def test_the_waiting_reason_carries_the_root_cause(self) -> None:
+        """Down a chain, each dependent names its parent and the cause at the root, not a nest of reasons."""
+        parent = PriorityState("PRIORITY 2", Phase.BLOCKED, attempt=1, branch="cm/p2", reason="a long one",
+                               extra={**STACK, "stack": "waits", "stack_cause": "PRIORITY 1's PR #7 was closed"})
+        child = state("PRIORITY 3", branch="cm/p3", **{**STACK, "stacked_on": "PRIORITY 2", "stacked_pr": 8})
+        assert waits_reason(child, parent) == (
+            "waits for PRIORITY 2, which is blocked (PRIORITY 1's PR #7 was closed); it is stacked on its PR #8, "
+            "and its branch cm/p3 and its PR stay as they are")
 
     def test_the_pr_body_says_stacked_on(self) -> None:
         note = body_note(state("PRIORITY 2", **STACK))
