@@ -166,7 +166,9 @@ class ClaimKeeper:
             return True
         with self._changing:
             if (claim := self.held.get(pid)) is None:
-                return False  # lost before this look (``on_lost`` said so then)
+                # Not claimed by this run (`run --once` works without claims), or lost before this look —
+                # which ``on_lost`` reported then, and the caller remembers (``RunningAgents.lost``).
+                return True
             try:
                 renewed = self.store.renew(claim)
             except ClaimLostError as exc:

@@ -212,7 +212,7 @@ class Daemon:
                                on_progress=self._on_progress, on_agent=self._set_agent,
                                backend=self.policy.backend(), before_session=self.policy.budget.before_session,
                                before_pr=self.conflicts.check, stacking=self.reviews.stacking,
-                               continue_from=self.claims.continue_from, claim_still_ours=self.claims.confirm)
+                               continue_from=self.claims.continue_from, claim_still_ours=self._claim_still_ours)
         attempt, branch = attempt_number(before), before.branch if before else None
         self.last_priority = priority.id
         lane = self.status.lane or 0
@@ -262,6 +262,10 @@ class Daemon:
         """The priority the calling lane works on (its status row), or the last one inline."""
         row = self.status.table.rows.get(self.status.lane) if self.status.lane is not None else None
         return str(row["priority"]) if row and row.get("priority") else self.last_priority
+
+    def _claim_still_ours(self, pid: str) -> bool:
+        """Before a push: not lost already (``on_lost``), and renewed now if this daemon holds it."""
+        return pid not in self.agents.lost and self.claims.confirm(pid)
 
     def _set_agent(self, agent: AgentBackend | None) -> None:
         self.agents.register(agent, self._lane_priority())
