@@ -106,11 +106,12 @@ def _routine_program(name: str, value: str, inside: Callable[[str], bool]) -> bo
     head = words[0]
     if "$" in head or "`" in head:
         return False
-    if "/" in head:
-        known = head.startswith(SYSTEM_BIN) or (not head.startswith("~") and inside(head))
-    else:
-        known = head not in _RUNS_ARGUMENTS and INTERPRETERS.match(head) is None
-    return known and _routine_options(name, words[1:], inside)
+    if "/" in head and not (head.startswith(SYSTEM_BIN) or (not head.startswith("~") and inside(head))):
+        return False
+    base = head.rsplit("/", 1)[-1]
+    if base in _RUNS_ARGUMENTS or INTERPRETERS.match(base):  # `/usr/bin/sh -c '…'` hides what it runs
+        return False
+    return _routine_options(name, words[1:], inside)
 
 
 def _routine_options(name: str, words: list[str], inside: Callable[[str], bool]) -> bool:
@@ -120,13 +121,11 @@ def _routine_options(name: str, words: list[str], inside: Callable[[str], bool])
         if _LOADS_CODE.search(word):
             return False
         for piece in _PIECES.split(word):
-            if piece in own or piece.startswith("//"):  # the rest of a URL (`-Durl=http://host:1`) is not a path
+            if piece in own or (piece.startswith("//") and piece[2:3] != "/"):  # `http://host/…`: a URL's host
                 continue
             if "$" in piece or "`" in piece:
                 return False
-            if piece.startswith("-"):
-                piece = piece[_GLUED.match(piece).end():]  # type: ignore[union-attr]  # always matches a `-`
-            piece = piece.removeprefix("@")  # `@file`: the JVM (and gcc) read more options from the file
+            piece = _GLUED.sub("", piece, count=1).removeprefix("@")  # `@file`: the JVM (and gcc) read more options from the file
             if (piece.startswith(("/", "~")) or ".." in piece.split("/")) and not (
                     piece.startswith(_SYSTEM) or (piece[:1] != "~" and inside(piece))):
                 return False

@@ -160,7 +160,8 @@ class TestChangesWhatRuns:
         assert not any(changes_what_runs("CC", v, self._inside) for v in ("gcc", "ccache gcc", "/usr/bin/clang",
                                                                           "tools/cc", ""))
         assert all(changes_what_runs("CC", v, self._inside) for v in ("/tmp/cc", "../x/cc", "~/cc", "sh -c x",
-                                                                      "python3 x.py", "$X", "env gcc", "gcc 'x"))
+                                                                      "python3 x.py", "$X", "env gcc", "gcc 'x",
+                                                                      "/usr/bin/sh -c x"))
         assert changes_what_runs("CC", "gcc -B/tmp/x", self._inside)  # its options are judged as options
 
     def test_options_that_load_code_or_name_a_path_elsewhere(self) -> None:
@@ -173,7 +174,8 @@ class TestChangesWhatRuns:
             ("MAVEN_OPTS", "-javaagent:lib/a.jar"), ("JAVA_TOOL_OPTIONS", "-XX:OnOutOfMemoryError=x"),
             ("CFLAGS", "-fplugin=p"), ("LDFLAGS", "-Wl,-rpath,/tmp/x"), ("CFLAGS", "-I../other"),
             ("JDK_JAVA_OPTIONS", "@/tmp/args"), ("GRADLE_OPTS", "-Dorg.gradle.jvmargs=-javaagent:x.jar"),
-            ("RUSTFLAGS", "$EXTRA"), ("MAVEN_OPTS", "-Dmaven.repo.local=/tmp/m2")))
+            ("RUSTFLAGS", "$EXTRA"), ("MAVEN_OPTS", "-Dmaven.repo.local=/tmp/m2"),
+            ("MAVEN_OPTS", "-Dx=file:///tmp/evil.jar")))
 
     def test_loaders_and_hooks_always_change_what_runs(self) -> None:
         """`LD_PRELOAD`, `GIT_SSH_COMMAND`, `BASH_ENV` run code whatever their value."""
