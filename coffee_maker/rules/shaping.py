@@ -148,11 +148,15 @@ def _harmless_entry(name: str, entry: str, inside: Callable[[str], bool]) -> boo
 #: run, as a prefix would (make puts them in its recipes' environment).
 TAKES_VARIABLES = frozenset({"make", "gmake", "bmake", "configure"})
 _ARGUMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
+#: Read only by an interactive shell, never by the shells a build's recipes run: `make deploy ENV=production`
+#: names a deployment (and is judged as one), not a start-up file.
+_INTERACTIVE_ONLY = frozenset({"ENV", "PROMPT_COMMAND", "PS0", "PS1", "PS2", "HISTFILE"})
 
 
 def variables_in_arguments(args: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """The `NAME=value` arguments of a ``TAKES_VARIABLES`` program."""
-    return tuple((m[1], m[2]) for a in args if "=" in a and (m := _ARGUMENT.fullmatch(a)))
+    """The `NAME=value` arguments of a ``TAKES_VARIABLES`` program that can change what its recipes run."""
+    return tuple((m[1], m[2]) for a in args if "=" in a and (m := _ARGUMENT.fullmatch(a))
+                 and m[1] not in _INTERACTIVE_ONLY)
 
 
 #: Builtins that set variables from what they read: `read X`, `printf -v X`, `mapfile X`, `getopts o X`.

@@ -64,6 +64,7 @@ CASES = [
     ('CFLAGS="-fplugin=./p.so" make', ASK, "shaping-prefix", OPAQUE),
     ("GOFLAGS=-toolexec=/tmp/x go build ./...", ASK, "shaping-prefix", OPAQUE),
     ("make CC=/tmp/evil.sh", ASK, "shaping-prefix", OPAQUE),  # make's arguments are variables too
+    ("make deploy ENV=production", ASK, "production-cloud", "production/cloud"),  # ENV: no shell start-up file there
     ("CC=/tmp/evil.sh; make", ASK, "shaping-assignment", PERSISTENCE),
     ("export RUSTC_WRAPPER=/tmp/x && cargo build", ASK, "shaping-assignment", PERSISTENCE),
     ("CC=gcc make", ALLOW, "tests", None),
