@@ -68,8 +68,9 @@ def risky_permission_rules() -> list[PermissionRule]:
            check="secret-assignment"),
         _r("secret-test", "Bash", "deny", C.SECRET,
            "This reads a variable whose name looks like a credential outside any command: a test "
-           "(`[[ $TOKEN == … ]]`, `case $TOKEN in`), arithmetic (`(( TOKEN ))`) or an assignment's value "
-           "(`X=${#TOKEN}`): each answer gives part of it away.", check="secret-test"),
+           "(`[[ $TOKEN == … ]]`, `case $TOKEN in`), arithmetic (`(( TOKEN ))`), an assignment's value "
+           "(`X=${#TOKEN}`) or a redirection (`done <<< $TOKEN`, a here-document): it gives the value away.",
+           check="secret-test"),
         _r("forge-tool", "mcp__*merge*|mcp__*delete*|mcp__*push*|mcp__*release*|mcp__*secret*|mcp__*deploy*|"
            "mcp__*create_pull*|mcp__*update_ref*|mcp__*fork*|mcp__*workflow*", "ask", C.HISTORY_REMOTE,
            "This tool changes the forge or a deployment (merge, delete, push, release, secrets)."),

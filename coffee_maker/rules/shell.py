@@ -28,7 +28,6 @@ from coffee_maker.rules.shell_words import (
     BODY,
     LANGUAGE,
     NAME,
-    REDIRECT,
     VALUE,
     VARIABLE,
     WordReader,
@@ -67,7 +66,7 @@ class _Walker(WordReader):
         elif kind == "redirected_statement":
             redirects, here = list(inherited), stdin_text
             body = node.child_by_field_id(BODY)
-            for child in node.children_by_field_id(REDIRECT):
+            for child in _redirects(node):
                 found, text = self.redirect(child)
                 redirects.extend(found)
                 here = text if text is not None else here
@@ -148,7 +147,7 @@ class _Walker(WordReader):
                 self.walk(child, scope=scope, inherited=inherited, piped=piped, stdin_text=stdin_text)
             here = None
             if body is not stages[0]:
-                found = [self.redirect(c) for c in stages[0].children_by_field_id(REDIRECT)]
+                found = [self.redirect(c) for c in _redirects(stages[0])]
                 redirects = (*inherited, *(r for rs, _ in found for r in rs))
                 here = next((text for _, text in reversed(found) if text is not None), None)
         for i, stage in enumerate(stages):
@@ -185,7 +184,7 @@ class _Walker(WordReader):
                 dynamic.add(len(words))
                 words.append(self.text(child))
             elif kind in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
-                found, text = self.redirect(child)
+                found, text = self.redirect(child, variables)
                 redirects.extend(found)
                 here = text if text is not None else here
             elif kind == "command_name":
@@ -247,6 +246,15 @@ class _Walker(WordReader):
             self.out.assignments.extend(inner.assignments)  # `bash -c 'PATH=/tmp/x:$PATH; pytest'`
             self.out.loose_variables |= inner.loose_variables
             self.out.functions.extend(inner.functions)
+
+
+_REDIRECTS = frozenset({"file_redirect", "herestring_redirect", "heredoc_redirect"})
+
+
+def _redirects(statement: Node) -> list[Node]:
+    """A redirected statement's redirections: tree-sitter leaves a here-string after `done`/`fi`/`}` out of the
+    `redirect` field (`while read l; do …; done <<< "$(…)"`), and its `$(…)` runs all the same."""
+    return [c for c in statement.children if c.type in _REDIRECTS]
 
 
 _NO_WORDS: frozenset[int] = frozenset()

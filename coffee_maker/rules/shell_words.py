@@ -141,15 +141,25 @@ class WordReader:
              stdin_text: str | None = None) -> None:
         raise NotImplementedError
 
-    def redirect(self, node: Node) -> tuple[list[Redirect], str | None]:
-        """The file redirections of one redirect node, and the text it feeds to stdin (here-string/document)."""
-        variables: set[str] = set()
+    def redirect(self, node: Node, variables: set[str] | None = None) -> tuple[list[Redirect], str | None]:
+        """The file redirections of one redirect node, and the text it feeds to stdin (here-string/document).
+
+        What it expands (`<<< $T`, an unquoted here-document's `$T`, `> "$T"`) is read by the command it
+        belongs to (``variables``), or, for a statement's redirection (`while …; done <<< $T`), by the request."""
+        if variables is None:
+            reads: set[str] = set()
+            found = self._redirect(node, reads)
+            self.out.loose_variables |= reads
+            return found
+        return self._redirect(node, variables)
+
+    def _redirect(self, node: Node, variables: set[str]) -> tuple[list[Redirect], str | None]:
         if node.type == "herestring_redirect":
             fed = node.named_children[-1] if node.named_children else None
             return [], self.word(fed, variables)[0] if fed is not None else ""
         if node.type == "heredoc_redirect":
             body = next((c for c in node.named_children if c.type == "heredoc_body"), None)
-            inner = [r for c in node.named_children if c.type == "file_redirect" for r in self.redirect(c)[0]]
+            inner = [r for c in node.named_children if c.type == "file_redirect" for r in self._redirect(c, variables)[0]]
             if body is not None:
                 self.word(body, variables)  # `$(…)` inside an unquoted here-document runs
             return inner, self.text(body) if body is not None else ""

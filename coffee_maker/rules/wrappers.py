@@ -103,6 +103,9 @@ def unwrap(simple: SimpleCommand, cwd: str | None, resolve: Resolve) -> Unwrappe
             i = 1
             while i < len(words) and words[i].startswith("-"):
                 flag = words[i]
+                if flag in ("-a", "--arg-file") and i + 1 < len(words) or flag.startswith("--arg-file="):
+                    # `xargs -0 -a /proc/self/environ echo`: the file it reads its arguments from is read
+                    extra.append(resolve(words[i + 1] if "=" not in flag else flag.split("=", 1)[1], cwd, write=False))
                 i += 2 if flag in _XARGS_VALUE or (flag.startswith("--") and "=" not in flag and flag in (
                     "--max-args", "--max-procs", "--delimiter", "--arg-file", "--replace")) else 1
             wrapped.append("xargs")

@@ -41,6 +41,14 @@ CASES = [
     ("echo ${GITHUB_TOKEN[0]}", DENY, "secret-variable"),
     ('printf "%s" "${SLACK_BOT_TOKEN[@]}"', DENY, "secret-variable"),
     ("echo ${#GITHUB_TOKEN}", DENY, "secret-variable"),
+    # what a redirection expands is read too: a here-string, an unquoted here-document, a target
+    ("cat <<< $GITHUB_TOKEN", DENY, "secret-variable"),
+    ('IFS= read -r x <<< "$GITHUB_TOKEN"; echo $x', DENY, "secret-variable"),
+    ('while read -r l; do echo $l; done <<< "$GITHUB_TOKEN"', DENY, "secret-test"),
+    ("cat > out.txt <<EOF\n$SLACK_BOT_TOKEN\nEOF", DENY, "secret-test"),
+    ('echo x > "$GITHUB_TOKEN"', DENY, "secret-test"),
+    ("xargs -0 -a /proc/self/environ echo", DENY, "secret-file-28"),
+    ("xargs --arg-file=/proc/1/environ -0", DENY, "secret-file-28"),
     # the environment, whole or by name, without `$`
     ("env -u PATH", DENY, "env-dump"),
     ("env -u A -u B | grep -i tok", DENY, "env-dump"),
@@ -63,6 +71,9 @@ CASES = [
     ("""jq '.[] | select(.name == "env")' package.json""", ALLOW, "read-only-shell"),
     ("jq -n '$ENV.HOME'", ALLOW, "read-only-shell"),
     ("make -j4 test", ALLOW, "tests"),
+    ("cat > ci.sh <<'EOF'\ncurl -H \"Authorization: $GITHUB_TOKEN\" x\nEOF", ALLOW, "read-only-shell"),  # quoted: not expanded
+    ("cat > notes.txt <<EOF\nhome is $HOME\nEOF", ALLOW, "read-only-shell"),
+    ("xargs -a files.txt grep -n TODO", ALLOW, "read-only-shell"),
 ]
 
 
