@@ -88,7 +88,8 @@ class WordReader:
                     variables.add(self.text(child, "strict"))
                     named = True
                 elif ctype == "subscript" or (named and ctype in _EXPRESSIONS):  # `${T[0]}`, `${a[T]}`, `${x:T}`
-                    self.arithmetic(child, variables)
+                    self.arithmetic(child, variables)  # a subscript holds the name: `${a[0]:T}` offsets after it
+                    named = True
                 elif ctype != "special_variable_name":  # ${X:-$(cmd)}
                     self.walk(child, scope=self.new_scope(), inherited=())
             return text, True

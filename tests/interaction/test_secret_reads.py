@@ -29,6 +29,7 @@ CASES = [
     ("declare -i x=GITHUB_TOKEN", DENY, "secret-variable"),
     ("a=(1 2); echo ${a[GITHUB_TOKEN]}", DENY, "secret-variable"),
     ("echo ${x:GITHUB_TOKEN}", DENY, "secret-variable"),
+    ("echo ${a[0]:GITHUB_TOKEN}", DENY, "secret-variable"),
     ('bash -c "echo \\$((GITHUB_TOKEN))"', DENY, "secret-variable"),
     # arithmetic outside any command: the statement reads it
     ("(( GITHUB_TOKEN ))", DENY, "secret-test"),
