@@ -20,12 +20,11 @@ from coffee_maker.rules.assignments import (
     shaping_assignment,
     shaping_prefix,
 )
+from coffee_maker.rules.env_reads import ENV_PROGRAMS, env_dump, secret_variable
 from coffee_maker.rules.names import NOT_SECRET, SECRET_NAME
-from coffee_maker.rules.nested import DEFERRED, SHELLS
+from coffee_maker.rules.nested import DEFERRED, INTERPRETERS, SHELLS
 from coffee_maker.rules.subject import CommandSubject, Subject
 
-INTERPRETERS = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|perl|ruby|php|lua|luajit|Rscript|"
-                          r"osascript|pwsh|powershell|tclsh|julia|groovy|jshell|irb)$")
 _EVAL_FLAGS = frozenset({"-c", "-e", "-E", "-p", "-r", "--eval", "--print", "-pe", "-ne", "-pi", "-lne", "-ane",
                          "-Command", "-command", "eval"})
 _NETWORK_ALWAYS = frozenset({"nc", "ncat", "netcat", "socat", "telnet", "ftp", "sftp", "tftp", "scp"})
@@ -105,50 +104,6 @@ def _shell_from_pipe(cmd: CommandSubject, root: Path | None = None) -> bool:
         return (not any(not a.startswith("-") for a in args) or "-" in args) and "-m" not in args and not any(
             a in _EVAL_FLAGS for a in _interpreter_flags(args)) and not _version_only(args)
     return program in _SOURCE and any(a in ("/dev/stdin", "-") for a in args)
-
-
-_ENV_PROGRAMS = frozenset({"env", "printenv", "export", "declare", "typeset", "readonly", "local", "set", "compgen",
-                           "ps", "xargs"})
-
-
-def _env_dump(cmd: CommandSubject, root: Path | None = None) -> bool:
-    """The whole environment, in any form."""
-    program, args = cmd.program, cmd.args
-    if program not in _ENV_PROGRAMS:
-        for p in cmd.paths:
-            if "/environ" in p.resolved:
-                return True
-        return False
-    positional = [a for a in args if not a.startswith("-")]
-    if program == "env":
-        return all("=" in a or a.startswith("-") for a in args)
-    if program == "printenv":
-        return not positional
-    if program in ("export", "declare", "typeset", "readonly", "local"):
-        return not positional or any(a in ("-p", "-x", "-px", "-xp") for a in args) and not any("=" in a for a in positional)
-    if program == "set":
-        return not args or args == ("-o", "posix") or args == ("--",)
-    if program == "compgen":
-        return any(a in ("-v", "-e", "-A") for a in args)
-    if program == "ps":
-        return any(re.fullmatch(r"-?[a-zA-Z]*[eE][a-zA-Z]*", a) and not a.startswith("-e") and "e" in a.lower()
-                   or a == "-E" for a in args)
-    if program in ("xargs",) and not positional:
-        return False
-    return any("/environ" in p.resolved for p in cmd.paths)
-
-
-def _secret_variable(cmd: CommandSubject, root: Path | None = None) -> bool:
-    source = cmd.source
-    # indirect expansion: the variable's name is itself a value (a word holds `${!` only if the text has a `!`)
-    if "!" in source.text and any("${!" in w for w in source.words):
-        return True
-    if not cmd.variables and cmd.program != "printenv":
-        return False
-    names = set(cmd.variables)
-    if cmd.program == "printenv":
-        names.update(a for a in cmd.args if not a.startswith("-"))
-    return any(n not in NOT_SECRET and SECRET_NAME.search(n) for n in names)
 
 
 def _upload(cmd: CommandSubject, root: Path | None = None) -> bool:
@@ -238,7 +193,7 @@ def _unknown_path(cmd: CommandSubject, root: Path | None = None) -> bool:
 #: part's variables, its paths and a dynamic program can make a check hold.
 _NAMED_PROGRAMS = frozenset({"eval", "exec", "rsync", "rclone", "ssh", "git", "rm", "rmdir", *SHELLS, *_SOURCE, *_AWKS,
                              *DEFERRED,
-                             *_RUNS_A_SHELL, *_ENV_PROGRAMS, *_NETWORK_ALWAYS, *_HTTP_CLIENTS})
+                             *_RUNS_A_SHELL, *ENV_PROGRAMS, *_NETWORK_ALWAYS, *_HTTP_CLIENTS})
 
 
 def inert(cmd: CommandSubject) -> bool:
@@ -273,8 +228,8 @@ ROOTED = frozenset({"build-output"})
 COMMAND_CHECKS: dict[str, CommandCheck] = {
     "opaque-code": _opaque,
     "shell-from-pipe": _shell_from_pipe,
-    "env-dump": _env_dump,
-    "secret-variable": _secret_variable,
+    "env-dump": env_dump,
+    "secret-variable": secret_variable,
     "upload": _upload,
     "writes-outside": _writes_outside,
     "reads-outside": _reads_outside,

@@ -57,16 +57,20 @@ def risky_permission_rules() -> list[PermissionRule]:
            "This defines a shell function: a later command may not be what its name says.", check="defines-function"),
         _r("shaping-assignment", "Bash", "ask", C.PERSISTENCE,
            "An assignment holds for the commands after it, and this variable changes what they run "
-           "(PATH, LD_PRELOAD, GIT_SSH_COMMAND…).", check="shaping-assignment"),
+           "(PATH, LD_PRELOAD, GIT_SSH_COMMAND, CC or RUSTC_WRAPPER naming a program outside the worktree, "
+           "MAVEN_OPTS loading an agent…).", check="shaping-assignment"),
         _r("shaping-prefix", "Bash", "ask", C.OPAQUE_CODE,
            "This command runs with a variable that changes what it loads or runs (LD_PRELOAD, GIT_SSH_COMMAND, "
-           "a PATH or PYTHONPATH outside the worktree…): code the rules have not seen.", check="shaping-prefix"),
+           "a PATH or PYTHONPATH outside the worktree, CC or RUSTC_WRAPPER naming a program outside it, "
+           "MAVEN_OPTS or JAVA_TOOL_OPTIONS with -javaagent…): code the rules have not seen.", check="shaping-prefix"),
         _r("secret-assignment", "Bash", "deny", C.SECRET,
            "This copies a credential into another variable, where a later command could print it unseen.",
            check="secret-assignment"),
         _r("secret-test", "Bash", "deny", C.SECRET,
-           "This tests a variable whose name looks like a credential (`[[ $TOKEN == … ]]`, `case $TOKEN in`): "
-           "each answer gives part of it away.", check="secret-test"),
+           "This reads a variable whose name looks like a credential outside any command: a test "
+           "(`[[ $TOKEN == … ]]`, `case $TOKEN in`), arithmetic (`(( TOKEN ))`), an assignment's value "
+           "(`X=${#TOKEN}`) or a redirection (`done <<< $TOKEN`, a here-document): it gives the value away.",
+           check="secret-test"),
         _r("forge-tool", "mcp__*merge*|mcp__*delete*|mcp__*push*|mcp__*release*|mcp__*secret*|mcp__*deploy*|"
            "mcp__*create_pull*|mcp__*update_ref*|mcp__*fork*|mcp__*workflow*", "ask", C.HISTORY_REMOTE,
            "This tool changes the forge or a deployment (merge, delete, push, release, secrets)."),

@@ -12,8 +12,22 @@ NOT_SECRET = frozenset({"PWD", "OLDPWD", "PATH", "HOME", "USER", "SHELL", "LANG"
                         "#", "@", "*", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "_", "-", "PIPESTATUS",
                         "KEYMAP", "KEYTIMEOUT", "HISTFILE"})
 
+#: Variables naming a program a build runs (`CC=gcc make`, `RUSTC_WRAPPER=sccache cargo build`): judged by the
+#: program they name (``shaping``).
+PROGRAM_VARIABLES = (r"CC|CXX|CPP|LD|AR|AS|NM|RANLIB|STRIP|OBJCOPY|OBJDUMP|FC|F77|F90|HOSTCC|HOSTCXX|MAKE|YACC|LEX|"
+                     r"PKG_CONFIG|RUSTC|RUSTC_WRAPPER|RUSTC_WORKSPACE_WRAPPER|RUSTDOC|CARGO|"
+                     r"CARGO_BUILD_(RUSTC|RUSTC_WRAPPER|RUSTC_WORKSPACE_WRAPPER|RUSTDOC)|CARGO_TARGET_\w+_(LINKER|RUNNER)|"
+                     r"CMAKE_\w+_(COMPILER|LINKER)_LAUNCHER")
+#: Variables holding options a compiler or a runtime obeys (`CFLAGS=-O2`, `MAVEN_OPTS=-Xmx2g`): judged by the
+#: options (``shaping``).
+OPTION_VARIABLES = (r"(C|CXX|CPP|LD|F|CGO_C|CGO_CXX|CGO_CPP|CGO_LD|CGO_F|RUST|RUSTDOC|CARGO_ENCODED_RUST|"
+                    r"CARGO_BUILD_RUST)FLAGS|GOFLAGS|MAVEN_OPTS|GRADLE_OPTS|JAVA_OPTS|SBT_OPTS|ANT_OPTS|"
+                    r"JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS")
+PROGRAM_VARIABLE = re.compile(f"^({PROGRAM_VARIABLES})$")
+OPTION_VARIABLE = re.compile(f"^({OPTION_VARIABLES})$")
+
 #: Variables that change what later commands run or how the shell reads them.
 RUN_SHAPING = re.compile(r"^(PATH|CDPATH|HOME|SHELL|ENV|BASH_ENV|BASH_FUNC_\w+|PROMPT_COMMAND|PS[0-4]|IFS|SHELLOPTS|"
                          r"BASHOPTS|HISTFILE|LD_\w+|DYLD_\w+|GIT_\w+|PYTHON(PATH|STARTUP|HOME|USERBASE)|NODE_(OPTIONS|PATH)|"
-                         r"PERL5(OPT|LIB)|RUBY(OPT|LIB)|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|(EDITOR|VISUAL|PAGER|GIT_PAGER|"
-                         r"MANPAGER|SUDO_ASKPASS|SSH_ASKPASS))$")
+                         r"PERL5(OPT|LIB)|RUBY(OPT|LIB)|(EDITOR|VISUAL|PAGER|GIT_PAGER|"
+                         r"MANPAGER|SUDO_ASKPASS|SSH_ASKPASS)|" + PROGRAM_VARIABLES + "|" + OPTION_VARIABLES + r")$")

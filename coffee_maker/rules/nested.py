@@ -7,9 +7,14 @@ are left to the `opaque-code` check.
 
 from __future__ import annotations
 
+import re
+
 from coffee_maker.rules.parsed import SimpleCommand
 
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish"})
+#: Programs that run code handed to them as an argument or on stdin (`python -c`, `node -e`), besides the shells.
+INTERPRETERS = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|perl|ruby|php|lua|luajit|Rscript|"
+                          r"osascript|pwsh|powershell|tclsh|julia|groovy|jshell|irb)$")
 WRAPPER_WORDS = frozenset({"env", "timeout", "nice", "nohup", "time", "exec", "command", "builtin", "stdbuf",
                            "sudo", "doas", "xargs", "ionice", "flock", "setsid", "chronic", "unbuffer"})
 #: Builtins whose argument is code run later: a trap's action, an alias's replacement text.

@@ -5,15 +5,22 @@ it holds for that command) and as a statement (`PATH=/tmp/x:$PATH; pytest`, `exp
 command after it). The name decides first (``names.RUN_SHAPING``); then the value, so ordinary work stays
 allowed: a search path whose entries all lie inside the worktree (`PYTHONPATH=src`, `PATH=.venv/bin:$PATH`)
 only points at the agent's own code, which it may run anyway, and `GIT_TRACE=1` or `GIT_PAGER=cat` load nothing.
+A variable naming a program a build runs (`CC`, `RUSTC_WRAPPER`…) is routine when the program is found on PATH by
+a plain name (`CC=gcc`, `RUSTC_WRAPPER=sccache`) or lies inside the worktree or a system directory; one holding a
+compiler's or a runtime's options (`CFLAGS`, `RUSTFLAGS`, `MAVEN_OPTS`, `JAVA_TOOL_OPTIONS`…) is routine when no
+option loads code or runs a command (`-javaagent:`, `-fplugin`, `-XX:OnError`…) and none names a path elsewhere.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import shlex
 from collections.abc import Callable
 
-from coffee_maker.rules.names import RUN_SHAPING
+from coffee_maker.rules.names import OPTION_VARIABLE, PROGRAM_VARIABLE, RUN_SHAPING
+from coffee_maker.rules.nested import INTERPRETERS, SHELLS, WRAPPER_WORDS
+from coffee_maker.rules.wrappers import SYSTEM_BIN
 
 #: Search paths: every `:`-separated entry is a directory code is loaded from.
 _SEARCH_PATHS = frozenset({"PATH", "PYTHONPATH", "NODE_PATH", "PERL5LIB", "RUBYLIB", "LD_LIBRARY_PATH",
@@ -34,6 +41,18 @@ _NODE_TUNING = frozenset({
     "--experimental-specifier-resolution", "--es-module-specifier-resolution", "--openssl-legacy-provider",
     "--use-openssl-ca", "--dns-result-order", "--max-http-header-size", "--expose-gc", "--preserve-symlinks",
     "--no-experimental-fetch", "--experimental-global-webcrypto", "--conditions", "--title"})
+#: Options that load code, run a command or open a debugger's port, wherever what they name lies.
+_LOADS_CODE = re.compile(r"(^|[,=])(-javaagent:|-agentlib:|-agentpath:|-Xrun|-Xdebug\b|-XX:On(Error|OutOfMemoryError)|"
+                         r"-Dcom\.sun\.management\.jmxremote|-Djava\.rmi\.server\.codebase|-Dmaven\.ext\.class\.path|"
+                         r"-fplugin|-fpass-plugin|-wrapper\b|--?plugin\b|-load\b|-toolexec\b|-exec\b)")
+#: Where an option's value starts inside a word: after `=`, `:` or `,` (`-Dx=/p`, `-Wl,-rpath,/p`).
+_PIECES = re.compile(r"[=:,]")
+#: A short option glued to its value (`-I/usr/include`, `-B/tmp/x`, `-L../lib`).
+_GLUED = re.compile(r"^-+[A-Za-z]*")
+#: Directories the system's own files live in: headers, libraries and programs there are not the agent's to plant.
+_SYSTEM = (*SYSTEM_BIN, "/usr/", "/lib/", "/lib64/", "/opt/")
+#: Programs that run what their arguments say (`CC="sh -c '…'"`): never a routine program for a build to run.
+_RUNS_ARGUMENTS = frozenset({*SHELLS, *WRAPPER_WORDS, "eval", "source", "."})
 #: Variables that matter to later commands but not as a prefix: `IFS= read -r line` splits only that read.
 _STATEMENT_ONLY = frozenset({"IFS"})
 
@@ -53,6 +72,11 @@ def changes_what_runs(name: str, value: str, inside: Callable[[str], bool], *, p
         return False
     if name == "NODE_OPTIONS":
         return not all(option.split("=", 1)[0] in _NODE_TUNING for option in value.split())
+    if PROGRAM_VARIABLE.match(name):
+        return not _routine_program(name, value, inside)
+    if OPTION_VARIABLE.match(name):
+        words = _words(value)
+        return words is None or not _routine_options(name, words, inside)
     if _IDENTITY.match(name) or (_SWITCHES.match(name) and _SWITCH_VALUE.match(value)):
         return False
     if name in _PAGERS:
@@ -61,6 +85,50 @@ def changes_what_runs(name: str, value: str, inside: Callable[[str], bool], *, p
         if not value:  # `PYTHONPATH= pytest`: the search path emptied, nothing added
             return False
         return not all(_harmless_entry(name, entry, inside) for entry in value.split(":"))
+    return True
+
+
+def _words(value: str) -> list[str] | None:
+    """The words a build tool splits the value into (None when unbalanced quotes leave it unreadable)."""
+    try:
+        return shlex.split(value)
+    except ValueError:
+        return None
+
+
+def _routine_program(name: str, value: str, inside: Callable[[str], bool]) -> bool:
+    """`gcc`, `ccache gcc`, `/usr/bin/clang`, `tools/cc`: a program found on PATH or inside; its options load nothing."""
+    words = _words(value)
+    if words is None:
+        return False
+    if not words:  # `CC= make`: unset, the build's default
+        return True
+    head = words[0]
+    if "$" in head or "`" in head:
+        return False
+    if "/" in head and not (head.startswith(SYSTEM_BIN) or (not head.startswith("~") and inside(head))):
+        return False
+    base = head.rsplit("/", 1)[-1]
+    if base in _RUNS_ARGUMENTS or INTERPRETERS.match(base):  # `/usr/bin/sh -c '…'` hides what it runs
+        return False
+    return _routine_options(name, words[1:], inside)
+
+
+def _routine_options(name: str, words: list[str], inside: Callable[[str], bool]) -> bool:
+    """No option loads code or runs a command, and every path named lies inside the worktree or the system's dirs."""
+    own = (f"${name}", f"${{{name}}}")  # `CFLAGS="$CFLAGS -O2"`: the old value, already judged
+    for word in words:
+        if _LOADS_CODE.search(word):
+            return False
+        for piece in _PIECES.split(word):
+            if piece in own or (piece.startswith("//") and piece[2:3] != "/"):  # `http://host/…`: a URL's host
+                continue
+            if "$" in piece or "`" in piece:
+                return False
+            piece = _GLUED.sub("", piece, count=1).removeprefix("@")  # `@file`: the JVM (and gcc) read more options from the file
+            if (piece.startswith(("/", "~")) or ".." in piece.split("/")) and not (
+                    piece.startswith(_SYSTEM) or (piece[:1] != "~" and inside(piece))):
+                return False
     return True
 
 
@@ -74,6 +142,21 @@ def _harmless_entry(name: str, entry: str, inside: Callable[[str], bool]) -> boo
     if not entry or "$" in entry or "`" in entry or entry.startswith("~") or "*" in entry:
         return False  # an empty entry is the current directory, wherever a later `cd` goes; the rest is unknown
     return inside(entry)
+
+
+#: Build tools that take variables as arguments (`make CC=clang`, `./configure CC=…`): each holds for what they
+#: run, as a prefix would (make puts them in its recipes' environment).
+TAKES_VARIABLES = frozenset({"make", "gmake", "bmake", "configure"})
+_ARGUMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
+#: Read only by an interactive shell, never by the shells a build's recipes run: `make deploy ENV=production`
+#: names a deployment (and is judged as one), not a start-up file.
+_INTERACTIVE_ONLY = frozenset({"ENV", "PROMPT_COMMAND", "PS0", "PS1", "PS2", "HISTFILE"})
+
+
+def variables_in_arguments(args: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The `NAME=value` arguments of a ``TAKES_VARIABLES`` program that can change what its recipes run."""
+    return tuple((m[1], m[2]) for a in args if "=" in a and (m := _ARGUMENT.fullmatch(a))
+                 and m[1] not in _INTERACTIVE_ONLY)
 
 
 #: Builtins that set variables from what they read: `read X`, `printf -v X`, `mapfile X`, `getopts o X`.

@@ -24,10 +24,10 @@ from tree_sitter import Node, Parser
 from coffee_maker.rules.nested import NESTED_FIRST_CHARS, NESTED_HEADS, scripts_of
 from coffee_maker.rules.parsed import ParsedCommand, Redirect, SimpleCommand
 from coffee_maker.rules.shell_words import (
+    ARITHMETIC_NAME,
     BODY,
     LANGUAGE,
     NAME,
-    REDIRECT,
     VALUE,
     VARIABLE,
     WordReader,
@@ -66,7 +66,7 @@ class _Walker(WordReader):
         elif kind == "redirected_statement":
             redirects, here = list(inherited), stdin_text
             body = node.child_by_field_id(BODY)
-            for child in node.children_by_field_id(REDIRECT):
+            for child in _redirects(node):
                 found, text = self.redirect(child)
                 redirects.extend(found)
                 here = text if text is not None else here
@@ -78,14 +78,17 @@ class _Walker(WordReader):
             inner = self.new_scope()
             for child in node.named_children:
                 self.walk(child, scope=inner, inherited=inherited)
-        elif kind == "variable_assignment":
+        elif kind == "variable_assignment":  # what its value reads is read outside any command (`X=$((T))`)
             variables: set[str] = set()
             name = node.child_by_field_id(NAME)
             value = node.child_by_field_id(VALUE)
             before = len(self.out.commands)
             literal = self.word(value, variables)[0] if value is not None else ""
+            if name is not None and name.type == "subscript":  # `a[T]=1`: the index is arithmetic
+                self.arithmetic(name, variables)
             self.out.assignment_parts += len(self.out.commands) - before
             self.out.assignments.append((self.text(name, "strict") if name else "", literal))
+            self.out.loose_variables |= variables
         elif kind == "function_definition":
             name = node.child_by_field_id(NAME)
             self.out.functions.append(self.text(name, "strict") if name is not None else "")
@@ -110,6 +113,14 @@ class _Walker(WordReader):
             body = node.child_by_field_id(BODY)
             if body is not None:
                 self.walk(body, scope=scope, inherited=inherited)
+        elif kind == "c_style_for_statement" or (kind == "compound_statement" and node.children[0].type == "(("):
+            variables = set()  # `(( T ))`, `for ((i = T; …))`: arithmetic reads every name in it
+            for child in node.named_children:
+                if child.type != "do_group":
+                    self.arithmetic(child, variables)
+            self.out.loose_variables |= variables
+            for child in node.named_children:
+                self.walk(child, scope=scope, inherited=inherited)
         elif kind in ("test_command", "case_statement"):  # `[[ $T == ghp_* ]]`, `case $T in`: a comparison reads
             variables = set()
             for child in node.named_children:
@@ -136,7 +147,7 @@ class _Walker(WordReader):
                 self.walk(child, scope=scope, inherited=inherited, piped=piped, stdin_text=stdin_text)
             here = None
             if body is not stages[0]:
-                found = [self.redirect(c) for c in stages[0].children_by_field_id(REDIRECT)]
+                found = [self.redirect(c) for c in _redirects(stages[0])]
                 redirects = (*inherited, *(r for rs, _ in found for r in rs))
                 here = next((text for _, text in reversed(found) if text is not None), None)
         for i, stage in enumerate(stages):
@@ -168,12 +179,12 @@ class _Walker(WordReader):
                 env.append((self.text(name_node, "strict") if name_node else "",
                             self.word(value_node, variables)[0] if value_node is not None else ""))
             elif kind == "variable_assignment":  # `export PATH=…`: the word as written, and an assignment too
-                self._declared(child, variables, nameref=words[0] != "export" and any(
-                    w.startswith("-") and "n" in w for w in words[1:]))
+                flags = "".join(w for w in words[1:] if w.startswith("-")) if words[0] != "export" else ""
+                self._declared(child, variables, nameref="n" in flags, integer="i" in flags)
                 dynamic.add(len(words))
                 words.append(self.text(child))
             elif kind in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
-                found, text = self.redirect(child)
+                found, text = self.redirect(child, variables)
                 redirects.extend(found)
                 here = text if text is not None else here
             elif kind == "command_name":
@@ -194,6 +205,9 @@ class _Walker(WordReader):
                 if was_dynamic:
                     dynamic.add(len(words))
                 words.append(value)
+        if words and words[0] == "let":  # `let x=T`: each argument is an arithmetic expression
+            for word in words[1:]:
+                variables.update(ARITHMETIC_NAME.findall(word))
         text = self.text(node)
         command = SimpleCommand(tuple(words), text, tuple(env), tuple(redirects),
                                 frozenset(dynamic) if dynamic else _NO_WORDS,
@@ -203,14 +217,18 @@ class _Walker(WordReader):
         if head in NESTED_HEADS or "/" in head or head[:1] in NESTED_FIRST_CHARS:  # else nothing can be nested
             self._nested(command)
 
-    def _declared(self, node: Node, variables: set[str], *, nameref: bool) -> None:
-        """`export X=…`, `local X=…`: like `X=…` on its own, it holds for the commands after it."""
+    def _declared(self, node: Node, variables: set[str], *, nameref: bool, integer: bool) -> None:
+        """`export X=…`, `local X=…`: like `X=…` on its own, it holds for the commands after it.
+
+        ``integer`` (`declare -i X=T`): the value is evaluated as arithmetic, so every name in it is read."""
         name = node.child_by_field_id(NAME)
         value = node.child_by_field_id(VALUE)
         for child in node.named_children:  # walked as any other word is: a `$(…)` in it runs
             if child != value:
                 self.word(child, variables)
         literal = self.word(value, variables)[0] if value is not None else ""
+        if integer:
+            variables.update(ARITHMETIC_NAME.findall(literal))
         if nameref:  # `declare -n r=GITHUB_TOKEN`: every `$r` reads GITHUB_TOKEN
             literal = "${" + literal + "}"
         self.out.assignments.append((self.text(name, "strict") if name is not None else "", literal))
@@ -228,6 +246,15 @@ class _Walker(WordReader):
             self.out.assignments.extend(inner.assignments)  # `bash -c 'PATH=/tmp/x:$PATH; pytest'`
             self.out.loose_variables |= inner.loose_variables
             self.out.functions.extend(inner.functions)
+
+
+_REDIRECTS = frozenset({"file_redirect", "herestring_redirect", "heredoc_redirect"})
+
+
+def _redirects(statement: Node) -> list[Node]:
+    """A redirected statement's redirections: tree-sitter leaves a here-string after `done`/`fi`/`}` out of the
+    `redirect` field (`while read l; do …; done <<< "$(…)"`), and its `$(…)` runs all the same."""
+    return [c for c in statement.children if c.type in _REDIRECTS]
 
 
 _NO_WORDS: frozenset[int] = frozenset()

@@ -7,6 +7,8 @@ variables it reads are recorded; a substitution inside a word runs, so it is han
 
 from __future__ import annotations
 
+import re
+
 import tree_sitter_bash
 from tree_sitter import Language, Node
 
@@ -25,6 +27,17 @@ def field_id(name: str) -> int:
 #: Field ids looked up once: `child_by_field_name` looks the name up again on every call.
 NAME, VALUE, BODY, REDIRECT, DESCRIPTOR, DESTINATION, VARIABLE = (
     field_id(n) for n in ("name", "value", "body", "redirect", "descriptor", "destination", "variable"))
+
+
+#: A name bash reads in an arithmetic expression (`T` in `$(( T ))`, `a[T]`); `0x1F` and `16#ff` are numbers.
+ARITHMETIC_NAME = re.compile(r"(?<![\w#$])[A-Za-z_][A-Za-z0-9_]*")
+#: `[[ A -eq B ]]`: these operators evaluate both sides as arithmetic, so a bare name is read.
+_ARITHMETIC_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
+#: Nodes of an expansion after its name that are arithmetic: the offset and length of `${x:OFFSET:LENGTH}`.
+_EXPRESSIONS = frozenset({"variable_name", "binary_expression", "unary_expression", "parenthesized_expression",
+                          "ternary_expression", "postfix_expression", "number"})
+_WORDS = frozenset({"command_substitution", "process_substitution", "simple_expansion", "expansion", "string",
+                    "arithmetic_expansion", "concatenation"})
 
 
 class WordReader:
@@ -68,21 +81,46 @@ class WordReader:
         if kind == "ansi_c_string":
             return text[2:-1], False
         if kind in ("simple_expansion", "expansion"):
-            name = next((c for c in node.named_children if c.type in ("variable_name", "special_variable_name")), None)
-            if name is not None:
-                variables.add(self.text(name, "strict"))
-            for child in node.named_children:  # ${X:-$(cmd)}
-                if child.type not in ("variable_name", "special_variable_name"):
+            named = False
+            for child in node.named_children:
+                ctype = child.type
+                if not named and ctype in ("variable_name", "special_variable_name"):
+                    variables.add(self.text(child, "strict"))
+                    named = True
+                elif ctype == "subscript" or (named and ctype in _EXPRESSIONS):  # `${T[0]}`, `${a[T]}`, `${x:T}`
+                    self.arithmetic(child, variables)  # a subscript holds the name: `${a[0]:T}` offsets after it
+                    named = True
+                elif ctype != "special_variable_name":  # ${X:-$(cmd)}
                     self.walk(child, scope=self.new_scope(), inherited=())
             return text, True
-        if kind in ("command_substitution", "process_substitution", "arithmetic_expansion"):
+        if kind == "arithmetic_expansion":
+            for child in node.named_children:
+                self.arithmetic(child, variables)
+            return text, True
+        if kind in ("command_substitution", "process_substitution"):
             scope = self.new_scope()
             for child in node.named_children:
                 self.walk(child, scope=scope, inherited=())
             return text, True
+        if kind == "binary_expression" and any(c.type == "test_operator" and self.text(c) in _ARITHMETIC_TESTS
+                                               for c in node.children):
+            self.arithmetic(node, variables)  # `[[ T -eq 1 ]]`
+            return text, True
         for child in node.named_children:  # anything else: look inside for substitutions
             self.word(child, variables)
         return text, True
+
+    def arithmetic(self, node: Node, variables: set[str]) -> None:
+        """Every name in an arithmetic expression is read: bash takes a bare `T` for `$T` (and a value that is
+        not a number shows up in its error message); a `$(…)` in it runs, as anywhere."""
+        kind = node.type
+        if kind in ("variable_name", "word", "number"):
+            variables.update(ARITHMETIC_NAME.findall(self.text(node)))
+        elif kind in _WORDS:
+            self.word(node, variables)
+        else:
+            for child in node.named_children:
+                self.arithmetic(child, variables)
 
     def _joined(self, node: Node, kind: str, variables: set[str]) -> tuple[str, bool]:
         """A quoted string or a concatenation: its parts' values joined."""
@@ -104,15 +142,25 @@ class WordReader:
              stdin_text: str | None = None) -> None:
         raise NotImplementedError
 
-    def redirect(self, node: Node) -> tuple[list[Redirect], str | None]:
-        """The file redirections of one redirect node, and the text it feeds to stdin (here-string/document)."""
-        variables: set[str] = set()
+    def redirect(self, node: Node, variables: set[str] | None = None) -> tuple[list[Redirect], str | None]:
+        """The file redirections of one redirect node, and the text it feeds to stdin (here-string/document).
+
+        What it expands (`<<< $T`, an unquoted here-document's `$T`, `> "$T"`) is read by the command it
+        belongs to (``variables``), or, for a statement's redirection (`while …; done <<< $T`), by the request."""
+        if variables is None:
+            reads: set[str] = set()
+            found = self._redirect(node, reads)
+            self.out.loose_variables |= reads
+            return found
+        return self._redirect(node, variables)
+
+    def _redirect(self, node: Node, variables: set[str]) -> tuple[list[Redirect], str | None]:
         if node.type == "herestring_redirect":
             fed = node.named_children[-1] if node.named_children else None
             return [], self.word(fed, variables)[0] if fed is not None else ""
         if node.type == "heredoc_redirect":
             body = next((c for c in node.named_children if c.type == "heredoc_body"), None)
-            inner = [r for c in node.named_children if c.type == "file_redirect" for r in self.redirect(c)[0]]
+            inner = [r for c in node.named_children if c.type == "file_redirect" for r in self._redirect(c, variables)[0]]
             if body is not None:
                 self.word(body, variables)  # `$(…)` inside an unquoted here-document runs
             return inner, self.text(body) if body is not None else ""

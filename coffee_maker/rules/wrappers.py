@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from coffee_maker.rules.parsed import SimpleCommand
 from coffee_maker.rules.paths import PathUse
 
-_SYSTEM_BIN = ("/usr/bin/", "/bin/", "/usr/local/bin/", "/usr/sbin/", "/sbin/")
+#: Where the system's own programs live: a program named by a path there is that program.
+SYSTEM_BIN = ("/usr/bin/", "/bin/", "/usr/local/bin/", "/usr/sbin/", "/sbin/")
 _WRAPPERS: dict[str, int] = {"time": 0, "nohup": 0, "command": 0, "builtin": 0, "exec": 0, "stdbuf": -1,
                              "nice": -1, "ionice": -1, "timeout": 1, "caffeinate": -1}
 _GIT_GLOBAL = frozenset({"-C", "--no-pager", "-P", "--no-optional-locks", "--literal-pathspecs", "--paginate",
@@ -46,7 +47,7 @@ def is_program_path(word: str, resolve: Resolve) -> bool:
     """`.venv/bin/pytest` or `/usr/bin/python3` name the program; `/tmp/x/evil` stays a path."""
     if "/" not in word:
         return False
-    if word.startswith(_SYSTEM_BIN):
+    if word.startswith(SYSTEM_BIN):
         return True
     return bool(resolve(word, ".", write=False).inside)
 
@@ -102,6 +103,9 @@ def unwrap(simple: SimpleCommand, cwd: str | None, resolve: Resolve) -> Unwrappe
             i = 1
             while i < len(words) and words[i].startswith("-"):
                 flag = words[i]
+                if flag in ("-a", "--arg-file") and i + 1 < len(words) or flag.startswith("--arg-file="):
+                    # `xargs -0 -a /proc/self/environ echo`: the file it reads its arguments from is read
+                    extra.append(resolve(words[i + 1] if "=" not in flag else flag.split("=", 1)[1], cwd, write=False))
                 i += 2 if flag in _XARGS_VALUE or (flag.startswith("--") and "=" not in flag and flag in (
                     "--max-args", "--max-procs", "--delimiter", "--arg-file", "--replace")) else 1
             wrapped.append("xargs")

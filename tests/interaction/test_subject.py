@@ -33,6 +33,11 @@ class TestShellParser:
         assert [r.target for r in cmd.redirects if r.writes] == ["out.txt"] and cmd.is_dynamic(3)
         assert cmd.variables == {"HOME"}
 
+    def test_a_here_string_after_a_compound_statement_is_read(self) -> None:
+        """`while …; done <<< "$(git push)"`: tree-sitter leaves the here-string out of its field; it runs anyway."""
+        parsed = parse('while read -r l; do echo "$l"; done <<< "$(git push)"')
+        assert ("git", "push") in [c.words for c in parsed.commands]
+
     def test_unparseable_has_a_reason(self) -> None:
         """A command the grammar rejects says where."""
         assert "could not read this command" in (parse('echo "open').error or "")
