@@ -24,6 +24,7 @@ from coffee_maker.agent.decisions import DecisionWorker, timeout_decision
 from coffee_maker.agent.events import (
     ControlRequestEvent,
     DecisionEvent,
+    InitEvent,
     PermissionDeniedEvent,
     ResultEvent,
     TextEvent,
@@ -162,9 +163,9 @@ class ClaudeSession:
                 self.message_ids.add(event.message_id)
             elif isinstance(event, ResultEvent):
                 self._note_result(event)
-            elif event.type == "init":
-                self.session_id = getattr(event, "session_id", None) or self.session_id
-                self.model = getattr(event, "model", None)
+            elif isinstance(event, InitEvent):
+                self.session_id = event.session_id or self.session_id
+                self.model = event.model
             self.on_event(event)
             if isinstance(event, ResultEvent):
                 self._after_result(event)
