@@ -4,95 +4,42 @@ merging or closing before the stacked PR opens."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from coffee_maker.config import load_config
-from coffee_maker.daemon import wiring
-from coffee_maker.daemon.loop import Daemon
-from coffee_maker.daemon.stacking import Parent, Stacking
+from coffee_maker.daemon.stacking import Parent
 from coffee_maker.daemon.state import Phase
-from coffee_maker.demo_lanes import build_lanes_sandbox
-from coffee_maker.testing.channels import RecordingChannel
-from coffee_maker.testing.config_edit import set_config
 from coffee_maker.types import Workspace
-from coffee_maker.vcs.forge.local import LocalForge
 from tests.conftest import git
-
-P1, P2 = "PRIORITY 1", "PRIORITY 2"
-B1, B2 = "coffee-maker/priority-1-part-1", "coffee-maker/priority-2-part-2"
+from tests.daemon.stack_harness import B1, B2, P1, P2, StackedRepo, stacked_repo
 
 
-@dataclass
-class Stack:
+class Stack(StackedRepo):
     """P1's PR open on main, P2's branch cut from P1's and stacked on it; the checkout back on main."""
 
-    project: Path
-    daemon: Daemon
-    person: RecordingChannel
-    forge: LocalForge
-
-    @property
-    def stacking(self) -> Stacking:
-        return self.daemon.reviews.stacking
-
-    def commit(self, branch: str, path: str, text: str, pid: str) -> str:
-        git(self.project, "checkout", "-q", branch)
-        (self.project / path).write_text(text)
-        git(self.project, "add", path)  # only it: the state and review records live in the checkout too
-        git(self.project, "commit", "-q", "-m", f"feat: {path}\n\nPriority: {pid}")
-        git(self.project, "push", "-q", "origin", branch)
-        git(self.project, "checkout", "-q", "main")
-        return git(self.project, "rev-parse", branch).strip()
-
-    def origin(self, *args: str) -> str:
-        return git(self.project.parent / "origin.git", *args).strip()
-
     def squash_parent(self) -> None:
-        self.forge.merge(self.forge.get(1), "squash")
-        git(self.project, "fetch", "-q", "origin")
+        self.merge(1, "squash")
 
     def own_commits(self) -> list[str]:
         """The trailers of the commits P2's branch adds to main."""
-        commits = self.origin("rev-list", "--no-merges", f"main..{B2}").split()
-        return [self.origin("log", "-1", "--format=%(trailers:key=Priority,valueonly)", c) for c in commits]
+        return self.own("main", B2)
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    project = build_lanes_sandbox(tmp_path / "s", count=2, lanes=2, depends={2: 1})
-    set_config(project / "coffee_maker.toml", "daemon", stack_dependents=True)
-    git(project, "commit", "-qam", "chore: stack dependents")
-    git(project, "push", "-q", "origin", "main")
-    loaded = load_config(project)
-    daemon = wiring.build_daemon(loaded, threading.Event())
-    person = RecordingChannel()
-    daemon.services.notifier.channels.append(person)  # type: ignore[attr-defined]
-    forge = LocalForge(loaded)
-    daemon.services.forge = forge
-    s = Stack(project, daemon, person, forge)
-    git(project, "branch", "-q", B1, "main")
-    (project / "weather" / "shared.py").write_text("NAME = 'base'\n")
-    s.commit(B1, "weather/shared.py", "NAME = 'base'\n", P1)
-    s.commit(B1, "weather/part1.py", "VALUE = 1\n", P1)
-    forge.open_or_update(branch=B1, base="main", title="P1", body="B")
-    daemon.store.transition(P1, Phase.PR_OPEN, branch=B1, pr_number=1)
-    git(project, "branch", "-q", B2, B1)
-    s.commit(B2, "weather/part2.py", "VALUE = 2\n", P2)
-    forge.open_or_update(branch=B2, base=B1, title="P2", body="stacked on #1")
-    git(project, "fetch", "-q", "origin")
-    facts = s.stacking.facts(Parent(P1, 1, B1), Workspace(project, "main", "main"))
-    assert facts["stacked_tip"] == git(project, "merge-base", "HEAD", f"origin/{B1}").strip()
-    facts["stacked_tip"] = git(project, "rev-parse", B1).strip()  # the checkout is on main: name the cut
-    daemon.store.transition(P2, Phase.PR_OPEN, branch=B2, pr_number=2, extra={**facts, "base": B1})
-    try:
+    with stacked_repo(Stack, tmp_path, count=2, depends={2: 1}) as s:
+        project, forge = s.project, s.forge
+        git(project, "branch", "-q", B2, B1)
+        s.commit(B2, "weather/part2.py", "VALUE = 2\n", P2)
+        forge.open_or_update(branch=B2, base=B1, title="P2", body="stacked on #1")
+        git(project, "fetch", "-q", "origin")
+        facts = s.stacking.facts(Parent(P1, 1, B1), Workspace(project, "main", "main"))
+        assert facts["stacked_tip"] == git(project, "merge-base", "HEAD", f"origin/{B1}").strip()
+        facts["stacked_tip"] = git(project, "rev-parse", B1).strip()  # the checkout is on main: name the cut
+        s.daemon.store.transition(P2, Phase.PR_OPEN, branch=B2, pr_number=2, extra={**facts, "base": B1})
         yield s
-    finally:
-        daemon.services.close()
 
 
 class TestSettle:

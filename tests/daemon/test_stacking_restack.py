@@ -3,56 +3,20 @@ daemon: P3 stacked on P2 stacked on P1, each PR open. P1 merging rewrites P2's b
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import pytest
 
-from coffee_maker.config import load_config
-from coffee_maker.daemon import wiring
-from coffee_maker.daemon.loop import Daemon
-from coffee_maker.daemon.stacking import Parent, Stacking
+from coffee_maker.daemon.stacking import Parent
 from coffee_maker.daemon.state import Phase, PriorityState
-from coffee_maker.demo_lanes import build_lanes_sandbox
-from coffee_maker.testing.channels import RecordingChannel
-from coffee_maker.testing.config_edit import set_config
 from coffee_maker.types import Workspace
-from coffee_maker.vcs.forge.local import LocalForge
 from tests.conftest import git
-
-P1, P2, P3 = "PRIORITY 1", "PRIORITY 2", "PRIORITY 3"
-B1, B2, B3 = "coffee-maker/priority-1-part-1", "coffee-maker/priority-2-part-2", "coffee-maker/priority-3-part-3"
-Method = Literal["merge", "squash", "rebase"]
+from tests.daemon.stack_harness import B1, B2, B3, P1, P2, P3, Method, StackedRepo, stacked_repo
 
 
-@dataclass
-class Chain:
-    project: Path
-    daemon: Daemon
-    person: RecordingChannel
-    forge: LocalForge
-
-    @property
-    def stacking(self) -> Stacking:
-        return self.daemon.reviews.stacking
-
-    def commit(self, branch: str, path: str, text: str, pid: str) -> str:
-        git(self.project, "checkout", "-q", branch)
-        (self.project / path).write_text(text)
-        git(self.project, "add", path)  # only it: the state and review records live in the checkout too
-        git(self.project, "commit", "-q", "-m", f"feat: {path}\n\nPriority: {pid}")
-        git(self.project, "push", "-q", "origin", branch)
-        git(self.project, "checkout", "-q", "main")
-        return self.tip(branch)
-
-    def tip(self, branch: str) -> str:
-        return git(self.project, "rev-parse", branch).strip()
-
-    def origin(self, *args: str) -> str:
-        return git(self.project.parent / "origin.git", *args).strip()
+class Chain(StackedRepo):
+    """P3 stacked on P2 stacked on P1, each PR open; the checkout on main."""
 
     def stack_on(self, pid: str, branch: str, parent: Parent, number: int) -> None:
         self.forge.open_or_update(branch=branch, base=parent.branch, title=pid, body="stacked")
@@ -62,19 +26,10 @@ class Chain:
         self.daemon.store.transition(pid, Phase.PR_OPEN, branch=branch, pr_number=number,
                                      extra={**facts, "base": parent.branch})
 
-    def merge(self, number: int, method: Method = "squash") -> None:
-        self.forge.merge(self.forge.get(number), method)
-        git(self.project, "fetch", "-q", "origin")
-
     def settle(self, pid: str) -> PriorityState:
         state = self.daemon.store.get(pid)
         assert state is not None
         return self.stacking.settle(state)
-
-    def own(self, base: str, branch: str) -> list[str]:
-        """The ``Priority`` trailers of the commits ``branch`` adds to ``base``."""
-        commits = self.origin("rev-list", "--no-merges", f"{base}..{branch}").split()
-        return [self.origin("log", "-1", "--format=%(trailers:key=Priority,valueonly)", c) for c in commits]
 
     def files(self, base: str, branch: str) -> list[str]:
         return self.origin("diff", "--name-only", f"{base}...{branch}").split()
@@ -82,33 +37,14 @@ class Chain:
 
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[Chain]:
-    project = build_lanes_sandbox(tmp_path / "s", count=3, lanes=2, depends={2: 1, 3: 2})
-    set_config(project / "coffee_maker.toml", "daemon", stack_dependents=True)
-    git(project, "commit", "-qam", "chore: stack dependents")
-    git(project, "push", "-q", "origin", "main")
-    loaded = load_config(project)
-    daemon = wiring.build_daemon(loaded, threading.Event())
-    person = RecordingChannel()
-    daemon.services.notifier.channels.append(person)  # type: ignore[attr-defined]
-    forge = LocalForge(loaded)
-    daemon.services.forge = forge
-    c = Chain(project, daemon, person, forge)
-    git(project, "branch", "-q", B1, "main")
-    (project / "weather" / "shared.py").write_text("NAME = 'base'\n")
-    c.commit(B1, "weather/shared.py", "NAME = 'base'\n", P1)
-    c.commit(B1, "weather/part1.py", "VALUE = 1\n", P1)
-    forge.open_or_update(branch=B1, base="main", title=P1, body="B")
-    daemon.store.transition(P1, Phase.PR_OPEN, branch=B1, pr_number=1)
-    git(project, "branch", "-q", B2, B1)
-    c.commit(B2, "weather/part2.py", "VALUE = 2\n", P2)
-    c.stack_on(P2, B2, Parent(P1, 1, B1), 2)
-    git(project, "branch", "-q", B3, B2)
-    c.commit(B3, "weather/part3.py", "VALUE = 3\n", P3)
-    c.stack_on(P3, B3, Parent(P2, 2, B2), 3)
-    try:
+    with stacked_repo(Chain, tmp_path, count=3, depends={2: 1, 3: 2}) as c:
+        git(c.project, "branch", "-q", B2, B1)
+        c.commit(B2, "weather/part2.py", "VALUE = 2\n", P2)
+        c.stack_on(P2, B2, Parent(P1, 1, B1), 2)
+        git(c.project, "branch", "-q", B3, B2)
+        c.commit(B3, "weather/part3.py", "VALUE = 3\n", P3)
+        c.stack_on(P3, B3, Parent(P2, 2, B2), 3)
         yield c
-    finally:
-        daemon.services.close()
 
 
 class TestRestack:
