@@ -68,9 +68,15 @@ def rules_check(loaded: LoadedConfig, *, as_json: bool = True) -> int:
             if not isinstance(data, dict):
                 raise UsageError("each line must be a JSON object")
             request = parse_request(data)
-        except (json.JSONDecodeError, UsageError) as exc:
-            bad += 1
+        except json.JSONDecodeError as exc:
+            message = (f"line {number} is not JSON ({exc.msg} at column {exc.colno}); each line is one object such as "
+                       '{"tool": "Bash", "input": {"command": "pytest -q"}}')
+        except UsageError as exc:
             message = f"line {number}: {exc}"
+        else:
+            message = ""
+        if message:
+            bad += 1
             if as_json:
                 _common.print_json({"line": number, "error": message})
             else:

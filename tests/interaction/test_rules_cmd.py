@@ -30,6 +30,14 @@ class TestRulesCommand:
         assert cloud.endswith("high severity")
         assert question.startswith("ask") and "q-secret · secret" in question
 
+    def test_check_says_which_line_is_not_json_and_goes_on(self, tmp_path: Path) -> None:
+        """A line that is not JSON gets a sentence naming it and what a line looks like (not the parser's bare
+        words), the lines after it are still decided, and the exit code says something was not read."""
+        result = _cm(tmp_path, "rules", "check", stdin='not json\n{"tool": "Bash", "input": {"command": "ls"}}\n')
+        assert result.returncode == 2
+        assert result.stderr.startswith("line 1 is not JSON (Expecting value at column 1); each line is one object")
+        assert result.stdout.startswith("allow") and "Traceback" not in result.stderr
+
     def test_check_json_carries_class_reason_and_severity(self, tmp_path: Path) -> None:
         """`--json` gives machines the same fields."""
         result = _cm(tmp_path, "rules", "check", "--json",
