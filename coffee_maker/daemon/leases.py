@@ -162,44 +162,33 @@ class ClaimKeeper:
         on a loaded machine a renewal can come too late, and the heir is already at work on it.
         A remote that cannot be reached says nothing: the push that follows will find out.
         """
-        if self.store is None:
-            return True
-        with self._changing:
-            if (claim := self.held.get(pid)) is None:
-                # Not claimed by this run (`run --once` works without claims), or lost before this look —
-                # which ``on_lost`` reported then, and the caller remembers (``RunningAgents.lost``).
-                return True
-            try:
-                renewed = self.store.renew(claim)
-            except ClaimLostError as exc:
-                self._lost(pid, exc)
-                return False
-            except CoffeeMakerError as exc:
-                log.warning("could not confirm a claim before pushing", priority=pid, error=exc.message)
-                return True
-            with self._lock:
-                self.held[pid] = renewed
-            return True
+        # Not held: not claimed by this run (`run --once` works without claims), or lost before this look —
+        # which ``on_lost`` reported then, and the caller remembers (``RunningAgents.lost``).
+        return self._renew(pid, None, due=False)
 
     def checkpoint(self, pid: str, worktree: Path) -> None:
         """Push the worktree's work in progress beside the claim (renewing it), so another machine can go on."""
         self._renew(pid, worktree, due=False)
 
-    def _renew(self, pid: str, worktree: Path | None, *, due: bool) -> None:
-        """One change of ``pid``'s claim: a checkpoint push from ``worktree`` (which renews it), else a plain renewal."""
+    def _renew(self, pid: str, worktree: Path | None, *, due: bool) -> bool:
+        """One change of ``pid``'s claim: a checkpoint push from ``worktree`` (which renews it), else a plain renewal.
+
+        False only when another daemon took it over; a remote that cannot be reached says nothing (the next
+        renewal, or the push that follows a ``confirm``, finds out)."""
         with self._changing:
             if self.store is None or (claim := self.held.get(pid)) is None or (due and not self.store.renew_due(claim)):
-                return  # released, or renewed by a lane's checkpoint meanwhile
+                return True  # released, never held, or renewed by a lane's checkpoint meanwhile
             try:
                 renewed = self._push_or_renew(self.store, claim, worktree)
             except ClaimLostError as exc:
                 self._lost(pid, exc)
-                return
+                return False
             except CoffeeMakerError as exc:  # the network: two more tries before the lease runs out
                 log.warning("could not renew a claim; trying again", priority=pid, error=exc.message)
-                return
+                return True
             with self._lock:
                 self.held[pid] = renewed
+            return True
 
     def _push_or_renew(self, store: ClaimStore, claim: Claim, worktree: Path | None) -> Claim:
         """The renewed claim; a checkpoint that cannot be made still renews it (the lease must not run out over it)."""
