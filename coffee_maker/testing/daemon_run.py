@@ -20,7 +20,9 @@ DEMO_ANSWER = "offline"
 def run_daemon_until(project: Path, condition: Callable[[], object], *, timeout_s: float = 60.0,
                      watch: bool = True) -> bool:
     """Run the daemon built as `coffee-maker run` builds it until ``condition()`` is true or
-    ``timeout_s`` passes, then stop it cleanly. Returns whether the condition held.
+    ``timeout_s`` passes, then stop it cleanly. Returns whether the condition held: when it was
+    seen, since the daemon may move on (a PR just opened gets its first feedback round) in the
+    moment it takes to stop.
 
     A condition that raises (e.g. SQLite busy under load) counts as not yet true: the daemon is
     never left running because a look at its state failed.
@@ -31,6 +33,7 @@ def run_daemon_until(project: Path, condition: Callable[[], object], *, timeout_
 
     service = DaemonService(load_config(project), wiring.build_daemon, watch=watch)
     done = threading.Event()
+    seen = threading.Event()
 
     def holds() -> bool:
         try:
@@ -40,7 +43,10 @@ def run_daemon_until(project: Path, condition: Callable[[], object], *, timeout_
 
     def stop_when_true() -> None:
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not done.is_set() and not holds():
+        while time.monotonic() < deadline and not done.is_set():
+            if holds():
+                seen.set()
+                break
             done.wait(0.1)
         while service.daemon is None and not done.is_set():
             done.wait(0.05)
@@ -54,7 +60,7 @@ def run_daemon_until(project: Path, condition: Callable[[], object], *, timeout_
     finally:
         done.set()
         stopper.join(10)
-    return holds()
+    return seen.is_set() or holds()
 
 
 def answer_when_asked(project: Path, stop: threading.Event, *, delay_s: float, answer: str = DEMO_ANSWER) -> None:
