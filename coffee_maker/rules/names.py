@@ -23,8 +23,19 @@ PROGRAM_VARIABLES = (r"CC|CXX|CPP|LD|AR|AS|NM|RANLIB|STRIP|OBJCOPY|OBJDUMP|FC|F7
 OPTION_VARIABLES = (r"(C|CXX|CPP|LD|F|CGO_C|CGO_CXX|CGO_CPP|CGO_LD|CGO_F|RUST|RUSTDOC|CARGO_ENCODED_RUST|"
                     r"CARGO_BUILD_RUST)FLAGS|GOFLAGS|MAVEN_OPTS|GRADLE_OPTS|JAVA_OPTS|SBT_OPTS|ANT_OPTS|"
                     r"JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS")
-PROGRAM_VARIABLE = re.compile(f"^({PROGRAM_VARIABLES})$")
-OPTION_VARIABLE = re.compile(f"^({OPTION_VARIABLES})$")
+#: Settings a build tool takes as options (``build_settings``), not from the environment: the program or file of
+#: build code it runs (`cmake -DCMAKE_C_COMPILER=…`, `--toolchain f`, `cargo --config build.rustc-wrapper=…`),
+#: the options a compiler or a forked JVM obeys (`-DCMAKE_C_FLAGS=…`, `mvn -DargLine=…`,
+#: `gradle -Dorg.gradle.jvmargs=…`), and the class path maven loads extensions from.
+PROGRAM_SETTINGS = (r"CMAKE_\w+_COMPILER(_LAUNCHER)?|CMAKE_\w+_LINKER_LAUNCHER|CMAKE_(LINKER|AR|RANLIB|MAKE_PROGRAM)|"
+                    r"CMAKE_TOOLCHAIN_FILE|CMAKE_PROJECT_(\w+_)?INCLUDE(_BEFORE)?|CMAKE_PROJECT_TOP_LEVEL_INCLUDES|"
+                    r"--toolchain|-C|--init-script|--config|"
+                    r"build\.(rustc|rustc-wrapper|rustc-workspace-wrapper|rustdoc)|target\.\S+\.(linker|runner)")
+OPTION_SETTINGS = r"CMAKE_\w+_FLAGS(_\w+)?|argLine|org\.gradle\.jvmargs|build\.(rustflags|rustdocflags)|target\.\S+\.rustflags"
+PATH_SETTINGS = r"maven\.ext\.class\.path"
+PROGRAM_VARIABLE = re.compile(f"^({PROGRAM_VARIABLES}|{PROGRAM_SETTINGS})$")
+OPTION_VARIABLE = re.compile(f"^({OPTION_VARIABLES}|{OPTION_SETTINGS})$")
+SETTING = re.compile(f"^({PROGRAM_SETTINGS}|{OPTION_SETTINGS}|{PATH_SETTINGS})$")
 
 #: Variables that change what later commands run or how the shell reads them.
 RUN_SHAPING = re.compile(r"^(PATH|CDPATH|HOME|SHELL|ENV|BASH_ENV|BASH_FUNC_\w+|PROMPT_COMMAND|PS[0-4]|IFS|SHELLOPTS|"

@@ -53,7 +53,7 @@ def routine_permission_rules() -> list[PermissionRule]:
                    r"|^make\b|^(cmake|ctest|ninja|meson|scons|bazel\s+(build|test|query)|bazelisk\s+(build|test))\b"
                    r"|^go\s+(test|build|vet|fmt|run|list|env|version|doc|generate|clean|mod\s+(tidy|download|verify)|"
                    r"tool\s+(cover|pprof|vet))\b"
-                   r"|^cargo\s+(test|build|check|clippy|fmt|run|bench|doc|tree|metadata|nextest|clean|update\s+--dry-run)\b"
+                   r"|^cargo\s+((\+\S+|--config(\s+|=)\S+|--locked|--offline|--frozen|-q|-v+)\s+)*(test|build|check|clippy|fmt|run|bench|doc|tree|metadata|nextest|clean|update\s+--dry-run)\b"
                    r"|^(mvn|mvnw|\./mvnw)\s+((-\S+\s+)*(test|verify|compile|package|install|clean|validate|"
                    r"test-compile|checkstyle:\S+|spotless:\S+|surefire:\S+|exec:java|dependency:tree)(\s|$))+"
                    r"|^(gradle|gradlew|\./gradlew)\s+((-\S+\s+)*(test|build|check|assemble|clean|lint|compile\w*|"

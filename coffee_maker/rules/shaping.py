@@ -18,13 +18,13 @@ import re
 import shlex
 from collections.abc import Callable
 
-from coffee_maker.rules.names import OPTION_VARIABLE, PROGRAM_VARIABLE, RUN_SHAPING
+from coffee_maker.rules.names import OPTION_VARIABLE, PROGRAM_VARIABLE, RUN_SHAPING, SETTING
 from coffee_maker.rules.nested import INTERPRETERS, SHELLS, WRAPPER_WORDS
 from coffee_maker.rules.wrappers import SYSTEM_BIN
 
 #: Search paths: every `:`-separated entry is a directory code is loaded from.
 _SEARCH_PATHS = frozenset({"PATH", "PYTHONPATH", "NODE_PATH", "PERL5LIB", "RUBYLIB", "LD_LIBRARY_PATH",
-                           "DYLD_LIBRARY_PATH"})
+                           "DYLD_LIBRARY_PATH", "maven.ext.class.path"})
 #: Switches that only make a program say more (a number or a boolean; a path would be a file they write).
 _SWITCHES = re.compile(r"^GIT_(TRACE\w*|CURL_VERBOSE|TERMINAL_PROMPT|OPTIONAL_LOCKS|FLUSH|MERGE_AUTOEDIT|"
                        r"ADVICE|PROGRESS_DELAY|LFS_SKIP_SMUDGE|CONFIG_NOSYSTEM)$")
@@ -60,7 +60,7 @@ _STATEMENT_ONLY = frozenset({"IFS"})
 @functools.lru_cache(maxsize=512)
 def shapes(name: str) -> bool:
     """Names repeat (`FOO=1` on every part of a 4 KB command): match each once."""
-    return RUN_SHAPING.match(name) is not None
+    return RUN_SHAPING.match(name) is not None or SETTING.match(name) is not None
 
 
 def changes_what_runs(name: str, value: str, inside: Callable[[str], bool], *, prefix: bool = False) -> bool:
@@ -142,21 +142,6 @@ def _harmless_entry(name: str, entry: str, inside: Callable[[str], bool]) -> boo
     if not entry or "$" in entry or "`" in entry or entry.startswith("~") or "*" in entry:
         return False  # an empty entry is the current directory, wherever a later `cd` goes; the rest is unknown
     return inside(entry)
-
-
-#: Build tools that take variables as arguments (`make CC=clang`, `./configure CC=…`): each holds for what they
-#: run, as a prefix would (make puts them in its recipes' environment).
-TAKES_VARIABLES = frozenset({"make", "gmake", "bmake", "configure"})
-_ARGUMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
-#: Read only by an interactive shell, never by the shells a build's recipes run: `make deploy ENV=production`
-#: names a deployment (and is judged as one), not a start-up file.
-_INTERACTIVE_ONLY = frozenset({"ENV", "PROMPT_COMMAND", "PS0", "PS1", "PS2", "HISTFILE"})
-
-
-def variables_in_arguments(args: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """The `NAME=value` arguments of a ``TAKES_VARIABLES`` program that can change what its recipes run."""
-    return tuple((m[1], m[2]) for a in args if "=" in a and (m := _ARGUMENT.fullmatch(a))
-                 and m[1] not in _INTERACTIVE_ONLY)
 
 
 #: Builtins that set variables from what they read: `read X`, `printf -v X`, `mapfile X`, `getopts o X`.

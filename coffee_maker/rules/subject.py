@@ -17,15 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coffee_maker.rules.build_settings import settings_in_arguments
 from coffee_maker.rules.parsed import ParsedCommand, SimpleCommand
 from coffee_maker.rules.paths import PathResolver, PathUse, expand_home
 from coffee_maker.rules.shaping import (
     SETTERS,
-    TAKES_VARIABLES,
     UNKNOWN_VALUE,
     changes_what_runs,
     shapes,
-    variables_in_arguments,
     variables_set_by,
 )
 from coffee_maker.rules.shell import parse
@@ -217,7 +216,7 @@ class SubjectBuilder:
         hosts = tuple(m.group("host") or m.group("scp") for a in args if ":" in a and (m := _URL.match(a))) \
             if ":" in text else ()  # every URL holds a `:`
         shaping: tuple[str, ...] = ()
-        given = env + variables_in_arguments(args) if program in TAKES_VARIABLES else env  # `make CC=…`
+        given = env + settings_in_arguments(program, args)  # `make CC=…`, `cmake -DCMAKE_C_COMPILER=…`
         if given and any(shapes(n) for n, _ in given):  # most prefixes (`FOO=1`, `CI=true`) shape nothing
             inside = self._inside(cwd)
             shaping = tuple(n for n, v in given if changes_what_runs(n, v, inside, prefix=True))

@@ -79,6 +79,28 @@ CASES = [
     ("JAVA_TOOL_OPTIONS=-Dfile.encoding=UTF-8 mvn test", ALLOW, "tests", None),
     ("LDFLAGS=-L/usr/local/lib CPPFLAGS=-I/opt/homebrew/include make", ALLOW, "tests", None),
     ("NODE_OPTIONS=--max-old-space-size=4096 npm test", ALLOW, "tests", None),
+    # the same settings given to a build tool as its own options
+    ("cmake -DCMAKE_C_COMPILER=/tmp/evil -S . -B build", ASK, "shaping-prefix", OPAQUE),
+    ("cmake -D CMAKE_CXX_COMPILER:FILEPATH=/tmp/x ..", ASK, "shaping-prefix", OPAQUE),
+    ("cmake -DCMAKE_C_COMPILER_LAUNCHER=/tmp/x -B b", ASK, "shaping-prefix", OPAQUE),
+    ('cmake -DCMAKE_C_FLAGS="-fplugin=/tmp/p.so" -B b', ASK, "shaping-prefix", OPAQUE),
+    ("cmake --toolchain /tmp/t.cmake -S . -B b", ASK, "shaping-prefix", OPAQUE),
+    ("cmake -C /tmp/cache.cmake -B b", ASK, "shaping-prefix", OPAQUE),
+    ("mvn -DargLine=-javaagent:/tmp/a.jar test", ASK, "shaping-prefix", OPAQUE),
+    ("mvn -Dmaven.ext.class.path=/tmp/x.jar test", ASK, "shaping-prefix", OPAQUE),
+    ("gradle -Dorg.gradle.jvmargs=-javaagent:/tmp/a.jar test", ASK, "shaping-prefix", OPAQUE),
+    ("./gradlew --init-script /tmp/i.gradle build", ASK, "shaping-prefix", OPAQUE),
+    ('cargo --config build.rustc-wrapper="/tmp/x" build', ASK, "shaping-prefix", OPAQUE),
+    ("cargo --config 'env.LD_PRELOAD=\"/tmp/x.so\"' test", ASK, "shaping-prefix", OPAQUE),
+    ("cargo --config 'target.x86_64-unknown-linux-gnu.runner=[\"/tmp/r\"]' test", ASK, "shaping-prefix", OPAQUE),
+    ("cargo --config /tmp/c.toml build", ASK, "shaping-prefix", OPAQUE),
+    ("cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang -DCMAKE_C_FLAGS=-O2", ALLOW, "tests", None),
+    ("cmake -DCMAKE_TOOLCHAIN_FILE=cmake/arm.cmake -B b", ALLOW, "tests", None),  # the project's own build code
+    ("./mvnw -DargLine=-Xmx1g test", ALLOW, "tests", None),
+    ("mvn -DPATH=/tmp/x test", ALLOW, "tests", None),  # a system property named PATH, not the variable
+    ("./gradlew -Dorg.gradle.jvmargs=-Xmx2g test", ALLOW, "tests", None),
+    ("cargo --config 'build.rustc-wrapper=\"sccache\"' build", ALLOW, "tests", None),
+    ("cargo --config 'build.rustflags=[\"-C\",\"target-cpu=native\"]' +nightly --locked test", ALLOW, "tests", None),
     # a credential copied into a variable a later command reads
     ("X=$GITHUB_TOKEN; echo $X", DENY, "secret-assignment", SECRET),
     ("export X=$GITHUB_TOKEN && echo $X", DENY, "secret-variable", SECRET),
