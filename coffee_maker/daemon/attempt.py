@@ -385,8 +385,8 @@ class AttemptRunner:
         self.on_progress(phase="opening PR")
         self._save_record(ctx)  # with the gate's result: a receipt refreshed later renders the same body
         current = self.store.get(ctx.priority.id)
-        shown = receipt_key(current.extra if current is not None else {})  # what the body below shows
-        body = render_body(self.s, ctx.priority, ctx.record, current)
+        shown = receipt_key(current, self.store)  # what the body below shows
+        body = render_body(self.s, ctx.priority, ctx.record, current, self.store)
         with ctx.trace.span("pull_request", input={"branch": ctx.ws.branch, "base": ctx.ws.base}) as span:
             pr = self.s.forge.open_or_update(branch=ctx.ws.branch, base=ctx.ws.base,
                                              title=f"{ctx.priority.id}: {ctx.priority.title}", body=body)

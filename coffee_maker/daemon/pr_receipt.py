@@ -14,7 +14,7 @@ import structlog
 
 from coffee_maker.daemon.record import AttemptRecord
 from coffee_maker.daemon.services import Services
-from coffee_maker.daemon.stacking import body_note, is_stacked
+from coffee_maker.daemon.stacking import body_note, is_stacked, stack_below
 from coffee_maker.daemon.state import PriorityState, StateStore
 from coffee_maker.errors import CoffeeMakerError
 from coffee_maker.types import Priority, PullRequest
@@ -22,17 +22,23 @@ from coffee_maker.types import Priority, PullRequest
 log = structlog.get_logger(__name__)
 
 
-def receipt_key(extra: dict[str, Any]) -> list[Any]:
+def receipt_key(state: PriorityState | None, store: StateStore) -> list[Any]:
     """What of the state row the body shows beyond the attempt's record: checks seen, fix rounds, and
-    whether it is stacked (a landed branch's body loses its "stacked on #N" note)."""
+    whether it is stacked and on which PRs (a landed branch's body loses its "stacked on #N" note, and a
+    chain's shortens as the PRs under it merge)."""
+    extra = state.extra if state is not None else {}
+    below = [s.pr_number for s in stack_below(state, store.get)] if state is not None else []
     return [list(extra.get("checks_seen") or []), int((extra.get("ci") or {}).get("rounds", 0)),
-            int(extra.get("review_rounds", 0)), str(extra.get("stack") or "")]
+            int(extra.get("review_rounds", 0)), str(extra.get("stack") or ""), below]
 
 
-def render_body(services: Services, priority: Priority, record: AttemptRecord, state: PriorityState | None) -> str:
+def render_body(services: Services, priority: Priority, record: AttemptRecord, state: PriorityState | None,
+                store: StateStore) -> str:
     """The PR body: the receipt, headed by the stacking note while the branch is stacked on an open PR."""
     body = services.pr_body(priority, record)
-    return body_note(state) + body if state is not None and is_stacked(state) else body
+    if state is None or not is_stacked(state):
+        return body
+    return body_note(state, stack_below(state, store.get)) + body
 
 
 class ReceiptKeeper:
@@ -42,7 +48,7 @@ class ReceiptKeeper:
 
     def refresh(self, state: PriorityState, pr: PullRequest) -> None:
         """Rewrite the body when what it shows changed; a forge failure is logged and tried on the next poll."""
-        key = receipt_key(state.extra)
+        key = receipt_key(state, self.store)
         if key == state.extra.get("receipt_key"):
             return
         if (body := self.body(state)) is None:  # gone from the roadmap: not rendered again until the next change
@@ -63,4 +69,4 @@ class ReceiptKeeper:
             return None
         record = AttemptRecord(priority, state.attempt, state.branch)
         record.restore(state.extra.get("record"))
-        return render_body(self.services, priority, record, state)
+        return render_body(self.services, priority, record, state, self.store)

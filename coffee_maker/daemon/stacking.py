@@ -45,7 +45,7 @@ from coffee_maker.types import Priority, PRState, PullRequest, Workspace
 from coffee_maker.vcs.confine import worktree_of
 
 __all__ = ["Parent", "Stacking", "body_note", "can_carry", "is_stacked", "next_step", "open_parent_step",
-           "orphan_reason", "parent_for", "rebase_upstream", "stackable", "waits_reason"]
+           "orphan_reason", "parent_for", "rebase_upstream", "stack_below", "stackable", "waits_reason"]
 
 log = structlog.get_logger(__name__)
 
@@ -109,12 +109,32 @@ def open_parent_step(parent: PriorityState | None, rewritten: bool) -> Literal["
     return "restack" if rewritten else "wait"
 
 
-def body_note(state: PriorityState) -> str:
-    """The PR body's first line while stacked."""
-    return (f"This pull request is stacked on #{state.extra['stacked_pr']} ({state.extra['stacked_on']}, branch "
-            f"`{state.extra['stacked_branch']}`): it targets that branch and shows only this priority's work. "
-            f"Merge #{state.extra['stacked_pr']} first; coffee-maker then rebases this branch onto the default "
-            "branch and retargets this pull request.\n\n")
+def stack_below(state: PriorityState, lookup: Callable[[str], PriorityState | None]) -> list[PriorityState]:
+    """The open PRs under a stacked one, nearest first, as far down as each is itself stacked: reversed, the
+    order a person merges them in."""
+    below: list[PriorityState] = []
+    seen, current = {state.priority}, state
+    while is_stacked(current) and (parent := lookup(str(current.extra["stacked_on"]))) is not None \
+            and parent.priority not in seen:  # a loop in stored rows would be a bug; never one here
+        below.append(parent)
+        seen.add(parent.priority)
+        current = parent
+    return below
+
+
+def body_note(state: PriorityState, below: list[PriorityState] | None = None) -> str:
+    """The PR body's first line while stacked: what it stands on and, for a chain, every PR under it."""
+    number, branch = state.extra["stacked_pr"], state.extra["stacked_branch"]
+    head = (f"This pull request is stacked on #{number} ({state.extra['stacked_on']}, branch `{branch}`)")
+    deeper = [s for s in (below or [])[1:] if s.pr_number is not None]
+    if not deeper:
+        return (f"{head}: it targets that branch and shows only this priority's work. Merge #{number} first; "
+                "coffee-maker then rebases this branch onto the default branch and retargets this pull request.\n\n")
+    chain = ", ".join(f"#{s.pr_number} ({s.priority})" for s in deeper)
+    order = ", ".join(f"#{s.pr_number}" for s in reversed(deeper))
+    return (f"{head}, which stands on {chain}: it targets `{branch}` and shows only this priority's work. Merge "
+            f"them in order — {order}, then #{number} — and this one last; as each merges, coffee-maker moves the "
+            "branches above it onto the new base and retargets their pull requests.\n\n")
 
 
 def orphan_reason(state: PriorityState, parent_pr: PullRequest) -> str:

@@ -71,6 +71,8 @@ class TestThreeLevels:
             wait_for_prs(daemon, P1, P2, P3)
             n1, n2, n3 = (pr_number(daemon, p) for p in (P1, P2, P3))
             assert record(project, B3)["base"] == B2 and f"stacked on #{n2}" in record(project, B3)["body"]
+            assert f"which stands on #{n1} ({P1})" in record(project, B3)["body"]  # the whole chain, in merge order
+            assert f"Merge them in order — #{n1}, then #{n2} — and this one last" in record(project, B3)["body"]
             assert record(project, B2)["base"] == B1
             assert changed(project, B1, B2) == own_files(2) and changed(project, B2, B3) == own_files(3)
             old2 = origin(project, "rev-parse", B2)
@@ -87,6 +89,9 @@ class TestThreeLevels:
             assert only_commits_of(project, "main", B2, P2) and changed(project, "main", B2) == own_files(2)
             assert record(project, B3)["base"] == B2 and extra(daemon, P3)["stack"] == "open"
             assert phase(daemon, P3) is Phase.PR_OPEN
+            wait_until(lambda: "stands on" not in record(project, B3)["body"], timeout_s=30,
+                       what="PRIORITY 3's PR body no longer naming the merged PR under its parent")
+            assert f"Merge #{n2} first" in record(project, B3)["body"]
             wait_until(lambda: any("moved onto its new tip" in m for k, m in person.informed
                                    if k == "pr_updated" and m.startswith(P3)), timeout_s=30, what="the person told")
 

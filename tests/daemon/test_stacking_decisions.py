@@ -14,6 +14,7 @@ from coffee_maker.daemon.stacking import (
     orphan_reason,
     parent_for,
     rebase_upstream,
+    stack_below,
     stackable,
     waits_reason,
 )
@@ -143,6 +144,25 @@ class TestLanding:
         note = body_note(state("PRIORITY 2", **STACK))
         assert note.startswith("This pull request is stacked on #7 (PRIORITY 1, branch `cm/p1`)")
         assert "Merge #7 first" in note and note.endswith("\n\n")
+
+    def test_a_chain_lists_every_pr_under_it_in_merge_order(self) -> None:
+        """3 on 2 on 1, each stacked: 3's body names 2 and 1 and says to merge 1, then 2; a landed parent ends
+        the chain, and a parent gone from the state table too."""
+        p1 = state("PRIORITY 1", pr=5, branch="cm/p1")
+        p2 = state("PRIORITY 2", pr=7, branch="cm/p2", **{**STACK, "stacked_pr": 5})
+        p3 = state("PRIORITY 3", pr=8, branch="cm/p3",
+                   **{**STACK, "stacked_on": "PRIORITY 2", "stacked_pr": 7, "stacked_branch": "cm/p2"})
+        rows = {s.priority: s for s in (p1, p2, p3)}
+        below = stack_below(p3, rows.get)
+        assert [s.priority for s in below] == ["PRIORITY 2", "PRIORITY 1"]
+        note = body_note(p3, below)
+        assert note.startswith("This pull request is stacked on #7 (PRIORITY 2, branch `cm/p2`), which stands on "
+                               "#5 (PRIORITY 1)")
+        assert "Merge them in order — #5, then #7 — and this one last" in note and note.endswith("\n\n")
+        landed = {**rows, "PRIORITY 2": state("PRIORITY 2", pr=7, branch="cm/p2", **{**STACK, "stack": "landed"})}
+        assert [s.priority for s in stack_below(p3, landed.get)] == ["PRIORITY 2"]
+        assert "Merge #7 first" in body_note(p3, stack_below(p3, landed.get))
+        assert stack_below(p3, {}.get) == [] and stack_below(p1, rows.get) == []
 
     def test_the_orphan_reason_names_the_parent_and_keeps_the_work(self) -> None:
         reason = orphan_reason(state("PRIORITY 2", branch="cm/p2", **STACK), pull(PRState.CLOSED))
