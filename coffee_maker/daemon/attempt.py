@@ -10,29 +10,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from coffee_maker.agent.base import AgentBackend
-from coffee_maker.agent.events import InitEvent, TextEvent, ToolUseEvent
-from coffee_maker.agent.outcomes import session_not_found
 from coffee_maker.config import LoadedConfig
+from coffee_maker.daemon.agent_session import AgentSessions, AttemptContext
 from coffee_maker.daemon.devlog import write_devlog
 from coffee_maker.daemon.exits import (
     AttemptExit,
-    AuthFailed,
     Failed,
     Interrupted,
-    Paused,
     PrGone,
     Reached,
 )
 from coffee_maker.daemon.pr_receipt import receipt_key, render_body
-from coffee_maker.daemon.prompt import build_feedback_prompt, build_prompt
-from coffee_maker.daemon.record import AttemptRecord, AttemptResult, describe_tool_input
+from coffee_maker.daemon.record import AttemptRecord, AttemptResult
 from coffee_maker.daemon.services import Services
 from coffee_maker.daemon.stacking import Stacking
 from coffee_maker.daemon.state import Phase, PriorityState, StateStore, section_digest
@@ -41,29 +36,13 @@ from coffee_maker.interaction.facts import Facts
 from coffee_maker.observe.tracing import AttemptTrace
 from coffee_maker.roadmap import RoadmapEditor, SetNote, SetStatus, Tick, parse_roadmap
 from coffee_maker.types import (
-    Decision,
-    OutcomeKind,
     Priority,
     PRState,
-    Request,
     Status,
     Workspace,
 )
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass
-class AttemptContext:
-    """What the steps of one attempt share."""
-
-    priority: Priority
-    state: PriorityState
-    ws: Workspace
-    record: AttemptRecord
-    facts: Facts
-    trace: AttemptTrace
-    feedback: str | None = None
 
 
 class AttemptRunner:
@@ -80,15 +59,16 @@ class AttemptRunner:
         self.cfg = loaded.config
         self.s = services
         self.store = store
-        self.guidelines = guidelines
         self.on_progress = on_progress or (lambda **_: None)
-        self.on_agent = on_agent or (lambda _agent: None)
         self.last_record: AttemptRecord | None = None
-        #: The agent backend for this attempt: None = the configured one, else a fallback's name.
-        self.backend = backend
-        #: Called before every agent session (first, gate-fix rounds, resumed): raises at a hard budget cap,
-        #: else returns the most the session may cost (None: no cap) — the agent stops the session crossing it.
-        self.before_session = before_session or (lambda _pid: None)
+        #: Each agent session. ``backend``: None = the configured one, else a fallback's name.
+        #: ``before_session`` is called before every session (first, gate-fix rounds, resumed): it raises at a
+        #: hard budget cap, else returns the most the session may cost (None: no cap) — the agent stops the
+        #: session crossing it.
+        self.sessions = AgentSessions(
+            self.cfg, services, store, guidelines=guidelines, backend=backend,
+            before_session=before_session or (lambda _pid: None), on_progress=self.on_progress,
+            on_agent=on_agent or (lambda _agent: None))
         #: Called before the PR opens: may wait for a conflicting open PR; returns the PR body's merge-check line.
         self.before_pr = before_pr or (lambda _priority, _ws: "")
         #: Stacked dependents (``daemon/stacking.py``): None, no stacking at all.
@@ -99,6 +79,11 @@ class AttemptRunner:
         #: Asked before every push of the branch (``ClaimKeeper.confirm``): False, another daemon took the
         #: priority over meanwhile and continues it — this attempt leaves without pushing anything.
         self.claim_still_ours = claim_still_ours or (lambda _pid: True)
+
+    @property
+    def backend(self) -> str | None:
+        """This attempt's agent backend: None = the configured one, else a fallback's name."""
+        return self.sessions.backend
 
     # ------------------------------------------------------------------ entry points
 
@@ -194,39 +179,20 @@ class AttemptRunner:
         return Facts({"priority": priority.id, "branch": ws.branch, "tests_passed": False, "changes_valid": False,
                       "branch_ready": False, "files_modified": 0})
 
-    def _first_prompt(self, ctx: AttemptContext) -> str | None:
-        test_command = self.cfg.git.test_command
-        if ctx.feedback is not None:
-            return build_feedback_prompt(ctx.priority, feedback=ctx.feedback, test_command=test_command)
-        if ctx.state.phase is Phase.VALIDATING:
-            return None  # crashed during validation: validate again before asking the agent anything
-        if ctx.state.phase is Phase.AGENT_RUNNING and ctx.state.session_id:
-            return build_feedback_prompt(
-                ctx.priority, test_command=test_command,
-                feedback="The previous session was interrupted. Continue where you stopped and finish the work.")
-        return self._full_prompt(ctx)
-
-    def _full_prompt(self, ctx: AttemptContext) -> str:
-        retry_note = ctx.state.reason if ctx.state.attempt > 1 else None
-        return build_prompt(ctx.priority, branch=ctx.ws.branch, guidelines=self.guidelines,
-                            guidance_files=self._guidance_files(ctx.ws.path), test_command=self.cfg.git.test_command,
-                            feedback=f"The previous attempt failed: {retry_note}" if retry_note else None,
-                            continues_other_work=bool(ctx.state.extra.get("continued_from")))
-
     def _work(self, ctx: AttemptContext) -> PriorityState:
         """Agent → gate, with fix rounds; ends committed (or raises)."""
-        backend = self.backend or self.cfg.agent.backend
+        backend = self.sessions.backend_name
         if ctx.state.session_id and ctx.state.extra.get("backend", backend) != backend:
             # A session id means nothing to another agent CLI: start fresh on the work tree as it is.
             ctx.state = self.store.update(ctx.priority.id, session_id=None)
-        prompt = self._first_prompt(ctx)
+        prompt = self.sessions.first_prompt(ctx)
         resume = ctx.state.session_id if (ctx.feedback is not None or ctx.state.phase is Phase.AGENT_RUNNING) else None
         rounds = self.cfg.daemon.gate_fix_rounds
         for round_no in range(rounds + 1):
             if prompt is not None:
                 if ctx.state.phase is not Phase.AGENT_RUNNING:
                     ctx.state = self.store.transition(ctx.priority.id, Phase.AGENT_RUNNING, detail=f"round {round_no}")
-                final_text = self._run_agent(ctx, prompt, resume)
+                final_text = self.sessions.run(ctx, prompt, resume)
                 if ctx.feedback is not None and round_no == 0:  # its answer to the feedback (pr_policy.declined)
                     ctx.state = self.store.update(ctx.priority.id, extra={"fix_answer": final_text})
             found = self._already_committed(ctx)
@@ -256,79 +222,9 @@ class AttemptRunner:
                         reason=report.summary)
             self.store.set_info(last_action=f"gate failed, asking the agent to fix it (round {round_no + 1} of "
                                             f"{rounds}): {report.summary}")
-            prompt = build_feedback_prompt(ctx.priority, feedback=report.summary + "\n\n" + _tail(report.test_output),
-                                           test_command=self.cfg.git.test_command)
+            prompt = self.sessions.fix_prompt(ctx, report.summary, report.test_output)
             resume = ctx.state.session_id
         raise AssertionError("unreachable: the loop returns or raises")
-
-    def _run_agent(self, ctx: AttemptContext, prompt: str, resume: str | None) -> str:
-        """One agent session; its final text (any end but success leaves through AttemptExit)."""
-        allowance = self.before_session(ctx.priority.id)
-        self.on_progress(phase="agent running")
-        decide = self.s.decide_factory(ctx.priority, ctx.facts, ctx.ws.path)
-
-        def decide_and_note(request: Request) -> Decision:
-            asked = time.monotonic()
-            decision = decide(request)
-            note = ctx.record.note_decision(request, decision, str(ctx.ws.path), waited_s=time.monotonic() - asked)
-            self._save_record(ctx)
-            self._say(note.line())
-            return decision
-
-        agent = (self.s.agent_for(ctx.priority, self.backend) if allowance is None
-                 else self.s.agent_for(ctx.priority, self.backend, max_cost_usd=allowance))
-        self.on_agent(agent)
-        started = time.time()
-        try:
-            outcome = agent.run(prompt, ctx.ws.path, decide=decide_and_note,
-                                on_event=lambda event: self._on_event(ctx, event), resume_session_id=resume)
-            if resume and outcome.is_error and session_not_found(outcome.reason):
-                # The CLI never saved that session (killed before it wrote it): start afresh, with the full task.
-                log.warning("the agent session to resume does not exist; starting a new one", session_id=resume)
-                ctx.state = self.store.update(ctx.priority.id, session_id=None)
-                outcome = agent.run(self._full_prompt(ctx), ctx.ws.path, decide=decide_and_note,
-                                    on_event=lambda event: self._on_event(ctx, event))
-        finally:
-            self.on_agent(None)
-        ctx.trace.set_session(outcome.session_id)
-        ctx.trace.generation("agent_session", model=outcome.model, usage=dict(outcome.usage),
-                             cost_usd=outcome.cost_usd, input=prompt, output=outcome.final_text,
-                             start=started, end=time.time())
-        ctx.record.note_outcome(outcome)
-        self._save_record(ctx)
-        self.store.add_cost(time.strftime("%Y-%m-%d"), outcome.cost_usd)
-        ctx.state = self.store.update(ctx.priority.id, session_id=outcome.session_id or ctx.state.session_id,
-                                      cost_usd=ctx.state.cost_usd + outcome.cost_usd,
-                                      extra={"backend": self.backend or self.cfg.agent.backend})
-        self.on_progress(turns=ctx.record.turns, cost=ctx.state.cost_usd)
-        log.info("agent session ended", outcome=outcome.kind.value, cost_usd=round(outcome.cost_usd, 4),
-                 turns=outcome.num_turns, session_id=outcome.session_id, reason=outcome.reason or None)
-        if outcome.kind in (OutcomeKind.USAGE_LIMIT, OutcomeKind.RATE_LIMIT, OutcomeKind.OVERLOADED):
-            raise AttemptExit(Paused(outcome))
-        if not outcome.ok and allowance is not None:
-            self.before_session(ctx.priority.id)  # stopped at the hard cap: block now, not after a retry
-        if outcome.kind is OutcomeKind.AUTH_FAILED:
-            raise AttemptExit(AuthFailed(outcome.reason or "the agent could not authenticate"))
-        if not outcome.ok:
-            raise AttemptExit(Failed(f"the agent session ended with {outcome.kind.value}"
-                                     + (f": {outcome.reason}" if outcome.reason else "")))
-        return outcome.final_text
-
-    def _on_event(self, ctx: AttemptContext, event: Any) -> None:
-        if isinstance(event, InitEvent) and event.session_id and event.session_id != ctx.state.session_id:
-            # Stored the moment the CLI names it: a crash mid-session then resumes it (--resume)
-            # instead of paying for the same work again.
-            ctx.state = self.store.update(ctx.priority.id, session_id=event.session_id,
-                                          extra={"backend": self.backend or self.cfg.agent.backend})
-            log.debug("agent session started", session_id=event.session_id)
-        elif isinstance(event, ToolUseEvent):
-            summary = ctx.record.note_tool(event.name, describe_tool_input(dict(event.input)), str(ctx.ws.path))
-            self._say(f"{event.name} {summary}".rstrip(), level="debug")
-        elif isinstance(event, TextEvent):
-            ctx.record.note_text(event.text)
-        # What a person asked mid-attempt sees beside the question (the web inbox): the agent's last words and tools.
-        ctx.facts["agent_last_message"] = ctx.record.texts[-1][-600:] if ctx.record.texts else ""
-        ctx.facts["agent_recent_tools"] = [f"{name}: {summary}" for name, summary in ctx.record.tools[-5:]]
 
     def _already_committed(self, ctx: AttemptContext) -> PriorityState | None:
         """After a crash between commit and its state write, the commit is found, not redone."""
@@ -383,7 +279,7 @@ class AttemptRunner:
             ctx.ws = landed
         ctx.record.merge_check = self.before_pr(ctx.priority, ctx.ws)
         self.on_progress(phase="opening PR")
-        self._save_record(ctx)  # with the gate's result: a receipt refreshed later renders the same body
+        self.sessions.save_record(ctx)  # with the gate's result: a receipt refreshed later renders the same body
         current = self.store.get(ctx.priority.id)
         shown = receipt_key(current, self.store)  # what the body below shows
         body = render_body(self.s, ctx.priority, ctx.record, current, self.store)
@@ -435,15 +331,6 @@ class AttemptRunner:
 
     # ------------------------------------------------------------------ helpers
 
-    def _save_record(self, ctx: AttemptContext) -> None:
-        """Keep the record so far in the state DB: a resumed attempt (crash, usage limit) starts from it."""
-        self.store.update(ctx.priority.id, extra={"record": ctx.record.snapshot()})
-
-    def _say(self, action: str, *, level: str = "info") -> None:
-        """One compact line per agent action (`Bash pytest -q → allowed by rule tests`); `status` shows the last."""
-        getattr(log, level)(action, kind="agent_action")
-        self.store.set_info(last_action=action, last_action_at=time.time())
-
     def _edit_roadmap(self, ws: Workspace, priority: Priority, edits: list[Any]) -> bool:
         path = ws.path / self.s.roadmap_relpath
         if not path.exists():
@@ -457,19 +344,6 @@ class AttemptRunner:
                         "merge can tick it", priority=priority.id, branch=ws.branch)
             return False
         return editor.apply(priority.id, edits, heading=heading)
-
-    def _guidance_files(self, root: Path) -> list[tuple[str, str]]:
-        found = []
-        for name in self.cfg.daemon.guidance_files:
-            path = root / name
-            if path.is_file():
-                found.append((name, path.read_text(encoding="utf-8", errors="replace")[:20_000]))
-        return found
-
-
-def _tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]

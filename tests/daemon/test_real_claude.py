@@ -121,6 +121,10 @@ def test_a_daemon_killed_mid_session_resumes_that_session(sandbox: Path, claude_
         daemon = _daemon(sandbox, env)
         try:
             _wait_for(lambda: bool(stalled), 60, "the first model request")
+            # The CLI names its session before it asks the model; under load the daemon may read that line
+            # a moment after the request arrived here. Killed before it did, there would be nothing to resume.
+            _wait_for(lambda: bool((s := StateStore(db).get("PRIORITY 1")) and s.session_id), 30,
+                      "the session id in the state DB")
             daemon.send_signal(signal.SIGKILL)
             daemon.wait(30)
         finally:
@@ -130,7 +134,7 @@ def test_a_daemon_killed_mid_session_resumes_that_session(sandbox: Path, claude_
         _wait_for(lambda: not _processes_in(sandbox), 30, "the orphaned CLI to exit")
         killed = StateStore(db).get("PRIORITY 1")
         assert killed is not None and killed.phase is Phase.AGENT_RUNNING
-        assert killed.session_id, "the session id is stored as soon as the CLI reports it"
+        assert killed.session_id
         first_prompt = json.dumps(stalled[0]["messages"][0])
         if transcript_lost:
             for transcript in (_isolated_home / ".claude" / "projects").rglob("*.jsonl"):
