@@ -101,6 +101,7 @@ class LaneScheduler:
         try:
             host.status.no_lanes()
             host.claims.adopt(host.store)
+            host.fleet.note_reviews_taken_over()
             while not host.stopping.is_set() and not host.leave.is_set():
                 host.status.heartbeat()
                 host.wake.clear()  # before the turn reads anything: a change during it still wakes the wait
@@ -169,7 +170,7 @@ class LaneScheduler:
             return started
         view = host.read_roadmap()
         host.remember_view(view)
-        skipped: set[str] = set()  # claimed elsewhere or over budget: not again this turn
+        skipped = set(host.fleet.in_review_elsewhere())  # and those claimed elsewhere or over budget this turn
         delay = host.loaded.config.daemon.retry_delay_s
         while (free := self._free()) > 0:
             ready = next_ready(view, host.store, pick=host.pick, retry_delay_s=delay, count=free,
@@ -183,9 +184,10 @@ class LaneScheduler:
                 if not host.claims.claim(priority.id):
                     host.fleet.note_taken_over(priority.id)
                     continue
-                if host.fleet.finished_elsewhere(priority):
-                    host.claims.give_back(priority.id)
-                    continue
+                if (elsewhere := host.fleet.elsewhere(priority)) is not None:
+                    if elsewhere == "finished":
+                        host.claims.give_back(priority.id)
+                    continue  # adopted: in review here now, its PR followed by the poller
                 if not host.policy.within_budget(priority):
                     continue
                 host.announce.resolved()

@@ -234,10 +234,22 @@ class ClaimKeeper:
                 with self._lock:
                     self.held.pop(pid, None)
 
-    def holder_elsewhere(self, pid: str) -> str | None:
-        """Which other daemon held ``pid``'s claim when this one last tried to take it (None: none did)."""
+    def holder_elsewhere(self, pid: str, *, look: bool = False) -> str | None:
+        """Which other daemon held ``pid``'s claim when this one last tried to take it (None: none did).
+
+        ``look``: when this daemon never tried (its claim was lost at a renewal), read the remote now."""
         holder = self._refused.get(pid)
+        if holder is None and look and self.store is not None and pid not in self.held:
+            try:
+                holder = next((c.owner for c in self.store.list() if c.priority_id == pid), None)
+            except CoffeeMakerError as exc:
+                log.debug("could not read who holds a claim", priority=pid, error=exc.message)
         return holder if holder not in (None, "?") and (self.store is None or holder != self.store.owner) else None
+
+    def previous_owner(self, pid: str) -> str | None:
+        """The daemon whose expired claim on ``pid`` this one took over (None: it was free)."""
+        with self._lock:
+            return self.taken.get(pid)
 
     def held_elsewhere(self) -> list[str]:
         """The priorities other daemons hold claims on now (one fetch); nothing when claims are off or unreadable."""

@@ -73,7 +73,7 @@ class Daemon:
         self.check_ready = check_ready or (lambda _priority: None)
         self.status = StatusBoard(store)
         self.agents = RunningAgents(self.status, self.stopping)
-        self.claims.on_lost = self.agents.claim_lost
+        self.claims.on_lost = self._claim_lost
         self.announce = Announcer(self.status)
         self.fleet = OtherDaemons(loaded, self.claims, store, services, read_roadmap,
                                   lambda: self._view or self.read_roadmap())
@@ -266,6 +266,13 @@ class Daemon:
     def _claim_still_ours(self, pid: str) -> bool:
         """Before a push: not lost already (``on_lost``), and renewed now if this daemon holds it."""
         return pid not in self.agents.lost and self.claims.confirm(pid)
+
+    def _claim_lost(self, pid: str) -> None:
+        """Another daemon holds ``pid`` now: the agent at work on it stops (its lane then leaves it), and a PR
+        this daemon follows is left to that daemon, which adopted it (``fleet``)."""
+        self.agents.claim_lost(pid)
+        if (state := self.store.get(pid)) is not None and state.phase in IN_REVIEW:
+            self.fleet.note_taken_over(pid, look=True)
 
     def _set_agent(self, agent: AgentBackend | None) -> None:
         self.agents.register(agent, self._lane_priority())

@@ -48,6 +48,8 @@ class ReceiptKeeper:
 
     def refresh(self, state: PriorityState, pr: PullRequest) -> None:
         """Rewrite the body when what it shows changed; a forge failure is logged and tried on the next poll."""
+        if state.extra.get("adopted_from"):  # its body is the receipt of the daemon that did the work: this one
+            return                            # has no record of it, and would write an empty one over it
         key = receipt_key(state, self.store)
         if key == state.extra.get("receipt_key"):
             return
@@ -55,7 +57,7 @@ class ReceiptKeeper:
             self.store.update(state.priority, extra={"receipt_key": key})
             return
         try:
-            self.services.forge.open_or_update(branch=pr.branch, base=pr.base, title=pr.title, body=body)
+            self.services.forge.update_body(pr, body)
         except CoffeeMakerError as exc:  # the receipt is no reason to lose the feedback this poll handed over
             log.warning("could not refresh the receipt in the PR body", priority=state.priority, error=exc.message)
             return

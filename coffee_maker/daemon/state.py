@@ -79,6 +79,8 @@ for _phase in ACTIVE:
 #: (its pull request is open or merged) when the state fell behind (a lost or restored state.db).
 _RECONCILED: dict[Phase, set[Phase]] = {phase: {Phase.PR_OPEN, Phase.MERGED}
                                         for phase in (*ACTIVE, Phase.PLANNED, Phase.RETRY)}
+#: ... and leave a PR to the daemon that took its claim over (``fleet.OtherDaemons.note_taken_over``).
+_RECONCILED[Phase.PR_OPEN] = {Phase.SKIPPED}
 #: `coffee-maker skip` passes over a priority from any phase where no work of it is out for review or done.
 SKIPPABLE = {Phase.PLANNED, Phase.RETRY, Phase.BLOCKED, Phase.CLOSED, *ACTIVE}
 #: `coffee-maker retry` takes a priority back from these.

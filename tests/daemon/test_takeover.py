@@ -35,9 +35,10 @@ def _phase(project: Path) -> Phase | None:
 
 
 def _checkpointed(origin: Path) -> bool:
-    if not git(origin, "for-each-ref", "--format=%(refname)", WIP).strip():
-        return False
-    return "first machine" in git(origin, "show", f"{WIP}:weather/part1.py")
+    """The first half is in a checkpoint (one pushed before the agent wrote it holds no such file yet)."""
+    shown = subprocess.run(["git", "show", f"{WIP}:weather/part1.py"], cwd=origin, capture_output=True, text=True,
+                           check=False)
+    return shown.returncode == 0 and "first machine" in shown.stdout
 
 
 def _claim_message(origin: Path) -> str:

@@ -65,6 +65,9 @@ class Forge(Protocol):
     def delete_branch(self, branch: str) -> None: ...
     # Stacked PRs (``daemon/stacking.py``): point an open PR at another base branch.
     def retarget(self, pr: PullRequest, base: str) -> PullRequest: ...
+    # The receipt refreshed between pushes (``daemon/pr_receipt.py``): that PR's body only — never a new PR,
+    # even when a person merged or closed it a moment ago.
+    def update_body(self, pr: PullRequest, body: str) -> None: ...
 
 
 MergeMethod = Literal["merge", "squash", "rebase"]

@@ -124,6 +124,11 @@ class GitHubForge(GitHubCi, GitHubReview):
                              payload={"base": base})
         return self._pr(data)
 
+    @forge_errors_only("GitHub")
+    def update_body(self, pr: PullRequest, body: str) -> None:
+        """`PATCH /pulls/{n}` with the body alone: a merged or closed PR stays as it is."""
+        self._call("PATCH", f"/pulls/{pr.number}", f"update the body of #{pr.number}", payload={"body": body})
+
     def _review_decision(self, number: int) -> tuple[str | None, bool]:
         """(approved | changes_requested | None, whether a trusted person's latest review approves)."""
         latest: dict[str, str] = {}

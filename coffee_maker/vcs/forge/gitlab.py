@@ -151,6 +151,12 @@ class GitLabForge(GitLabLoop):
         return self._pr(data)
 
     @forge_errors_only("GitLab")
+    def update_body(self, pr: PullRequest, body: str) -> None:
+        """`PUT /merge_requests/:iid` with the description alone: a merged or closed one stays as it is."""
+        self._call("PUT", f"/merge_requests/{pr.number}", f"update the description of !{pr.number}",
+                   json={"description": body})
+
+    @forge_errors_only("GitLab")
     def comments(self, pr: PullRequest) -> list[ReviewComment]:
         _, notes = self._call("GET", f"/merge_requests/{pr.number}/notes", "read comments",
                               params={"sort": "asc", "order_by": "created_at"})

@@ -146,6 +146,14 @@ class LocalForge:
         self._save(record)
         return self._to_pr(record)
 
+    def update_body(self, pr: PullRequest, body: str) -> None:
+        """Rewrite the review record's body, whatever its state (a merged one is not reopened)."""
+        record = self._load(pr.branch)
+        if record is None:
+            raise ForgeError(f"There is no local pull request for {pr.branch}.")
+        record.update(body=body, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self._save(record)
+
     def review(self, branch: str, *, author: str, body: str, changes_requested: bool) -> None:
         """A person's review of a local PR (what `changes requested` means without a forge)."""
         record = self._load(branch)
