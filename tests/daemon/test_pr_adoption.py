@@ -31,6 +31,12 @@ def _sandbox(tmp_path: Path) -> tuple[Path, Path, Path]:
     project = build_lanes_sandbox(tmp_path / "s", count=1, lanes=1)
     origin = tmp_path / "s" / "origin.git"
     set_config(project / "coffee_maker.toml", "daemon", claims=True, claim_lease_s=3.0, claim_skew_margin_s=0.5)
+    return project, origin, push_other_daemons_branch(tmp_path, origin)
+
+
+def push_other_daemons_branch(tmp_path: Path, origin: Path) -> Path:
+    """What another daemon's attempt leaves on the remote once its PR opened: PRIORITY 1's branch with the
+    work and the roadmap ticked complete (the last thing an attempt pushes). Returns that daemon's clone."""
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", str(origin), str(other))
     git(other, "checkout", "-q", "-b", BRANCH)
@@ -40,7 +46,7 @@ def _sandbox(tmp_path: Path) -> tuple[Path, Path, Path]:
     git(other, "add", "-A")
     git(other, "-c", "user.name=other", "-c", "user.email=o@example.invalid", "commit", "-qm", "feat: part 1")
     git(other, "push", "-q", "origin", "HEAD")
-    return project, origin, other
+    return other
 
 
 def _claims(clone: Path, owner: str, *, clock_offset_s: float) -> ClaimStore:

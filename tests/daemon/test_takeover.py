@@ -17,6 +17,7 @@ from coffee_maker.testing.waiting import wait_until
 from coffee_maker.vcs.claims import ClaimHeldError, ClaimStore
 from tests.conftest import git
 from tests.daemon.conftest import daemon_processes, start_daemon_process, stop_daemons
+from tests.daemon.test_pr_adoption import push_other_daemons_branch
 
 CLAIM = "refs/coffee-maker/claims/priority-1"
 WIP = "refs/coffee-maker/wip/priority-1"
@@ -147,15 +148,7 @@ def test_a_priority_in_review_on_another_daemons_branch_is_not_started_again(tmp
     project = build_lanes_sandbox(tmp_path / "s", count=1, lanes=1)
     origin = tmp_path / "s" / "origin.git"
     set_config(project / "coffee_maker.toml", "daemon", claims=True)
-    other = tmp_path / "other"
-    git(tmp_path, "clone", "-q", str(origin), str(other))
-    git(other, "checkout", "-q", "-b", "coffee-maker/priority-1-part-1")
-    roadmap = other / "docs" / "ROADMAP.md"
-    roadmap.write_text(roadmap.read_text().replace("**Status**: 📝 Planned", "**Status**: ✅ Complete", 1))
-    (other / "weather" / "part1.py").write_text('"""Part 1, by the other daemon."""\n')
-    git(other, "add", "-A")
-    git(other, "-c", "user.name=other", "-c", "user.email=o@example.invalid", "commit", "-qm", "feat: part 1")
-    git(other, "push", "-q", "origin", "HEAD")
+    push_other_daemons_branch(tmp_path, origin)
     tip = git(origin, "rev-parse", "coffee-maker/priority-1-part-1")
     log_file = project / ".coffee_maker" / "coffee-maker.log"
     with daemon_processes([project]) as daemons:

@@ -139,20 +139,19 @@ class LocalForge:
 
     def retarget(self, pr: PullRequest, base: str) -> PullRequest:
         """Point the review record at ``base`` (a stacked PR whose parent merged)."""
-        record = self._load(pr.branch)
-        if record is None:
-            raise ForgeError(f"There is no local pull request for {pr.branch}.")
-        record.update(base=base, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        self._save(record)
-        return self._to_pr(record)
+        return self._to_pr(self._rewrite(pr, base=base))
 
     def update_body(self, pr: PullRequest, body: str) -> None:
         """Rewrite the review record's body, whatever its state (a merged one is not reopened)."""
+        self._rewrite(pr, body=body)
+
+    def _rewrite(self, pr: PullRequest, **fields: Any) -> dict[str, Any]:
         record = self._load(pr.branch)
         if record is None:
             raise ForgeError(f"There is no local pull request for {pr.branch}.")
-        record.update(body=body, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        record.update(fields, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         self._save(record)
+        return record
 
     def review(self, branch: str, *, author: str, body: str, changes_requested: bool) -> None:
         """A person's review of a local PR (what `changes requested` means without a forge)."""
