@@ -48,6 +48,10 @@ class ClaimHeldError(GitError):
         self.holder = holder
 
 
+#: Pauses before fetching the claims again after a ref lock held by another process (then give up).
+_REF_LOCK_RETRIES = (0.1, 0.2, 0.4, 0.8, 0.0)
+
+
 class ClaimLostError(GitError):
     """Our claim was taken over or removed: stop working on the priority."""
 
@@ -206,8 +210,14 @@ class ClaimStore:
     def list(self) -> list[Claim]:
         """Every claim on the remote, read with one fetch of the claim namespace."""
         with self._lock:
-            done = git(self.repo, "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head",
-                       self.remote, f"+{self.namespace}/claims/*:{MIRROR}/claims/*")
+            for wait_s in _REF_LOCK_RETRIES:
+                done = git(self.repo, "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head",
+                           self.remote, f"+{self.namespace}/claims/*:{MIRROR}/claims/*")
+                # Another process fetched into the same mirror refs at that moment (`coffee-maker status` in a
+                # second shell, the web page): git refuses to move a ref it did not find as it left it.
+                if done.ok or "cannot lock ref" not in done.stderr:
+                    break
+                time.sleep(wait_s)
             if not done.ok:
                 raise GitError(f"Could not read the claims from the remote {self.remote!r}: "
                                f"{tail(done.stderr, 2).strip() or f'exit code {done.returncode}'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -171,6 +172,23 @@ class TestRelease:
 
 
 class TestList:
+    def test_a_fetch_meeting_another_processs_ref_lock_is_tried_again(self, machine: Callable[..., ClaimStore]) -> None:
+        """`coffee-maker status` in another shell fetches the claims into the same clone: git then refuses to
+        move a mirror ref it holds locked. Reading the claims waits a moment and reads them, rather than report
+        none (the merge check before a PR went by without the other daemons' PRs this way, seen in CI)."""
+        store = machine(owner="daemon/a")
+        store.acquire("P", "p1")
+        assert [c.slug for c in store.list()] == ["p1"]
+        store.renew(store.read("p1"))  # the remote moves on: the next fetch must update the mirror ref
+        lock = store.repo / ".git" / "refs" / "coffee-maker-seen" / "claims" / "p1.lock"
+        lock.write_text("")
+        release = threading.Timer(0.3, lock.unlink)
+        release.start()
+        try:
+            assert [c.slug for c in store.list()] == ["p1"]
+        finally:
+            release.join()
+
     def test_every_machine_sees_every_claim(self, machine: Callable[..., ClaimStore]) -> None:
         """One fetch of the namespace lists all claims with owner, priority and expiry; released ones vanish."""
         a, b, reader = machine(), machine(), machine()
